@@ -1,0 +1,208 @@
+check_device <- function(device, call = sys.call(-1L)) {
+  device <- check_choice(device, "device", c("cpu", "cuda", "auto"), call = call)
+  if (device == "cuda" && !cuda_available())
+    stop(simpleError(paste0(
+      "`device` is \"cuda\" but no CUDA device can be used: ",
+      if (.Call(C_cuda_available)) "none was found" else
+        "this build of tsattn has no CUDA backend yet (cuda_available() is FALSE); use device = \"cpu\""),
+      call))
+  "cpu"
+}
+
+check_seed <- function(seed, call = sys.call(-1L)) {
+  if (is.null(seed)) return(draw_seed())
+  if (!is.numeric(seed) || length(seed) != 1L || !is.finite(seed) || seed != round(seed))
+    stop_arg("seed", "NULL or a whole number", describe(seed), call = call)
+  as.double(seed)
+}
+
+# the targets must match the network's output for these inputs
+check_targets <- function(y, x, layout, arg = "y", call = sys.call(-1L)) {
+  t_out <- if (all(layout$keeps_time)) dim(x)[2L] else 1L
+  want <- c(dim(x)[1L], t_out, layout$out_dim)
+  if (dim(y)[1L] != want[1L])
+    stop_arg(arg, sprintf("%d sequences, as many as `x`", want[1L]), sprintf("%d", dim(y)[1L]),
+             call = call)
+  if (dim(y)[2L] != want[2L])
+    stop_arg(arg, sprintf("%d time step%s per sequence (the network's output for `x` of %d steps)",
+                          want[2L], if (want[2L] > 1) "s" else "", dim(x)[2L]),
+             sprintf("%d", dim(y)[2L]), call = call)
+  if (dim(y)[3L] != want[3L])
+    stop_arg(arg, sprintf("%d feature%s (the network's output size)", want[3L],
+                          if (want[3L] > 1) "s" else ""),
+             sprintf("%d", dim(y)[3L]), call = call)
+  invisible(y)
+}
+
+check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
+  if (dim(x)[3L] != object$input_dim)
+    stop_arg(arg, sprintf("%d feature%s per step (the network's input size)", object$input_dim,
+                          if (object$input_dim > 1) "s" else ""),
+             sprintf("%d", dim(x)[3L]), call = call)
+}
+
+#' Train a network
+#'
+#' Trains with mini-batches in the C core: shuffled batches each epoch, the chosen
+#' optimizer and loss, optional gradient-norm clipping, a validation set for
+#' monitoring and early stopping (restoring the best weights). Training stops with a
+#' warning, keeping the last finite weights, if the loss becomes NaN or infinite.
+#'
+#' @param object A network from [sequential()].
+#' @param x Inputs `[batch, time, features]` (a matrix is `[batch, time]` with one
+#'   feature, a vector one sequence of one feature).
+#' @param y Targets, shaped as the network's output for `x`: `[batch, time, out]`, or
+#'   `[batch, 1, out]` when the network keeps only the last step.
+#' @param epochs Passes over the data, >= 1.
+#' @param batch_size Sequences per gradient step, >= 1 (capped at the data size).
+#' @param optimizer From [optimizer_adam()] or [optimizer_sgd()].
+#' @param loss "mse" or "mae", averaged over all output values.
+#' @param validation_split Fraction in `[0, 1)` of the sequences, taken from the end
+#'   (before shuffling), held out for validation.
+#' @param patience `NULL`, or stop after this many epochs without improvement of the
+#'   validation loss (the training loss without validation data) and restore the best
+#'   weights.
+#' @param shuffle Shuffle the sequences every epoch.
+#' @param seed `NULL` (draw from R's RNG, so `set.seed()` governs the run) or a whole
+#'   number; the same seed gives the same run, bit for bit, on the CPU.
+#' @param device "cpu", "cuda" or "auto" ("cuda" is an error until the CUDA backend
+#'   is built).
+#' @param verbose Print the loss during training.
+#' @param clipnorm `NULL` or the largest global L2 norm of the gradient.
+#' @param validation_data `NULL` or `list(x, y)`, used instead of `validation_split`.
+#' @param ... Not used.
+#' @return The trained network; `$history` is a data frame of `epoch`, `loss`,
+#'   `val_loss` (appended to by later fits).
+#' @examples
+#' s <- sin(seq(0, 2 * pi * 5, length.out = 201))
+#' x <- array(s[1:200], c(1, 200, 1)); y <- array(s[2:201], c(1, 200, 1))
+#' net <- sequential(layer_gru(4, num_layers = 2), layer_dense(1, activation = "tanh"))
+#' net <- fit(net, x, y, epochs = 30, batch_size = 1,
+#'            optimizer = optimizer_adam(lr = 0.01), seed = 1)
+#' tail(net$history)
+#' @export
+fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
+                               optimizer = optimizer_adam(), loss = "mse",
+                               validation_split = 0, patience = NULL, shuffle = TRUE,
+                               seed = NULL, device = "cpu", verbose = interactive(),
+                               clipnorm = NULL, validation_data = NULL, ...) {
+  x <- as_seq_array(x, "x")
+  y <- as_seq_array(y, "y")
+  epochs <- check_count(epochs, "epochs")
+  batch_size <- check_count(batch_size, "batch_size")
+  if (!inherits(optimizer, "tsattn_optimizer"))
+    stop_arg("optimizer", "an optimizer from optimizer_adam() or optimizer_sgd()", describe(optimizer))
+  loss <- check_choice(loss, "loss", c("mse", "mae"))
+  validation_split <- check_number(validation_split, "validation_split", 0, 1, upper_open = TRUE)
+  patience <- if (is.null(patience)) 0L else check_count(patience, "patience")
+  shuffle <- check_flag(shuffle, "shuffle")
+  verbose <- check_flag(verbose, "verbose")
+  clipnorm <- if (is.null(clipnorm)) 0 else check_number(clipnorm, "clipnorm", 0, lower_open = TRUE)
+  check_device(device)
+  seed <- check_seed(seed)
+  if (!inherits(object, "tsattn_network"))
+    stop_arg("object", "a network made with sequential()", describe(object))
+  if (is.null(object$input_dim)) object <- build_network(object, dim(x)[3L], seed)
+  layout <- check_network(object)
+  check_features(x, object)
+  check_targets(y, x, layout)
+
+  if (!is.null(validation_data)) {
+    if (!is.list(validation_data) || length(validation_data) != 2L)
+      stop_arg("validation_data", "NULL or list(x, y)", describe(validation_data))
+    xv <- as_seq_array(validation_data[[1L]], "validation_data$x")
+    yv <- as_seq_array(validation_data[[2L]], "validation_data$y")
+    check_features(xv, object, "validation_data$x")
+    if (dim(xv)[2L] != dim(x)[2L])
+      stop_arg("validation_data$x", sprintf("%d time steps, as `x`", dim(x)[2L]), dim(xv)[2L])
+    check_targets(yv, xv, layout, "validation_data$y")
+  } else if (validation_split > 0) {
+    n <- dim(x)[1L]
+    nv <- floor(n * validation_split)
+    if (nv < 1L || nv >= n)
+      stop_arg("validation_split",
+               sprintf("a fraction leaving at least one sequence on each side (x has %d)", n),
+               format(validation_split))
+    keep <- seq_len(n - nv)
+    xv <- x[-keep, , , drop = FALSE]
+    yv <- y[-keep, , , drop = FALSE]
+    x <- x[keep, , , drop = FALSE]
+    y <- y[keep, , , drop = FALSE]
+  } else {
+    xv <- yv <- NULL
+  }
+  s <- network_spec(object)
+  icfg <- c(epochs, batch_size, as.integer(shuffle), if (loss == "mse") 1L else 2L, patience,
+            if (optimizer$name == "adam") 1L else 2L, as.integer(verbose), max(1L, epochs %/% 10L))
+  dcfg <- c(optimizer$lr, optimizer$beta1, optimizer$beta2, optimizer$eps,
+            optimizer$weight_decay, optimizer$momentum, clipnorm)
+  res <- .Call(C_net_fit, s$ispec, s$dspec, object$input_dim,
+               flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
+               if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
+               if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg), seed)
+  object$weights <- unflatten_weights(res$weights, layout)
+  start <- if (is.null(object$history)) 0L else nrow(object$history)
+  hist <- data.frame(epoch = start + seq_along(res$loss), loss = res$loss,
+                     val_loss = res$val_loss)
+  object$history <- rbind(object$history, hist)
+  if (res$status == 3L) warning(res$message, call. = FALSE)
+  if (verbose && patience > 0L && res$best_epoch > 0L && res$best_epoch < length(res$loss))
+    message(sprintf("early stopping: restored the weights of epoch %d", start + res$best_epoch))
+  object
+}
+
+#' Predict with a network
+#'
+#' @param object A trained (or built) network.
+#' @param x Inputs `[batch, time, features]` (see [fit()]).
+#' @param batch_size Sequences per forward pass (memory only; results do not depend on it).
+#' @param device "cpu", "cuda" or "auto".
+#' @param ... Not used.
+#' @return An array `[batch, time, out]` (`time` is 1 when the network keeps only the
+#'   last step).
+#' @examples
+#' net <- sequential(layer_gru(4), layer_dense(1), input_dim = 1)
+#' predict(net, array(rnorm(20), c(2, 10, 1)))
+#' @export
+predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", ...) {
+  layout <- check_network(object)
+  x <- as_seq_array(x, "x")
+  check_features(x, object)
+  batch_size <- check_count(batch_size, "batch_size")
+  check_device(device)
+  s <- network_spec(object)
+  out <- .Call(C_net_predict, s$ispec, s$dspec, object$input_dim,
+               flatten_weights(object$weights, layout), to_core(x), dim(x), batch_size)
+  t_out <- if (all(layout$keeps_time)) dim(x)[2L] else 1L
+  from_core(out, dim(x)[1L], t_out, layout$out_dim)
+}
+
+# Loss and analytic gradients on one batch (for gradient checks and fixtures):
+# list(loss, weights = named list like get_weights(), x = array like x, output).
+net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1) {
+  layout <- check_network(object)
+  x <- as_seq_array(x, "x")
+  y <- as_seq_array(y, "y")
+  check_features(x, object)
+  check_targets(y, x, layout)
+  s <- network_spec(object)
+  res <- .Call(C_net_gradient, s$ispec, s$dspec, object$input_dim,
+               flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
+               check_choice(loss, "loss", c("mse", "mae")), check_flag(training, "training"),
+               as.double(seed))
+  t_out <- if (all(layout$keeps_time)) dim(x)[2L] else 1L
+  list(loss = res$loss, weights = unflatten_weights(res$weights, layout),
+       x = from_core(res$x, dim(x)[1L], dim(x)[2L], dim(x)[3L]),
+       output = from_core(res$output, dim(x)[1L], t_out, layout$out_dim))
+}
+
+#' Is a CUDA device usable?
+#'
+#' `TRUE` only when the package was built with CUDA and a usable device is present.
+#' The CUDA backend is not built yet, so this is `FALSE` for now.
+#'
+#' @return `TRUE` or `FALSE`.
+#' @examples
+#' cuda_available()
+#' @export
+cuda_available <- function() .Call(C_cuda_available)

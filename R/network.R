@@ -1,0 +1,116 @@
+#' A network from a sequence of layers
+#'
+#' Chains layers over `[batch, time, features]` arrays. The network is built (its
+#' weights allocated and initialised) when the number of input features is known:
+#' from `input_dim`, or at the first [fit()]. Initialisation draws from R's random
+#' number generator, so `set.seed()` makes it repeat.
+#'
+#' @param ... Layers, e.g. from [layer_gru()] and [layer_dense()].
+#' @param input_dim Number of input features, or `NULL` to take it from the data at
+#'   the first [fit()].
+#' @return A `tsattn_network`: a plain R list (`layers`, `input_dim`, `weights`,
+#'   `history`) that survives `saveRDS()`.
+#' @examples
+#' net <- sequential(layer_gru(4, num_layers = 2), layer_dense(1, activation = "tanh"),
+#'                   input_dim = 1)
+#' net
+#' @export
+sequential <- function(..., input_dim = NULL) {
+  layers <- list(...)
+  if (length(layers) == 0L) stop_arg("...", "at least one layer", "no layers")
+  for (i in seq_along(layers)) {
+    if (!inherits(layers[[i]], "tsattn_layer"))
+      stop_arg(sprintf("..%d", i), "a layer (e.g. from layer_dense())", describe(layers[[i]]))
+  }
+  net <- structure(list(layers = layers, input_dim = NULL, weights = NULL, history = NULL),
+                   class = "tsattn_network")
+  if (!is.null(input_dim)) net <- build_network(net, check_count(input_dim, "input_dim"))
+  net
+}
+
+network_spec <- function(net) {
+  rows <- lapply(net$layers, layer_spec_row)
+  list(
+    ispec = matrix(as.integer(unlist(lapply(rows, `[[`, 1L))), ncol = 6L, byrow = TRUE),
+    dspec = as.double(vapply(rows, `[[`, 0, 2L))
+  )
+}
+
+network_layout <- function(net, input_dim = net$input_dim) {
+  s <- network_spec(net)
+  .Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim))
+}
+
+is_built <- function(net) !is.null(net$input_dim) && !is.null(net$weights)
+
+# a seed for the C generator, drawn from R's RNG so that set.seed() governs it
+draw_seed <- function() as.double(sample.int(.Machine$integer.max, 1L))
+
+build_network <- function(net, input_dim, seed = draw_seed()) {
+  s <- network_spec(net)
+  layout <- .Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim))
+  flat <- .Call(C_net_init, s$ispec, s$dspec, as.integer(input_dim), as.double(seed))
+  net$input_dim <- as.integer(input_dim)
+  net$weights <- unflatten_weights(flat, layout)
+  net
+}
+
+# Checks that a network object is built and whole: every weight present, of the right
+# shape and finite. A truncated or edited object is an R error here, never a bad read.
+check_network <- function(object, arg = "object", call = sys.call(-1L)) {
+  if (!inherits(object, "tsattn_network"))
+    stop_arg(arg, "a network made with sequential()", describe(object), call = call)
+  if (is.null(object$input_dim) || is.null(object$weights))
+    stop_arg(arg, "a built network (give `input_dim` to sequential() or call fit() first)",
+             "an unbuilt network", call = call)
+  layout <- network_layout(object)
+  check_weight_list(object$weights, layout, sprintf("%s$weights", arg), call = call)
+  invisible(layout)
+}
+
+#' @export
+print.tsattn_network <- function(x, ...) {
+  built <- !is.null(x$input_dim)
+  cat("<tsattn network> ", length(x$layers), " layer", if (length(x$layers) > 1) "s", sep = "")
+  if (built) {
+    layout <- network_layout(x)
+    cat(", ", format(layout$n_params, big.mark = ","), " parameters, input ", x$input_dim,
+        " feature", if (x$input_dim > 1) "s", "\n", sep = "")
+    t_lab <- ifelse(cumprod(layout$keeps_time) == 1, "time", "1")
+    out <- sprintf("[batch, %s, %d]", t_lab, layout$layer_out_dim)
+    params <- format(layout$layer_params, big.mark = ",")
+  } else {
+    cat(" (not built: input features unknown until fit())\n")
+    out <- rep("?", length(x$layers))
+    params <- rep("?", length(x$layers))
+  }
+  tab <- data.frame(layer = vapply(x$layers, layer_label, ""), output = out, params = params)
+  rownames(tab) <- seq_len(nrow(tab))
+  print(tab, right = FALSE)
+  if (!is.null(x$history) && nrow(x$history) > 0L) {
+    h <- x$history
+    cat(sprintf("trained: %d epochs, last loss %.4g", nrow(h), h$loss[nrow(h)]))
+    if (any(!is.na(h$val_loss))) cat(sprintf(", last val_loss %.4g", h$val_loss[nrow(h)]))
+    cat("\n")
+  }
+  invisible(x)
+}
+
+#' @export
+summary.tsattn_network <- function(object, ...) {
+  structure(list(network = object), class = "summary.tsattn_network")
+}
+
+#' @export
+print.summary.tsattn_network <- function(x, ...) {
+  print(x$network)
+  h <- x$network$history
+  if (!is.null(h) && nrow(h) > 0L) {
+    cat(sprintf("loss: first %.4g, best %.4g (epoch %d), last %.4g\n", h$loss[1L], min(h$loss),
+                which.min(h$loss), h$loss[nrow(h)]))
+    if (any(!is.na(h$val_loss)))
+      cat(sprintf("val_loss: best %.4g (epoch %d), last %.4g\n", min(h$val_loss, na.rm = TRUE),
+                  which.min(h$val_loss), h$val_loss[nrow(h)]))
+  }
+  invisible(x)
+}

@@ -1,0 +1,336 @@
+/* .Call glue for networks: validates every SEXP, converts doubles to the core's
+ * float32, runs the core and turns its status into an R error. The network lives in
+ * an external pointer with a finalizer from the moment it exists, so an R error (or
+ * an allocation failure) at any later point cannot leak it; temporaries come from
+ * R_alloc, which R releases on error too. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <R.h>
+#include <Rinternals.h>
+#include "ta_net.h"
+#include "ta_train.h"
+#include "ta_loss.h"
+
+#define SPEC_COLS 6
+
+static void net_finalizer(SEXP ptr) {
+  ta_net *net = (ta_net *)R_ExternalPtrAddr(ptr);
+  if (net) {
+    ta_net_free(net);
+    R_ClearExternalPtr(ptr);
+  }
+}
+
+static int scalar_int(SEXP x, const char *what) {
+  if ((!isInteger(x) && !isReal(x)) || XLENGTH(x) != 1)
+    error("'%s' must be a single number", what);
+  double v = asReal(x);
+  if (!R_FINITE(v) || v != floor(v) || fabs(v) > INT32_MAX)
+    error("'%s' must be a whole number, not %g", what, v);
+  return (int)v;
+}
+
+/* Builds the network described by ispec [n, 6] (type, units, num_layers, activation,
+ * bias, return_sequences) and dspec [n] (rate); returns a PROTECTed external pointer
+ * (one PROTECT for the caller to pop). */
+static SEXP build_net(SEXP ispec, SEXP dspec, SEXP in_dim, ta_net **out) {
+  if (!isInteger(ispec) || !isMatrix(ispec) || ncols(ispec) != SPEC_COLS)
+    error("internal: layer spec must be an integer matrix with %d columns", SPEC_COLS);
+  int n = nrows(ispec);
+  if (n < 1) error("a network needs at least one layer");
+  if (!isReal(dspec) || XLENGTH(dspec) != n)
+    error("internal: layer rates must be a double vector of length %d", n);
+  int d = scalar_int(in_dim, "input_dim");
+  SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, R_NilValue));
+  R_RegisterCFinalizerEx(ptr, net_finalizer, TRUE);
+  ta_layer_spec *specs = (ta_layer_spec *)R_alloc((size_t)n, sizeof(ta_layer_spec));
+  const int *is = INTEGER(ispec);
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < SPEC_COLS; j++)
+      if (is[i + (size_t)n * j] == NA_INTEGER) error("layer %d: specification has NA", i + 1);
+    specs[i].type = is[i];
+    specs[i].units = is[i + (size_t)n];
+    specs[i].num_layers = is[i + 2 * (size_t)n];
+    specs[i].activation = is[i + 3 * (size_t)n];
+    specs[i].bias = is[i + 4 * (size_t)n];
+    specs[i].return_sequences = is[i + 5 * (size_t)n];
+    specs[i].rate = REAL(dspec)[i];
+  }
+  ta_msg msg;
+  ta_net *net = NULL;
+  if (ta_net_create(&net, specs, n, d, &msg) != TA_OK) error("%s", msg.text);
+  R_SetExternalPtrAddr(ptr, net);
+  *out = net;
+  return ptr;
+}
+
+static void release(SEXP ptr) {
+  net_finalizer(ptr);
+}
+
+/* copies a finite double vector of exactly len values into float (R_alloc) */
+static float *to_float(SEXP x, size_t len, const char *what) {
+  if (!isReal(x)) error("'%s' must be a double vector", what);
+  if ((size_t)XLENGTH(x) != len)
+    error("'%s' has %lld values but %lld were expected", what, (long long)XLENGTH(x),
+          (long long)len);
+  float *f = (float *)R_alloc(len + 1, sizeof(float));
+  const double *p = REAL(x);
+  for (size_t i = 0; i < len; i++) {
+    if (!R_FINITE(p[i])) error("'%s' has a missing or infinite value at position %lld", what, (long long)i + 1);
+    f[i] = (float)p[i];
+  }
+  return f;
+}
+
+static SEXP from_float(const float *f, size_t len) {
+  SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)len));
+  double *p = REAL(out);
+  for (size_t i = 0; i < len; i++) p[i] = (double)f[i];
+  UNPROTECT(1);
+  return out;
+}
+
+/* reads dims c(B, T, F) and checks F against the network */
+static void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T) {
+  if (!isInteger(dims) || XLENGTH(dims) != 3) error("internal: dims must be 3 integers");
+  const int *d = INTEGER(dims);
+  if (d[0] < 1 || d[1] < 1 || d[2] < 1) error("'x' must have at least one sequence, step and feature");
+  if (d[2] != net->in_dim)
+    error("'x' has %d features but the network was built for %d", d[2], net->in_dim);
+  *B = (size_t)d[0];
+  *T = (size_t)d[1];
+}
+
+static uint64_t seed_of(SEXP seed) {
+  if (!isReal(seed) && !isInteger(seed)) error("'seed' must be a number");
+  double s = asReal(seed);
+  if (!R_FINITE(s)) error("'seed' must be finite");
+  return (uint64_t)(int64_t)s;
+}
+
+SEXP C_net_layout(SEXP ispec, SEXP dspec, SEXP in_dim) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  int nt = 0;
+  for (int i = 0; i < net->n_layers; i++) nt += net->layers[i].ops->n_tensors(&net->layers[i]);
+  const char *fields[] = {"names", "shapes", "layer", "n_params", "out_dim", "layer_params",
+                          "layer_out_dim", "keeps_time", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
+  SEXP names = PROTECT(allocVector(STRSXP, nt));
+  SEXP shapes = PROTECT(allocVector(VECSXP, nt));
+  SEXP layer = PROTECT(allocVector(INTSXP, nt));
+  SEXP lp = PROTECT(allocVector(REALSXP, net->n_layers));
+  SEXP lo = PROTECT(allocVector(INTSXP, net->n_layers));
+  SEXP kt = PROTECT(allocVector(LGLSXP, net->n_layers));
+  int k = 0;
+  for (int i = 0; i < net->n_layers; i++) {
+    const ta_layer *L = &net->layers[i];
+    REAL(lp)[i] = (double)L->n_params;
+    INTEGER(lo)[i] = L->out_dim;
+    LOGICAL(kt)[i] = L->keeps_time;
+    for (int j = 0; j < L->ops->n_tensors(L); j++, k++) {
+      ta_tensor_info info;
+      L->ops->tensor(L, j, &info);
+      char full[TA_NAME_LEN + 16];
+      snprintf(full, sizeof full, "%d.%s", i, info.name);
+      SET_STRING_ELT(names, k, mkChar(full));
+      SEXP sh = allocVector(INTSXP, info.ndim);
+      SET_VECTOR_ELT(shapes, k, sh);
+      for (int a = 0; a < info.ndim; a++) INTEGER(sh)[a] = info.dim[a];
+      INTEGER(layer)[k] = i + 1;
+    }
+  }
+  SET_VECTOR_ELT(res, 0, names);
+  SET_VECTOR_ELT(res, 1, shapes);
+  SET_VECTOR_ELT(res, 2, layer);
+  SET_VECTOR_ELT(res, 3, ScalarReal((double)net->n_params));
+  SET_VECTOR_ELT(res, 4, ScalarInteger(net->out_dim));
+  SET_VECTOR_ELT(res, 5, lp);
+  SET_VECTOR_ELT(res, 6, lo);
+  SET_VECTOR_ELT(res, 7, kt);
+  release(ptr);
+  UNPROTECT(8);
+  return res;
+}
+
+SEXP C_net_init(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP seed) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  ta_rng rng;
+  ta_rng_seed(&rng, seed_of(seed));
+  ta_net_init(net, &rng);
+  SEXP out = PROTECT(from_float(net->params, net->n_params));
+  release(ptr);
+  UNPROTECT(2);
+  return out;
+}
+
+SEXP C_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+                   SEXP batch_size) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  size_t B, T;
+  batch_dims(dims, net, &B, &T);
+  int bs = scalar_int(batch_size, "batch_size");
+  if (bs < 1) error("'batch_size' must be >= 1");
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  const float *xf = to_float(x, B * T * (size_t)net->in_dim, "x");
+  size_t To = ta_net_out_time(net, T), xrow = T * (size_t)net->in_dim;
+  size_t yrow = To * (size_t)net->out_dim;
+  size_t chunk = (size_t)bs < B ? (size_t)bs : B;
+  ta_msg msg;
+  if (ta_net_reserve(net, chunk, T, &msg) != TA_OK) error("%s", msg.text);
+  SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)(B * yrow)));
+  double *o = REAL(out);
+  for (size_t s = 0; s < B; s += chunk) {
+    size_t b = B - s < chunk ? B - s : chunk;
+    const float *y = ta_net_forward(net, xf + s * xrow, b, T, 0);
+    for (size_t i = 0; i < b * yrow; i++) o[s * yrow + i] = (double)y[i];
+  }
+  release(ptr);
+  UNPROTECT(2);
+  return out;
+}
+
+static int loss_code(SEXP loss) {
+  if (!isString(loss) || XLENGTH(loss) != 1) error("'loss' must be a single string");
+  const char *l = CHAR(STRING_ELT(loss, 0));
+  if (!strcmp(l, "mse")) return TA_LOSS_MSE;
+  if (!strcmp(l, "mae")) return TA_LOSS_MAE;
+  error("'loss' must be \"mse\" or \"mae\", not \"%s\"", l);
+  return 0;
+}
+
+/* Loss and gradients on one batch, for gradient checks and fixtures. */
+SEXP C_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+                    SEXP y, SEXP loss, SEXP training, SEXP seed) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  size_t B, T;
+  batch_dims(dims, net, &B, &T);
+  int lk = loss_code(loss);
+  int tr = asLogical(training) == TRUE;
+  ta_rng_seed(&net->rng, seed_of(seed));
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  size_t nx = B * T * (size_t)net->in_dim;
+  size_t ny = B * ta_net_out_time(net, T) * (size_t)net->out_dim;
+  const float *xf = to_float(x, nx, "x"), *yf = to_float(y, ny, "y");
+  float *dy = (float *)R_alloc(ny + 1, sizeof(float));
+  float *dx = (float *)R_alloc(nx + 1, sizeof(float));
+  ta_msg msg;
+  if (ta_net_reserve(net, B, T, &msg) != TA_OK) error("%s", msg.text);
+  const float *yhat = ta_net_forward(net, xf, B, T, tr);
+  double l = ta_loss(lk, dy, yhat, yf, ny);
+  memset(net->grads, 0, net->n_params * sizeof(float));
+  ta_net_backward(net, dx, dy, xf, B, T);
+  const char *fields[] = {"loss", "weights", "x", "output", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
+  SET_VECTOR_ELT(res, 0, ScalarReal(l));
+  SET_VECTOR_ELT(res, 1, from_float(net->grads, net->n_params));
+  SET_VECTOR_ELT(res, 2, from_float(dx, nx));
+  SET_VECTOR_ELT(res, 3, from_float(yhat, ny));
+  release(ptr);
+  UNPROTECT(2);
+  return res;
+}
+
+typedef struct {
+  int verbose, every, epochs;
+} fit_ctx;
+
+static void check_interrupt_fn(void *unused) {
+  (void)unused;
+  R_CheckUserInterrupt();
+}
+static int fit_interrupted(void *ctx) {
+  (void)ctx;
+  return !R_ToplevelExec(check_interrupt_fn, NULL);
+}
+static void fit_on_epoch(void *ctx, int epoch, double loss, double val) {
+  fit_ctx *c = (fit_ctx *)ctx;
+  if (!c->verbose) return;
+  if (epoch != 1 && epoch != c->epochs && epoch % c->every != 0) return;
+  if (ISNAN(val)) Rprintf("epoch %*d/%d  loss %.6g\n", 1 + (c->epochs >= 10) + (c->epochs >= 100) + (c->epochs >= 1000), epoch, c->epochs, loss);
+  else Rprintf("epoch %*d/%d  loss %.6g  val_loss %.6g\n", 1 + (c->epochs >= 10) + (c->epochs >= 100) + (c->epochs >= 1000), epoch, c->epochs, loss, val);
+}
+
+/* icfg: epochs, batch_size, shuffle, loss (1 mse, 2 mae), patience, optimizer (1 adam,
+ *       2 sgd), verbose, print_every
+ * dcfg: lr, beta1, beta2, eps, weight_decay, momentum, clipnorm */
+SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP y,
+               SEXP xv, SEXP nv_, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  size_t B, T;
+  batch_dims(dims, net, &B, &T);
+  if (!isInteger(icfg) || XLENGTH(icfg) != 8) error("internal: icfg must be 8 integers");
+  if (!isReal(dcfg) || XLENGTH(dcfg) != 7) error("internal: dcfg must be 7 doubles");
+  const int *ic = INTEGER(icfg);
+  const double *dc = REAL(dcfg);
+  for (int i = 0; i < 8; i++) if (ic[i] == NA_INTEGER) error("internal: icfg has NA");
+  for (int i = 0; i < 7; i++) if (!R_FINITE(dc[i])) error("internal: dcfg must be finite");
+  if (ic[0] < 1) error("'epochs' must be >= 1");
+  if (ic[1] < 1) error("'batch_size' must be >= 1");
+  if (ic[3] != TA_LOSS_MSE && ic[3] != TA_LOSS_MAE) error("internal: unknown loss");
+  if (ic[5] != TA_OPT_ADAM && ic[5] != TA_OPT_SGD) error("internal: unknown optimizer");
+  if (!(dc[0] > 0)) error("'lr' must be > 0");
+  int nv = scalar_int(nv_, "nv");
+  if (nv < 0) error("internal: nv < 0");
+  ta_rng_seed(&net->rng, seed_of(seed));
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  size_t To = ta_net_out_time(net, T);
+  size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
+  const float *xf = to_float(x, B * xrow, "x"), *yf = to_float(y, B * yrow, "y");
+  const float *xvf = nv ? to_float(xv, (size_t)nv * xrow, "validation x") : NULL;
+  const float *yvf = nv ? to_float(yv, (size_t)nv * yrow, "validation y") : NULL;
+
+  fit_ctx ctx = {ic[6], ic[7] < 1 ? 1 : ic[7], ic[0]};
+  ta_train_cfg cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.epochs = ic[0];
+  cfg.batch_size = ic[1];
+  cfg.shuffle = ic[2];
+  cfg.loss = ic[3];
+  cfg.patience = ic[4];
+  cfg.opt.kind = ic[5];
+  cfg.opt.lr = dc[0];
+  cfg.opt.beta1 = dc[1];
+  cfg.opt.beta2 = dc[2];
+  cfg.opt.eps = dc[3];
+  cfg.opt.weight_decay = dc[4];
+  cfg.opt.momentum = dc[5];
+  cfg.clipnorm = dc[6];
+  cfg.interrupted = fit_interrupted;
+  cfg.on_epoch = fit_on_epoch;
+  cfg.ctx = &ctx;
+
+  const char *fields[] = {"weights", "loss", "val_loss", "status", "message", "best_epoch", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
+  SEXP lh = PROTECT(allocVector(REALSXP, ic[0]));
+  SEXP vh = PROTECT(allocVector(REALSXP, ic[0]));
+  ta_train_result tr;
+  ta_msg msg;
+  msg.text[0] = '\0';
+  int st = ta_train(net, xf, yf, B, xvf, yvf, (size_t)nv, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
+  if (st == TA_ERR_INTERRUPT) {
+    release(ptr);
+    error("training interrupted by the user (%s)", msg.text);
+  }
+  if (st != TA_OK && st != TA_ERR_NONFINITE) {
+    release(ptr);
+    error("%s", msg.text);
+  }
+  SETLENGTH(lh, tr.epochs_run);
+  SETLENGTH(vh, tr.epochs_run);
+  SET_VECTOR_ELT(res, 0, from_float(net->params, net->n_params));
+  SET_VECTOR_ELT(res, 1, lh);
+  SET_VECTOR_ELT(res, 2, vh);
+  SET_VECTOR_ELT(res, 3, ScalarInteger(st));
+  SET_VECTOR_ELT(res, 4, mkString(msg.text));
+  SET_VECTOR_ELT(res, 5, ScalarInteger(tr.best_epoch));
+  release(ptr);
+  UNPROTECT(4);
+  return res;
+}

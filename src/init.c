@@ -1,0 +1,26 @@
+/* Registration of the .Call entry points, with fixed arity, and no dynamic lookup. */
+#include <R.h>
+#include <Rinternals.h>
+#include <R_ext/Rdynload.h>
+
+SEXP C_net_layout(SEXP, SEXP, SEXP);
+SEXP C_net_init(SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_available(void);
+
+static const R_CallMethodDef call_methods[] = {
+    {"C_net_layout", (DL_FUNC)&C_net_layout, 3},
+    {"C_net_init", (DL_FUNC)&C_net_init, 4},
+    {"C_net_predict", (DL_FUNC)&C_net_predict, 7},
+    {"C_net_gradient", (DL_FUNC)&C_net_gradient, 10},
+    {"C_net_fit", (DL_FUNC)&C_net_fit, 13},
+    {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
+    {NULL, NULL, 0}};
+
+void R_init_tsattn(DllInfo *dll) {
+  R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
+  R_useDynamicSymbols(dll, FALSE);
+  R_forceSymbols(dll, TRUE);
+}

@@ -1,0 +1,41 @@
+/* Activation layer: out[B,T,F] = act(in). No parameters, no cache (backward reads in
+ * and out). */
+#include <string.h>
+#include "ta_layer.h"
+#include "ta_math.h"
+
+static int act_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
+  if (s->activation < TA_ACT_LINEAR || s->activation > TA_ACT_GELU)
+    return ta_fail(msg, TA_ERR_ARG, "activation: unknown code %d", s->activation);
+  L->cfg.act.activation = s->activation;
+  L->out_dim = L->in_dim;
+  L->keeps_time = 1;
+  L->n_params = 0;
+  return TA_OK;
+}
+static size_t act_zero(const ta_layer *L, size_t B, size_t T) { (void)L; (void)B; (void)T; return 0; }
+static int act_n_tensors(const ta_layer *L) { (void)L; return 0; }
+static void act_tensor(const ta_layer *L, int k, ta_tensor_info *info) { (void)L; (void)k; (void)info; }
+static void act_init(const ta_layer *L, float *params, ta_rng *rng) { (void)L; (void)params; (void)rng; }
+
+static void act_forward(const ta_layer *L, float *out, float *cache, const float *in,
+                        const float *params, int training, ta_rng *rng, size_t B, size_t T) {
+  (void)cache; (void)params; (void)training; (void)rng;
+  size_t n = B * T * (size_t)L->in_dim;
+  int a = L->cfg.act.activation;
+  for (size_t i = 0; i < n; i++) out[i] = ta_act(a, in[i]);
+}
+
+static void act_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+                         const float *dout, const float *in, const float *out,
+                         const float *cache, const float *params, size_t B, size_t T) {
+  (void)dparams; (void)scratch; (void)cache; (void)params;
+  if (!din) return;
+  size_t n = B * T * (size_t)L->in_dim;
+  int a = L->cfg.act.activation;
+  for (size_t i = 0; i < n; i++) din[i] = dout[i] * ta_act_grad(a, in[i], out[i]);
+}
+
+const ta_layer_ops ta_activation_ops = {"activation", act_setup, act_zero, act_zero,
+                                        act_n_tensors, act_tensor, act_init, act_forward,
+                                        act_backward};

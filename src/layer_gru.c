@@ -1,0 +1,175 @@
+/* GRU (stacked), PyTorch's equations with gate order r, z, n:
+ *   r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)
+ *   z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
+ *   n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
+ *   h' = (1 - z) * n + z * h,    h_0 = 0
+ * The input projections of all time steps are one GEMM; each step then multiplies
+ * only the previous hidden state.
+ * cache per cell l (BT = B*T):  gates [BT, 3H] (r, z, n after activation),
+ *   hn [BT, H] (h W_hn^T + b_hn, needed by dr), h [BT, H], and when dropout follows the
+ *   cell: mask [BT, H], hd [BT, H] (the next cell's input); then one hp [B, 3H].
+ * scratch: dH [BT, H], dg [BT, 3H], dhp [B, 3H], dhcur [B, H], dhnext [B, H]. */
+#include <string.h>
+#include "rnn_common.h"
+#include "ta_math.h"
+#include "ta_gemm.h"
+
+#define G 3
+
+typedef struct {
+  float *gates, *hn, *h, *mask, *hd;
+} gru_cell;
+
+static gru_cell gru_cell_at(const ta_layer *L, float *cache, int l, size_t BT) {
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  gru_cell c = {0};
+  for (int k = 0; k <= l; k++) {
+    c.gates = cache;
+    c.hn = c.gates + BT * G * H;
+    c.h = c.hn + BT * H;
+    cache = c.h + BT * H;
+    c.mask = c.hd = NULL;
+    if (ta_rnn_has_dropout(L, k)) {
+      c.mask = cache;
+      c.hd = c.mask + BT * H;
+      cache = c.hd + BT * H;
+    }
+  }
+  return c;
+}
+
+static size_t gru_cells_size(const ta_layer *L, size_t BT) {
+  size_t H = (size_t)L->cfg.rnn.hidden, n = 0;
+  for (int l = 0; l < L->cfg.rnn.num_layers; l++)
+    n += BT * (G + 2) * H + (ta_rnn_has_dropout(L, l) ? 2 * BT * H : 0);
+  return n;
+}
+
+static int gru_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
+  return ta_rnn_setup(L, s, G, "gru", msg);
+}
+static size_t gru_cache(const ta_layer *L, size_t B, size_t T) {
+  return gru_cells_size(L, B * T) + B * G * (size_t)L->cfg.rnn.hidden;
+}
+static size_t gru_scratch(const ta_layer *L, size_t B, size_t T) {
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  return B * T * H + B * T * G * H + B * G * H + 2 * B * H;
+}
+static void gru_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
+
+static void gru_forward(const ta_layer *L, float *out, float *cache, const float *in,
+                        const float *params, int training, ta_rng *rng, size_t B, size_t T) {
+  size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
+  float *hp = cache + gru_cells_size(L, BT);
+  const float *x = in;
+  gru_cell c = {0};
+  for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
+    size_t I = ta_rnn_in(L, l);
+    const float *W_ih = params + ta_rnn_param_offset(L, G, l);
+    const float *W_hh = W_ih + GH * I, *b_ih = W_hh + GH * H, *b_hh = b_ih + GH;
+    c = gru_cell_at(L, cache, l, BT);
+    /* gates[BT, 3H] = x W_ih^T + b_ih for every step at once */
+    ta_gemm_nt(c.gates, GH, x, I, W_ih, I, BT, GH, I, 0);
+    for (size_t r = 0; r < BT; r++)
+      for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j];
+    for (size_t t = 0; t < T; t++) {
+      /* hp[B, 3H] = h_{t-1} W_hh^T + b_hh (h_{-1} = 0) */
+      if (t > 0) ta_gemm_nt(hp, GH, c.h + (t - 1) * H, T * H, W_hh, H, B, GH, H, 0);
+      else memset(hp, 0, B * GH * sizeof(float));
+      for (size_t b = 0; b < B; b++) {
+        size_t row = b * T + t;
+        float *g = c.gates + row * GH, *p = hp + b * GH;
+        const float *hprev = t > 0 ? c.h + (row - 1) * H : NULL;
+        for (size_t j = 0; j < H; j++) {
+          float rr = ta_sigmoidf(g[j] + p[j] + b_hh[j]);
+          float zz = ta_sigmoidf(g[H + j] + p[H + j] + b_hh[H + j]);
+          float hn = p[2 * H + j] + b_hh[2 * H + j];
+          float nn = tanhf(g[2 * H + j] + rr * hn);
+          g[j] = rr;
+          g[H + j] = zz;
+          g[2 * H + j] = nn;
+          c.hn[row * H + j] = hn;
+          c.h[row * H + j] = ta_gru_h(zz, nn, hprev ? hprev[j] : 0.0f);
+        }
+      }
+    }
+    x = c.h;
+    if (c.mask) {
+      if (training) ta_dropout_apply(c.hd, c.mask, c.h, BT * H, L->cfg.rnn.dropout, rng);
+      else {
+        memcpy(c.hd, c.h, BT * H * sizeof(float));
+        for (size_t i = 0; i < BT * H; i++) c.mask[i] = 1.0f;
+      }
+      x = c.hd;
+    }
+  }
+  ta_rnn_emit(L, out, c.h, B, T);
+}
+
+static void gru_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+                         const float *dout, const float *in, const float *out,
+                         const float *cache, const float *params, size_t B, size_t T) {
+  (void)out;
+  size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
+  float *dH = scratch, *dg = dH + BT * H, *dhp = dg + BT * GH, *dhcur = dhp + B * GH;
+  float *dhnext = dhcur + B * H;
+  ta_rnn_collect(L, dH, dout, B, T);
+  for (int l = L->cfg.rnn.num_layers - 1; l >= 0; l--) {
+    size_t I = ta_rnn_in(L, l), off = ta_rnn_param_offset(L, G, l);
+    const float *W_ih = params + off, *W_hh = W_ih + GH * I;
+    float *dW_ih = dparams + off, *dW_hh = dW_ih + GH * I, *db_ih = dW_hh + GH * H;
+    float *db_hh = db_ih + GH;
+    gru_cell c = gru_cell_at(L, (float *)cache, l, BT);
+    const float *x = in;
+    if (l > 0) {
+      gru_cell below = gru_cell_at(L, (float *)cache, l - 1, BT);
+      x = below.hd ? below.hd : below.h;
+    }
+    memset(dhnext, 0, B * H * sizeof(float));
+    for (size_t t = T; t-- > 0;) {
+      for (size_t b = 0; b < B; b++) {
+        size_t row = b * T + t;
+        const float *g = c.gates + row * GH, *hn = c.hn + row * H;
+        const float *hprev = t > 0 ? c.h + (row - 1) * H : NULL;
+        float *dgr = dg + row * GH, *dp = dhp + b * GH;
+        for (size_t j = 0; j < H; j++) {
+          float dh = dH[row * H + j] + dhnext[b * H + j];
+          float rr = g[j], zz = g[H + j], nn = g[2 * H + j];
+          float dn = dh * (1.0f - zz);
+          float dz = dh * ((hprev ? hprev[j] : 0.0f) - nn);
+          float dan = dn * (1.0f - nn * nn);
+          float dar = dan * hn[j] * rr * (1.0f - rr);
+          float daz = dz * zz * (1.0f - zz);
+          dgr[j] = dar;
+          dgr[H + j] = daz;
+          dgr[2 * H + j] = dan;
+          dp[j] = dar;
+          dp[H + j] = daz;
+          dp[2 * H + j] = dan * rr;
+          dhcur[b * H + j] = dh * zz; /* the direct path h -> h' */
+        }
+      }
+      ta_colsum(db_hh, dhp, GH, B, GH, 1);
+      if (t > 0) {
+        /* dW_hh[3H, H] += dhp^T h_{t-1};  dh_{t-1} = dh z + dhp W_hh */
+        ta_gemm_tn(dW_hh, H, dhp, GH, c.h + (t - 1) * H, T * H, GH, H, B, 1);
+        ta_gemm_nn(dhcur, H, dhp, GH, W_hh, H, B, H, GH, 1);
+      }
+      memcpy(dhnext, dhcur, B * H * sizeof(float));
+    }
+    ta_gemm_tn(dW_ih, I, dg, GH, x, I, GH, I, BT, 1);
+    ta_colsum(db_ih, dg, GH, BT, GH, 1);
+    if (l > 0) {
+      /* the cell below receives dx through its dropout mask */
+      gru_cell below = gru_cell_at(L, (float *)cache, l - 1, BT);
+      ta_gemm_nn(dH, H, dg, GH, W_ih, I, BT, H, GH, 0);
+      if (below.mask)
+        for (size_t i = 0; i < BT * H; i++) dH[i] *= below.mask[i];
+    } else if (din) {
+      ta_gemm_nn(din, I, dg, GH, W_ih, I, BT, I, GH, 0);
+    }
+  }
+}
+
+const ta_layer_ops ta_gru_ops = {"gru", gru_setup, gru_cache, gru_scratch, ta_rnn_n_tensors,
+                                 gru_tensor, ta_rnn_init, gru_forward, gru_backward};

@@ -1,0 +1,170 @@
+/* LSTM (stacked), PyTorch's equations with gate order i, f, g, o:
+ *   [i, f, g, o] = [sigmoid, sigmoid, tanh, sigmoid](x W_ih^T + b_ih + h W_hh^T + b_hh)
+ *   c' = f * c + i * g;   h' = o * tanh(c'),    h_0 = c_0 = 0
+ * cache per cell l (BT = B*T): gates [BT, 4H] after activation, c [BT, H], h [BT, H],
+ *   and when dropout follows the cell: mask [BT, H], hd [BT, H]; then one hp [B, 4H].
+ * scratch: dH [BT, H], dg [BT, 4H], dhnext [B, H], dcnext [B, H].
+ * The gradient of the pre-activations is the same for the x and the h projections,
+ * so dg's rows of step t serve both GEMMs. */
+#include <string.h>
+#include "rnn_common.h"
+#include "ta_math.h"
+#include "ta_gemm.h"
+
+#define G 4
+
+typedef struct {
+  float *gates, *c, *h, *mask, *hd;
+} lstm_cell;
+
+static lstm_cell lstm_cell_at(const ta_layer *L, float *cache, int l, size_t BT) {
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  lstm_cell c = {0};
+  for (int k = 0; k <= l; k++) {
+    c.gates = cache;
+    c.c = c.gates + BT * G * H;
+    c.h = c.c + BT * H;
+    cache = c.h + BT * H;
+    c.mask = c.hd = NULL;
+    if (ta_rnn_has_dropout(L, k)) {
+      c.mask = cache;
+      c.hd = c.mask + BT * H;
+      cache = c.hd + BT * H;
+    }
+  }
+  return c;
+}
+
+static size_t lstm_cells_size(const ta_layer *L, size_t BT) {
+  size_t H = (size_t)L->cfg.rnn.hidden, n = 0;
+  for (int l = 0; l < L->cfg.rnn.num_layers; l++)
+    n += BT * (G + 2) * H + (ta_rnn_has_dropout(L, l) ? 2 * BT * H : 0);
+  return n;
+}
+
+static int lstm_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
+  return ta_rnn_setup(L, s, G, "lstm", msg);
+}
+static size_t lstm_cache(const ta_layer *L, size_t B, size_t T) {
+  return lstm_cells_size(L, B * T) + B * G * (size_t)L->cfg.rnn.hidden;
+}
+static size_t lstm_scratch(const ta_layer *L, size_t B, size_t T) {
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  return B * T * H + B * T * G * H + 2 * B * H;
+}
+static void lstm_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
+
+static void lstm_forward(const ta_layer *L, float *out, float *cache, const float *in,
+                         const float *params, int training, ta_rng *rng, size_t B, size_t T) {
+  size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
+  float *hp = cache + lstm_cells_size(L, BT);
+  const float *x = in;
+  lstm_cell c = {0};
+  for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
+    size_t I = ta_rnn_in(L, l);
+    const float *W_ih = params + ta_rnn_param_offset(L, G, l);
+    const float *W_hh = W_ih + GH * I, *b_ih = W_hh + GH * H, *b_hh = b_ih + GH;
+    c = lstm_cell_at(L, cache, l, BT);
+    ta_gemm_nt(c.gates, GH, x, I, W_ih, I, BT, GH, I, 0);
+    for (size_t r = 0; r < BT; r++)
+      for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j] + b_hh[j];
+    for (size_t t = 0; t < T; t++) {
+      if (t > 0) ta_gemm_nt(hp, GH, c.h + (t - 1) * H, T * H, W_hh, H, B, GH, H, 0);
+      for (size_t b = 0; b < B; b++) {
+        size_t row = b * T + t;
+        float *g = c.gates + row * GH;
+        const float *p = hp + b * GH;
+        float cprev_zero = 0.0f;
+        const float *cprev = t > 0 ? c.c + (row - 1) * H : NULL;
+        for (size_t j = 0; j < H; j++) {
+          float pi = g[j], pf = g[H + j], pg = g[2 * H + j], po = g[3 * H + j];
+          if (t > 0) {
+            pi += p[j];
+            pf += p[H + j];
+            pg += p[2 * H + j];
+            po += p[3 * H + j];
+          }
+          float ii = ta_sigmoidf(pi), ff = ta_sigmoidf(pf), gg = tanhf(pg), oo = ta_sigmoidf(po);
+          g[j] = ii;
+          g[H + j] = ff;
+          g[2 * H + j] = gg;
+          g[3 * H + j] = oo;
+          float cc = ta_lstm_c(ii, ff, gg, cprev ? cprev[j] : cprev_zero);
+          c.c[row * H + j] = cc;
+          c.h[row * H + j] = oo * tanhf(cc);
+        }
+      }
+    }
+    x = c.h;
+    if (c.mask) {
+      if (training) ta_dropout_apply(c.hd, c.mask, c.h, BT * H, L->cfg.rnn.dropout, rng);
+      else {
+        memcpy(c.hd, c.h, BT * H * sizeof(float));
+        for (size_t i = 0; i < BT * H; i++) c.mask[i] = 1.0f;
+      }
+      x = c.hd;
+    }
+  }
+  ta_rnn_emit(L, out, c.h, B, T);
+}
+
+static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+                          const float *dout, const float *in, const float *out,
+                          const float *cache, const float *params, size_t B, size_t T) {
+  (void)out;
+  size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
+  float *dH = scratch, *dg = dH + BT * H, *dhnext = dg + BT * GH, *dcnext = dhnext + B * H;
+  ta_rnn_collect(L, dH, dout, B, T);
+  for (int l = L->cfg.rnn.num_layers - 1; l >= 0; l--) {
+    size_t I = ta_rnn_in(L, l), off = ta_rnn_param_offset(L, G, l);
+    const float *W_ih = params + off, *W_hh = W_ih + GH * I;
+    float *dW_ih = dparams + off, *dW_hh = dW_ih + GH * I, *db_ih = dW_hh + GH * H;
+    float *db_hh = db_ih + GH;
+    lstm_cell c = lstm_cell_at(L, (float *)cache, l, BT);
+    const float *x = in;
+    if (l > 0) {
+      lstm_cell below = lstm_cell_at(L, (float *)cache, l - 1, BT);
+      x = below.hd ? below.hd : below.h;
+    }
+    memset(dhnext, 0, B * H * sizeof(float));
+    memset(dcnext, 0, B * H * sizeof(float));
+    for (size_t t = T; t-- > 0;) {
+      for (size_t b = 0; b < B; b++) {
+        size_t row = b * T + t;
+        const float *g = c.gates + row * GH;
+        const float *cprev = t > 0 ? c.c + (row - 1) * H : NULL;
+        float *dgr = dg + row * GH;
+        for (size_t j = 0; j < H; j++) {
+          float ii = g[j], ff = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j];
+          float tc = tanhf(c.c[row * H + j]);
+          float dh = dH[row * H + j] + dhnext[b * H + j];
+          float dc = dcnext[b * H + j] + dh * oo * (1.0f - tc * tc);
+          dgr[j] = dc * gg * ii * (1.0f - ii);
+          dgr[H + j] = dc * (cprev ? cprev[j] : 0.0f) * ff * (1.0f - ff);
+          dgr[2 * H + j] = dc * ii * (1.0f - gg * gg);
+          dgr[3 * H + j] = dh * tc * oo * (1.0f - oo);
+          dcnext[b * H + j] = dc * ff;
+        }
+      }
+      if (t > 0) {
+        const float *dgt = dg + t * GH; /* rows b*T + t: stride T*4H */
+        ta_gemm_tn(dW_hh, H, dgt, T * GH, c.h + (t - 1) * H, T * H, GH, H, B, 1);
+        ta_gemm_nn(dhnext, H, dgt, T * GH, W_hh, H, B, H, GH, 0);
+      }
+    }
+    ta_gemm_tn(dW_ih, I, dg, GH, x, I, GH, I, BT, 1);
+    ta_colsum(db_ih, dg, GH, BT, GH, 1);
+    ta_colsum(db_hh, dg, GH, BT, GH, 1);
+    if (l > 0) {
+      lstm_cell below = lstm_cell_at(L, (float *)cache, l - 1, BT);
+      ta_gemm_nn(dH, H, dg, GH, W_ih, I, BT, H, GH, 0);
+      if (below.mask)
+        for (size_t i = 0; i < BT * H; i++) dH[i] *= below.mask[i];
+    } else if (din) {
+      ta_gemm_nn(din, I, dg, GH, W_ih, I, BT, I, GH, 0);
+    }
+  }
+}
+
+const ta_layer_ops ta_lstm_ops = {"lstm", lstm_setup, lstm_cache, lstm_scratch, ta_rnn_n_tensors,
+                                  lstm_tensor, ta_rnn_init, lstm_forward, lstm_backward};

@@ -1,0 +1,66 @@
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "rnn_common.h"
+
+int ta_rnn_setup(ta_layer *L, const ta_layer_spec *s, int G, const char *kind, ta_msg *msg) {
+  if (s->units < 1) return ta_fail(msg, TA_ERR_ARG, "%s: units must be >= 1, not %d", kind, s->units);
+  if (s->num_layers < 1)
+    return ta_fail(msg, TA_ERR_ARG, "%s: num_layers must be >= 1, not %d", kind, s->num_layers);
+  if (!(s->rate >= 0.0 && s->rate < 1.0))
+    return ta_fail(msg, TA_ERR_ARG, "%s: dropout must be in [0, 1), not %g", kind, s->rate);
+  L->cfg.rnn.hidden = s->units;
+  L->cfg.rnn.num_layers = s->num_layers;
+  L->cfg.rnn.return_sequences = s->return_sequences ? 1 : 0;
+  L->cfg.rnn.dropout = (float)s->rate;
+  L->out_dim = s->units;
+  L->keeps_time = L->cfg.rnn.return_sequences;
+  size_t H = (size_t)s->units, n = 0;
+  for (int l = 0; l < s->num_layers; l++) n += (size_t)G * H * (ta_rnn_in(L, l) + H + 2);
+  L->n_params = n;
+  return TA_OK;
+}
+
+int ta_rnn_n_tensors(const ta_layer *L) { return 4 * L->cfg.rnn.num_layers; }
+
+void ta_rnn_tensor(const ta_layer *L, int G, int k, ta_tensor_info *info) {
+  static const char *stem[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+  int l = k / 4, which = k % 4, H = L->cfg.rnn.hidden;
+  snprintf(info->name, TA_NAME_LEN, "%s_l%d", stem[which], l);
+  info->dim[0] = G * H;
+  if (which < 2) {
+    info->ndim = 2;
+    info->dim[1] = which == 0 ? (int)ta_rnn_in(L, l) : H;
+  } else {
+    info->ndim = 1;
+  }
+}
+
+void ta_rnn_init(const ta_layer *L, float *params, ta_rng *rng) {
+  ta_fill_uniform(params, L->n_params, 1.0f / sqrtf((float)L->cfg.rnn.hidden), rng);
+}
+
+size_t ta_rnn_param_offset(const ta_layer *L, int G, int l) {
+  size_t H = (size_t)L->cfg.rnn.hidden, off = 0;
+  for (int k = 0; k < l; k++) off += (size_t)G * H * (ta_rnn_in(L, k) + H + 2);
+  return off;
+}
+
+void ta_rnn_emit(const ta_layer *L, float *out, const float *h, size_t B, size_t T) {
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  if (L->cfg.rnn.return_sequences) {
+    memcpy(out, h, B * T * H * sizeof(float));
+  } else {
+    for (size_t b = 0; b < B; b++) memcpy(out + b * H, h + (b * T + T - 1) * H, H * sizeof(float));
+  }
+}
+
+void ta_rnn_collect(const ta_layer *L, float *dH, const float *dout, size_t B, size_t T) {
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  if (L->cfg.rnn.return_sequences) {
+    memcpy(dH, dout, B * T * H * sizeof(float));
+  } else {
+    memset(dH, 0, B * T * H * sizeof(float));
+    for (size_t b = 0; b < B; b++) memcpy(dH + (b * T + T - 1) * H, dout + b * H, H * sizeof(float));
+  }
+}

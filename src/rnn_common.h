@@ -1,0 +1,28 @@
+/* What GRU and LSTM share: G gates of width H per cell (G = 3 for GRU, 4 for LSTM),
+ * stacked cells l = 0..num_layers-1, PyTorch's parameter layout per cell
+ *   weight_ih_l{l} [G*H, I_l], weight_hh_l{l} [G*H, H], bias_ih_l{l} [G*H], bias_hh_l{l} [G*H]
+ * with I_0 = in_dim and I_l = H above, and dropout on the outputs of every cell but the
+ * last (as nn.GRU/nn.LSTM). */
+#ifndef TA_RNN_COMMON_H
+#define TA_RNN_COMMON_H
+
+#include "ta_layer.h"
+
+int ta_rnn_setup(ta_layer *L, const ta_layer_spec *s, int G, const char *kind, ta_msg *msg);
+int ta_rnn_n_tensors(const ta_layer *L);
+void ta_rnn_tensor(const ta_layer *L, int G, int k, ta_tensor_info *info);
+void ta_rnn_init(const ta_layer *L, float *params, ta_rng *rng);
+/* offset of cell l's weight_ih within the layer's parameters */
+size_t ta_rnn_param_offset(const ta_layer *L, int G, int l);
+static inline size_t ta_rnn_in(const ta_layer *L, int l) {
+  return l == 0 ? (size_t)L->in_dim : (size_t)L->cfg.rnn.hidden;
+}
+static inline int ta_rnn_has_dropout(const ta_layer *L, int l) {
+  return L->cfg.rnn.dropout > 0.0f && l < L->cfg.rnn.num_layers - 1;
+}
+/* out [B, T_out, H] from the top cell's h [B, T, H] */
+void ta_rnn_emit(const ta_layer *L, float *out, const float *h, size_t B, size_t T);
+/* dH [B, T, H] of the top cell from dout [B, T_out, H] */
+void ta_rnn_collect(const ta_layer *L, float *dH, const float *dout, size_t B, size_t T);
+
+#endif

@@ -1,0 +1,12 @@
+/* Losses over n predicted values, averaged (as PyTorch's reduction = "mean").
+ * Return the loss (accumulated in double) and write dL/dyhat into grad when not NULL. */
+#ifndef TA_LOSS_H
+#define TA_LOSS_H
+
+#include <stddef.h>
+
+enum { TA_LOSS_MSE = 1, TA_LOSS_MAE = 2 };
+
+double ta_loss(int kind, float *grad, const float *yhat, const float *y, size_t n);
+
+#endif

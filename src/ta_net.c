@@ -1,0 +1,163 @@
+#include <stdlib.h>
+#include <string.h>
+#include "ta_net.h"
+
+static const ta_layer_ops *ops_for(int type) {
+  switch (type) {
+  case TA_LAYER_DENSE: return &ta_dense_ops;
+  case TA_LAYER_ACTIVATION: return &ta_activation_ops;
+  case TA_LAYER_DROPOUT: return &ta_dropout_ops;
+  case TA_LAYER_GRU: return &ta_gru_ops;
+  case TA_LAYER_LSTM: return &ta_lstm_ops;
+  case TA_LAYER_LAST_STEP: return &ta_last_step_ops;
+  default: return NULL;
+  }
+}
+
+void ta_net_free(ta_net *net) {
+  if (!net) return;
+  free(net->layers);
+  free(net->param_off);
+  free(net->params);
+  free(net->grads);
+  free(net->work);
+  free(net->act);
+  free(net->cache);
+  free(net);
+}
+
+int ta_net_create(ta_net **out, const ta_layer_spec *specs, int n_layers, int in_dim,
+                  ta_msg *msg) {
+  *out = NULL;
+  if (n_layers < 1) return ta_fail(msg, TA_ERR_ARG, "a network needs at least one layer");
+  if (in_dim < 1) return ta_fail(msg, TA_ERR_ARG, "input features must be >= 1, not %d", in_dim);
+  ta_net *net = calloc(1, sizeof(ta_net));
+  if (!net) return ta_fail(msg, TA_ERR_NOMEM, "out of memory building the network");
+  net->n_layers = n_layers;
+  net->in_dim = in_dim;
+  net->layers = calloc((size_t)n_layers, sizeof(ta_layer));
+  net->param_off = calloc((size_t)n_layers, sizeof(size_t));
+  net->act = calloc((size_t)n_layers, sizeof(float *));
+  net->cache = calloc((size_t)n_layers, sizeof(float *));
+  if (!net->layers || !net->param_off || !net->act || !net->cache) {
+    ta_net_free(net);
+    return ta_fail(msg, TA_ERR_NOMEM, "out of memory building the network");
+  }
+  int dim = in_dim;
+  size_t np = 0;
+  for (int i = 0; i < n_layers; i++) {
+    ta_layer *L = &net->layers[i];
+    L->ops = ops_for(specs[i].type);
+    if (!L->ops) {
+      ta_net_free(net);
+      return ta_fail(msg, TA_ERR_ARG, "layer %d: unknown layer type %d", i + 1, specs[i].type);
+    }
+    L->in_dim = dim;
+    ta_msg inner;
+    int st = L->ops->setup(L, &specs[i], &inner);
+    if (st != TA_OK) {
+      ta_net_free(net);
+      return ta_fail(msg, st, "layer %d: %s", i + 1, inner.text);
+    }
+    net->param_off[i] = np;
+    np += L->n_params;
+    dim = L->out_dim;
+  }
+  net->out_dim = dim;
+  net->n_params = np;
+  /* one extra float so an all-parameter-free network still has valid blocks */
+  net->params = calloc(np + 1, sizeof(float));
+  net->grads = calloc(np + 1, sizeof(float));
+  if (!net->params || !net->grads) {
+    ta_net_free(net);
+    return ta_fail(msg, TA_ERR_NOMEM, "out of memory for %zu parameters", np);
+  }
+  *out = net;
+  return TA_OK;
+}
+
+size_t ta_net_out_time(const ta_net *net, size_t T) {
+  for (int i = 0; i < net->n_layers; i++)
+    if (!net->layers[i].keeps_time) T = 1;
+  return T;
+}
+
+int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg) {
+  if (net->work && B <= net->B_cap && T == net->T_cap) return TA_OK;
+  size_t total = 0, gmax = B * T * (size_t)net->in_dim, smax = 0, t = T;
+  for (int i = 0; i < net->n_layers; i++) {
+    const ta_layer *L = &net->layers[i];
+    size_t t_out = L->keeps_time ? t : 1;
+    size_t a = B * t_out * (size_t)L->out_dim;
+    total += a + L->ops->cache_size(L, B, t);
+    if (a > gmax) gmax = a;
+    size_t s = L->ops->scratch_size(L, B, t);
+    if (s > smax) smax = s;
+    t = t_out;
+  }
+  total += 2 * gmax + smax;
+  float *work = malloc((total + 1) * sizeof(float));
+  if (!work) return ta_fail(msg, TA_ERR_NOMEM, "out of memory for a workspace of %zu floats", total);
+  free(net->work);
+  net->work = work;
+  net->B_cap = B;
+  net->T_cap = T;
+  float *p = work;
+  t = T;
+  for (int i = 0; i < net->n_layers; i++) {
+    const ta_layer *L = &net->layers[i];
+    size_t t_out = L->keeps_time ? t : 1;
+    net->act[i] = p;
+    p += B * t_out * (size_t)L->out_dim;
+    net->cache[i] = p;
+    p += L->ops->cache_size(L, B, t);
+    t = t_out;
+  }
+  net->gA = p;
+  net->gB = p + gmax;
+  net->scratch = p + 2 * gmax;
+  return TA_OK;
+}
+
+void ta_net_init(ta_net *net, ta_rng *rng) {
+  for (int i = 0; i < net->n_layers; i++) {
+    const ta_layer *L = &net->layers[i];
+    if (L->n_params) L->ops->init(L, net->params + net->param_off[i], rng);
+  }
+}
+
+/* The cache of each layer was laid out for B_cap; a smaller batch uses its prefix,
+ * which is consistent because every layer indexes its cache from B and T alone. */
+const float *ta_net_forward(ta_net *net, const float *x, size_t B, size_t T, int training) {
+  const float *in = x;
+  size_t t = T;
+  for (int i = 0; i < net->n_layers; i++) {
+    const ta_layer *L = &net->layers[i];
+    L->ops->forward(L, net->act[i], net->cache[i], in, net->params + net->param_off[i],
+                    training, &net->rng, B, t);
+    in = net->act[i];
+    if (!L->keeps_time) t = 1;
+  }
+  return in;
+}
+
+void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x, size_t B, size_t T) {
+  /* layers up to and including the first one that drops time see length T, later ones 1 */
+  int first_drop = net->n_layers;
+  for (int i = 0; i < net->n_layers; i++)
+    if (!net->layers[i].keeps_time) {
+      first_drop = i;
+      break;
+    }
+  const float *dout = dy;
+  float *bufs[2] = {net->gA, net->gB};
+  for (int i = net->n_layers - 1; i >= 0; i--) {
+    const ta_layer *L = &net->layers[i];
+    float *din = i > 0 ? bufs[i & 1] : dx;
+    const float *in = i > 0 ? net->act[i - 1] : x;
+    size_t t = i <= first_drop ? T : 1;
+    L->ops->backward(L, din, net->grads + net->param_off[i], net->scratch, dout, in, net->act[i],
+                     net->cache[i], net->params + net->param_off[i], B, t);
+    dout = din;
+  }
+}

@@ -1,0 +1,42 @@
+/* A network: a chain of layers over [B, T, F] activations. It owns one block of
+ * parameters, one of gradients, and one workspace (activations, caches, backward
+ * buffers) sized once per batch shape by ta_net_reserve; nothing is allocated in the
+ * training loop. Optimizer state belongs to the training loop (ta_train.c). */
+#ifndef TA_NET_H
+#define TA_NET_H
+
+#include "ta_layer.h"
+
+typedef struct {
+  int n_layers;
+  ta_layer *layers;
+  int in_dim, out_dim;
+  size_t n_params;
+  size_t *param_off; /* [n_layers] */
+  float *params, *grads;
+  /* workspace, valid for batches up to B_cap of length T_cap */
+  size_t B_cap, T_cap;
+  float *work;
+  float **act;   /* [n_layers] outputs */
+  float **cache; /* [n_layers] */
+  float *gA, *gB, *scratch;
+  ta_rng rng;
+} ta_net;
+
+/* Builds the layers from specs for inputs of in_dim features; params zeroed. */
+int ta_net_create(ta_net **out, const ta_layer_spec *specs, int n_layers, int in_dim,
+                  ta_msg *msg);
+void ta_net_free(ta_net *net);
+/* T_out of the whole network for inputs of length T */
+size_t ta_net_out_time(const ta_net *net, size_t T);
+/* Sizes the workspace for batches of up to B sequences of length T (no-op if it fits). */
+int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg);
+/* Fresh parameters as PyTorch initialises them, drawn from rng. */
+void ta_net_init(ta_net *net, ta_rng *rng);
+/* Forward over x [B, T, in_dim]; returns the output [B, T_out, out_dim] (in the workspace). */
+const float *ta_net_forward(ta_net *net, const float *x, size_t B, size_t T, int training);
+/* Backward from dy [B, T_out, out_dim] after a forward on the same x: grads += dL/dparams;
+ * when dx is not NULL it receives dL/dx [B, T, in_dim]. */
+void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x, size_t B, size_t T);
+
+#endif

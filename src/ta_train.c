@@ -1,0 +1,124 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ta_train.h"
+#include "ta_loss.h"
+
+/* copies rows idx[0..b) of src [*, row] into dst [b, row] */
+static void gather(float *dst, const float *src, const size_t *idx, size_t b, size_t row) {
+  for (size_t i = 0; i < b; i++) memcpy(dst + i * row, src + idx[i] * row, row * sizeof(float));
+}
+
+int ta_evaluate(ta_net *net, double *loss, const float *x, const float *y, size_t n, size_t T,
+                int loss_kind, size_t batch_size, ta_msg *msg) {
+  size_t To = ta_net_out_time(net, T);
+  size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
+  if (batch_size > n) batch_size = n;
+  int st = ta_net_reserve(net, batch_size, T, msg);
+  if (st != TA_OK) return st;
+  double sum = 0.0;
+  for (size_t s = 0; s < n; s += batch_size) {
+    size_t b = n - s < batch_size ? n - s : batch_size;
+    const float *yhat = ta_net_forward(net, x + s * xrow, b, T, 0);
+    sum += ta_loss(loss_kind, NULL, yhat, y + s * yrow, b * yrow) * (double)b;
+  }
+  *loss = sum / (double)n;
+  return TA_OK;
+}
+
+int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float *xv,
+             const float *yv, size_t nv, size_t T, const ta_train_cfg *cfg, double *loss_hist,
+             double *val_hist, ta_train_result *res, ta_msg *msg) {
+  res->epochs_run = 0;
+  res->best_epoch = 0;
+  if (n < 1) return ta_fail(msg, TA_ERR_ARG, "no training sequences");
+  size_t B = cfg->batch_size < 1 ? 1 : (size_t)cfg->batch_size;
+  if (B > n) B = n;
+  size_t To = ta_net_out_time(net, T), np = net->n_params;
+  size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
+  int st = ta_net_reserve(net, B, T, msg);
+  if (st != TA_OK) return st;
+
+  /* everything the loop needs, in one allocation: no allocation inside the loop */
+  size_t n_state = np * ta_optim_state_per_param(&cfg->opt);
+  size_t n_best = cfg->patience > 0 ? np : 0;
+  size_t floats = n_state + n_best + np + B * xrow + 2 * B * yrow;
+  float *block = calloc(floats + 1, sizeof(float));
+  size_t *idx = malloc(n * sizeof(size_t));
+  if (!block || !idx) {
+    free(block);
+    free(idx);
+    return ta_fail(msg, TA_ERR_NOMEM, "out of memory for the training buffers");
+  }
+  float *state = block, *best = state + n_state, *last_good = best + n_best;
+  float *xb = last_good + np, *yb = xb + B * xrow, *dy = yb + B * yrow;
+  for (size_t i = 0; i < n; i++) idx[i] = i;
+
+  ta_optim opt = cfg->opt;
+  double best_score = INFINITY;
+  int since_best = 0;
+  st = TA_OK;
+  for (int epoch = 1; epoch <= cfg->epochs && st == TA_OK; epoch++) {
+    memcpy(last_good, net->params, np * sizeof(float));
+    if (cfg->shuffle) /* Fisher-Yates with the core's generator */
+      for (size_t i = n - 1; i > 0; i--) {
+        size_t j = ta_rng_below(&net->rng, (uint32_t)(i + 1));
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+      }
+    double sum = 0.0;
+    for (size_t s = 0; s < n; s += B) {
+      if (cfg->interrupted && cfg->interrupted(cfg->ctx)) {
+        st = ta_fail(msg, TA_ERR_INTERRUPT, "interrupted in epoch %d", epoch);
+        break;
+      }
+      size_t b = n - s < B ? n - s : B;
+      gather(xb, x, idx + s, b, xrow);
+      gather(yb, y, idx + s, b, yrow);
+      const float *yhat = ta_net_forward(net, xb, b, T, 1);
+      double l = ta_loss(cfg->loss, dy, yhat, yb, b * yrow);
+      if (!isfinite(l)) {
+        memcpy(net->params, last_good, np * sizeof(float));
+        st = ta_fail(msg, TA_ERR_NONFINITE,
+                     "the training loss became %s in epoch %d; training stopped and the "
+                     "weights of epoch %d were kept (try a smaller learning rate or clipnorm)",
+                     isnan(l) ? "NaN" : "infinite", epoch, epoch - 1);
+        break;
+      }
+      sum += l * (double)b;
+      memset(net->grads, 0, np * sizeof(float));
+      ta_net_backward(net, NULL, dy, xb, b, T);
+      if (cfg->clipnorm > 0.0) ta_clip_grad_norm(net->grads, np, cfg->clipnorm);
+      ta_optim_step(&opt, net->params, net->grads, state, np);
+    }
+    if (st != TA_OK) break;
+    double loss = sum / (double)n, val = NAN;
+    if (nv > 0) {
+      st = ta_evaluate(net, &val, xv, yv, nv, T, cfg->loss, B, msg);
+      if (st != TA_OK) break;
+      st = ta_net_reserve(net, B, T, msg);
+      if (st != TA_OK) break;
+    }
+    loss_hist[epoch - 1] = loss;
+    val_hist[epoch - 1] = val;
+    res->epochs_run = epoch;
+    if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, epoch, loss, val);
+    if (cfg->patience > 0) {
+      double score = nv > 0 ? val : loss;
+      if (score < best_score) {
+        best_score = score;
+        since_best = 0;
+        res->best_epoch = epoch;
+        memcpy(best, net->params, np * sizeof(float));
+      } else if (++since_best >= cfg->patience) {
+        break;
+      }
+    }
+  }
+  if (cfg->patience > 0 && res->best_epoch > 0 && st != TA_ERR_INTERRUPT)
+    memcpy(net->params, best, np * sizeof(float));
+  free(block);
+  free(idx);
+  return st;
+}
