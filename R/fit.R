@@ -9,11 +9,23 @@ check_device <- function(device, call = sys.call(-1L)) {
   "cpu"
 }
 
+# Two seeds for the C generator (initialisation, training), drawn from R's RNG: with
+# `seed = NULL` from the session's stream, so set.seed() governs the run; with
+# `seed = s` exactly as after set.seed(s), leaving the session's stream untouched.
 check_seed <- function(seed, call = sys.call(-1L)) {
-  if (is.null(seed)) return(draw_seed())
-  if (!is.numeric(seed) || length(seed) != 1L || !is.finite(seed) || seed != round(seed))
+  if (is.null(seed)) return(c(draw_seed(), draw_seed()))
+  if (!is.numeric(seed) || length(seed) != 1L || !is.finite(seed) || seed != round(seed) ||
+      abs(seed) > .Machine$integer.max)
     stop_arg("seed", "NULL or a whole number", describe(seed), call = call)
-  as.double(seed)
+  with_seed(seed, c(draw_seed(), draw_seed()))
+}
+
+with_seed <- function(seed, expr) {
+  env <- globalenv()
+  old <- if (exists(".Random.seed", envir = env, inherits = FALSE)) get(".Random.seed", envir = env)
+  on.exit(if (is.null(old)) rm(".Random.seed", envir = env) else assign(".Random.seed", old, envir = env))
+  set.seed(seed)
+  expr
 }
 
 # the targets must match the network's output for these inputs
@@ -64,7 +76,9 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #'   weights.
 #' @param shuffle Shuffle the sequences every epoch.
 #' @param seed `NULL` (draw from R's RNG, so `set.seed()` governs the run) or a whole
-#'   number; the same seed gives the same run, bit for bit, on the CPU.
+#'   number, which gives the run that `set.seed(seed)` would, without touching the
+#'   session's random stream. The same seed gives the same run, bit for bit, on the CPU
+#'   (initialisation, when the network is built here, included).
 #' @param device "cpu", "cuda" or "auto" ("cuda" is an error until the CUDA backend
 #'   is built).
 #' @param verbose Print the loss during training.
@@ -102,7 +116,7 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   seed <- check_seed(seed)
   if (!inherits(object, "tsattn_network"))
     stop_arg("object", "a network made with sequential()", describe(object))
-  if (is.null(object$input_dim)) object <- build_network(object, dim(x)[3L], seed)
+  if (is.null(object$input_dim)) object <- build_network(object, dim(x)[3L], seed[[1L]])
   layout <- check_network(object)
   check_features(x, object)
   check_targets(y, x, layout)
@@ -139,7 +153,7 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   res <- .Call(C_net_fit, s$ispec, s$dspec, object$input_dim,
                flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
                if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-               if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg), seed)
+               if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg), seed[[2L]])
   object$weights <- unflatten_weights(res$weights, layout)
   start <- if (is.null(object$history)) 0L else nrow(object$history)
   hist <- data.frame(epoch = start + seq_along(res$loss), loss = res$loss,

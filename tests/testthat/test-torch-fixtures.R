@@ -148,6 +148,11 @@ test_that("the seed task's GRU(4, 2 layers) + dense + tanh matches PyTorch over 
   expect_identical(dim(fx$x), c(1L, 200L, 1L))
   net <- sequential(layer_gru(4, num_layers = 2), layer_dense(1, activation = "tanh"),
                     input_dim = 1)
+  # The first Adam step here includes one ill-conditioned element: the gradient
+  # of 0.weight_ih_l1[7, 4] is about 9e-9, close to Adam's eps (1e-8), so the
+  # step taken there depends strongly on the last bits of that gradient (a
+  # float32 gradient error of 1e-11 moves the weight by about 3e-6).  PyTorch's
+  # own float32 result lies at 0.15 of the tolerance from its float64 result.
   net <- check_against_torch(fx, net)
 
   # rtol 1e-4 here, not 1e-5: Adam divides each gradient by the root of its own
