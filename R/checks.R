@@ -1,8 +1,8 @@
 # Argument checks in the user's terms: every error names the argument, says what was
 # expected and what was given (vctrs' habit), and is raised from the user's call.
 
-stop_arg <- function(arg, expected, given = NULL, call = sys.call(-1L)) {
-  msg <- sprintf("`%s` must be %s", arg, expected)
+stop_arg <- function(arg, expected, given = NULL, call = sys.call(-1L), verb = "be") {
+  msg <- sprintf("`%s` must %s %s", arg, verb, expected)
   if (!is.null(given)) msg <- sprintf("%s, not %s", msg, given)
   cond <- structure(
     class = c("tsattn_error_argument", "error", "condition"),

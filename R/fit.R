@@ -34,15 +34,15 @@ check_targets <- function(y, x, layout, arg = "y", call = sys.call(-1L)) {
   want <- c(dim(x)[1L], t_out, layout$out_dim)
   if (dim(y)[1L] != want[1L])
     stop_arg(arg, sprintf("%d sequences, as many as `x`", want[1L]), sprintf("%d", dim(y)[1L]),
-             call = call)
+             call = call, verb = "have")
   if (dim(y)[2L] != want[2L])
     stop_arg(arg, sprintf("%d time step%s per sequence (the network's output for `x` of %d steps)",
                           want[2L], if (want[2L] > 1) "s" else "", dim(x)[2L]),
-             sprintf("%d", dim(y)[2L]), call = call)
+             sprintf("%d", dim(y)[2L]), call = call, verb = "have")
   if (dim(y)[3L] != want[3L])
     stop_arg(arg, sprintf("%d feature%s (the network's output size)", want[3L],
                           if (want[3L] > 1) "s" else ""),
-             sprintf("%d", dim(y)[3L]), call = call)
+             sprintf("%d", dim(y)[3L]), call = call, verb = "have")
   invisible(y)
 }
 
@@ -50,7 +50,7 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
   if (dim(x)[3L] != object$input_dim)
     stop_arg(arg, sprintf("%d feature%s per step (the network's input size)", object$input_dim,
                           if (object$input_dim > 1) "s" else ""),
-             sprintf("%d", dim(x)[3L]), call = call)
+             sprintf("%d", dim(x)[3L]), call = call, verb = "have")
 }
 
 #' Train a network
@@ -128,7 +128,8 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
     yv <- as_seq_array(validation_data[[2L]], "validation_data$y")
     check_features(xv, object, "validation_data$x")
     if (dim(xv)[2L] != dim(x)[2L])
-      stop_arg("validation_data$x", sprintf("%d time steps, as `x`", dim(x)[2L]), dim(xv)[2L])
+      stop_arg("validation_data$x", sprintf("%d time steps, as `x`", dim(x)[2L]), dim(xv)[2L],
+               verb = "have")
     check_targets(yv, xv, layout, "validation_data$y")
   } else if (validation_split > 0) {
     n <- dim(x)[1L]
@@ -188,6 +189,10 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
   out <- .Call(C_net_predict, s$ispec, s$dspec, object$input_dim,
                flatten_weights(object$weights, layout), to_core(x), dim(x), batch_size)
   t_out <- if (all(layout$keeps_time)) dim(x)[2L] else 1L
+  nonfinite <- sum(!is.finite(out))
+  if (nonfinite > 0L)
+    warning(sprintf("%d of the %d predictions are not finite: the weights overflow float32 on this input",
+                    nonfinite, length(out)), call. = FALSE)
   from_core(out, dim(x)[1L], t_out, layout$out_dim)
 }
 

@@ -58,8 +58,8 @@ int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float 
   double best_score = INFINITY;
   int since_best = 0;
   st = TA_OK;
+  long steps = 0;
   for (int epoch = 1; epoch <= cfg->epochs && st == TA_OK; epoch++) {
-    memcpy(last_good, net->params, np * sizeof(float));
     if (cfg->shuffle) /* Fisher-Yates with the core's generator */
       for (size_t i = n - 1; i > 0; i--) {
         size_t j = ta_rng_below(&net->rng, (uint32_t)(i + 1));
@@ -79,18 +79,23 @@ int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float 
       const float *yhat = ta_net_forward(net, xb, b, T, 1);
       double l = ta_loss(cfg->loss, dy, yhat, yb, b * yrow);
       if (!isfinite(l)) {
-        memcpy(net->params, last_good, np * sizeof(float));
+        /* the current weights gave this loss; the ones before the last step gave a
+         * finite loss on their batch */
+        if (steps > 0) memcpy(net->params, last_good, np * sizeof(float));
         st = ta_fail(msg, TA_ERR_NONFINITE,
                      "the training loss became %s in epoch %d; training stopped and the "
-                     "weights of epoch %d were kept (try a smaller learning rate or clipnorm)",
-                     isnan(l) ? "NaN" : "infinite", epoch, epoch - 1);
+                     "weights before the diverging step were kept (try a smaller learning "
+                     "rate or clipnorm)",
+                     isnan(l) ? "NaN" : "infinite", epoch);
         break;
       }
       sum += l * (double)b;
       memset(net->grads, 0, np * sizeof(float));
       ta_net_backward(net, NULL, dy, xb, b, T);
       if (cfg->clipnorm > 0.0) ta_clip_grad_norm(net->grads, np, cfg->clipnorm);
+      memcpy(last_good, net->params, np * sizeof(float));
       ta_optim_step(&opt, net->params, net->grads, state, np);
+      steps++;
     }
     if (st != TA_OK) break;
     double loss = sum / (double)n, val = NAN;
