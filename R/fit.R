@@ -29,8 +29,19 @@ with_seed <- function(seed, expr) {
 }
 
 # the targets must match the network's output for these inputs
-check_targets <- function(y, x, layout, arg = "y", call = sys.call(-1L)) {
-  t_out <- if (all(layout$keeps_time)) dim(x)[2L] else 1L
+# time steps of the network's output for inputs of T steps (an error if T is too short)
+out_time <- function(object, T, arg = "x", call = sys.call(-2L)) {
+  lt <- network_layout(object, T = T)$layer_out_time
+  if (any(lt == 0L)) {
+    i <- which(lt == 0L)[1L]
+    stop_arg(arg, sprintf("longer: layer %d (%s) needs more than %d time steps", i,
+                          layer_label(object$layers[[i]]), T), NULL, call = call, verb = "be")
+  }
+  lt[length(lt)]
+}
+
+check_targets <- function(y, x, layout, arg = "y", call = sys.call(-1L), object = NULL) {
+  t_out <- if (is.null(object)) dim(x)[2L] else out_time(object, dim(x)[2L], call = call)
   want <- c(dim(x)[1L], t_out, layout$out_dim)
   if (dim(y)[1L] != want[1L])
     stop_arg(arg, sprintf("%d sequences, as many as `x`", want[1L]), sprintf("%d", dim(y)[1L]),
@@ -44,6 +55,20 @@ check_targets <- function(y, x, layout, arg = "y", call = sys.call(-1L)) {
                           if (want[3L] > 1) "s" else ""),
              sprintf("%d", dim(y)[3L]), call = call, verb = "have")
   invisible(y)
+}
+
+# valid lengths: NULL, or one whole number in [1, time] per sequence
+check_lengths <- function(lengths, x, arg = "lengths", call = sys.call(-1L)) {
+  if (is.null(lengths)) return(NULL)
+  if (!is.numeric(lengths) || length(lengths) != dim(x)[1L] || anyNA(lengths) ||
+      any(lengths != round(lengths)))
+    stop_arg(arg, sprintf("NULL or %d whole numbers, one per sequence", dim(x)[1L]),
+             describe(lengths), call = call)
+  bad <- lengths < 1 | lengths > dim(x)[2L]
+  if (any(bad))
+    stop_arg(arg, sprintf("between 1 and %d (the number of time steps)", dim(x)[2L]),
+             sprintf("%g (sequence %d)", lengths[bad][1L], which(bad)[1L]), call = call)
+  as.integer(lengths)
 }
 
 check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
@@ -83,7 +108,11 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #'   is built).
 #' @param verbose Print the loss during training.
 #' @param clipnorm `NULL` or the largest global L2 norm of the gradient.
-#' @param validation_data `NULL` or `list(x, y)`, used instead of `validation_split`.
+#' @param validation_data `NULL` or `list(x, y)` (or `list(x, y, lengths)`), used
+#'   instead of `validation_split`.
+#' @param lengths `NULL` or the number of valid steps of each sequence (the seed's
+#'   `valid_lens`): attention gives padded keys zero weight and the loss skips padded
+#'   steps.
 #' @param ... Not used.
 #' @return The trained network; `$history` is a data frame of `epoch`, `loss`,
 #'   `val_loss` (appended to by later fits).
@@ -99,9 +128,10 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
                                optimizer = optimizer_adam(), loss = "mse",
                                validation_split = 0, patience = NULL, shuffle = TRUE,
                                seed = NULL, device = "cpu", verbose = interactive(),
-                               clipnorm = NULL, validation_data = NULL, ...) {
+                               clipnorm = NULL, validation_data = NULL, lengths = NULL, ...) {
   x <- as_seq_array(x, "x")
   y <- as_seq_array(y, "y")
+  lengths <- check_lengths(lengths, x)
   epochs <- check_count(epochs, "epochs")
   batch_size <- check_count(batch_size, "batch_size")
   if (!inherits(optimizer, "tsattn_optimizer"))
@@ -119,18 +149,21 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   if (is.null(object$input_dim)) object <- build_network(object, dim(x)[3L], seed[[1L]])
   layout <- check_network(object)
   check_features(x, object)
-  check_targets(y, x, layout)
+  check_targets(y, x, layout, object = object)
 
+  lv <- NULL
   if (!is.null(validation_data)) {
-    if (!is.list(validation_data) || length(validation_data) != 2L)
-      stop_arg("validation_data", "NULL or list(x, y)", describe(validation_data))
+    if (!is.list(validation_data) || !length(validation_data) %in% 2:3)
+      stop_arg("validation_data", "NULL, list(x, y) or list(x, y, lengths)", describe(validation_data))
     xv <- as_seq_array(validation_data[[1L]], "validation_data$x")
     yv <- as_seq_array(validation_data[[2L]], "validation_data$y")
+    if (length(validation_data) == 3L)
+      lv <- check_lengths(validation_data[[3L]], xv, "validation_data$lengths")
     check_features(xv, object, "validation_data$x")
     if (dim(xv)[2L] != dim(x)[2L])
       stop_arg("validation_data$x", sprintf("%d time steps, as `x`", dim(x)[2L]), dim(xv)[2L],
                verb = "have")
-    check_targets(yv, xv, layout, "validation_data$y")
+    check_targets(yv, xv, layout, "validation_data$y", object = object)
   } else if (validation_split > 0) {
     n <- dim(x)[1L]
     nv <- floor(n * validation_split)
@@ -143,6 +176,10 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
     yv <- y[-keep, , , drop = FALSE]
     x <- x[keep, , , drop = FALSE]
     y <- y[keep, , , drop = FALSE]
+    if (!is.null(lengths)) {
+      lv <- lengths[-keep]
+      lengths <- lengths[keep]
+    }
   } else {
     xv <- yv <- NULL
   }
@@ -152,9 +189,10 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   dcfg <- c(optimizer$lr, optimizer$beta1, optimizer$beta2, optimizer$eps,
             optimizer$weight_decay, optimizer$momentum, clipnorm)
   res <- .Call(C_net_fit, s$ispec, s$dspec, object$input_dim,
-               flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
+               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
                if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-               if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg), seed[[2L]])
+               lv, if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg),
+               seed[[2L]])
   object$weights <- unflatten_weights(res$weights, layout)
   start <- if (is.null(object$history)) 0L else nrow(object$history)
   hist <- data.frame(epoch = start + seq_along(res$loss), loss = res$loss,
@@ -172,6 +210,7 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
 #' @param x Inputs `[batch, time, features]` (see [fit()]).
 #' @param batch_size Sequences per forward pass (memory only; results do not depend on it).
 #' @param device "cpu", "cuda" or "auto".
+#' @param lengths `NULL` or the number of valid steps of each sequence (see [fit()]).
 #' @param ... Not used.
 #' @return An array `[batch, time, out]` (`time` is 1 when the network keeps only the
 #'   last step).
@@ -179,16 +218,18 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
 #' net <- sequential(layer_gru(4), layer_dense(1), input_dim = 1)
 #' predict(net, array(rnorm(20), c(2, 10, 1)))
 #' @export
-predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", ...) {
+predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", lengths = NULL,
+                                   ...) {
   layout <- check_network(object)
   x <- as_seq_array(x, "x")
   check_features(x, object)
+  lengths <- check_lengths(lengths, x)
   batch_size <- check_count(batch_size, "batch_size")
   check_device(device)
+  t_out <- out_time(object, dim(x)[2L])
   s <- network_spec(object)
   out <- .Call(C_net_predict, s$ispec, s$dspec, object$input_dim,
-               flatten_weights(object$weights, layout), to_core(x), dim(x), batch_size)
-  t_out <- if (all(layout$keeps_time)) dim(x)[2L] else 1L
+               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size)
   nonfinite <- sum(!is.finite(out))
   if (nonfinite > 0L)
     warning(sprintf("%d of the %d predictions are not finite: the weights overflow float32 on this input",
@@ -198,18 +239,19 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
 
 # Loss and analytic gradients on one batch (for gradient checks and fixtures):
 # list(loss, weights = named list like get_weights(), x = array like x, output).
-net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1) {
+net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1, lengths = NULL) {
   layout <- check_network(object)
   x <- as_seq_array(x, "x")
   y <- as_seq_array(y, "y")
   check_features(x, object)
-  check_targets(y, x, layout)
+  check_targets(y, x, layout, object = object)
+  lengths <- check_lengths(lengths, x)
   s <- network_spec(object)
   res <- .Call(C_net_gradient, s$ispec, s$dspec, object$input_dim,
-               flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
+               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
                check_choice(loss, "loss", c("mse", "mae")), check_flag(training, "training"),
                as.double(seed))
-  t_out <- if (all(layout$keeps_time)) dim(x)[2L] else 1L
+  t_out <- out_time(object, dim(x)[2L])
   list(loss = res$loss, weights = unflatten_weights(res$weights, layout),
        x = from_core(res$x, dim(x)[1L], dim(x)[2L], dim(x)[3L]),
        output = from_core(res$output, dim(x)[1L], t_out, layout$out_dim))

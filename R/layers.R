@@ -101,20 +101,81 @@ layer_lstm <- function(units, num_layers = 1, dropout = 0, return_sequences = TR
 #' @export
 layer_last_step <- function() new_layer("last_step")
 
-layer_type_codes <- c(dense = 1L, activation = 2L, dropout = 3L, gru = 4L, lstm = 5L, last_step = 6L)
+layer_type_codes <- c(dense = 1L, activation = 2L, dropout = 3L, gru = 4L, lstm = 5L,
+                      last_step = 6L, conv1d = 7L, layer_norm = 8L, positional_encoding = 9L,
+                      attention = 10L, multihead_attention = 11L, transformer_encoder = 12L)
+score_codes <- c(dot = 0L, scaled_dot = 1L, additive = 2L, cosine = 3L)
+padding_codes <- c(same = 0L, causal = 1L, valid = 2L)
+posenc_codes <- c(sinusoidal = 0L, learned = 1L)
 
-# one row of the integer spec (type, units, num_layers, activation, bias,
-# return_sequences) and the rate, as the C glue reads them
+spec_int_fields <- c("type", "units", "num_layers", "activation", "bias", "return_sequences",
+                     "key_dim", "heads", "score", "window", "causal", "kernel_size", "padding",
+                     "max_len", "d_ff", "variant")
+
+# One row of the integer spec (the fields above, as the C glue reads them) and the
+# doubles (rate, eps). Unused fields are 0; window -1 means "all keys".
 layer_spec_row <- function(layer) {
-  code <- layer_type_codes[[layer$type]]
+  v <- stats::setNames(integer(length(spec_int_fields)), spec_int_fields)
+  v[["type"]] <- layer_type_codes[[layer$type]]
+  v[["window"]] <- -1L
+  rate <- 0
+  eps <- 0
+  int <- function(x) if (is.null(x)) 0L else as.integer(x)
   switch(layer$type,
-    dense = list(c(code, layer$units, 0L, activation_codes[[layer$activation]], as.integer(layer$bias), 1L), 0),
-    activation = list(c(code, 0L, 0L, activation_codes[[layer$activation]], 0L, 1L), 0),
-    dropout = list(c(code, 0L, 0L, 0L, 0L, 1L), layer$rate),
-    gru = ,
-    lstm = list(c(code, layer$units, layer$num_layers, 0L, 0L, as.integer(layer$return_sequences)), layer$dropout),
-    last_step = list(c(code, 0L, 0L, 0L, 0L, 0L), 0)
+    dense = {
+      v[["units"]] <- layer$units
+      v[["activation"]] <- activation_codes[[layer$activation]]
+      v[["bias"]] <- int(layer$bias)
+    },
+    activation = v[["activation"]] <- activation_codes[[layer$activation]],
+    dropout = rate <- layer$rate,
+    gru = , lstm = {
+      v[["units"]] <- layer$units
+      v[["num_layers"]] <- layer$num_layers
+      v[["return_sequences"]] <- int(layer$return_sequences)
+      rate <- layer$dropout
+    },
+    last_step = NULL,
+    conv1d = {
+      v[["units"]] <- layer$filters
+      v[["kernel_size"]] <- layer$kernel_size
+      v[["padding"]] <- padding_codes[[layer$padding]]
+      v[["activation"]] <- activation_codes[[layer$activation]]
+      v[["bias"]] <- int(layer$bias)
+    },
+    layer_norm = eps <- layer$eps,
+    positional_encoding = {
+      v[["variant"]] <- posenc_codes[[layer$type_encoding]]
+      v[["max_len"]] <- layer$max_len
+      rate <- layer$dropout
+    },
+    attention = {
+      v[["units"]] <- int(layer$units)
+      v[["key_dim"]] <- int(layer$key_dim)
+      v[["score"]] <- score_codes[[layer$score]]
+      if (!is.null(layer$window)) v[["window"]] <- layer$window
+      v[["causal"]] <- int(layer$causal)
+      v[["bias"]] <- int(layer$bias)
+      v[["heads"]] <- 1L
+    },
+    multihead_attention = {
+      v[["heads"]] <- layer$heads
+      v[["key_dim"]] <- int(layer$key_dim)
+      v[["causal"]] <- int(layer$causal)
+      v[["bias"]] <- 1L
+      rate <- layer$dropout
+    },
+    transformer_encoder = {
+      v[["heads"]] <- layer$heads
+      v[["d_ff"]] <- layer$d_ff
+      v[["causal"]] <- int(layer$causal)
+      v[["variant"]] <- int(layer$norm_first)
+      v[["activation"]] <- activation_codes[[layer$activation]]
+      rate <- layer$dropout
+      eps <- layer$eps
+    }
   )
+  list(unname(v), c(rate, eps))
 }
 
 layer_label <- function(layer) {
@@ -129,6 +190,20 @@ layer_label <- function(layer) {
                    if (layer$dropout > 0) sprintf(", dropout = %g", layer$dropout) else "",
                    if (!layer$return_sequences) ", last step" else ""),
     last_step = "last_step()",
+    conv1d = sprintf("conv1d(%d, kernel %d, %s%s)", layer$filters, layer$kernel_size, layer$padding,
+                     if (layer$activation == "linear") "" else paste0(", ", layer$activation)),
+    layer_norm = "layer_norm()",
+    positional_encoding = sprintf("positional_encoding(%s%s)", layer$type_encoding,
+                                  if (layer$dropout > 0) sprintf(", dropout = %g", layer$dropout) else ""),
+    attention = sprintf("attention(%s%s%s%s)", layer$score,
+                        if (!is.null(layer$units)) sprintf(", units = %d", layer$units) else "",
+                        if (!is.null(layer$window)) sprintf(", window = %d", layer$window) else "",
+                        if (layer$causal) ", causal" else ""),
+    multihead_attention = sprintf("multihead_attention(%d heads%s)", layer$heads,
+                                  if (layer$causal) ", causal" else ""),
+    transformer_encoder = sprintf("transformer_encoder(%d heads, d_ff = %d%s%s)", layer$heads,
+                                  layer$d_ff, if (layer$norm_first) ", pre-norm" else "",
+                                  if (layer$causal) ", causal" else ""),
     layer$type
   )
 }

@@ -31,14 +31,17 @@ sequential <- function(..., input_dim = NULL) {
 network_spec <- function(net) {
   rows <- lapply(net$layers, layer_spec_row)
   list(
-    ispec = matrix(as.integer(unlist(lapply(rows, `[[`, 1L))), ncol = 6L, byrow = TRUE),
-    dspec = as.double(vapply(rows, `[[`, 0, 2L))
+    ispec = matrix(as.integer(unlist(lapply(rows, `[[`, 1L))), ncol = length(spec_int_fields),
+                   byrow = TRUE),
+    dspec = matrix(as.double(unlist(lapply(rows, `[[`, 2L))), ncol = 2L, byrow = TRUE)
   )
 }
 
-network_layout <- function(net, input_dim = net$input_dim) {
+# names and shapes of the weights, per-layer sizes, and the output time of every layer
+# for inputs of `T` steps (0 when T is too short for a layer)
+network_layout <- function(net, input_dim = net$input_dim, T = 1L) {
   s <- network_spec(net)
-  .Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim))
+  .Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim), as.integer(T))
 }
 
 is_built <- function(net) !is.null(net$input_dim) && !is.null(net$weights)
@@ -48,7 +51,7 @@ draw_seed <- function() as.double(sample.int(.Machine$integer.max, 1L))
 
 build_network <- function(net, input_dim, seed = draw_seed()) {
   s <- network_spec(net)
-  layout <- .Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim))
+  layout <- .Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim), 1L)
   flat <- .Call(C_net_init, s$ispec, s$dspec, as.integer(input_dim), as.double(seed))
   net$input_dim <- as.integer(input_dim)
   net$weights <- unflatten_weights(flat, layout)
@@ -76,7 +79,16 @@ print.tsattn_network <- function(x, ...) {
     layout <- network_layout(x)
     cat(", ", format(layout$n_params, big.mark = ","), " parameters, input ", x$input_dim,
         " feature", if (x$input_dim > 1) "s", "\n", sep = "")
-    t_lab <- ifelse(cumprod(layout$keeps_time) == 1, "time", "1")
+    # time labels: "time", "time - k" after valid convolutions, "1" after the last step
+    t_lab <- character(length(x$layers))
+    shrink <- 0L
+    one <- FALSE
+    for (i in seq_along(x$layers)) {
+      l <- x$layers[[i]]
+      if (!layout$keeps_time[i]) one <- TRUE
+      if (identical(l$type, "conv1d") && identical(l$padding, "valid")) shrink <- shrink + l$kernel_size - 1L
+      t_lab[i] <- if (one) "1" else if (shrink > 0L) sprintf("time - %d", shrink) else "time"
+    }
     out <- sprintf("[batch, %s, %d]", t_lab, layout$layer_out_dim)
     params <- format(layout$layer_params, big.mark = ",")
   } else {

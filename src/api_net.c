@@ -12,7 +12,6 @@
 #include "ta_train.h"
 #include "ta_loss.h"
 
-#define SPEC_COLS 6
 
 static void net_finalizer(SEXP ptr) {
   ta_net *net = (ta_net *)R_ExternalPtrAddr(ptr);
@@ -31,31 +30,51 @@ static int scalar_int(SEXP x, const char *what) {
   return (int)v;
 }
 
-/* Builds the network described by ispec [n, 6] (type, units, num_layers, activation,
- * bias, return_sequences) and dspec [n] (rate); returns a PROTECTed external pointer
- * (one PROTECT for the caller to pop). */
+/* Builds the network described by ispec [n, TA_SPEC_INTS] (the integer fields of
+ * ta_layer_spec in order: type, units, num_layers, activation, bias, return_sequences,
+ * key_dim, heads, score, window, causal, kernel_size, padding, max_len, d_ff, variant)
+ * and dspec [n, TA_SPEC_DBLS] (rate, eps); returns a PROTECTed external pointer (one
+ * PROTECT for the caller to pop). */
 static SEXP build_net(SEXP ispec, SEXP dspec, SEXP in_dim, ta_net **out) {
-  if (!isInteger(ispec) || !isMatrix(ispec) || ncols(ispec) != SPEC_COLS)
-    error("internal: layer spec must be an integer matrix with %d columns", SPEC_COLS);
+  if (!isInteger(ispec) || !isMatrix(ispec) || ncols(ispec) != TA_SPEC_INTS)
+    error("internal: layer spec must be an integer matrix with %d columns", TA_SPEC_INTS);
   int n = nrows(ispec);
   if (n < 1) error("a network needs at least one layer");
-  if (!isReal(dspec) || XLENGTH(dspec) != n)
-    error("internal: layer rates must be a double vector of length %d", n);
+  if (!isReal(dspec) || !isMatrix(dspec) || nrows(dspec) != n || ncols(dspec) != TA_SPEC_DBLS)
+    error("internal: layer rates must be a double matrix [%d, %d]", n, TA_SPEC_DBLS);
   int d = scalar_int(in_dim, "input_dim");
   SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, R_NilValue));
   R_RegisterCFinalizerEx(ptr, net_finalizer, TRUE);
   ta_layer_spec *specs = (ta_layer_spec *)R_alloc((size_t)n, sizeof(ta_layer_spec));
   const int *is = INTEGER(ispec);
+  const double *ds = REAL(dspec);
   for (int i = 0; i < n; i++) {
-    for (int j = 0; j < SPEC_COLS; j++)
-      if (is[i + (size_t)n * j] == NA_INTEGER) error("layer %d: specification has NA", i + 1);
-    specs[i].type = is[i];
-    specs[i].units = is[i + (size_t)n];
-    specs[i].num_layers = is[i + 2 * (size_t)n];
-    specs[i].activation = is[i + 3 * (size_t)n];
-    specs[i].bias = is[i + 4 * (size_t)n];
-    specs[i].return_sequences = is[i + 5 * (size_t)n];
-    specs[i].rate = REAL(dspec)[i];
+    int v[TA_SPEC_INTS];
+    for (int j = 0; j < TA_SPEC_INTS; j++) {
+      v[j] = is[i + (size_t)n * j];
+      if (v[j] == NA_INTEGER) error("layer %d: specification has NA", i + 1);
+    }
+    for (int j = 0; j < TA_SPEC_DBLS; j++)
+      if (!R_FINITE(ds[i + (size_t)n * j])) error("layer %d: specification is not finite", i + 1);
+    ta_layer_spec *sp = &specs[i];
+    sp->type = v[0];
+    sp->units = v[1];
+    sp->num_layers = v[2];
+    sp->activation = v[3];
+    sp->bias = v[4];
+    sp->return_sequences = v[5];
+    sp->key_dim = v[6];
+    sp->heads = v[7];
+    sp->score = v[8];
+    sp->window = v[9];
+    sp->causal = v[10];
+    sp->kernel_size = v[11];
+    sp->padding = v[12];
+    sp->max_len = v[13];
+    sp->d_ff = v[14];
+    sp->variant = v[15];
+    sp->rate = ds[i];
+    sp->eps = ds[i + (size_t)n];
   }
   ta_msg msg;
   ta_net *net = NULL;
@@ -103,6 +122,18 @@ static void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T) {
   *T = (size_t)d[1];
 }
 
+/* valid lengths: NULL (R NULL or length 0) or B integers in [1, T] */
+static const int *lengths_of(SEXP len, size_t B, size_t T, const char *what) {
+  if (isNull(len) || XLENGTH(len) == 0) return NULL;
+  if (!isInteger(len) || (size_t)XLENGTH(len) != B)
+    error("'%s' must be %zu integers, one per sequence", what, B);
+  const int *l = INTEGER(len);
+  for (size_t i = 0; i < B; i++)
+    if (l[i] == NA_INTEGER || l[i] < 1 || (size_t)l[i] > T)
+      error("'%s' must be between 1 and %zu, not %d (sequence %zu)", what, T, l[i], i + 1);
+  return l;
+}
+
 static uint64_t seed_of(SEXP seed) {
   if (!isReal(seed) && !isInteger(seed)) error("'seed' must be a number");
   double s = asReal(seed);
@@ -110,13 +141,14 @@ static uint64_t seed_of(SEXP seed) {
   return (uint64_t)(int64_t)s;
 }
 
-SEXP C_net_layout(SEXP ispec, SEXP dspec, SEXP in_dim) {
+SEXP C_net_layout(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP T_) {
   ta_net *net;
   SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  int T = scalar_int(T_, "T");
   int nt = 0;
   for (int i = 0; i < net->n_layers; i++) nt += net->layers[i].ops->n_tensors(&net->layers[i]);
   const char *fields[] = {"names", "shapes", "layer", "n_params", "out_dim", "layer_params",
-                          "layer_out_dim", "keeps_time", ""};
+                          "layer_out_dim", "keeps_time", "layer_out_time", "attn_heads", ""};
   SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SEXP names = PROTECT(allocVector(STRSXP, nt));
   SEXP shapes = PROTECT(allocVector(VECSXP, nt));
@@ -124,12 +156,18 @@ SEXP C_net_layout(SEXP ispec, SEXP dspec, SEXP in_dim) {
   SEXP lp = PROTECT(allocVector(REALSXP, net->n_layers));
   SEXP lo = PROTECT(allocVector(INTSXP, net->n_layers));
   SEXP kt = PROTECT(allocVector(LGLSXP, net->n_layers));
+  SEXP lt = PROTECT(allocVector(INTSXP, net->n_layers));
+  SEXP ah = PROTECT(allocVector(INTSXP, net->n_layers));
   int k = 0;
+  size_t t = T > 0 ? (size_t)T : 0;
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
     REAL(lp)[i] = (double)L->n_params;
     INTEGER(lo)[i] = L->out_dim;
     LOGICAL(kt)[i] = L->keeps_time;
+    t = t > 0 ? ta_layer_out_time(L, t) : 0;
+    INTEGER(lt)[i] = (int)t;
+    INTEGER(ah)[i] = ta_net_attn_heads(net, i);
     for (int j = 0; j < L->ops->n_tensors(L); j++, k++) {
       ta_tensor_info info;
       L->ops->tensor(L, j, &info);
@@ -150,8 +188,10 @@ SEXP C_net_layout(SEXP ispec, SEXP dspec, SEXP in_dim) {
   SET_VECTOR_ELT(res, 5, lp);
   SET_VECTOR_ELT(res, 6, lo);
   SET_VECTOR_ELT(res, 7, kt);
+  SET_VECTOR_ELT(res, 8, lt);
+  SET_VECTOR_ELT(res, 9, ah);
   release(ptr);
-  UNPROTECT(8);
+  UNPROTECT(10);
   return res;
 }
 
@@ -168,11 +208,12 @@ SEXP C_net_init(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP seed) {
 }
 
 SEXP C_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
-                   SEXP batch_size) {
+                   SEXP len, SEXP batch_size) {
   ta_net *net;
   SEXP ptr = build_net(ispec, dspec, in_dim, &net);
   size_t B, T;
   batch_dims(dims, net, &B, &T);
+  const int *lens = lengths_of(len, B, T, "lengths");
   int bs = scalar_int(batch_size, "batch_size");
   if (bs < 1) error("'batch_size' must be >= 1");
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
@@ -186,7 +227,7 @@ SEXP C_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEX
   double *o = REAL(out);
   for (size_t s = 0; s < B; s += chunk) {
     size_t b = B - s < chunk ? B - s : chunk;
-    const float *y = ta_net_forward(net, xf + s * xrow, b, T, 0);
+    const float *y = ta_net_forward(net, xf + s * xrow, lens ? lens + s : NULL, b, T, 0);
     for (size_t i = 0; i < b * yrow; i++) o[s * yrow + i] = (double)y[i];
   }
   release(ptr);
@@ -205,11 +246,12 @@ static int loss_code(SEXP loss) {
 
 /* Loss and gradients on one batch, for gradient checks and fixtures. */
 SEXP C_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
-                    SEXP y, SEXP loss, SEXP training, SEXP seed) {
+                    SEXP len, SEXP y, SEXP loss, SEXP training, SEXP seed) {
   ta_net *net;
   SEXP ptr = build_net(ispec, dspec, in_dim, &net);
   size_t B, T;
   batch_dims(dims, net, &B, &T);
+  const int *lens = lengths_of(len, B, T, "lengths");
   int lk = loss_code(loss);
   int tr = asLogical(training) == TRUE;
   ta_rng_seed(&net->rng, seed_of(seed));
@@ -221,10 +263,10 @@ SEXP C_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   float *dx = (float *)R_alloc(nx + 1, sizeof(float));
   ta_msg msg;
   if (ta_net_reserve(net, B, T, &msg) != TA_OK) error("%s", msg.text);
-  const float *yhat = ta_net_forward(net, xf, B, T, tr);
-  double l = ta_loss(lk, dy, yhat, yf, ny);
+  const float *yhat = ta_net_forward(net, xf, lens, B, T, tr);
+  double l = ta_batch_loss(net, lk, dy, yhat, yf, lens, B, T);
   memset(net->grads, 0, net->n_params * sizeof(float));
-  ta_net_backward(net, dx, dy, xf, B, T);
+  ta_net_backward(net, dx, dy, xf, lens, B, T);
   const char *fields[] = {"loss", "weights", "x", "output", ""};
   SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SET_VECTOR_ELT(res, 0, ScalarReal(l));
@@ -259,12 +301,13 @@ static void fit_on_epoch(void *ctx, int epoch, double loss, double val) {
 /* icfg: epochs, batch_size, shuffle, loss (1 mse, 2 mae), patience, optimizer (1 adam,
  *       2 sgd), verbose, print_every
  * dcfg: lr, beta1, beta2, eps, weight_decay, momentum, clipnorm */
-SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP y,
-               SEXP xv, SEXP nv_, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed) {
+SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
+               SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed) {
   ta_net *net;
   SEXP ptr = build_net(ispec, dspec, in_dim, &net);
   size_t B, T;
   batch_dims(dims, net, &B, &T);
+  const int *lens = lengths_of(len, B, T, "lengths");
   if (!isInteger(icfg) || XLENGTH(icfg) != 8) error("internal: icfg must be 8 integers");
   if (!isReal(dcfg) || XLENGTH(dcfg) != 7) error("internal: dcfg must be 7 doubles");
   const int *ic = INTEGER(icfg);
@@ -285,6 +328,8 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
   const float *xf = to_float(x, B * xrow, "x"), *yf = to_float(y, B * yrow, "y");
   const float *xvf = nv ? to_float(xv, (size_t)nv * xrow, "validation x") : NULL;
   const float *yvf = nv ? to_float(yv, (size_t)nv * yrow, "validation y") : NULL;
+  const int *lensv = nv ? lengths_of(lenv, (size_t)nv, T, "validation lengths") : NULL;
+  ta_data train = {xf, yf, lens, B}, val = {xvf, yvf, lensv, (size_t)nv};
 
   fit_ctx ctx = {ic[6], ic[7] < 1 ? 1 : ic[7], ic[0]};
   ta_train_cfg cfg;
@@ -313,7 +358,7 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
   ta_train_result tr;
   ta_msg msg;
   msg.text[0] = '\0';
-  int st = ta_train(net, xf, yf, B, xvf, yvf, (size_t)nv, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
+  int st = ta_train(net, &train, &val, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
   if (st == TA_ERR_INTERRUPT) {
     release(ptr);
     error("training interrupted by the user (%s)", msg.text);
@@ -332,5 +377,49 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
   SET_VECTOR_ELT(res, 5, ScalarInteger(tr.best_epoch));
   release(ptr);
   UNPROTECT(4);
+  return res;
+}
+
+/* Attention weights of every attention layer after an evaluation-mode forward:
+ * a list with, per such layer, list(layer = i, weights = [B, heads, Tq, Tk] row-major,
+ * dims = c(B, heads, Tq, Tk)). */
+SEXP C_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+                     SEXP len) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  size_t B, T;
+  batch_dims(dims, net, &B, &T);
+  const int *lens = lengths_of(len, B, T, "lengths");
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  const float *xf = to_float(x, B * T * (size_t)net->in_dim, "x");
+  ta_msg msg;
+  if (ta_net_reserve(net, B, T, &msg) != TA_OK) error("%s", msg.text);
+  int n_attn = 0;
+  for (int i = 0; i < net->n_layers; i++) n_attn += ta_net_attn_heads(net, i) > 0;
+  SEXP res = PROTECT(allocVector(VECSXP, n_attn));
+  ta_net_forward(net, xf, lens, B, T, 0);
+  const char *fields[] = {"layer", "weights", "dims", ""};
+  for (int i = 0, k = 0; i < net->n_layers; i++) {
+    int h = ta_net_attn_heads(net, i);
+    if (h == 0) continue;
+    size_t tq, tk;
+    ta_net_attn_weights(net, i, NULL, B, T, &tq, &tk);
+    size_t n = B * (size_t)h * tq * tk;
+    float *w = (float *)R_alloc(n + 1, sizeof(float));
+    ta_net_attn_weights(net, i, w, B, T, &tq, &tk);
+    SEXP one = PROTECT(mkNamed(VECSXP, fields));
+    SET_VECTOR_ELT(one, 0, ScalarInteger(i + 1));
+    SET_VECTOR_ELT(one, 1, from_float(w, n));
+    SEXP d = allocVector(INTSXP, 4);
+    SET_VECTOR_ELT(one, 2, d);
+    INTEGER(d)[0] = (int)B;
+    INTEGER(d)[1] = h;
+    INTEGER(d)[2] = (int)tq;
+    INTEGER(d)[3] = (int)tk;
+    SET_VECTOR_ELT(res, k++, one);
+    UNPROTECT(1);
+  }
+  release(ptr);
+  UNPROTECT(2);
   return res;
 }

@@ -3,20 +3,25 @@
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 
-SEXP C_net_layout(SEXP, SEXP, SEXP);
+SEXP C_net_layout(SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_init(SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+               SEXP);
+SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
+SEXP C_positional_encoding(SEXP, SEXP);
 
 static const R_CallMethodDef call_methods[] = {
-    {"C_net_layout", (DL_FUNC)&C_net_layout, 3},
+    {"C_net_layout", (DL_FUNC)&C_net_layout, 4},
     {"C_net_init", (DL_FUNC)&C_net_init, 4},
-    {"C_net_predict", (DL_FUNC)&C_net_predict, 7},
-    {"C_net_gradient", (DL_FUNC)&C_net_gradient, 10},
-    {"C_net_fit", (DL_FUNC)&C_net_fit, 13},
+    {"C_net_predict", (DL_FUNC)&C_net_predict, 8},
+    {"C_net_gradient", (DL_FUNC)&C_net_gradient, 11},
+    {"C_net_fit", (DL_FUNC)&C_net_fit, 15},
+    {"C_net_attention", (DL_FUNC)&C_net_attention, 7},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
+    {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {NULL, NULL, 0}};
 
 void R_init_tsattn(DllInfo *dll) {

@@ -19,8 +19,8 @@ static void act_tensor(const ta_layer *L, int k, ta_tensor_info *info) { (void)L
 static void act_init(const ta_layer *L, float *params, ta_rng *rng) { (void)L; (void)params; (void)rng; }
 
 static void act_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                        const float *params, int training, ta_rng *rng, size_t B, size_t T) {
-  (void)cache; (void)params; (void)training; (void)rng;
+                        const float *params, const ta_pass *ps, size_t B, size_t T) {
+  (void)cache; (void)params; (void)ps;
   size_t n = B * T * (size_t)L->in_dim;
   int a = L->cfg.act.activation;
   for (size_t i = 0; i < n; i++) out[i] = ta_act(a, in[i]);
@@ -28,7 +28,9 @@ static void act_forward(const ta_layer *L, float *out, float *cache, const float
 
 static void act_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                          const float *dout, const float *in, const float *out,
-                         const float *cache, const float *params, size_t B, size_t T) {
+                         const float *cache, const float *params, const ta_pass *ps,
+                          size_t B, size_t T) {
+  (void)ps;
   (void)dparams; (void)scratch; (void)cache; (void)params;
   if (!din) return;
   size_t n = B * T * (size_t)L->in_dim;
@@ -36,6 +38,13 @@ static void act_backward(const ta_layer *L, float *din, float *dparams, float *s
   for (size_t i = 0; i < n; i++) din[i] = dout[i] * ta_act_grad(a, in[i], out[i]);
 }
 
-const ta_layer_ops ta_activation_ops = {"activation", act_setup, act_zero, act_zero,
-                                        act_n_tensors, act_tensor, act_init, act_forward,
-                                        act_backward};
+const ta_layer_ops ta_activation_ops = {
+    .kind = "activation",
+    .setup = act_setup,
+    .cache_size = act_zero,
+    .scratch_size = act_zero,
+    .n_tensors = act_n_tensors,
+    .tensor = act_tensor,
+    .init = act_init,
+    .forward = act_forward,
+    .backward = act_backward};

@@ -50,8 +50,8 @@ static void dense_init(const ta_layer *L, float *params, ta_rng *rng) {
 }
 
 static void dense_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                          const float *params, int training, ta_rng *rng, size_t B, size_t T) {
-  (void)training; (void)rng;
+                          const float *params, const ta_pass *ps, size_t B, size_t T) {
+  (void)ps;
   size_t U = (size_t)L->cfg.dense.units, I = (size_t)L->in_dim, R = B * T;
   const float *W = params, *b = params + U * I;
   float *z = L->cfg.dense.activation == TA_ACT_LINEAR ? out : cache;
@@ -67,7 +67,9 @@ static void dense_forward(const ta_layer *L, float *out, float *cache, const flo
 
 static void dense_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                            const float *dout, const float *in, const float *out,
-                           const float *cache, const float *params, size_t B, size_t T) {
+                           const float *cache, const float *params, const ta_pass *ps,
+                          size_t B, size_t T) {
+  (void)ps;
   size_t U = (size_t)L->cfg.dense.units, I = (size_t)L->in_dim, R = B * T;
   const float *dz = dout;
   if (L->cfg.dense.activation != TA_ACT_LINEAR) {
@@ -80,6 +82,13 @@ static void dense_backward(const ta_layer *L, float *din, float *dparams, float 
   if (din) ta_gemm_nn(din, I, dz, U, params, I, R, I, U, 0);   /* dx = dz W */
 }
 
-const ta_layer_ops ta_dense_ops = {"dense", dense_setup, dense_cache, dense_scratch,
-                                   dense_n_tensors, dense_tensor, dense_init, dense_forward,
-                                   dense_backward};
+const ta_layer_ops ta_dense_ops = {
+    .kind = "dense",
+    .setup = dense_setup,
+    .cache_size = dense_cache,
+    .scratch_size = dense_scratch,
+    .n_tensors = dense_n_tensors,
+    .tensor = dense_tensor,
+    .init = dense_init,
+    .forward = dense_forward,
+    .backward = dense_backward};

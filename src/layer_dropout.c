@@ -19,11 +19,11 @@ static void drop_tensor(const ta_layer *L, int k, ta_tensor_info *info) { (void)
 static void drop_init(const ta_layer *L, float *params, ta_rng *rng) { (void)L; (void)params; (void)rng; }
 
 static void drop_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                         const float *params, int training, ta_rng *rng, size_t B, size_t T) {
+                         const float *params, const ta_pass *ps, size_t B, size_t T) {
   (void)params;
   size_t n = B * T * (size_t)L->in_dim;
-  if (training && L->cfg.dropout.rate > 0.0f) {
-    ta_dropout_apply(out, cache, in, n, L->cfg.dropout.rate, rng);
+  if (ps->training && L->cfg.dropout.rate > 0.0f) {
+    ta_dropout_apply(out, cache, in, n, L->cfg.dropout.rate, ps->rng);
   } else {
     memcpy(out, in, n * sizeof(float));
     for (size_t i = 0; i < n; i++) cache[i] = 1.0f;
@@ -32,13 +32,22 @@ static void drop_forward(const ta_layer *L, float *out, float *cache, const floa
 
 static void drop_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                           const float *dout, const float *in, const float *out,
-                          const float *cache, const float *params, size_t B, size_t T) {
+                          const float *cache, const float *params, const ta_pass *ps,
+                          size_t B, size_t T) {
+  (void)ps;
   (void)dparams; (void)scratch; (void)in; (void)out; (void)params;
   if (!din) return;
   size_t n = B * T * (size_t)L->in_dim;
   for (size_t i = 0; i < n; i++) din[i] = dout[i] * cache[i];
 }
 
-const ta_layer_ops ta_dropout_ops = {"dropout", drop_setup, drop_cache, drop_scratch,
-                                     drop_n_tensors, drop_tensor, drop_init, drop_forward,
-                                     drop_backward};
+const ta_layer_ops ta_dropout_ops = {
+    .kind = "dropout",
+    .setup = drop_setup,
+    .cache_size = drop_cache,
+    .scratch_size = drop_scratch,
+    .n_tensors = drop_n_tensors,
+    .tensor = drop_tensor,
+    .init = drop_init,
+    .forward = drop_forward,
+    .backward = drop_backward};

@@ -58,7 +58,7 @@ static size_t gru_scratch(const ta_layer *L, size_t B, size_t T) {
 static void gru_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
 static void gru_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                        const float *params, int training, ta_rng *rng, size_t B, size_t T) {
+                        const float *params, const ta_pass *ps, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
   float *hp = cache + gru_cells_size(L, BT);
   const float *x = in;
@@ -95,7 +95,7 @@ static void gru_forward(const ta_layer *L, float *out, float *cache, const float
     }
     x = c.h;
     if (c.mask) {
-      if (training) ta_dropout_apply(c.hd, c.mask, c.h, BT * H, L->cfg.rnn.dropout, rng);
+      if (ps->training) ta_dropout_apply(c.hd, c.mask, c.h, BT * H, L->cfg.rnn.dropout, ps->rng);
       else {
         memcpy(c.hd, c.h, BT * H * sizeof(float));
         for (size_t i = 0; i < BT * H; i++) c.mask[i] = 1.0f;
@@ -108,7 +108,9 @@ static void gru_forward(const ta_layer *L, float *out, float *cache, const float
 
 static void gru_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                          const float *dout, const float *in, const float *out,
-                         const float *cache, const float *params, size_t B, size_t T) {
+                         const float *cache, const float *params, const ta_pass *ps,
+                          size_t B, size_t T) {
+  (void)ps;
   (void)out;
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
   float *dH = scratch, *dg = dH + BT * H, *dhp = dg + BT * GH, *dhcur = dhp + B * GH;
@@ -171,5 +173,13 @@ static void gru_backward(const ta_layer *L, float *din, float *dparams, float *s
   }
 }
 
-const ta_layer_ops ta_gru_ops = {"gru", gru_setup, gru_cache, gru_scratch, ta_rnn_n_tensors,
-                                 gru_tensor, ta_rnn_init, gru_forward, gru_backward};
+const ta_layer_ops ta_gru_ops = {
+    .kind = "gru",
+    .setup = gru_setup,
+    .cache_size = gru_cache,
+    .scratch_size = gru_scratch,
+    .n_tensors = ta_rnn_n_tensors,
+    .tensor = gru_tensor,
+    .init = ta_rnn_init,
+    .forward = gru_forward,
+    .backward = gru_backward};

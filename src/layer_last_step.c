@@ -15,15 +15,17 @@ static void last_tensor(const ta_layer *L, int k, ta_tensor_info *info) { (void)
 static void last_init(const ta_layer *L, float *params, ta_rng *rng) { (void)L; (void)params; (void)rng; }
 
 static void last_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                         const float *params, int training, ta_rng *rng, size_t B, size_t T) {
-  (void)cache; (void)params; (void)training; (void)rng;
+                         const float *params, const ta_pass *ps, size_t B, size_t T) {
+  (void)cache; (void)params; (void)ps;
   size_t F = (size_t)L->in_dim;
   for (size_t b = 0; b < B; b++) memcpy(out + b * F, in + (b * T + T - 1) * F, F * sizeof(float));
 }
 
 static void last_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                           const float *dout, const float *in, const float *out,
-                          const float *cache, const float *params, size_t B, size_t T) {
+                          const float *cache, const float *params, const ta_pass *ps,
+                          size_t B, size_t T) {
+  (void)ps;
   (void)dparams; (void)scratch; (void)in; (void)out; (void)cache; (void)params;
   if (!din) return;
   size_t F = (size_t)L->in_dim;
@@ -31,6 +33,13 @@ static void last_backward(const ta_layer *L, float *din, float *dparams, float *
   for (size_t b = 0; b < B; b++) memcpy(din + (b * T + T - 1) * F, dout + b * F, F * sizeof(float));
 }
 
-const ta_layer_ops ta_last_step_ops = {"last_step", last_setup, last_zero, last_zero,
-                                       last_n_tensors, last_tensor, last_init, last_forward,
-                                       last_backward};
+const ta_layer_ops ta_last_step_ops = {
+    .kind = "last_step",
+    .setup = last_setup,
+    .cache_size = last_zero,
+    .scratch_size = last_zero,
+    .n_tensors = last_n_tensors,
+    .tensor = last_tensor,
+    .init = last_init,
+    .forward = last_forward,
+    .backward = last_backward};

@@ -55,7 +55,7 @@ static size_t lstm_scratch(const ta_layer *L, size_t B, size_t T) {
 static void lstm_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
 static void lstm_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                         const float *params, int training, ta_rng *rng, size_t B, size_t T) {
+                         const float *params, const ta_pass *ps, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
   float *hp = cache + lstm_cells_size(L, BT);
   const float *x = in;
@@ -97,7 +97,7 @@ static void lstm_forward(const ta_layer *L, float *out, float *cache, const floa
     }
     x = c.h;
     if (c.mask) {
-      if (training) ta_dropout_apply(c.hd, c.mask, c.h, BT * H, L->cfg.rnn.dropout, rng);
+      if (ps->training) ta_dropout_apply(c.hd, c.mask, c.h, BT * H, L->cfg.rnn.dropout, ps->rng);
       else {
         memcpy(c.hd, c.h, BT * H * sizeof(float));
         for (size_t i = 0; i < BT * H; i++) c.mask[i] = 1.0f;
@@ -110,7 +110,9 @@ static void lstm_forward(const ta_layer *L, float *out, float *cache, const floa
 
 static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                           const float *dout, const float *in, const float *out,
-                          const float *cache, const float *params, size_t B, size_t T) {
+                          const float *cache, const float *params, const ta_pass *ps,
+                          size_t B, size_t T) {
+  (void)ps;
   (void)out;
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
   float *dH = scratch, *dg = dH + BT * H, *dhnext = dg + BT * GH, *dcnext = dhnext + B * H;
@@ -166,5 +168,13 @@ static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *
   }
 }
 
-const ta_layer_ops ta_lstm_ops = {"lstm", lstm_setup, lstm_cache, lstm_scratch, ta_rnn_n_tensors,
-                                  lstm_tensor, ta_rnn_init, lstm_forward, lstm_backward};
+const ta_layer_ops ta_lstm_ops = {
+    .kind = "lstm",
+    .setup = lstm_setup,
+    .cache_size = lstm_cache,
+    .scratch_size = lstm_scratch,
+    .n_tensors = ta_rnn_n_tensors,
+    .tensor = lstm_tensor,
+    .init = ta_rnn_init,
+    .forward = lstm_forward,
+    .backward = lstm_backward};

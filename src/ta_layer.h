@@ -19,25 +19,66 @@ enum {
   TA_LAYER_DROPOUT = 3,
   TA_LAYER_GRU = 4,
   TA_LAYER_LSTM = 5,
-  TA_LAYER_LAST_STEP = 6
+  TA_LAYER_LAST_STEP = 6,
+  TA_LAYER_CONV1D = 7,
+  TA_LAYER_LAYER_NORM = 8,
+  TA_LAYER_POSENC = 9,
+  TA_LAYER_ATTENTION = 10,
+  TA_LAYER_MHA = 11,
+  TA_LAYER_TRANSFORMER = 12
 };
 
-/* What R asks for, one per layer (validated by each layer's setup). */
+enum { TA_SCORE_DOT = 0, TA_SCORE_SCALED_DOT = 1, TA_SCORE_ADDITIVE = 2, TA_SCORE_COSINE = 3 };
+enum { TA_PAD_SAME = 0, TA_PAD_CAUSAL = 1, TA_PAD_VALID = 2 };
+enum { TA_POSENC_SINUSOIDAL = 0, TA_POSENC_LEARNED = 1 };
+
+/* What R asks for, one per layer (validated by each layer's setup). Fields a layer
+ * does not use are 0. */
 typedef struct {
   int type;
-  int units;            /* dense, gru, lstm */
+  int units;            /* dense, gru, lstm: output width; attention: value width
+                           (0 = input width); conv1d: filters */
   int num_layers;       /* gru, lstm: stacked cells */
-  int activation;       /* dense (fused), activation */
-  int bias;             /* dense */
+  int activation;       /* dense (fused), activation, transformer feed-forward */
+  int bias;             /* dense, conv1d, attention projections */
   int return_sequences; /* gru, lstm */
-  double rate;          /* dropout rate, or the rnn's inter-layer dropout */
+  int key_dim;          /* attention, mha: query/key width (0 = default) */
+  int heads;            /* mha, transformer */
+  int score;            /* attention: TA_SCORE_* */
+  int window;           /* attention: keys within +-window of the query; -1 = all */
+  int causal;           /* attention, mha, transformer: no query sees a later key */
+  int kernel_size;      /* conv1d */
+  int padding;          /* conv1d: TA_PAD_* */
+  int max_len;          /* positional encoding */
+  int d_ff;             /* transformer feed-forward width */
+  int variant;          /* posenc: TA_POSENC_*; transformer: 1 = pre-norm (norm_first) */
+  double rate;          /* dropout rate (dropout, rnn inter-layer, attention, posenc, transformer) */
+  double eps;           /* layer norm epsilon */
 } ta_layer_spec;
+
+#define TA_SPEC_INTS 16 /* integer fields of ta_layer_spec after type, in order, plus type */
+#define TA_SPEC_DBLS 2
 
 /* Per-type configuration: small structs, one per family, never one struct for all. */
 typedef struct { int units, activation, bias; } ta_dense_cfg;
 typedef struct { int activation; } ta_act_cfg;
 typedef struct { float rate; } ta_dropout_cfg;
 typedef struct { int hidden, num_layers, return_sequences; float dropout; } ta_rnn_cfg;
+typedef struct { int filters, kernel, padding, bias, activation; } ta_conv_cfg;
+typedef struct { float eps; } ta_norm_cfg;
+typedef struct { int type, max_len; float rate; } ta_posenc_cfg;
+/* single-head attention (heads = 1) and multi-head attention */
+typedef struct { int units, key_dim, heads, score, window, causal, bias; float rate; } ta_attn_cfg;
+typedef struct { int heads, d_ff, causal, norm_first, activation; float rate, eps; } ta_transformer_cfg;
+
+/* What a forward or backward pass needs besides buffers. valid_len, when not NULL, gives
+ * per sequence the number of leading steps that are real [B]; attention gives the keys
+ * after them exactly zero weight. */
+typedef struct {
+  int training;
+  ta_rng *rng;
+  const int *valid_len;
+} ta_pass;
 
 typedef struct ta_layer ta_layer;
 
@@ -53,6 +94,9 @@ typedef struct {
   const char *kind;
   /* validate spec, fill cfg, out_dim, keeps_time, n_params */
   int (*setup)(ta_layer *L, const ta_layer_spec *spec, ta_msg *msg);
+  /* T_out for inputs of length T; NULL means keeps_time decides (T or 1). Returns 0 if
+   * T is too short for the layer. */
+  size_t (*out_time)(const ta_layer *L, size_t T);
   size_t (*cache_size)(const ta_layer *L, size_t B, size_t T);
   size_t (*scratch_size)(const ta_layer *L, size_t B, size_t T);
   int (*n_tensors)(const ta_layer *L);
@@ -60,28 +104,44 @@ typedef struct {
   void (*init)(const ta_layer *L, float *params, ta_rng *rng);
   /* out [B, T_out, out_dim], cache, in [B, T, in_dim] */
   void (*forward)(const ta_layer *L, float *out, float *cache, const float *in,
-                  const float *params, int training, ta_rng *rng, size_t B, size_t T);
+                  const float *params, const ta_pass *ps, size_t B, size_t T);
   /* din [B, T, in_dim] (or NULL), dparams +=, dout [B, T_out, out_dim] */
   void (*backward)(const ta_layer *L, float *din, float *dparams, float *scratch,
                    const float *dout, const float *in, const float *out, const float *cache,
-                   const float *params, size_t B, size_t T);
+                   const float *params, const ta_pass *ps, size_t B, size_t T);
+  /* optional (NULL when the layer has no attention): heads of attention weights kept in
+   * the cache, and a copy of them after a forward: out [B, heads, T_out, T_key] */
+  int (*attn_heads)(const ta_layer *L);
+  void (*attn_weights)(const ta_layer *L, float *out, const float *cache, size_t B, size_t T);
 } ta_layer_ops;
 
 struct ta_layer {
   const ta_layer_ops *ops;
   int in_dim, out_dim;
-  int keeps_time; /* 1: T_out = T; 0: T_out = 1 */
+  int keeps_time; /* 1: T_out = T; 0: T_out = 1 (unless ops->out_time says otherwise) */
   size_t n_params;
   union {
     ta_dense_cfg dense;
     ta_act_cfg act;
     ta_dropout_cfg dropout;
     ta_rnn_cfg rnn;
+    ta_conv_cfg conv;
+    ta_norm_cfg norm;
+    ta_posenc_cfg posenc;
+    ta_attn_cfg attn;
+    ta_transformer_cfg tf;
   } cfg;
 };
 
 extern const ta_layer_ops ta_dense_ops, ta_activation_ops, ta_dropout_ops, ta_gru_ops,
-    ta_lstm_ops, ta_last_step_ops;
+    ta_lstm_ops, ta_last_step_ops, ta_conv1d_ops, ta_layer_norm_ops, ta_posenc_ops,
+    ta_attention_ops, ta_mha_ops, ta_transformer_ops;
+
+/* T_out of layer L for inputs of length T */
+static inline size_t ta_layer_out_time(const ta_layer *L, size_t T) {
+  if (L->ops->out_time) return L->ops->out_time(L, T);
+  return L->keeps_time ? T : 1;
+}
 
 /* uniform(-bound, bound) fill, PyTorch's default for Linear/GRU/LSTM */
 void ta_fill_uniform(float *p, size_t n, float bound, ta_rng *rng);

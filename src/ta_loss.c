@@ -16,3 +16,34 @@ double ta_loss(int kind, float *grad, const float *yhat, const float *y, size_t 
   }
   return sum / (double)n;
 }
+
+double ta_loss_seq(int kind, float *grad, const float *yhat, const float *y,
+                   const int *valid_len, size_t B, size_t T, size_t F) {
+  if (!valid_len) return ta_loss(kind, grad, yhat, y, B * T * F);
+  size_t n = 0;
+  for (size_t b = 0; b < B; b++) n += (valid_len[b] < (int)T ? (size_t)valid_len[b] : T) * F;
+  if (n == 0) n = 1;
+  double sum = 0.0;
+  float scale = 1.0f / (float)n;
+  for (size_t b = 0; b < B; b++) {
+    size_t len = valid_len[b] < (int)T ? (size_t)valid_len[b] : T;
+    for (size_t t = 0; t < T; t++) {
+      size_t off = (b * T + t) * F;
+      for (size_t f = 0; f < F; f++) {
+        float d = yhat[off + f] - y[off + f];
+        float g = 0.0f;
+        if (t < len) {
+          if (kind == TA_LOSS_MAE) {
+            sum += d < 0.0f ? -(double)d : (double)d;
+            g = d > 0.0f ? scale : (d < 0.0f ? -scale : 0.0f);
+          } else {
+            sum += (double)d * (double)d;
+            g = 2.0f * d * scale;
+          }
+        }
+        if (grad) grad[off + f] = g;
+      }
+    }
+  }
+  return sum / (double)n;
+}

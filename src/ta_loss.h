@@ -9,4 +9,9 @@ enum { TA_LOSS_MSE = 1, TA_LOSS_MAE = 2 };
 
 double ta_loss(int kind, float *grad, const float *yhat, const float *y, size_t n);
 
+/* The same over [B, T, F] counting only the first valid_len[b] steps of each sequence
+ * (padding gets zero gradient); valid_len NULL means every step. */
+double ta_loss_seq(int kind, float *grad, const float *yhat, const float *y,
+                   const int *valid_len, size_t B, size_t T, size_t F);
+
 #endif

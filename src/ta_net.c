@@ -10,6 +10,12 @@ static const ta_layer_ops *ops_for(int type) {
   case TA_LAYER_GRU: return &ta_gru_ops;
   case TA_LAYER_LSTM: return &ta_lstm_ops;
   case TA_LAYER_LAST_STEP: return &ta_last_step_ops;
+  case TA_LAYER_CONV1D: return &ta_conv1d_ops;
+  case TA_LAYER_LAYER_NORM: return &ta_layer_norm_ops;
+  case TA_LAYER_POSENC: return &ta_posenc_ops;
+  case TA_LAYER_ATTENTION: return &ta_attention_ops;
+  case TA_LAYER_MHA: return &ta_mha_ops;
+  case TA_LAYER_TRANSFORMER: return &ta_transformer_ops;
   default: return NULL;
   }
 }
@@ -77,8 +83,7 @@ int ta_net_create(ta_net **out, const ta_layer_spec *specs, int n_layers, int in
 }
 
 size_t ta_net_out_time(const ta_net *net, size_t T) {
-  for (int i = 0; i < net->n_layers; i++)
-    if (!net->layers[i].keeps_time) T = 1;
+  for (int i = 0; i < net->n_layers && T > 0; i++) T = ta_layer_out_time(&net->layers[i], T);
   return T;
 }
 
@@ -87,7 +92,10 @@ int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg) {
   size_t total = 0, gmax = B * T * (size_t)net->in_dim, smax = 0, t = T;
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
-    size_t t_out = L->keeps_time ? t : 1;
+    size_t t_out = ta_layer_out_time(L, t);
+    if (t_out == 0)
+      return ta_fail(msg, TA_ERR_ARG, "layer %d (%s): sequences of %zu steps are too short for it",
+                     i + 1, L->ops->kind, t);
     size_t a = B * t_out * (size_t)L->out_dim;
     total += a + L->ops->cache_size(L, B, t);
     if (a > gmax) gmax = a;
@@ -106,7 +114,7 @@ int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg) {
   t = T;
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
-    size_t t_out = L->keeps_time ? t : 1;
+    size_t t_out = ta_layer_out_time(L, t);
     net->act[i] = p;
     p += B * t_out * (size_t)L->out_dim;
     net->cache[i] = p;
@@ -128,36 +136,49 @@ void ta_net_init(ta_net *net, ta_rng *rng) {
 
 /* The cache of each layer was laid out for B_cap; a smaller batch uses its prefix,
  * which is consistent because every layer indexes its cache from B and T alone. */
-const float *ta_net_forward(ta_net *net, const float *x, size_t B, size_t T, int training) {
+const float *ta_net_forward(ta_net *net, const float *x, const int *valid_len, size_t B,
+                            size_t T, int training) {
+  ta_pass ps = {training, &net->rng, valid_len};
   const float *in = x;
   size_t t = T;
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
-    L->ops->forward(L, net->act[i], net->cache[i], in, net->params + net->param_off[i],
-                    training, &net->rng, B, t);
+    L->ops->forward(L, net->act[i], net->cache[i], in, net->params + net->param_off[i], &ps, B, t);
     in = net->act[i];
-    if (!L->keeps_time) t = 1;
+    t = ta_layer_out_time(L, t);
   }
   return in;
 }
 
-void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x, size_t B, size_t T) {
-  /* layers up to and including the first one that drops time see length T, later ones 1 */
-  int first_drop = net->n_layers;
-  for (int i = 0; i < net->n_layers; i++)
-    if (!net->layers[i].keeps_time) {
-      first_drop = i;
-      break;
-    }
+void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x,
+                     const int *valid_len, size_t B, size_t T) {
+  ta_pass ps = {1, &net->rng, valid_len};
+  /* input length of each layer, walking forward once (n_layers is small) */
   const float *dout = dy;
   float *bufs[2] = {net->gA, net->gB};
   for (int i = net->n_layers - 1; i >= 0; i--) {
     const ta_layer *L = &net->layers[i];
+    size_t t = T;
+    for (int j = 0; j < i; j++) t = ta_layer_out_time(&net->layers[j], t);
     float *din = i > 0 ? bufs[i & 1] : dx;
     const float *in = i > 0 ? net->act[i - 1] : x;
-    size_t t = i <= first_drop ? T : 1;
     L->ops->backward(L, din, net->grads + net->param_off[i], net->scratch, dout, in, net->act[i],
-                     net->cache[i], net->params + net->param_off[i], B, t);
+                     net->cache[i], net->params + net->param_off[i], &ps, B, t);
     dout = din;
   }
+}
+
+int ta_net_attn_heads(const ta_net *net, int i) {
+  const ta_layer *L = &net->layers[i];
+  return L->ops->attn_heads ? L->ops->attn_heads(L) : 0;
+}
+
+void ta_net_attn_weights(const ta_net *net, int i, float *out, size_t B, size_t T,
+                         size_t *t_query, size_t *t_key) {
+  size_t t = T;
+  for (int j = 0; j < i; j++) t = ta_layer_out_time(&net->layers[j], t);
+  const ta_layer *L = &net->layers[i];
+  *t_query = ta_layer_out_time(L, t);
+  *t_key = t;
+  if (out) L->ops->attn_weights(L, out, net->cache[i], B, t);
 }

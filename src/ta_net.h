@@ -33,10 +33,19 @@ size_t ta_net_out_time(const ta_net *net, size_t T);
 int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg);
 /* Fresh parameters as PyTorch initialises them, drawn from rng. */
 void ta_net_init(ta_net *net, ta_rng *rng);
-/* Forward over x [B, T, in_dim]; returns the output [B, T_out, out_dim] (in the workspace). */
-const float *ta_net_forward(ta_net *net, const float *x, size_t B, size_t T, int training);
+/* Forward over x [B, T, in_dim] with optional valid lengths [B]; returns the output
+ * [B, T_out, out_dim] (in the workspace). */
+const float *ta_net_forward(ta_net *net, const float *x, const int *valid_len, size_t B,
+                            size_t T, int training);
 /* Backward from dy [B, T_out, out_dim] after a forward on the same x: grads += dL/dparams;
  * when dx is not NULL it receives dL/dx [B, T, in_dim]. */
-void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x, size_t B, size_t T);
+void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x,
+                     const int *valid_len, size_t B, size_t T);
+/* Heads of attention weights layer i keeps (0 for layers without attention). */
+int ta_net_attn_heads(const ta_net *net, int i);
+/* After a forward: layer i's weights out [B, heads, t_query, t_key] (out may be NULL to
+ * ask only for the lengths). */
+void ta_net_attn_weights(const ta_net *net, int i, float *out, size_t B, size_t T,
+                         size_t *t_query, size_t *t_key);
 
 #endif

@@ -9,8 +9,16 @@ static void gather(float *dst, const float *src, const size_t *idx, size_t b, si
   for (size_t i = 0; i < b; i++) memcpy(dst + i * row, src + idx[i] * row, row * sizeof(float));
 }
 
-int ta_evaluate(ta_net *net, double *loss, const float *x, const float *y, size_t n, size_t T,
-                int loss_kind, size_t batch_size, ta_msg *msg) {
+double ta_batch_loss(const ta_net *net, int loss_kind, float *grad, const float *yhat,
+                     const float *y, const int *len, size_t B, size_t T) {
+  size_t To = ta_net_out_time(net, T);
+  return ta_loss_seq(loss_kind, grad, yhat, y, To == T ? len : NULL, B, To, (size_t)net->out_dim);
+}
+
+int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_kind,
+                size_t batch_size, ta_msg *msg) {
+  const float *x = d->x, *y = d->y;
+  size_t n = d->n;
   size_t To = ta_net_out_time(net, T);
   size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
   if (batch_size > n) batch_size = n;
@@ -19,16 +27,20 @@ int ta_evaluate(ta_net *net, double *loss, const float *x, const float *y, size_
   double sum = 0.0;
   for (size_t s = 0; s < n; s += batch_size) {
     size_t b = n - s < batch_size ? n - s : batch_size;
-    const float *yhat = ta_net_forward(net, x + s * xrow, b, T, 0);
-    sum += ta_loss(loss_kind, NULL, yhat, y + s * yrow, b * yrow) * (double)b;
+    const int *len = d->len ? d->len + s : NULL;
+    const float *yhat = ta_net_forward(net, x + s * xrow, len, b, T, 0);
+    sum += ta_batch_loss(net, loss_kind, NULL, yhat, y + s * yrow, len, b, T) * (double)b;
   }
   *loss = sum / (double)n;
   return TA_OK;
 }
 
-int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float *xv,
-             const float *yv, size_t nv, size_t T, const ta_train_cfg *cfg, double *loss_hist,
-             double *val_hist, ta_train_result *res, ta_msg *msg) {
+int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
+             const ta_train_cfg *cfg, double *loss_hist, double *val_hist, ta_train_result *res,
+             ta_msg *msg) {
+  const float *x = train->x, *y = train->y;
+  const ta_data *val_set = val;
+  size_t n = train->n, nv = val->n;
   res->epochs_run = 0;
   res->best_epoch = 0;
   if (n < 1) return ta_fail(msg, TA_ERR_ARG, "no training sequences");
@@ -45,9 +57,11 @@ int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float 
   size_t floats = n_state + n_best + np + B * xrow + 2 * B * yrow;
   float *block = calloc(floats + 1, sizeof(float));
   size_t *idx = malloc(n * sizeof(size_t));
-  if (!block || !idx) {
+  int *lenb = train->len ? malloc(B * sizeof(int)) : NULL;
+  if (!block || !idx || (train->len && !lenb)) {
     free(block);
     free(idx);
+    free(lenb);
     return ta_fail(msg, TA_ERR_NOMEM, "out of memory for the training buffers");
   }
   float *state = block, *best = state + n_state, *last_good = best + n_best;
@@ -76,8 +90,10 @@ int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float 
       size_t b = n - s < B ? n - s : B;
       gather(xb, x, idx + s, b, xrow);
       gather(yb, y, idx + s, b, yrow);
-      const float *yhat = ta_net_forward(net, xb, b, T, 1);
-      double l = ta_loss(cfg->loss, dy, yhat, yb, b * yrow);
+      if (lenb)
+        for (size_t i = 0; i < b; i++) lenb[i] = train->len[idx[s + i]];
+      const float *yhat = ta_net_forward(net, xb, lenb, b, T, 1);
+      double l = ta_batch_loss(net, cfg->loss, dy, yhat, yb, lenb, b, T);
       if (!isfinite(l)) {
         /* the current weights gave this loss; the ones before the last step gave a
          * finite loss on their batch */
@@ -91,7 +107,7 @@ int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float 
       }
       sum += l * (double)b;
       memset(net->grads, 0, np * sizeof(float));
-      ta_net_backward(net, NULL, dy, xb, b, T);
+      ta_net_backward(net, NULL, dy, xb, lenb, b, T);
       if (cfg->clipnorm > 0.0) ta_clip_grad_norm(net->grads, np, cfg->clipnorm);
       memcpy(last_good, net->params, np * sizeof(float));
       ta_optim_step(&opt, net->params, net->grads, state, np);
@@ -100,7 +116,7 @@ int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float 
     if (st != TA_OK) break;
     double loss = sum / (double)n, val = NAN;
     if (nv > 0) {
-      st = ta_evaluate(net, &val, xv, yv, nv, T, cfg->loss, B, msg);
+      st = ta_evaluate(net, &val, val_set, T, cfg->loss, B, msg);
       if (st != TA_OK) break;
       st = ta_net_reserve(net, B, T, msg);
       if (st != TA_OK) break;
@@ -125,5 +141,6 @@ int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float 
     memcpy(net->params, best, np * sizeof(float));
   free(block);
   free(idx);
+  free(lenb);
   return st;
 }

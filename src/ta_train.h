@@ -26,14 +26,26 @@ typedef struct {
   int best_epoch;  /* 1-based epoch whose weights were restored, 0 if none */
 } ta_train_result;
 
-/* x [n, T, in_dim], y [n, T_out, out_dim]; xv, yv likewise with nv rows (nv may be 0).
- * history: loss [epochs] and val_loss [epochs], filled up to epochs_run. */
-int ta_train(ta_net *net, const float *x, const float *y, size_t n, const float *xv,
-             const float *yv, size_t nv, size_t T, const ta_train_cfg *cfg, double *loss_hist,
-             double *val_hist, ta_train_result *res, ta_msg *msg);
+/* A data set: x [n, T, in_dim], y [n, T_out, out_dim], optional valid lengths [n]. */
+typedef struct {
+  const float *x, *y;
+  const int *len;
+  size_t n;
+} ta_data;
+
+/* Trains on `train`, validates on `val` (val.n may be 0). history: loss [epochs] and
+ * val_loss [epochs], filled up to epochs_run. */
+int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
+             const ta_train_cfg *cfg, double *loss_hist, double *val_hist, ta_train_result *res,
+             ta_msg *msg);
 
 /* Mean loss over a data set in evaluation mode, in batches of batch_size. */
-int ta_evaluate(ta_net *net, double *loss, const float *x, const float *y, size_t n, size_t T,
-                int loss_kind, size_t batch_size, ta_msg *msg);
+int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_kind,
+                size_t batch_size, ta_msg *msg);
+
+/* Loss of one batch whose output is yhat [B, T_out, out_dim] (padding excluded when
+ * T_out == T and lengths are given); grad may be NULL. */
+double ta_batch_loss(const ta_net *net, int loss_kind, float *grad, const float *yhat,
+                     const float *y, const int *len, size_t B, size_t T);
 
 #endif

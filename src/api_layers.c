@@ -1,0 +1,21 @@
+/* .Call glue for layer utilities that are not networks. */
+#include <R.h>
+#include <Rinternals.h>
+#include "ta_posenc.h"
+
+/* positional_encoding(length, d_model): the matrix P [length, d_model] as an R matrix */
+SEXP C_positional_encoding(SEXP length, SEXP d_model) {
+  if (!isInteger(length) || XLENGTH(length) != 1 || INTEGER(length)[0] < 1)
+    error("'length' must be a single whole number >= 1");
+  if (!isInteger(d_model) || XLENGTH(d_model) != 1 || INTEGER(d_model)[0] < 1)
+    error("'d_model' must be a single whole number >= 1");
+  size_t T = (size_t)INTEGER(length)[0], d = (size_t)INTEGER(d_model)[0];
+  float *P = (float *)R_alloc(T * d, sizeof(float));
+  ta_posenc_table(P, T, d);
+  SEXP out = PROTECT(allocMatrix(REALSXP, (int)T, (int)d));
+  double *o = REAL(out);
+  for (size_t i = 0; i < T; i++)
+    for (size_t c = 0; c < d; c++) o[i + c * T] = (double)P[i * d + c];
+  UNPROTECT(1);
+  return out;
+}

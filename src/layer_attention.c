@@ -1,0 +1,9 @@
+/* attention: not implemented yet (placeholder so the network and the R API can refer to it). */
+#include "ta_layer.h"
+
+static int attention_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
+  (void)L; (void)s;
+  return ta_fail(msg, TA_ERR_ARG, "attention is not implemented yet");
+}
+
+const ta_layer_ops ta_attention_ops = {.kind = "attention", .setup = attention_setup};
