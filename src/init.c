@@ -2,6 +2,7 @@
 #include <R.h>
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
+#include "ta_gemm.h"
 
 SEXP C_net_layout(SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_init(SEXP, SEXP, SEXP, SEXP);
@@ -28,4 +29,9 @@ void R_init_tsattn(DllInfo *dll) {
   R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
   R_useDynamicSymbols(dll, FALSE);
   R_forceSymbols(dll, TRUE);
+}
+
+void R_unload_tsattn(DllInfo *dll) {
+  (void)dll;
+  ta_gemm_release();
 }

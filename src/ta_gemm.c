@@ -1,78 +1,248 @@
-/* Portable, deterministic loops: each output element is summed in a fixed order
- * whatever the thread count, so training repeats bitwise. Rows of C are split over
- * OpenMP threads only when the product is large enough to pay for the fork. */
+/* Row-major matrix products for every layer.
+ *
+ * Large products go through one packed kernel: B is packed (transposed when needed)
+ * into a contiguous [K, N] panel, then a 4 x 16 register-blocked micro-kernel written
+ * with GCC vector types adds C[i, j..j+16) += a[i, k] * Bp[k, j..j+16) for k in order.
+ * Every element of C is therefore summed in the same order (k = 0, 1, ...) whatever
+ * the blocking, the thread count or the instruction set, so training repeats bitwise.
+ * The kernel is compiled twice, for AVX2+FMA and for the baseline, and picked at run
+ * time. Small products (one recurrent step of a small batch) use plain loops, where
+ * packing would cost as much as the product.
+ *
+ * Packing buffers are per call from a small grow-only pool owned by this file (released
+ * by ta_gemm_release at unload): nothing is allocated in steady state. */
+#include <stdlib.h>
 #include <string.h>
 #include "ta_gemm.h"
 
 #define TA_PAR_MIN_FLOPS 262144.0
+#define MR 4
+#define NR 16
 
-void ta_gemm_nt(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
-                size_t M, size_t N, size_t K, int accumulate) {
-  double flops = (double)M * (double)N * (double)K;
-  ptrdiff_t Mi = (ptrdiff_t)M;
-  (void)flops;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS)
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
+#define TA_HAVE_AVX2_CLONE 1
 #endif
-  for (ptrdiff_t i = 0; i < Mi; i++) {
-    const float *a = A + (size_t)i * lda;
-    float *c = C + (size_t)i * ldc;
+
+typedef float v8sf __attribute__((vector_size(32)));
+
+/* pool of packing buffers: grows, never shrinks */
+static float *pack_buf[2];
+static size_t pack_cap[2];
+
+static float *pack_get(int which, size_t n) {
+  if (n > pack_cap[which]) {
+    float *p = realloc(pack_buf[which], n * sizeof(float));
+    if (!p) return NULL;
+    pack_buf[which] = p;
+    pack_cap[which] = n;
+  }
+  return pack_buf[which];
+}
+
+void ta_gemm_release(void) {
+  for (int i = 0; i < 2; i++) {
+    free(pack_buf[i]);
+    pack_buf[i] = NULL;
+    pack_cap[i] = 0;
+  }
+}
+
+/* macros, not functions: a function passing 32-byte vectors would change ABI between
+ * the baseline and the AVX2 build */
+#define V8_LOAD(dst, p) memcpy(&(dst), (p), sizeof(v8sf))
+#define V8_STORE(p, v) memcpy((p), &(v), sizeof(v8sf))
+#define V8_SET1(a) ((v8sf){(a), (a), (a), (a), (a), (a), (a), (a)})
+
+/* C[M, N] (+)= A[M, K] * Bp[K, Np]; Bp's row stride Np >= N is a multiple of NR with
+ * zero columns past N. Rows of C are split over threads. */
+#define TA_PACKED_KERNEL(NAME)                                                              \
+  static void NAME(float *C, size_t ldc, const float *A, size_t lda, const float *Bp,       \
+                   size_t Np, size_t M, size_t N, size_t K, int accumulate, int parallel) { \
+    ptrdiff_t nblk = (ptrdiff_t)((M + MR - 1) / MR);                                        \
+    _Pragma("omp parallel for schedule(static) if (parallel)")                              \
+    for (ptrdiff_t ib = 0; ib < nblk; ib++) {                                               \
+      size_t i0 = (size_t)ib * MR, mr = M - i0 < MR ? M - i0 : MR;                          \
+      /* rows past M read row i0 again and are discarded: no branch in the loop */          \
+      const float *a0 = A + i0 * lda;                                                       \
+      const float *a1 = mr > 1 ? a0 + lda : a0;                                             \
+      const float *a2 = mr > 2 ? a0 + 2 * lda : a0;                                         \
+      const float *a3 = mr > 3 ? a0 + 3 * lda : a0;                                         \
+      for (size_t j0 = 0; j0 < N; j0 += NR) {                                               \
+        v8sf c00 = V8_SET1(0.0f), c01 = c00, c10 = c00, c11 = c00;                          \
+        v8sf c20 = c00, c21 = c00, c30 = c00, c31 = c00;                                    \
+        const float *b = Bp + j0;                                                           \
+        for (size_t k = 0; k < K; k++, b += Np) {                                           \
+          v8sf b0, b1, av;                                                                  \
+          V8_LOAD(b0, b);                                                                   \
+          V8_LOAD(b1, b + 8);                                                               \
+          av = V8_SET1(a0[k]);                                                              \
+          c00 += av * b0;                                                                   \
+          c01 += av * b1;                                                                   \
+          av = V8_SET1(a1[k]);                                                              \
+          c10 += av * b0;                                                                   \
+          c11 += av * b1;                                                                   \
+          av = V8_SET1(a2[k]);                                                              \
+          c20 += av * b0;                                                                   \
+          c21 += av * b1;                                                                   \
+          av = V8_SET1(a3[k]);                                                              \
+          c30 += av * b0;                                                                   \
+          c31 += av * b1;                                                                   \
+        }                                                                                   \
+        size_t nr = N - j0 < NR ? N - j0 : NR;                                              \
+        float tmp[MR][NR];                                                                  \
+        V8_STORE(tmp[0], c00);                                                              \
+        V8_STORE(tmp[0] + 8, c01);                                                          \
+        V8_STORE(tmp[1], c10);                                                              \
+        V8_STORE(tmp[1] + 8, c11);                                                          \
+        V8_STORE(tmp[2], c20);                                                              \
+        V8_STORE(tmp[2] + 8, c21);                                                          \
+        V8_STORE(tmp[3], c30);                                                              \
+        V8_STORE(tmp[3] + 8, c31);                                                          \
+        for (size_t r = 0; r < mr; r++) {                                                   \
+          float *c = C + (i0 + r) * ldc + j0;                                               \
+          if (accumulate)                                                                   \
+            for (size_t j = 0; j < nr; j++) c[j] += tmp[r][j];                              \
+          else                                                                              \
+            memcpy(c, tmp[r], nr * sizeof(float));                                          \
+        }                                                                                   \
+      }                                                                                     \
+    }                                                                                       \
+  }
+
+/* The same source twice. The FMA build contracts acc += a * b into one rounding, which
+ * changes results in the last bit against the baseline: the choice is made once per
+ * process, so a run still repeats bitwise on the same machine. */
+#ifdef TA_HAVE_AVX2_CLONE
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+TA_PACKED_KERNEL(packed_avx2)
+#pragma GCC pop_options
+#endif
+TA_PACKED_KERNEL(packed_base)
+
+static int use_avx2(void) {
+#ifdef TA_HAVE_AVX2_CLONE
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return cached;
+#else
+  return 0;
+#endif
+}
+
+static void packed(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t Np,
+                   size_t M, size_t N, size_t K, int accumulate) {
+  int par = (double)M * (double)N * (double)K > TA_PAR_MIN_FLOPS && M >= 2 * MR;
+#ifdef TA_HAVE_AVX2_CLONE
+  if (use_avx2()) {
+    packed_avx2(C, ldc, A, lda, Bp, Np, M, N, K, accumulate, par);
+    return;
+  }
+#endif
+  packed_base(C, ldc, A, lda, Bp, Np, M, N, K, accumulate, par);
+}
+
+static size_t round_up(size_t n) { return (n + NR - 1) / NR * NR; }
+
+/* worth packing: enough rows to amortise the copy of B */
+static int big(size_t M, size_t N, size_t K) { return M >= 8 && (double)M * N * K >= 32768.0; }
+
+/* ---- plain loops for small products ---- */
+
+static void small_nt(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
+                     size_t M, size_t N, size_t K, int accumulate) {
+  for (size_t i = 0; i < M; i++) {
+    const float *a = A + i * lda;
+    float *c = C + i * ldc;
     for (size_t j = 0; j < N; j++) {
       const float *b = B + j * ldb;
-      /* four partial sums: lets the compiler keep them in registers and is a fixed order */
-      float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-      size_t k = 0;
-      for (; k + 4 <= K; k += 4) {
-        s0 += a[k] * b[k];
-        s1 += a[k + 1] * b[k + 1];
-        s2 += a[k + 2] * b[k + 2];
-        s3 += a[k + 3] * b[k + 3];
-      }
-      for (; k < K; k++) s0 += a[k] * b[k];
-      float s = (s0 + s1) + (s2 + s3);
+      float s = 0.0f;
+      for (size_t k = 0; k < K; k++) s += a[k] * b[k];
       c[j] = accumulate ? c[j] + s : s;
     }
   }
 }
 
-void ta_gemm_nn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
-                size_t M, size_t N, size_t K, int accumulate) {
-  double flops = (double)M * (double)N * (double)K;
-  ptrdiff_t Mi = (ptrdiff_t)M;
-  (void)flops;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS)
-#endif
-  for (ptrdiff_t i = 0; i < Mi; i++) {
-    const float *a = A + (size_t)i * lda;
-    float *c = C + (size_t)i * ldc;
-    if (!accumulate) memset(c, 0, N * sizeof(float));
-    for (size_t k = 0; k < K; k++) {
-      const float aik = a[k];
-      const float *b = B + k * ldb;
-      for (size_t j = 0; j < N; j++) c[j] += aik * b[j];
+static void small_nn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
+                     size_t M, size_t N, size_t K, int accumulate) {
+  for (size_t i = 0; i < M; i++) {
+    const float *a = A + i * lda;
+    float *c = C + i * ldc;
+    for (size_t j = 0; j < N; j++) {
+      float s = 0.0f;
+      for (size_t k = 0; k < K; k++) s += a[k] * B[k * ldb + j];
+      c[j] = accumulate ? c[j] + s : s;
     }
   }
 }
 
-void ta_gemm_tn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
-                size_t M, size_t N, size_t K, int accumulate) {
-  double flops = (double)M * (double)N * (double)K;
-  ptrdiff_t Mi = (ptrdiff_t)M;
-  (void)flops;
-  /* each thread owns rows i of C and runs k in order: deterministic */
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS)
-#endif
-  for (ptrdiff_t i = 0; i < Mi; i++) {
-    float *c = C + (size_t)i * ldc;
-    if (!accumulate) memset(c, 0, N * sizeof(float));
-    for (size_t k = 0; k < K; k++) {
-      const float aki = A[k * lda + (size_t)i];
-      const float *b = B + k * ldb;
-      for (size_t j = 0; j < N; j++) c[j] += aki * b[j];
+static void small_tn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
+                     size_t M, size_t N, size_t K, int accumulate) {
+  for (size_t i = 0; i < M; i++) {
+    float *c = C + i * ldc;
+    for (size_t j = 0; j < N; j++) {
+      float s = 0.0f;
+      for (size_t k = 0; k < K; k++) s += A[k * lda + i] * B[k * ldb + j];
+      c[j] = accumulate ? c[j] + s : s;
     }
   }
+}
+
+/* ---- the API ---- */
+
+void ta_gemm_nt(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
+                size_t M, size_t N, size_t K, int accumulate) {
+  size_t Np = round_up(N);
+  float *Bp = big(M, N, K) ? pack_get(0, K * Np) : NULL;
+  if (!Bp) {
+    small_nt(C, ldc, A, lda, B, ldb, M, N, K, accumulate);
+    return;
+  }
+  for (size_t k = 0; k < K; k++) {
+    float *row = Bp + k * Np;
+    for (size_t j = 0; j < N; j++) row[j] = B[j * ldb + k];
+    for (size_t j = N; j < Np; j++) row[j] = 0.0f;
+  }
+  packed(C, ldc, A, lda, Bp, Np, M, N, K, accumulate);
+}
+
+void ta_gemm_nn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
+                size_t M, size_t N, size_t K, int accumulate) {
+  size_t Np = round_up(N);
+  float *Bp = big(M, N, K) ? pack_get(0, K * Np) : NULL;
+  if (!Bp) {
+    small_nn(C, ldc, A, lda, B, ldb, M, N, K, accumulate);
+    return;
+  }
+  for (size_t k = 0; k < K; k++) {
+    float *row = Bp + k * Np;
+    memcpy(row, B + k * ldb, N * sizeof(float));
+    for (size_t j = N; j < Np; j++) row[j] = 0.0f;
+  }
+  packed(C, ldc, A, lda, Bp, Np, M, N, K, accumulate);
+}
+
+void ta_gemm_tn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
+                size_t M, size_t N, size_t K, int accumulate) {
+  /* C[M,N] += A^T B with A [K, M]: pack A^T [M, K] and B [K, Np] */
+  size_t Np = round_up(N);
+  float *Bp = big(M, N, K) ? pack_get(0, K * Np) : NULL;
+  float *At = Bp ? pack_get(1, M * K) : NULL;
+  if (!Bp || !At) {
+    small_tn(C, ldc, A, lda, B, ldb, M, N, K, accumulate);
+    return;
+  }
+  for (size_t k = 0; k < K; k++) {
+    const float *a = A + k * lda;
+    for (size_t i = 0; i < M; i++) At[i * K + k] = a[i];
+    float *row = Bp + k * Np;
+    memcpy(row, B + k * ldb, N * sizeof(float));
+    for (size_t j = N; j < Np; j++) row[j] = 0.0f;
+  }
+  packed(C, ldc, At, K, Bp, Np, M, N, K, accumulate);
 }
 
 void ta_colsum(float *out, const float *A, size_t lda, size_t M, size_t N, int accumulate) {
