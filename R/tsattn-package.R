@@ -9,3 +9,6 @@
 #' @importFrom generics fit
 #' @importFrom stats predict
 "_PACKAGE"
+
+# ggplot2's tidy-evaluation pronoun, used in aes()
+utils::globalVariables(".data")
