@@ -1,0 +1,188 @@
+/* Fused CPU attention kernels: scores, masks, stable softmax and the weighted sum of
+ * the values for one (sequence, head) block, and the backward pass
+ *   dV = Pd^T dO,  dPd = dO V^T,  dP = dPd * drop,  dS = P * (dP - rowsum(P * dP)),
+ * then dQ, dK (and the score's own parameters) through the score function.
+ * Rows are visited in order and every sum runs in a fixed order, so results do not
+ * depend on the thread that runs a block. See attn_kernel.h for the definitions. */
+#include <math.h>
+#include <string.h>
+#include "attn_kernel.h"
+#include "ta_attn.h"
+
+/* Keys visible to query i form one interval [lo, hi) (empty when lo >= hi): the same
+ * set as ta_attn_visible(i, j, len, causal, window). */
+static inline void visible_range(const ta_attn_block *a, size_t i, size_t len, size_t *lo,
+                                 size_t *hi) {
+  size_t l = 0, h = len < a->Tk ? len : a->Tk;
+  if (a->causal && i + 1 < h) h = i + 1;
+  if (a->window >= 0) {
+    size_t w = (size_t)a->window;
+    if (i > w) l = i - w;
+    if (i + w + 1 < h) h = i + w + 1;
+  }
+  *lo = l;
+  *hi = h;
+}
+
+static inline float dotf(const float *a, const float *b, size_t n) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+  size_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    s0 += a[k] * b[k];
+    s1 += a[k + 1] * b[k + 1];
+    s2 += a[k + 2] * b[k + 2];
+    s3 += a[k + 3] * b[k + 3];
+  }
+  for (; k < n; k++) s0 += a[k] * b[k];
+  return (s0 + s1) + (s2 + s3);
+}
+
+static inline void axpyf(float *y, float alpha, const float *x, size_t n) {
+  for (size_t k = 0; k < n; k++) y[k] += alpha * x[k];
+}
+
+/* max(|x|, eps), as F.normalize clamps the norm */
+static inline float clamped_norm(const float *x, size_t n) {
+  float s = sqrtf(dotf(x, x, n));
+  return s > TA_ATTN_NORM_EPS ? s : TA_ATTN_NORM_EPS;
+}
+
+static inline float dot_scale(const ta_attn_block *a) {
+  return a->score == TA_SCORE_SCALED_DOT ? 1.0f / sqrtf((float)a->dk) : 1.0f;
+}
+
+/* score of query row qi against key row kj; nq, nk the clamped norms (cosine only) */
+static inline float score_of(const ta_attn_block *a, const float *qi, const float *kj,
+                             const float *sw, float c, float nq, float nk) {
+  switch (a->score) {
+  case TA_SCORE_ADDITIVE: {
+    float s = 0.0f;
+    for (size_t d = 0; d < a->dk; d++) s += sw[d] * tanhf(qi[d] + kj[d]);
+    return s;
+  }
+  case TA_SCORE_COSINE:
+    return c * (dotf(qi, kj, a->dk) / (nq * nk));
+  default:
+    return c * dotf(qi, kj, a->dk);
+  }
+}
+
+void ta_attn_block_forward(const ta_attn_block *a, float *o, float *p, float *work,
+                           const float *q, const float *k, const float *v, const float *drop,
+                           const float *sw, size_t len) {
+  const size_t Tq = a->Tq, Tk = a->Tk, dk = a->dk, dv = a->dv;
+  const int cosine = a->score == TA_SCORE_COSINE;
+  float c = cosine ? expf(sw[0]) : dot_scale(a);
+  float *nk = work; /* [Tk] clamped key norms (cosine) */
+  if (cosine)
+    for (size_t j = 0; j < Tk; j++) nk[j] = clamped_norm(k + j * a->ldk, dk);
+  for (size_t i = 0; i < Tq; i++) {
+    const float *qi = q + i * a->ldq;
+    float *pi = p + i * Tk;
+    float *oi = o + i * a->ldo;
+    size_t lo, hi;
+    visible_range(a, i, len, &lo, &hi);
+    memset(pi, 0, Tk * sizeof(float));
+    memset(oi, 0, dv * sizeof(float));
+    if (lo >= hi) continue; /* sees no key: zero weights, zero output */
+    float nq = cosine ? clamped_norm(qi, dk) : 1.0f;
+    float m = -INFINITY;
+    for (size_t j = lo; j < hi; j++) {
+      float s = score_of(a, qi, k + j * a->ldk, sw, c, nq, cosine ? nk[j] : 1.0f);
+      pi[j] = s;
+      if (s > m) m = s;
+    }
+    float sum = 0.0f;
+    for (size_t j = lo; j < hi; j++) {
+      float e = expf(pi[j] - m);
+      pi[j] = e;
+      sum += e;
+    }
+    for (size_t j = lo; j < hi; j++) pi[j] /= sum;
+    const float *di = drop ? drop + i * Tk : NULL;
+    for (size_t j = lo; j < hi; j++) {
+      float w = di ? pi[j] * di[j] : pi[j];
+      if (w != 0.0f) axpyf(oi, w, v + j * a->ldv, dv);
+    }
+  }
+}
+
+/* cosine: turn the gradient g with respect to xh = x / n (n = max(|x|, eps)) into the
+ * gradient with respect to x, in place: (g - xh (xh.g)) / n, or g / eps when |x| <= eps */
+static inline void normalize_backward(float *g, const float *x, float n, size_t d) {
+  if (n > TA_ATTN_NORM_EPS) {
+    float xg = dotf(x, g, d) / n; /* xh.g */
+    for (size_t t = 0; t < d; t++) g[t] = (g[t] - (x[t] / n) * xg) / n;
+  } else {
+    for (size_t t = 0; t < d; t++) g[t] /= n;
+  }
+}
+
+void ta_attn_block_backward(const ta_attn_block *a, float *dq, float *dk, float *dv, float *dsw,
+                            float *work, const float *dout, const float *q, const float *k,
+                            const float *v, const float *p, const float *drop, const float *sw,
+                            size_t len) {
+  const size_t Tq = a->Tq, Tk = a->Tk, D = a->dk, dvw = a->dv;
+  const int cosine = a->score == TA_SCORE_COSINE, additive = a->score == TA_SCORE_ADDITIVE;
+  float c = cosine ? expf(sw[0]) : dot_scale(a);
+  float *nk = work;      /* [Tk] clamped key norms (cosine) */
+  float *dp = work + Tk; /* [Tk] one row of dP */
+  for (size_t j = 0; j < Tk; j++) {
+    memset(dk + j * a->ldk, 0, D * sizeof(float));
+    memset(dv + j * a->ldv, 0, dvw * sizeof(float));
+    if (cosine) nk[j] = clamped_norm(k + j * a->ldk, D);
+  }
+  float dls = 0.0f; /* cosine: d loss / d log_scale of this block */
+  for (size_t i = 0; i < Tq; i++) {
+    const float *qi = q + i * a->ldq, *doi = dout + i * a->ldo, *pi = p + i * Tk;
+    const float *di = drop ? drop + i * Tk : NULL;
+    float *dqi = dq + i * a->ldq;
+    size_t lo, hi;
+    visible_range(a, i, len, &lo, &hi);
+    memset(dqi, 0, D * sizeof(float));
+    if (lo >= hi) continue;
+    /* dP for the row, dV += Pd^T dO, and r = rowsum(P * dP) */
+    float r = 0.0f;
+    for (size_t j = lo; j < hi; j++) {
+      float g = dotf(doi, v + j * a->ldv, dvw);
+      float w = pi[j];
+      if (di) {
+        g *= di[j];
+        w *= di[j];
+      }
+      dp[j] = g;
+      r += pi[j] * g;
+      if (w != 0.0f) axpyf(dv + j * a->ldv, w, doi, dvw);
+    }
+    float nq = cosine ? clamped_norm(qi, D) : 1.0f;
+    for (size_t j = lo; j < hi; j++) {
+      float ds = pi[j] * (dp[j] - r); /* dS */
+      if (ds == 0.0f) continue;
+      const float *kj = k + j * a->ldk;
+      float *dkj = dk + j * a->ldk;
+      if (additive) {
+        for (size_t d = 0; d < D; d++) {
+          float t = tanhf(qi[d] + kj[d]);
+          dsw[d] += ds * t;
+          float u = ds * sw[d] * (1.0f - t * t);
+          dqi[d] += u;
+          dkj[d] += u;
+        }
+      } else if (cosine) {
+        /* s = c qh.kh: d s / d log_scale = s; dqh += c ds kh; dkh += c ds qh */
+        float cs = c * ds;
+        dls += ds * (c * (dotf(qi, kj, D) / (nq * nk[j])));
+        axpyf(dqi, cs / nk[j], kj, D);
+        axpyf(dkj, cs / nq, qi, D);
+      } else {
+        axpyf(dqi, c * ds, kj, D);
+        axpyf(dkj, c * ds, qi, D);
+      }
+    }
+    if (cosine) normalize_backward(dqi, qi, nq, D);
+  }
+  if (cosine) {
+    for (size_t j = 0; j < Tk; j++) normalize_backward(dk + j * a->ldk, k + j * a->ldk, nk[j], D);
+    dsw[0] += dls;
+  }
+}

@@ -1,0 +1,49 @@
+/* Fused CPU attention kernels (private to the attention layers): one score block
+ * [Tq, Tk] of one (sequence, head) at a time. Masks follow ta_attn_visible()
+ * (src/ta_attn.h): keys j >= len, later keys when causal, keys further than window.
+ *
+ * Scores (TA_SCORE_*), with sw the score's own parameters:
+ *   dot         s = q.k
+ *   scaled_dot  s = q.k / sqrt(dk)
+ *   additive    s = w . tanh(q + k)            sw = w [dk]
+ *   cosine      s = exp(log_scale) qh . kh,    sw = &log_scale [1]
+ *               qh = q / max(|q|, eps) (F.normalize), eps = TA_ATTN_NORM_EPS
+ * P = softmax over the visible keys (row max subtracted); masked keys get exactly 0;
+ * a query with no visible key gets an all-zero row and a zero output.
+ * With drop (inverted-dropout multipliers [Tq, Tk], or NULL) the output uses P * drop;
+ * p always holds P before dropout. */
+#ifndef TA_ATTN_KERNEL_H
+#define TA_ATTN_KERNEL_H
+
+#include <stddef.h>
+
+#define TA_ATTN_NORM_EPS 1e-12f
+
+typedef struct {
+  int score;        /* TA_SCORE_* */
+  int causal;       /* no query sees a later key */
+  int window;       /* -1: all keys; w: keys within +-w of the query */
+  size_t Tq, Tk;    /* queries, keys */
+  size_t dk, dv;    /* query/key width, value width */
+  size_t ldq, ldk, ldv, ldo; /* row strides (floats) of q, k, v and of o/dout */
+} ta_attn_block;
+
+/* Floats of work the kernels need for one block. */
+static inline size_t ta_attn_fwd_work(const ta_attn_block *a) { return a->Tk; }
+static inline size_t ta_attn_bwd_work(const ta_attn_block *a) { return 2 * a->Tk; }
+
+/* o [Tq, dv] (=, stride ldo), p [Tq, Tk] (=, contiguous), work [ta_attn_fwd_work];
+ * q [Tq, dk], k [Tk, dk], v [Tk, dv]; len: keys j >= len are padding. */
+void ta_attn_block_forward(const ta_attn_block *a, float *o, float *p, float *work,
+                           const float *q, const float *k, const float *v, const float *drop,
+                           const float *sw, size_t len);
+
+/* dq [Tq, dk], dk [Tk, dk], dv [Tk, dv] (=, strides ldq, ldk, ldv), dsw (+=: additive
+ * [dk], cosine [1], else unused), work [ta_attn_bwd_work]; from dout [Tq, dv] (stride
+ * ldo) and the forward's q, k, v, p, drop. */
+void ta_attn_block_backward(const ta_attn_block *a, float *dq, float *dk, float *dv, float *dsw,
+                            float *work, const float *dout, const float *q, const float *k,
+                            const float *v, const float *p, const float *drop, const float *sw,
+                            size_t len);
+
+#endif
