@@ -34,8 +34,13 @@ out_time <- function(object, T, arg = "x", call = sys.call(-2L)) {
   lt <- network_layout(object, T = T)$layer_out_time
   if (any(lt == 0L)) {
     i <- which(lt == 0L)[1L]
-    stop_arg(arg, sprintf("longer: layer %d (%s) needs more than %d time steps", i,
-                          layer_label(object$layers[[i]]), T), NULL, call = call, verb = "be")
+    l <- object$layers[[i]]
+    why <- switch(l$type,
+      positional_encoding = sprintf("at most max_len = %d time steps", l$max_len),
+      conv1d = sprintf("at least kernel_size = %d time steps", l$kernel_size),
+      "more time steps")
+    stop_arg(arg, sprintf("a length that layer %d (%s) accepts: %s", i, layer_label(l), why),
+             sprintf("%d time steps", T), call = call, verb = "have")
   }
   lt[length(lt)]
 }

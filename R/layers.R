@@ -193,7 +193,7 @@ layer_label <- function(layer) {
     conv1d = sprintf("conv1d(%d, kernel %d, %s%s)", layer$filters, layer$kernel_size, layer$padding,
                      if (layer$activation == "linear") "" else paste0(", ", layer$activation)),
     layer_norm = "layer_norm()",
-    positional_encoding = sprintf("positional_encoding(%s%s)", layer$type_encoding,
+    positional_encoding = sprintf("positional_encoding(%s, max_len = %d%s)", layer$type_encoding, layer$max_len,
                                   if (layer$dropout > 0) sprintf(", dropout = %g", layer$dropout) else ""),
     attention = sprintf("attention(%s%s%s%s)", layer$score,
                         if (!is.null(layer$units)) sprintf(", units = %d", layer$units) else "",

@@ -94,7 +94,7 @@ int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg) {
     const ta_layer *L = &net->layers[i];
     size_t t_out = ta_layer_out_time(L, t);
     if (t_out == 0)
-      return ta_fail(msg, TA_ERR_ARG, "layer %d (%s): sequences of %zu steps are too short for it",
+      return ta_fail(msg, TA_ERR_ARG, "layer %d (%s) does not accept sequences of %zu steps",
                      i + 1, L->ops->kind, t);
     size_t a = B * t_out * (size_t)L->out_dim;
     total += a + L->ops->cache_size(L, B, t);

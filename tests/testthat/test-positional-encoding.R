@@ -190,7 +190,8 @@ test_that("sequences longer than max_len are a clear error, not an out-of-bounds
                       input_dim = 2)
     expect_identical(dim(predict(net, array(0, c(1, 6, 2)))), c(1L, 6L, 4L))
     expect_error(predict(net, array(0, c(1, 7, 2))),
-                 "layer 2 \\(positional_encoding", class = "tsattn_error_argument")
+                 "`x` must have a length that layer 2 \\(positional_encoding.*accepts: at most max_len = 6 time steps, not 7 time steps",
+                 class = "tsattn_error_argument")
     expect_error(fit(net, array(0, c(2, 9, 2)), array(0, c(2, 9, 4)), epochs = 1,
                      verbose = FALSE),
                  "positional_encoding")
