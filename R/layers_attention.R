@@ -51,9 +51,12 @@ layer_attention <- function(units = NULL, key_dim = NULL, score = "scaled_dot", 
 #' attention dropout, and an output projection. The input width must be divisible by
 #' `heads`; with a 1-dimensional series, project first with [layer_dense()].
 #' Weights (PyTorch's names): `in_proj_weight` `[3E, E]`, `in_proj_bias` `[3E]`,
-#' `out_proj.weight` `[E, E]`, `out_proj.bias` `[E]`; with `key_dim` given, queries and
-#' keys have `heads * key_dim` columns and the weights are `q_proj_weight`,
-#' `k_proj_weight`, `v_proj_weight` as PyTorch names them when the sizes differ.
+#' `out_proj.weight` `[E, E]`, `out_proj.bias` `[E]`. With `key_dim` given, queries and
+#' keys have `heads * key_dim` columns and the projections are stored separately as
+#' `q_proj_weight` `[heads * key_dim, E]`, `k_proj_weight`, `v_proj_weight` `[E, E]`;
+#' PyTorch has no per-head key width, so only the default layout moves to and from
+#' `nn.MultiheadAttention`. [attention()] returns the weights before attention dropout
+#' (PyTorch returns them after).
 #'
 #' @param heads Number of heads, >= 1.
 #' @param key_dim `NULL` (width / heads) or the query/key width of each head.

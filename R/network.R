@@ -41,7 +41,10 @@ network_spec <- function(net) {
 # for inputs of `T` steps (0 when T is too short for a layer)
 network_layout <- function(net, input_dim = net$input_dim, T = 1L) {
   s <- network_spec(net)
-  .Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim), as.integer(T))
+  # a layer that cannot be built (e.g. heads not dividing the width) is the user's
+  # error, not one of this internal call: re-raise it without the call
+  tryCatch(.Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim), as.integer(T)),
+           error = function(e) stop(conditionMessage(e), call. = FALSE))
 }
 
 is_built <- function(net) !is.null(net$input_dim) && !is.null(net$weights)
@@ -51,7 +54,7 @@ draw_seed <- function() as.double(sample.int(.Machine$integer.max, 1L))
 
 build_network <- function(net, input_dim, seed = draw_seed()) {
   s <- network_spec(net)
-  layout <- .Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim), 1L)
+  layout <- network_layout(net, input_dim)
   flat <- .Call(C_net_init, s$ispec, s$dspec, as.integer(input_dim), as.double(seed))
   net$input_dim <- as.integer(input_dim)
   net$weights <- unflatten_weights(flat, layout)

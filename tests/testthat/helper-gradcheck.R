@@ -8,8 +8,10 @@
 #   difference of L(w + h d) against sum(g * d). Truncation cancels to O(eps^4), the
 #   signal is the whole tensor's gradient, so the tolerance is tight (2e-3 relative
 #   plus 1e-5 absolute for the float32 noise);
-# - per element (a sample of them): |num - ana| <= 2e-4 + 2e-2 |num|, which still
-#   fails for a wrong term in any single element (such bugs give O(1) relative errors).
+# - per element (a sample of them), with the same extrapolated difference:
+#   |num - ana| <= 2e-4 + 2e-2 |num|, which still fails for a wrong term in any single
+#   element (such bugs give O(1) relative errors).
+# `lengths` (valid steps per sequence) is passed through to the loss and the layers.
 
 # derivative at 0 of a scalar function of h, by Richardson-extrapolated central
 # differences (steps eps and 2 eps): the O(eps^2) truncation term cancels
@@ -19,16 +21,19 @@ directional <- function(fh, eps) {
   (4 * d1 - d2) / 3
 }
 
-fd_loss <- function(net, x, y, loss, training, seed) {
-  tsattn:::net_gradient(net, x, y, loss = loss, training = training, seed = seed)$loss
+fd_loss <- function(net, x, y, loss, training, seed, lengths = NULL) {
+  tsattn:::net_gradient(net, x, y, loss = loss, training = training, seed = seed,
+                        lengths = lengths)$loss
 }
 
 expect_gradients_match <- function(net, x, y, loss = "mse", training = FALSE, seed = 7,
                                    eps = 1e-2, max_elements = 12, check_x = TRUE,
-                                   dir_rtol = 2e-3, el_atol = 2e-4, el_rtol = 2e-2) {
-  g <- tsattn:::net_gradient(net, x, y, loss = loss, training = training, seed = seed)
+                                   dir_rtol = 2e-3, el_atol = 2e-4, el_rtol = 2e-2,
+                                   lengths = NULL) {
+  g <- tsattn:::net_gradient(net, x, y, loss = loss, training = training, seed = seed,
+                             lengths = lengths)
   w <- get_weights(net)
-  f <- function(wt, xt = x) fd_loss(set_weights(net, wt), xt, y, loss, training, seed)
+  f <- function(wt, xt = x) fd_loss(set_weights(net, wt), xt, y, loss, training, seed, lengths)
   for (nm in names(w)) {
     d <- stats::rnorm(length(w[[nm]]))
     d <- d / sqrt(sum(d^2))
@@ -39,9 +44,7 @@ expect_gradients_match <- function(net, x, y, loss = "mse", training = FALSE, se
                label = sprintf("directional gradient error of %s (num %.6g, ana %.6g)", nm, num, ana))
     idx <- sample(length(w[[nm]]), min(max_elements, length(w[[nm]])))
     for (k in idx) {
-      wp <- w; wp[[nm]][k] <- w[[nm]][k] + eps
-      wm <- w; wm[[nm]][k] <- w[[nm]][k] - eps
-      num <- (f(wp) - f(wm)) / (2 * eps)
+      num <- directional(function(h) { wt <- w; wt[[nm]][k] <- w[[nm]][k] + h; f(wt) }, eps)
       ana <- g$weights[[nm]][k]
       expect_lte(abs(num - ana), el_atol + el_rtol * abs(num),
                  label = sprintf("gradient error of %s[%d] (num %.6g, ana %.6g)", nm, k, num, ana))
@@ -55,9 +58,7 @@ expect_gradients_match <- function(net, x, y, loss = "mse", training = FALSE, se
     expect_lte(abs(num - ana), 1e-5 + dir_rtol * abs(num),
                label = sprintf("directional input gradient error (num %.6g, ana %.6g)", num, ana))
     for (k in sample(length(x), min(max_elements, length(x)))) {
-      xp <- x; xp[k] <- x[k] + eps
-      xm <- x; xm[k] <- x[k] - eps
-      num <- (f(w, xp) - f(w, xm)) / (2 * eps)
+      num <- directional(function(h) { xt <- x; xt[k] <- x[k] + h; f(w, xt) }, eps)
       expect_lte(abs(num - g$x[k]), el_atol + el_rtol * abs(num),
                  label = sprintf("input gradient error at %d (num %.6g, ana %.6g)", k, num, g$x[k]))
     }
