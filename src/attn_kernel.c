@@ -8,6 +8,7 @@
 #include <string.h>
 #include "attn_kernel.h"
 #include "ta_attn.h"
+#include "ta_vec.h"
 
 /* Keys visible to query i form one interval [lo, hi) (empty when lo >= hi): the same
  * set as ta_attn_visible(i, j, len, causal, window). */
@@ -24,22 +25,9 @@ static inline void visible_range(const ta_attn_block *a, size_t i, size_t len, s
   *hi = h;
 }
 
-static inline float dotf(const float *a, const float *b, size_t n) {
-  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-  size_t k = 0;
-  for (; k + 4 <= n; k += 4) {
-    s0 += a[k] * b[k];
-    s1 += a[k + 1] * b[k + 1];
-    s2 += a[k + 2] * b[k + 2];
-    s3 += a[k + 3] * b[k + 3];
-  }
-  for (; k < n; k++) s0 += a[k] * b[k];
-  return (s0 + s1) + (s2 + s3);
-}
+static inline float dotf(const float *a, const float *b, size_t n) { return ta_dot(a, b, n); }
 
-static inline void axpyf(float *y, float alpha, const float *x, size_t n) {
-  for (size_t k = 0; k < n; k++) y[k] += alpha * x[k];
-}
+static inline void axpyf(float *y, float alpha, const float *x, size_t n) { ta_axpy(y, alpha, x, n); }
 
 /* max(|x|, eps), as F.normalize clamps the norm */
 static inline float clamped_norm(const float *x, size_t n) {
