@@ -11,4 +11,6 @@
 "_PACKAGE"
 
 # ggplot2's tidy-evaluation pronoun, used in aes()
-utils::globalVariables(".data")
+#' @importFrom utils globalVariables
+NULL
+globalVariables(".data")
