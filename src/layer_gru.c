@@ -16,40 +16,11 @@
 
 #define G 3
 
-typedef struct {
-  float *gates, *hn, *h, *mask, *hd;
-} gru_cell;
-
-static gru_cell gru_cell_at(const ta_layer *L, float *cache, int l, size_t BT) {
-  size_t H = (size_t)L->cfg.rnn.hidden;
-  gru_cell c = {0};
-  for (int k = 0; k <= l; k++) {
-    c.gates = cache;
-    c.hn = c.gates + BT * G * H;
-    c.h = c.hn + BT * H;
-    cache = c.h + BT * H;
-    c.mask = c.hd = NULL;
-    if (ta_rnn_has_dropout(L, k)) {
-      c.mask = cache;
-      c.hd = c.mask + BT * H;
-      cache = c.hd + BT * H;
-    }
-  }
-  return c;
-}
-
-static size_t gru_cells_size(const ta_layer *L, size_t BT) {
-  size_t H = (size_t)L->cfg.rnn.hidden, n = 0;
-  for (int l = 0; l < L->cfg.rnn.num_layers; l++)
-    n += BT * (G + 2) * H + (ta_rnn_has_dropout(L, l) ? 2 * BT * H : 0);
-  return n;
-}
-
 static int gru_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   return ta_rnn_setup(L, s, G, "gru", msg);
 }
 static size_t gru_cache(const ta_layer *L, size_t B, size_t T) {
-  return gru_cells_size(L, B * T) + B * G * (size_t)L->cfg.rnn.hidden;
+  return ta_rnn_cells_size(L, G, B * T) + B * G * (size_t)L->cfg.rnn.hidden;
 }
 static size_t gru_scratch(const ta_layer *L, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden;
@@ -60,14 +31,14 @@ static void gru_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_
 static void gru_forward(const ta_layer *L, float *out, float *cache, const float *in,
                         const float *params, const ta_pass *ps, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
-  float *hp = cache + gru_cells_size(L, BT);
+  float *hp = cache + ta_rnn_cells_size(L, G, BT);
   const float *x = in;
-  gru_cell c = {0};
+  ta_rnn_cell c = {0};
   for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
     size_t I = ta_rnn_in(L, l);
     const float *W_ih = params + ta_rnn_param_offset(L, G, l);
     const float *W_hh = W_ih + GH * I, *b_ih = W_hh + GH * H, *b_hh = b_ih + GH;
-    c = gru_cell_at(L, cache, l, BT);
+    c = ta_rnn_cell_at(L, G, cache, l, BT);
     /* gates[BT, 3H] = x W_ih^T + b_ih for every step at once */
     ta_gemm_nt(c.gates, GH, x, I, W_ih, I, BT, GH, I, 0);
     for (size_t r = 0; r < BT; r++)
@@ -88,7 +59,7 @@ static void gru_forward(const ta_layer *L, float *out, float *cache, const float
           g[j] = rr;
           g[H + j] = zz;
           g[2 * H + j] = nn;
-          c.hn[row * H + j] = hn;
+          c.aux[row * H + j] = hn;
           c.h[row * H + j] = ta_gru_h(zz, nn, hprev ? hprev[j] : 0.0f);
         }
       }
@@ -121,17 +92,17 @@ static void gru_backward(const ta_layer *L, float *din, float *dparams, float *s
     const float *W_ih = params + off, *W_hh = W_ih + GH * I;
     float *dW_ih = dparams + off, *dW_hh = dW_ih + GH * I, *db_ih = dW_hh + GH * H;
     float *db_hh = db_ih + GH;
-    gru_cell c = gru_cell_at(L, (float *)cache, l, BT);
+    ta_rnn_cell c = ta_rnn_cell_at(L, G, (float *)cache, l, BT);
     const float *x = in;
     if (l > 0) {
-      gru_cell below = gru_cell_at(L, (float *)cache, l - 1, BT);
+      ta_rnn_cell below = ta_rnn_cell_at(L, G, (float *)cache, l - 1, BT);
       x = below.hd ? below.hd : below.h;
     }
     memset(dhnext, 0, B * H * sizeof(float));
     for (size_t t = T; t-- > 0;) {
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
-        const float *g = c.gates + row * GH, *hn = c.hn + row * H;
+        const float *g = c.gates + row * GH, *hn = c.aux + row * H;
         const float *hprev = t > 0 ? c.h + (row - 1) * H : NULL;
         float *dgr = dg + row * GH, *dp = dhp + b * GH;
         for (size_t j = 0; j < H; j++) {
@@ -163,7 +134,7 @@ static void gru_backward(const ta_layer *L, float *din, float *dparams, float *s
     ta_colsum(db_ih, dg, GH, BT, GH, 1);
     if (l > 0) {
       /* the cell below receives dx through its dropout mask */
-      gru_cell below = gru_cell_at(L, (float *)cache, l - 1, BT);
+      ta_rnn_cell below = ta_rnn_cell_at(L, G, (float *)cache, l - 1, BT);
       ta_gemm_nn(dH, H, dg, GH, W_ih, I, BT, H, GH, 0);
       if (below.mask)
         for (size_t i = 0; i < BT * H; i++) dH[i] *= below.mask[i];

@@ -13,40 +13,11 @@
 
 #define G 4
 
-typedef struct {
-  float *gates, *c, *h, *mask, *hd;
-} lstm_cell;
-
-static lstm_cell lstm_cell_at(const ta_layer *L, float *cache, int l, size_t BT) {
-  size_t H = (size_t)L->cfg.rnn.hidden;
-  lstm_cell c = {0};
-  for (int k = 0; k <= l; k++) {
-    c.gates = cache;
-    c.c = c.gates + BT * G * H;
-    c.h = c.c + BT * H;
-    cache = c.h + BT * H;
-    c.mask = c.hd = NULL;
-    if (ta_rnn_has_dropout(L, k)) {
-      c.mask = cache;
-      c.hd = c.mask + BT * H;
-      cache = c.hd + BT * H;
-    }
-  }
-  return c;
-}
-
-static size_t lstm_cells_size(const ta_layer *L, size_t BT) {
-  size_t H = (size_t)L->cfg.rnn.hidden, n = 0;
-  for (int l = 0; l < L->cfg.rnn.num_layers; l++)
-    n += BT * (G + 2) * H + (ta_rnn_has_dropout(L, l) ? 2 * BT * H : 0);
-  return n;
-}
-
 static int lstm_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   return ta_rnn_setup(L, s, G, "lstm", msg);
 }
 static size_t lstm_cache(const ta_layer *L, size_t B, size_t T) {
-  return lstm_cells_size(L, B * T) + B * G * (size_t)L->cfg.rnn.hidden;
+  return ta_rnn_cells_size(L, G, B * T) + B * G * (size_t)L->cfg.rnn.hidden;
 }
 static size_t lstm_scratch(const ta_layer *L, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden;
@@ -57,14 +28,14 @@ static void lstm_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn
 static void lstm_forward(const ta_layer *L, float *out, float *cache, const float *in,
                          const float *params, const ta_pass *ps, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
-  float *hp = cache + lstm_cells_size(L, BT);
+  float *hp = cache + ta_rnn_cells_size(L, G, BT);
   const float *x = in;
-  lstm_cell c = {0};
+  ta_rnn_cell c = {0};
   for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
     size_t I = ta_rnn_in(L, l);
     const float *W_ih = params + ta_rnn_param_offset(L, G, l);
     const float *W_hh = W_ih + GH * I, *b_ih = W_hh + GH * H, *b_hh = b_ih + GH;
-    c = lstm_cell_at(L, cache, l, BT);
+    c = ta_rnn_cell_at(L, G, cache, l, BT);
     ta_gemm_nt(c.gates, GH, x, I, W_ih, I, BT, GH, I, 0);
     for (size_t r = 0; r < BT; r++)
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j] + b_hh[j];
@@ -75,7 +46,7 @@ static void lstm_forward(const ta_layer *L, float *out, float *cache, const floa
         float *g = c.gates + row * GH;
         const float *p = hp + b * GH;
         float cprev_zero = 0.0f;
-        const float *cprev = t > 0 ? c.c + (row - 1) * H : NULL;
+        const float *cprev = t > 0 ? c.aux + (row - 1) * H : NULL;
         for (size_t j = 0; j < H; j++) {
           float pi = g[j], pf = g[H + j], pg = g[2 * H + j], po = g[3 * H + j];
           if (t > 0) {
@@ -90,7 +61,7 @@ static void lstm_forward(const ta_layer *L, float *out, float *cache, const floa
           g[2 * H + j] = gg;
           g[3 * H + j] = oo;
           float cc = ta_lstm_c(ii, ff, gg, cprev ? cprev[j] : cprev_zero);
-          c.c[row * H + j] = cc;
+          c.aux[row * H + j] = cc;
           c.h[row * H + j] = oo * tanhf(cc);
         }
       }
@@ -122,10 +93,10 @@ static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *
     const float *W_ih = params + off, *W_hh = W_ih + GH * I;
     float *dW_ih = dparams + off, *dW_hh = dW_ih + GH * I, *db_ih = dW_hh + GH * H;
     float *db_hh = db_ih + GH;
-    lstm_cell c = lstm_cell_at(L, (float *)cache, l, BT);
+    ta_rnn_cell c = ta_rnn_cell_at(L, G, (float *)cache, l, BT);
     const float *x = in;
     if (l > 0) {
-      lstm_cell below = lstm_cell_at(L, (float *)cache, l - 1, BT);
+      ta_rnn_cell below = ta_rnn_cell_at(L, G, (float *)cache, l - 1, BT);
       x = below.hd ? below.hd : below.h;
     }
     memset(dhnext, 0, B * H * sizeof(float));
@@ -134,11 +105,11 @@ static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
         const float *g = c.gates + row * GH;
-        const float *cprev = t > 0 ? c.c + (row - 1) * H : NULL;
+        const float *cprev = t > 0 ? c.aux + (row - 1) * H : NULL;
         float *dgr = dg + row * GH;
         for (size_t j = 0; j < H; j++) {
           float ii = g[j], ff = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j];
-          float tc = tanhf(c.c[row * H + j]);
+          float tc = tanhf(c.aux[row * H + j]);
           float dh = dH[row * H + j] + dhnext[b * H + j];
           float dc = dcnext[b * H + j] + dh * oo * (1.0f - tc * tc);
           dgr[j] = dc * gg * ii * (1.0f - ii);
@@ -158,7 +129,7 @@ static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *
     ta_colsum(db_ih, dg, GH, BT, GH, 1);
     ta_colsum(db_hh, dg, GH, BT, GH, 1);
     if (l > 0) {
-      lstm_cell below = lstm_cell_at(L, (float *)cache, l - 1, BT);
+      ta_rnn_cell below = ta_rnn_cell_at(L, G, (float *)cache, l - 1, BT);
       ta_gemm_nn(dH, H, dg, GH, W_ih, I, BT, H, GH, 0);
       if (below.mask)
         for (size_t i = 0; i < BT * H; i++) dH[i] *= below.mask[i];

@@ -64,3 +64,28 @@ void ta_rnn_collect(const ta_layer *L, float *dH, const float *dout, size_t B, s
     for (size_t b = 0; b < B; b++) memcpy(dH + (b * T + T - 1) * H, dout + b * H, H * sizeof(float));
   }
 }
+
+ta_rnn_cell ta_rnn_cell_at(const ta_layer *L, int G, float *cache, int l, size_t BT) {
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  ta_rnn_cell c = {0};
+  for (int k = 0; k <= l; k++) {
+    c.gates = cache;
+    c.aux = c.gates + BT * (size_t)G * H;
+    c.h = c.aux + BT * H;
+    cache = c.h + BT * H;
+    c.mask = c.hd = NULL;
+    if (ta_rnn_has_dropout(L, k)) {
+      c.mask = cache;
+      c.hd = c.mask + BT * H;
+      cache = c.hd + BT * H;
+    }
+  }
+  return c;
+}
+
+size_t ta_rnn_cells_size(const ta_layer *L, int G, size_t BT) {
+  size_t H = (size_t)L->cfg.rnn.hidden, n = 0;
+  for (int l = 0; l < L->cfg.rnn.num_layers; l++)
+    n += BT * ((size_t)G + 2) * H + (ta_rnn_has_dropout(L, l) ? 2 * BT * H : 0);
+  return n;
+}

@@ -20,6 +20,17 @@ static inline size_t ta_rnn_in(const ta_layer *L, int l) {
 static inline int ta_rnn_has_dropout(const ta_layer *L, int l) {
   return L->cfg.rnn.dropout > 0.0f && l < L->cfg.rnn.num_layers - 1;
 }
+/* Cache of one cell l for BT = B*T rows, in order: gates [BT, G*H] (after activation),
+ * aux [BT, H] (GRU: h W_hn^T + b_hn; LSTM: the cell state c), h [BT, H], and when
+ * dropout follows the cell: mask [BT, H], hd [BT, H] (the next cell's input). */
+typedef struct {
+  float *gates, *aux, *h, *mask, *hd;
+} ta_rnn_cell;
+
+ta_rnn_cell ta_rnn_cell_at(const ta_layer *L, int G, float *cache, int l, size_t BT);
+/* floats of all cells' caches */
+size_t ta_rnn_cells_size(const ta_layer *L, int G, size_t BT);
+
 /* out [B, T_out, H] from the top cell's h [B, T, H] */
 void ta_rnn_emit(const ta_layer *L, float *out, const float *h, size_t B, size_t T);
 /* dH [B, T, H] of the top cell from dout [B, T_out, H] */

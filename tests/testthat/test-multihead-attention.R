@@ -5,40 +5,9 @@
 
 # --- helpers (local to this file) --------------------------------------------------
 
-# expect_gradients_match (helper-gradcheck.R) with valid lengths passed through, and
-# Richardson-extrapolated per-element derivatives (same tolerances).
-expect_gradients_match_len <- function(net, x, y, lengths = NULL, training = FALSE, seed = 7,
-                                       eps = 1e-2, max_elements = 12, dir_rtol = 2e-3,
-                                       el_atol = 2e-4, el_rtol = 2e-2) {
-  grad <- function(wt, xt = x) tsattn:::net_gradient(set_weights(net, wt), xt, y, training = training,
-                                                     seed = seed, lengths = lengths)
-  w <- get_weights(net)
-  g <- grad(w)
-  expect_true(all(is.finite(unlist(g$weights))) && all(is.finite(g$x)), label = "finite gradients")
-  f <- function(wt, xt = x) grad(wt, xt)$loss
-  check <- function(num, ana, atol, rtol, what)
-    expect_lte(abs(num - ana), atol + rtol * abs(num),
-               label = sprintf("%s (num %.6g, ana %.6g)", what, num, ana))
-  for (nm in names(w)) {
-    d <- stats::rnorm(length(w[[nm]]))
-    d <- d / sqrt(sum(d^2))
-    dim(d) <- dim(w[[nm]])
-    num <- directional(function(h) { wt <- w; wt[[nm]] <- w[[nm]] + h * d; f(wt) }, eps)
-    check(num, sum(g$weights[[nm]] * d), 1e-5, dir_rtol, paste("directional gradient of", nm))
-    for (k in sample(length(w[[nm]]), min(max_elements, length(w[[nm]])))) {
-      num <- directional(function(h) { wt <- w; wt[[nm]][k] <- w[[nm]][k] + h; f(wt) }, eps)
-      check(num, g$weights[[nm]][k], el_atol, el_rtol, sprintf("gradient of %s[%d]", nm, k))
-    }
-  }
-  d <- array(stats::rnorm(length(x)), dim(x))
-  d <- d / sqrt(sum(d^2))
-  num <- directional(function(h) f(w, x + h * d), eps)
-  check(num, sum(g$x * d), 1e-5, dir_rtol, "directional input gradient")
-  for (k in sample(length(x), min(max_elements, length(x)))) {
-    num <- directional(function(h) { xt <- x; xt[k] <- x[k] + h; f(w, xt) }, eps)
-    check(num, g$x[k], el_atol, el_rtol, sprintf("input gradient at %d", k))
-  }
-  invisible(g)
+# the shared check (helper-gradcheck.R), with valid lengths passed through
+expect_gradients_match_len <- function(net, x, y, lengths = NULL, ...) {
+  expect_gradients_match(net, x, y, lengths = lengths, ...)
 }
 
 # visible[b, i, j, h]: key j visible to query i of sequence b (every head alike)

@@ -7,47 +7,9 @@ tf_weight_names <- c("self_attn.in_proj_weight", "self_attn.in_proj_bias",
                      "linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias",
                      "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias")
 
-# expect_gradients_match() with valid lengths (the shared helper has no `lengths`):
-# the same directional (Richardson) and per-element central-difference checks.
-expect_gradients_match_len <- function(net, x, y, lengths, training = FALSE, seed = 7,
-                                       eps = 1e-2, max_elements = 12, dir_rtol = 2e-3,
-                                       el_atol = 2e-4, el_rtol = 2e-2) {
-  g <- tsattn:::net_gradient(net, x, y, training = training, seed = seed, lengths = lengths)
-  w <- get_weights(net)
-  f <- function(wt, xt = x)
-    tsattn:::net_gradient(set_weights(net, wt), xt, y, training = training, seed = seed,
-                          lengths = lengths)$loss
-  for (nm in names(w)) {
-    d <- stats::rnorm(length(w[[nm]]))
-    d <- d / sqrt(sum(d^2))
-    dim(d) <- dim(w[[nm]])
-    num <- directional(function(h) { wt <- w; wt[[nm]] <- w[[nm]] + h * d; f(wt) }, eps)
-    ana <- sum(g$weights[[nm]] * d)
-    expect_lte(abs(num - ana), 1e-5 + dir_rtol * abs(num),
-               label = sprintf("directional gradient error of %s (num %.6g, ana %.6g)", nm, num, ana))
-    for (k in sample(length(w[[nm]]), min(max_elements, length(w[[nm]])))) {
-      wp <- w; wp[[nm]][k] <- w[[nm]][k] + eps
-      wm <- w; wm[[nm]][k] <- w[[nm]][k] - eps
-      num <- (f(wp) - f(wm)) / (2 * eps)
-      expect_lte(abs(num - g$weights[[nm]][k]), el_atol + el_rtol * abs(num),
-                 label = sprintf("gradient error of %s[%d] (num %.6g, ana %.6g)", nm, k, num,
-                                 g$weights[[nm]][k]))
-    }
-  }
-  d <- array(stats::rnorm(length(x)), dim(x))
-  d <- d / sqrt(sum(d^2))
-  num <- directional(function(h) f(w, x + h * d), eps)
-  ana <- sum(g$x * d)
-  expect_lte(abs(num - ana), 1e-5 + dir_rtol * abs(num),
-             label = sprintf("directional input gradient error (num %.6g, ana %.6g)", num, ana))
-  for (k in sample(length(x), min(max_elements, length(x)))) {
-    xp <- x; xp[k] <- x[k] + eps
-    xm <- x; xm[k] <- x[k] - eps
-    num <- (f(w, xp) - f(w, xm)) / (2 * eps)
-    expect_lte(abs(num - g$x[k]), el_atol + el_rtol * abs(num),
-               label = sprintf("input gradient error at %d (num %.6g, ana %.6g)", k, num, g$x[k]))
-  }
-  invisible(g)
+# the shared check (helper-gradcheck.R), with valid lengths passed through
+expect_gradients_match_len <- function(net, x, y, lengths = NULL, ...) {
+  expect_gradients_match(net, x, y, lengths = lengths, ...)
 }
 
 # One fixture case against our network: weights, output, loss, every gradient, one Adam
