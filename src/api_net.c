@@ -263,6 +263,7 @@ SEXP C_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   float *dx = (float *)R_alloc(nx + 1, sizeof(float));
   ta_msg msg;
   if (ta_net_reserve(net, B, T, &msg) != TA_OK) error("%s", msg.text);
+  net->target = tr ? yf : NULL;
   const float *yhat = ta_net_forward(net, xf, lens, B, T, tr);
   double l = ta_batch_loss(net, lk, dy, yhat, yf, lens, B, T);
   memset(net->grads, 0, net->n_params * sizeof(float));

@@ -73,11 +73,14 @@ typedef struct { int heads, d_ff, causal, norm_first, activation; float rate, ep
 
 /* What a forward or backward pass needs besides buffers. valid_len, when not NULL, gives
  * per sequence the number of leading steps that are real [B]; attention gives the keys
- * after them exactly zero weight. */
+ * after them exactly zero weight. target, when not NULL, is the batch's target
+ * [B, T_out, out_dim] of the whole network, for layers that train with teacher forcing
+ * (seq2seq); it is NULL at prediction time. */
 typedef struct {
   int training;
   ta_rng *rng;
   const int *valid_len;
+  const float *target;
 } ta_pass;
 
 typedef struct ta_layer ta_layer;

@@ -138,7 +138,7 @@ void ta_net_init(ta_net *net, ta_rng *rng) {
  * which is consistent because every layer indexes its cache from B and T alone. */
 const float *ta_net_forward(ta_net *net, const float *x, const int *valid_len, size_t B,
                             size_t T, int training) {
-  ta_pass ps = {training, &net->rng, valid_len};
+  ta_pass ps = {training, &net->rng, valid_len, training ? net->target : NULL};
   const float *in = x;
   size_t t = T;
   for (int i = 0; i < net->n_layers; i++) {
@@ -152,7 +152,7 @@ const float *ta_net_forward(ta_net *net, const float *x, const int *valid_len, s
 
 void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x,
                      const int *valid_len, size_t B, size_t T) {
-  ta_pass ps = {1, &net->rng, valid_len};
+  ta_pass ps = {1, &net->rng, valid_len, net->target};
   /* input length of each layer, walking forward once (n_layers is small) */
   const float *dout = dy;
   float *bufs[2] = {net->gA, net->gB};

@@ -21,6 +21,9 @@ typedef struct {
   float **cache; /* [n_layers] */
   float *gA, *gB, *scratch;
   ta_rng rng;
+  /* the current batch's targets [B, T_out, out_dim] while training (teacher forcing);
+   * set by the caller around a training forward/backward, NULL otherwise */
+  const float *target;
 } ta_net;
 
 /* Builds the layers from specs for inputs of in_dim features; params zeroed. */

@@ -92,6 +92,7 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
       gather(yb, y, idx + s, b, yrow);
       if (lenb)
         for (size_t i = 0; i < b; i++) lenb[i] = train->len[idx[s + i]];
+      net->target = yb;
       const float *yhat = ta_net_forward(net, xb, lenb, b, T, 1);
       double l = ta_batch_loss(net, cfg->loss, dy, yhat, yb, lenb, b, T);
       if (!isfinite(l)) {
@@ -108,6 +109,7 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
       sum += l * (double)b;
       memset(net->grads, 0, np * sizeof(float));
       ta_net_backward(net, NULL, dy, xb, lenb, b, T);
+      net->target = NULL;
       if (cfg->clipnorm > 0.0) ta_clip_grad_norm(net->grads, np, cfg->clipnorm);
       memcpy(last_good, net->params, np * sizeof(float));
       ta_optim_step(&opt, net->params, net->grads, state, np);
@@ -137,6 +139,7 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
       }
     }
   }
+  net->target = NULL;
   if (cfg->patience > 0 && res->best_epoch > 0 && st != TA_ERR_INTERRUPT)
     memcpy(net->params, best, np * sizeof(float));
   free(block);
