@@ -103,7 +103,8 @@ layer_last_step <- function() new_layer("last_step")
 
 layer_type_codes <- c(dense = 1L, activation = 2L, dropout = 3L, gru = 4L, lstm = 5L,
                       last_step = 6L, conv1d = 7L, layer_norm = 8L, positional_encoding = 9L,
-                      attention = 10L, multihead_attention = 11L, transformer_encoder = 12L)
+                      attention = 10L, multihead_attention = 11L, transformer_encoder = 12L,
+                      seq2seq = 13L)
 score_codes <- c(dot = 0L, scaled_dot = 1L, additive = 2L, cosine = 3L)
 padding_codes <- c(same = 0L, causal = 1L, valid = 2L)
 posenc_codes <- c(sinusoidal = 0L, learned = 1L)
@@ -173,6 +174,15 @@ layer_spec_row <- function(layer) {
       v[["activation"]] <- activation_codes[[layer$activation]]
       rate <- layer$dropout
       eps <- layer$eps
+    },
+    seq2seq = {
+      v[["units"]] <- layer$units
+      v[["key_dim"]] <- int(layer$attention_units)
+      v[["score"]] <- seq2seq_score_codes[[layer$attention]]
+      v[["num_layers"]] <- 1L
+      v[["d_ff"]] <- layer$horizon
+      v[["heads"]] <- layer$output_dim
+      v[["variant"]] <- if (identical(layer$cell, "lstm")) 1L else 0L
     }
   )
   list(unname(v), c(rate, eps))
@@ -204,6 +214,8 @@ layer_label <- function(layer) {
     transformer_encoder = sprintf("transformer_encoder(%d heads, d_ff = %d%s%s)", layer$heads,
                                   layer$d_ff, if (layer$norm_first) ", pre-norm" else "",
                                   if (layer$causal) ", causal" else ""),
+    seq2seq = sprintf("seq2seq(%s(%d), %s attention, horizon %d)", layer$cell, layer$units,
+                      layer$attention, layer$horizon),
     layer$type
   )
 }

@@ -25,7 +25,8 @@ enum {
   TA_LAYER_POSENC = 9,
   TA_LAYER_ATTENTION = 10,
   TA_LAYER_MHA = 11,
-  TA_LAYER_TRANSFORMER = 12
+  TA_LAYER_TRANSFORMER = 12,
+  TA_LAYER_SEQ2SEQ = 13
 };
 
 enum { TA_SCORE_DOT = 0, TA_SCORE_SCALED_DOT = 1, TA_SCORE_ADDITIVE = 2, TA_SCORE_COSINE = 3 };
@@ -70,6 +71,9 @@ typedef struct { int type, max_len; float rate; } ta_posenc_cfg;
 /* single-head attention (heads = 1) and multi-head attention */
 typedef struct { int units, key_dim, heads, score, window, causal, bias; float rate; } ta_attn_cfg;
 typedef struct { int heads, d_ff, causal, norm_first, activation; float rate, eps; } ta_transformer_cfg;
+/* seq2seq: hidden H, attention width A, score (0 additive, 1 dot, 2 general), horizon,
+ * cell (0 gru, 1 lstm) */
+typedef struct { int hidden, attn_dim, score, horizon, cell; } ta_seq2seq_cfg;
 
 /* What a forward or backward pass needs besides buffers. valid_len, when not NULL, gives
  * per sequence the number of leading steps that are real [B]; attention gives the keys
@@ -133,12 +137,13 @@ struct ta_layer {
     ta_posenc_cfg posenc;
     ta_attn_cfg attn;
     ta_transformer_cfg tf;
+    ta_seq2seq_cfg s2s;
   } cfg;
 };
 
 extern const ta_layer_ops ta_dense_ops, ta_activation_ops, ta_dropout_ops, ta_gru_ops,
     ta_lstm_ops, ta_last_step_ops, ta_conv1d_ops, ta_layer_norm_ops, ta_posenc_ops,
-    ta_attention_ops, ta_mha_ops, ta_transformer_ops;
+    ta_attention_ops, ta_mha_ops, ta_transformer_ops, ta_seq2seq_ops;
 
 /* T_out of layer L for inputs of length T */
 static inline size_t ta_layer_out_time(const ta_layer *L, size_t T) {

@@ -16,6 +16,7 @@ static const ta_layer_ops *ops_for(int type) {
   case TA_LAYER_ATTENTION: return &ta_attention_ops;
   case TA_LAYER_MHA: return &ta_mha_ops;
   case TA_LAYER_TRANSFORMER: return &ta_transformer_ops;
+  case TA_LAYER_SEQ2SEQ: return &ta_seq2seq_ops;
   default: return NULL;
   }
 }

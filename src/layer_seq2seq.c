@@ -1,0 +1,642 @@
+/* Recurrent encoder-decoder with attention over the encoder states (R's seq2seq()).
+ *
+ * x [B, T, F] is the lookback window; by convention its first O features are the series
+ * being forecast. With H the hidden size (encoder and decoder), A the additive attention
+ * width, Hz the horizon and G the gates of the cell (GRU 3: r, z, n; LSTM 4: i, f, g, o):
+ *   encoder   h_j = cell(x_j, h_{j-1}),  h_0 = c_0 = 0, j = 1..T (PyTorch's equations)
+ *   decoder   s_0 = h_len (and c_0 = the encoder's c_len for LSTM), len = valid length
+ *             for t = 1..Hz:
+ *               e_tj = score(s_{t-1}, h_j) for j <= len (later keys get weight exactly 0)
+ *                      additive  v' tanh(W_s s + W_h h_j)      (Bahdanau)
+ *                      dot       s . h_j                       (Luong)
+ *                      general   s' W h_j                      (Luong)
+ *               a_t = softmax_j(e_t),  ctx_t = sum_j a_tj h_j
+ *               s_t = cell([y_prev, ctx_t], s_{t-1})
+ *               y_t = W_o [s_t; ctx_t] + b_o                   out [B, Hz, O]
+ *   y_prev = x[b, len-1, 0:O] for t = 1; for t > 1 the target y_{t-1} (teacher forcing:
+ *   training with targets), else the decoder's own y_{t-1} (greedy decoding). Backward
+ *   follows whichever path the forward took, so greedy decoding is differentiable through
+ *   the fed-back outputs as well.
+ * Parameters, in order (PyTorch names):
+ *   encoder.weight_ih_l0 [GH, F], encoder.weight_hh_l0 [GH, H], encoder.bias_ih_l0 [GH],
+ *   encoder.bias_hh_l0 [GH], decoder.weight_ih_l0 [GH, O + H], decoder.weight_hh_l0 [GH, H],
+ *   decoder.bias_ih_l0 [GH], decoder.bias_hh_l0 [GH], then attention.W_s [A, H],
+ *   attention.W_h [A, H], attention.v [A] (additive) or attention.W [H, H] (general),
+ *   then output.weight [O, 2H], output.bias [O].
+ * Spec: units = H, key_dim = A (0: H), score 0 additive / 1 dot / 2 general,
+ *   num_layers = 1, d_ff = horizon, heads = O, variant 0 gru / 1 lstm.
+ * The attention itself is the shared kernel (attn_kernel.h) with one query per block:
+ *   additive: q = W_s s, k_j = W_h h_j, sw = v; dot: q = s, k_j = h_j; general: q = s,
+ *   k_j = W h_j (so q . k_j = s' W h_j).
+ * cache (BT = B*T, Kd = A additive, H otherwise, DI = O + H):
+ *   eg [BT, GH] encoder gates after activation, eaux [BT, H] (GRU: h W_hn^T + b_hn;
+ *   LSTM: c), E [BT, H] encoder states, K [BT, Kd] keys (not for dot),
+ *   Gd [B, Hz, GH] decoder gates, Ad [B, Hz, H] (GRU's hn), S [B, Hz+1, H] decoder states
+ *   s_0..s_Hz, C [B, Hz+1, H] LSTM cell states, U [B, Hz, DI] decoder inputs
+ *   [y_prev, ctx], P [B, Hz, T] attention weights, Q [B, Hz, A] additive queries,
+ *   hp [B, GH] (h W_hh^T + b_hh of one step), kw [B, T] kernel work, flag [1]
+ *   (1: the forward used teacher forcing).
+ * scratch: see s2s_scratch. */
+#include <math.h>
+#include <string.h>
+#include "ta_layer.h"
+#include "ta_math.h"
+#include "ta_gemm.h"
+#include "attn_kernel.h"
+
+enum { S2S_ADDITIVE = 0, S2S_DOT = 1, S2S_GENERAL = 2 };
+enum { S2S_GRU = 0, S2S_LSTM = 1 };
+
+typedef struct {
+  size_t F, H, A, O, Hz, G, GH, DI, Kd;
+  int score, lstm;
+} s2s_dims;
+
+static s2s_dims dims_of(const ta_layer *L) {
+  const ta_seq2seq_cfg *c = &L->cfg.s2s;
+  s2s_dims d;
+  d.F = (size_t)L->in_dim;
+  d.H = (size_t)c->hidden;
+  d.A = (size_t)c->attn_dim;
+  d.O = (size_t)L->out_dim;
+  d.Hz = (size_t)c->horizon;
+  d.lstm = c->cell == S2S_LSTM;
+  d.G = d.lstm ? 4 : 3;
+  d.GH = d.G * d.H;
+  d.DI = d.O + d.H;
+  d.score = c->score;
+  d.Kd = c->score == S2S_ADDITIVE ? d.A : d.H;
+  return d;
+}
+
+/* parameter offsets */
+typedef struct {
+  size_t e_wih, e_whh, e_bih, e_bhh, d_wih, d_whh, d_bih, d_bhh, a1, a2, a3, wo, bo, n;
+} s2s_off;
+
+static s2s_off offsets_of(const s2s_dims *d) {
+  s2s_off o;
+  o.e_wih = 0;
+  o.e_whh = o.e_wih + d->GH * d->F;
+  o.e_bih = o.e_whh + d->GH * d->H;
+  o.e_bhh = o.e_bih + d->GH;
+  o.d_wih = o.e_bhh + d->GH;
+  o.d_whh = o.d_wih + d->GH * d->DI;
+  o.d_bih = o.d_whh + d->GH * d->H;
+  o.d_bhh = o.d_bih + d->GH;
+  o.a1 = o.d_bhh + d->GH; /* additive W_s, general W */
+  o.a2 = o.a3 = o.wo = o.a1;
+  if (d->score == S2S_ADDITIVE) {
+    o.a2 = o.a1 + d->A * d->H; /* W_h */
+    o.a3 = o.a2 + d->A * d->H; /* v */
+    o.wo = o.a3 + d->A;
+  } else if (d->score == S2S_GENERAL) {
+    o.wo = o.a1 + d->H * d->H;
+  }
+  o.bo = o.wo + d->O * 2 * d->H;
+  o.n = o.bo + d->O;
+  return o;
+}
+
+static int s2s_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
+  if (s->units < 1)
+    return ta_fail(msg, TA_ERR_ARG, "seq2seq: units (hidden size) must be >= 1, not %d", s->units);
+  if (s->variant != S2S_GRU && s->variant != S2S_LSTM)
+    return ta_fail(msg, TA_ERR_ARG, "seq2seq: unknown cell code %d (0 gru, 1 lstm)", s->variant);
+  if (s->num_layers != 1)
+    return ta_fail(msg, TA_ERR_ARG,
+                   "seq2seq: the encoder and decoder have one recurrent layer each (num_layers = 1), not %d",
+                   s->num_layers);
+  if (s->score < S2S_ADDITIVE || s->score > S2S_GENERAL)
+    return ta_fail(msg, TA_ERR_ARG,
+                   "seq2seq: unknown attention score code %d (0 additive, 1 dot, 2 general)", s->score);
+  if (s->key_dim < 0)
+    return ta_fail(msg, TA_ERR_ARG, "seq2seq: attention width must be >= 1 (or 0 for units), not %d",
+                   s->key_dim);
+  if (s->score != S2S_ADDITIVE && s->key_dim != 0 && s->key_dim != s->units)
+    return ta_fail(msg, TA_ERR_ARG,
+                   "seq2seq: an attention width (%d) applies only to the additive score; dot and "
+                   "general scores compare states of width units = %d",
+                   s->key_dim, s->units);
+  if (s->d_ff < 1)
+    return ta_fail(msg, TA_ERR_ARG, "seq2seq: horizon must be >= 1, not %d", s->d_ff);
+  if (s->heads < 1)
+    return ta_fail(msg, TA_ERR_ARG, "seq2seq: output size must be >= 1, not %d", s->heads);
+  if (s->heads > L->in_dim)
+    return ta_fail(msg, TA_ERR_ARG,
+                   "seq2seq: output size %d exceeds the %d input features (the first output "
+                   "features of the input are the series being forecast)",
+                   s->heads, L->in_dim);
+  ta_seq2seq_cfg *c = &L->cfg.s2s;
+  c->hidden = s->units;
+  c->attn_dim = s->key_dim > 0 ? s->key_dim : s->units;
+  c->score = s->score;
+  c->horizon = s->d_ff;
+  c->cell = s->variant;
+  L->out_dim = s->heads;
+  L->keeps_time = 0;
+  s2s_dims d = dims_of(L);
+  L->n_params = offsets_of(&d).n;
+  return TA_OK;
+}
+
+static size_t s2s_out_time(const ta_layer *L, size_t T) {
+  return T >= 1 ? (size_t)L->cfg.s2s.horizon : 0;
+}
+
+typedef struct {
+  float *eg, *eaux, *E, *K, *Gd, *Ad, *S, *C, *U, *P, *Q, *hp, *kw, *flag;
+} s2s_cache;
+
+/* Places the cache's buffers at p (when c is not NULL); returns its size in floats. */
+#define PLACE(field, n)                                                                    \
+  do {                                                                                     \
+    if (c) c->field = p + off;                                                             \
+    off += (n);                                                                            \
+  } while (0)
+
+static size_t cache_layout(const s2s_dims *d, float *p, size_t B, size_t T, s2s_cache *c) {
+  size_t BT = B * T, BZ = B * d->Hz, off = 0;
+  PLACE(eg, BT * d->GH);
+  PLACE(eaux, BT * d->H);
+  PLACE(E, BT * d->H);
+  PLACE(K, d->score == S2S_DOT ? 0 : BT * d->Kd);
+  PLACE(Gd, BZ * d->GH);
+  PLACE(Ad, BZ * d->H);
+  PLACE(S, B * (d->Hz + 1) * d->H);
+  PLACE(C, B * (d->Hz + 1) * d->H);
+  PLACE(U, BZ * d->DI);
+  PLACE(P, BZ * T);
+  PLACE(Q, d->score == S2S_ADDITIVE ? BZ * d->A : 0);
+  PLACE(hp, B * d->GH);
+  PLACE(kw, BT);
+  PLACE(flag, 1);
+  return off;
+}
+
+static size_t s2s_cache_size(const ta_layer *L, size_t B, size_t T) {
+  s2s_dims d = dims_of(L);
+  return cache_layout(&d, NULL, B, T, NULL);
+}
+
+typedef struct {
+  float *dY, *dsn, *dcn, *ds, *dctx, *dgx, *dgh, *dU, *dq, *dE, *dK, *tK, *tV, *kw, *dY0, *eG,
+      *egh, *dhcur, *dhnext, *ecn;
+} s2s_scr;
+
+static size_t scratch_layout(const s2s_dims *d, float *p, size_t B, size_t T, s2s_scr *c) {
+  size_t BT = B * T, H = d->H, off = 0;
+  PLACE(dY, B * d->Hz * d->O); /* [B, Hz, O] output gradient plus the fed-back part */
+  PLACE(dsn, B * H);           /* [B, H] d s_{t-1} being accumulated */
+  PLACE(dcn, B * H);           /* [B, H] d c_{t-1} (LSTM) */
+  PLACE(ds, B * H);            /* [B, H] d s_t (encoder: d h_t) */
+  PLACE(dctx, B * H);          /* [B, H] */
+  PLACE(dgx, B * d->GH);       /* [B, GH] */
+  PLACE(dgh, B * d->GH);       /* [B, GH] */
+  PLACE(dU, B * d->DI);        /* [B, DI] */
+  PLACE(dq, B * d->Kd);        /* [B, Kd] */
+  PLACE(dE, BT * H);           /* [BT, H] encoder states */
+  PLACE(dK, BT * d->Kd);       /* [BT, Kd] keys */
+  PLACE(tK, T * d->Kd);        /* [T, Kd] one block's key gradient */
+  PLACE(tV, T * H);            /* [T, H] one block's value gradient */
+  PLACE(kw, 2 * T);            /* kernel work */
+  PLACE(dY0, B * d->O);        /* [B, O] the first decoder input */
+  PLACE(eG, BT * d->GH);       /* [BT, GH] encoder gate gradients */
+  PLACE(egh, B * d->GH);       /* [B, GH] GRU: of h W_hh^T + b_hh */
+  PLACE(dhcur, B * H);
+  PLACE(dhnext, B * H);
+  PLACE(ecn, B * H);           /* LSTM encoder d c */
+  return off;
+}
+#undef PLACE
+
+static size_t s2s_scratch_size(const ta_layer *L, size_t B, size_t T) {
+  s2s_dims d = dims_of(L);
+  return scratch_layout(&d, NULL, B, T, NULL);
+}
+
+static int s2s_n_tensors(const ta_layer *L) {
+  int sc = L->cfg.s2s.score;
+  return 8 + (sc == S2S_ADDITIVE ? 3 : (sc == S2S_GENERAL ? 1 : 0)) + 2;
+}
+
+static void s2s_tensor(const ta_layer *L, int k, ta_tensor_info *info) {
+  static const char *const rnn[4] = {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"};
+  s2s_dims d = dims_of(L);
+  int n_att = s2s_n_tensors(L) - 10;
+  info->ndim = 1;
+  if (k < 8) {
+    strcpy(info->name, k < 4 ? "encoder." : "decoder.");
+    strcat(info->name, rnn[k % 4]);
+    info->dim[0] = (int)d.GH;
+    if (k % 4 < 2) {
+      info->ndim = 2;
+      info->dim[1] = (int)(k % 4 == 1 ? d.H : (k < 4 ? d.F : d.DI));
+    }
+  } else if (k < 8 + n_att) {
+    int a = k - 8;
+    if (d.score == S2S_GENERAL) {
+      strcpy(info->name, "attention.W");
+      info->ndim = 2;
+      info->dim[0] = info->dim[1] = (int)d.H;
+    } else if (a < 2) {
+      strcpy(info->name, a == 0 ? "attention.W_s" : "attention.W_h");
+      info->ndim = 2;
+      info->dim[0] = (int)d.A;
+      info->dim[1] = (int)d.H;
+    } else {
+      strcpy(info->name, "attention.v");
+      info->dim[0] = (int)d.A;
+    }
+  } else if (k == 8 + n_att) {
+    strcpy(info->name, "output.weight");
+    info->ndim = 2;
+    info->dim[0] = (int)d.O;
+    info->dim[1] = (int)(2 * d.H);
+  } else {
+    strcpy(info->name, "output.bias");
+    info->dim[0] = (int)d.O;
+  }
+}
+
+static void s2s_init(const ta_layer *L, float *params, ta_rng *rng) {
+  s2s_dims d = dims_of(L);
+  s2s_off o = offsets_of(&d);
+  /* nn.GRU/nn.LSTM: uniform(+-1/sqrt(H)) for every cell parameter */
+  float bh = 1.0f / sqrtf((float)d.H);
+  ta_fill_uniform(params, o.a1, bh, rng);
+  /* nn.Linear(H, A, bias = FALSE) for W_s, W_h (and nn.Linear(H, H) for general's W);
+   * nn.Linear(A, 1, bias = FALSE) for v; nn.Linear(2H, O) for the output */
+  if (d.score == S2S_ADDITIVE) {
+    ta_fill_uniform(params + o.a1, 2 * d.A * d.H, bh, rng);
+    ta_fill_uniform(params + o.a3, d.A, 1.0f / sqrtf((float)d.A), rng);
+  } else if (d.score == S2S_GENERAL) {
+    ta_fill_uniform(params + o.a1, d.H * d.H, bh, rng);
+  }
+  ta_fill_uniform(params + o.wo, d.O * 2 * d.H + d.O, 1.0f / sqrtf((float)(2 * d.H)), rng);
+}
+
+/* ---- one step of a cell for one row (PyTorch's equations) ----
+ * gx: x W_ih^T + b_ih, overwritten by the gates after activation; p: h W_hh^T + b_hh. */
+
+/* GRU: r = s(gx_r + p_r), z = s(gx_z + p_z), n = tanh(gx_n + r p_n), h = (1-z) n + z h_prev;
+ * hn = p_n is kept for backward. hprev NULL means 0. */
+static inline void gru_step(float *g, float *hn, float *h, const float *p, const float *hprev,
+                            size_t H) {
+  for (size_t j = 0; j < H; j++) {
+    float rr = ta_sigmoidf(g[j] + p[j]);
+    float zz = ta_sigmoidf(g[H + j] + p[H + j]);
+    float hnj = p[2 * H + j];
+    float nn = tanhf(g[2 * H + j] + rr * hnj);
+    g[j] = rr;
+    g[H + j] = zz;
+    g[2 * H + j] = nn;
+    hn[j] = hnj;
+    h[j] = ta_gru_h(zz, nn, hprev ? hprev[j] : 0.0f);
+  }
+}
+
+/* dgx [3H] (gradient of gx), dgh [3H] (of p), dhprev [H] = dh z (the direct path only) */
+static inline void gru_step_back(float *dgx, float *dgh, float *dhprev, const float *dh,
+                                 const float *g, const float *hn, const float *hprev, size_t H) {
+  for (size_t j = 0; j < H; j++) {
+    float rr = g[j], zz = g[H + j], nn = g[2 * H + j];
+    float dn = dh[j] * (1.0f - zz);
+    float dz = dh[j] * ((hprev ? hprev[j] : 0.0f) - nn);
+    float dan = dn * (1.0f - nn * nn);
+    float dar = dan * hn[j] * rr * (1.0f - rr);
+    float daz = dz * zz * (1.0f - zz);
+    dgx[j] = dar;
+    dgx[H + j] = daz;
+    dgx[2 * H + j] = dan;
+    dgh[j] = dar;
+    dgh[H + j] = daz;
+    dgh[2 * H + j] = dan * rr;
+    dhprev[j] = dh[j] * zz;
+  }
+}
+
+/* LSTM: [i, f, g, o] = [s, s, tanh, s](gx + p); c = f c_prev + i g; h = o tanh(c) */
+static inline void lstm_step(float *g, float *c, float *h, const float *p, const float *cprev,
+                             size_t H) {
+  for (size_t j = 0; j < H; j++) {
+    float ii = ta_sigmoidf(g[j] + p[j]), ff = ta_sigmoidf(g[H + j] + p[H + j]);
+    float gg = tanhf(g[2 * H + j] + p[2 * H + j]), oo = ta_sigmoidf(g[3 * H + j] + p[3 * H + j]);
+    g[j] = ii;
+    g[H + j] = ff;
+    g[2 * H + j] = gg;
+    g[3 * H + j] = oo;
+    float cc = ta_lstm_c(ii, ff, gg, cprev ? cprev[j] : 0.0f);
+    c[j] = cc;
+    h[j] = oo * tanhf(cc);
+  }
+}
+
+/* dg [4H] (of gx and of p alike); dc [H]: in, the gradient reaching c from later steps;
+ * out, the gradient of c_prev (dc f). In place is fine. */
+static inline void lstm_step_back(float *dg, float *dc, const float *dh, const float *g,
+                                  const float *c, const float *cprev, size_t H) {
+  for (size_t j = 0; j < H; j++) {
+    float ii = g[j], ff = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j];
+    float tc = tanhf(c[j]);
+    float dcj = dc[j] + dh[j] * oo * (1.0f - tc * tc);
+    dg[j] = dcj * gg * ii * (1.0f - ii);
+    dg[H + j] = dcj * (cprev ? cprev[j] : 0.0f) * ff * (1.0f - ff);
+    dg[2 * H + j] = dcj * ii * (1.0f - gg * gg);
+    dg[3 * H + j] = dh[j] * tc * oo * (1.0f - oo);
+    dc[j] = dcj * ff;
+  }
+}
+
+static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
+  if (!ps || !ps->valid_len) return T;
+  int l = ps->valid_len[b];
+  return l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
+}
+
+static ta_attn_block block_of(const s2s_dims *d, size_t T) {
+  ta_attn_block a;
+  a.score = d->score == S2S_ADDITIVE ? TA_SCORE_ADDITIVE : TA_SCORE_DOT;
+  a.causal = 0;
+  a.window = -1;
+  a.Tq = 1;
+  a.Tk = T;
+  a.dk = d->Kd;
+  a.dv = d->H;
+  a.ldq = a.ldk = d->Kd;
+  a.ldv = a.ldo = d->H;
+  return a;
+}
+
+static void add_bias(float *y, size_t ld, const float *bias, size_t R, size_t N) {
+  for (size_t r = 0; r < R; r++)
+    for (size_t n = 0; n < N; n++) y[r * ld + n] += bias[n];
+}
+
+static void s2s_forward(const ta_layer *L, float *out, float *cache, const float *in,
+                        const float *params, const ta_pass *ps, size_t B, size_t T) {
+  s2s_dims d = dims_of(L);
+  s2s_off o = offsets_of(&d);
+  s2s_cache c;
+  cache_layout(&d, cache, B, T, &c);
+  const size_t H = d.H, GH = d.GH, F = d.F, O = d.O, Hz = d.Hz, DI = d.DI, Kd = d.Kd;
+  const size_t BT = B * T, ldS = (Hz + 1) * H;
+  const int lstm = d.lstm;
+
+  /* encoder: input projections of all steps at once, then the recurrence */
+  const float *eWhh = params + o.e_whh, *ebhh = params + o.e_bhh;
+  ta_gemm_nt(c.eg, GH, in, F, params + o.e_wih, F, BT, GH, F, 0);
+  add_bias(c.eg, GH, params + o.e_bih, BT, GH);
+  for (size_t t = 0; t < T; t++) {
+    if (t > 0) ta_gemm_nt(c.hp, GH, c.E + (t - 1) * H, T * H, eWhh, H, B, GH, H, 0);
+    else memset(c.hp, 0, B * GH * sizeof(float));
+    add_bias(c.hp, GH, ebhh, B, GH);
+    for (size_t b = 0; b < B; b++) {
+      size_t row = b * T + t;
+      const float *hprev = t > 0 ? c.E + (row - 1) * H : NULL;
+      const float *cprev = t > 0 ? c.eaux + (row - 1) * H : NULL;
+      if (lstm) lstm_step(c.eg + row * GH, c.eaux + row * H, c.E + row * H, c.hp + b * GH, cprev, H);
+      else gru_step(c.eg + row * GH, c.eaux + row * H, c.E + row * H, c.hp + b * GH, hprev, H);
+    }
+  }
+
+  /* keys */
+  const float *keys = c.E;
+  if (d.score == S2S_ADDITIVE) {
+    ta_gemm_nt(c.K, Kd, c.E, H, params + o.a2, H, BT, Kd, H, 0); /* W_h h_j */
+    keys = c.K;
+  } else if (d.score == S2S_GENERAL) {
+    ta_gemm_nt(c.K, Kd, c.E, H, params + o.a1, H, BT, Kd, H, 0); /* W h_j */
+    keys = c.K;
+  }
+
+  /* decoder's initial state and first input */
+  const int tf = ps && ps->training && ps->target != NULL;
+  c.flag[0] = tf ? 1.0f : 0.0f;
+  for (size_t b = 0; b < B; b++) {
+    size_t len = len_of(ps, b, T);
+    float *s0 = c.S + b * ldS, *c0 = c.C + b * ldS, *u0 = c.U + b * Hz * DI;
+    if (len > 0) {
+      size_t row = b * T + len - 1;
+      memcpy(s0, c.E + row * H, H * sizeof(float));
+      if (lstm) memcpy(c0, c.eaux + row * H, H * sizeof(float));
+      else memset(c0, 0, H * sizeof(float));
+      memcpy(u0, in + row * F, O * sizeof(float));
+    } else {
+      memset(s0, 0, H * sizeof(float));
+      memset(c0, 0, H * sizeof(float));
+      memset(u0, 0, O * sizeof(float));
+    }
+  }
+
+  ta_attn_block a = block_of(&d, T);
+  const float *v = d.score == S2S_ADDITIVE ? params + o.a3 : NULL;
+  const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh;
+  const float *Wo = params + o.wo, *bo = params + o.bo;
+  for (size_t t = 0; t < Hz; t++) {
+    const float *sprev = c.S + t * H; /* rows b: stride ldS */
+    if (d.score == S2S_ADDITIVE)
+      ta_gemm_nt(c.Q + t * Kd, Hz * Kd, sprev, ldS, params + o.a1, H, B, Kd, H, 0);
+    for (size_t b = 0; b < B; b++) {
+      size_t row = b * Hz + t;
+      const float *q = d.score == S2S_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
+      ta_attn_block_forward(&a, c.U + row * DI + O, c.P + row * T, c.kw + b * T, q,
+                            keys + b * T * Kd, c.E + b * T * H, NULL, v, len_of(ps, b, T));
+    }
+    /* the cell on [y_prev, ctx] */
+    ta_gemm_nt(c.Gd + t * GH, Hz * GH, c.U + t * DI, Hz * DI, dWih, DI, B, GH, DI, 0);
+    add_bias(c.Gd + t * GH, Hz * GH, params + o.d_bih, B, GH);
+    ta_gemm_nt(c.hp, GH, sprev, ldS, dWhh, H, B, GH, H, 0);
+    add_bias(c.hp, GH, params + o.d_bhh, B, GH);
+    for (size_t b = 0; b < B; b++) {
+      size_t row = b * Hz + t;
+      float *snew = c.S + b * ldS + (t + 1) * H;
+      if (lstm)
+        lstm_step(c.Gd + row * GH, c.C + b * ldS + (t + 1) * H, snew, c.hp + b * GH,
+                  c.C + b * ldS + t * H, H);
+      else
+        gru_step(c.Gd + row * GH, c.Ad + row * H, snew, c.hp + b * GH, c.S + b * ldS + t * H, H);
+    }
+    /* y_t = W_o [s_t; ctx_t] + b_o */
+    float *yt = out + t * O;
+    ta_gemm_nt(yt, Hz * O, c.S + (t + 1) * H, ldS, Wo, 2 * H, B, O, H, 0);
+    ta_gemm_nt(yt, Hz * O, c.U + t * DI + O, Hz * DI, Wo + H, 2 * H, B, O, H, 1);
+    add_bias(yt, Hz * O, bo, B, O);
+    if (t + 1 < Hz) {
+      const float *src = tf ? ps->target : out;
+      for (size_t b = 0; b < B; b++)
+        memcpy(c.U + (b * Hz + t + 1) * DI, src + (b * Hz + t) * O, O * sizeof(float));
+    }
+  }
+}
+
+static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+                         const float *dout, const float *in, const float *out,
+                         const float *cache, const float *params, const ta_pass *ps, size_t B,
+                         size_t T) {
+  (void)out;
+  s2s_dims d = dims_of(L);
+  s2s_off o = offsets_of(&d);
+  s2s_cache c;
+  s2s_scr s;
+  cache_layout(&d, (float *)cache, B, T, &c);
+  scratch_layout(&d, scratch, B, T, &s);
+  const size_t H = d.H, GH = d.GH, F = d.F, O = d.O, Hz = d.Hz, DI = d.DI, Kd = d.Kd;
+  const size_t BT = B * T, ldS = (Hz + 1) * H;
+  const int lstm = d.lstm, tf = c.flag[0] != 0.0f;
+  const float *keys = d.score == S2S_DOT ? c.E : c.K;
+  const float *v = d.score == S2S_ADDITIVE ? params + o.a3 : NULL;
+  float *dv = d.score == S2S_ADDITIVE ? dparams + o.a3 : NULL;
+  const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh, *Wo = params + o.wo;
+  ta_attn_block a = block_of(&d, T);
+
+  memcpy(s.dY, dout, B * Hz * O * sizeof(float));
+  memset(s.dsn, 0, B * H * sizeof(float));
+  memset(s.dcn, 0, B * H * sizeof(float));
+  memset(s.dE, 0, BT * H * sizeof(float));
+  if (d.score != S2S_DOT) memset(s.dK, 0, BT * Kd * sizeof(float));
+
+  for (size_t t = Hz; t-- > 0;) {
+    const float *dyt = s.dY + t * O; /* rows b: stride Hz*O */
+    const float *sprev = c.S + t * H, *snew = c.S + (t + 1) * H, *ctx = c.U + t * DI + O;
+    /* output layer: dW_o += dy^T [s_t; ctx], ds_t = dsn + dy W_o[:, :H], dctx = dy W_o[:, H:] */
+    ta_gemm_tn(dparams + o.wo, 2 * H, dyt, Hz * O, snew, ldS, O, H, B, 1);
+    ta_gemm_tn(dparams + o.wo + H, 2 * H, dyt, Hz * O, ctx, Hz * DI, O, H, B, 1);
+    ta_colsum(dparams + o.bo, dyt, Hz * O, B, O, 1);
+    memcpy(s.ds, s.dsn, B * H * sizeof(float));
+    ta_gemm_nn(s.ds, H, dyt, Hz * O, Wo, 2 * H, B, H, O, 1);
+    ta_gemm_nn(s.dctx, H, dyt, Hz * O, Wo + H, 2 * H, B, H, O, 0);
+    /* the cell */
+    for (size_t b = 0; b < B; b++) {
+      size_t row = b * Hz + t;
+      const float *g = c.Gd + row * GH;
+      if (lstm)
+        lstm_step_back(s.dgx + b * GH, s.dcn + b * H, s.ds + b * H, g, c.C + b * ldS + (t + 1) * H,
+                       c.C + b * ldS + t * H, H);
+      else
+        gru_step_back(s.dgx + b * GH, s.dgh + b * GH, s.dsn + b * H, s.ds + b * H, g,
+                      c.Ad + row * H, c.S + b * ldS + t * H, H);
+    }
+    const float *dgh = lstm ? s.dgx : s.dgh;
+    ta_gemm_tn(dparams + o.d_wih, DI, s.dgx, GH, c.U + t * DI, Hz * DI, GH, DI, B, 1);
+    ta_colsum(dparams + o.d_bih, s.dgx, GH, B, GH, 1);
+    ta_colsum(dparams + o.d_bhh, dgh, GH, B, GH, 1);
+    ta_gemm_tn(dparams + o.d_whh, H, dgh, GH, sprev, ldS, GH, H, B, 1);
+    /* d s_{t-1}: GRU's direct path (already in dsn) plus dgh W_hh */
+    ta_gemm_nn(s.dsn, H, dgh, GH, dWhh, H, B, H, GH, lstm ? 0 : 1);
+    ta_gemm_nn(s.dU, DI, s.dgx, GH, dWih, DI, B, DI, GH, 0);
+    /* y_prev: the previous output (greedy), a constant target (teacher forcing), or the
+     * last observed values (t = 0) */
+    for (size_t b = 0; b < B; b++) {
+      const float *du = s.dU + b * DI;
+      if (t == 0) memcpy(s.dY0 + b * O, du, O * sizeof(float));
+      else if (!tf)
+        for (size_t k = 0; k < O; k++) s.dY[(b * Hz + t - 1) * O + k] += du[k];
+      for (size_t j = 0; j < H; j++) s.dctx[b * H + j] += du[O + j];
+    }
+    /* attention */
+    for (size_t b = 0; b < B; b++) {
+      size_t row = b * Hz + t;
+      const float *q = d.score == S2S_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
+      ta_attn_block_backward(&a, s.dq + b * Kd, s.tK, s.tV, dv, s.kw, s.dctx + b * H, q,
+                             keys + b * T * Kd, c.E + b * T * H, c.P + row * T, NULL, v,
+                             len_of(ps, b, T));
+      float *dkb = (d.score == S2S_DOT ? s.dE : s.dK) + b * T * Kd, *deb = s.dE + b * T * H;
+      for (size_t i = 0; i < T * Kd; i++) dkb[i] += s.tK[i];
+      for (size_t i = 0; i < T * H; i++) deb[i] += s.tV[i];
+    }
+    if (d.score == S2S_ADDITIVE) {
+      /* q = W_s s_{t-1} */
+      ta_gemm_tn(dparams + o.a1, H, s.dq, Kd, sprev, ldS, Kd, H, B, 1);
+      ta_gemm_nn(s.dsn, H, s.dq, Kd, params + o.a1, H, B, H, Kd, 1);
+    } else {
+      for (size_t i = 0; i < B * H; i++) s.dsn[i] += s.dq[i];
+    }
+  }
+
+  /* keys back to the encoder states */
+  if (d.score == S2S_ADDITIVE) {
+    ta_gemm_tn(dparams + o.a2, H, s.dK, Kd, c.E, H, Kd, H, BT, 1);
+    ta_gemm_nn(s.dE, H, s.dK, Kd, params + o.a2, H, BT, H, Kd, 1);
+  } else if (d.score == S2S_GENERAL) {
+    ta_gemm_tn(dparams + o.a1, H, s.dK, Kd, c.E, H, Kd, H, BT, 1);
+    ta_gemm_nn(s.dE, H, s.dK, Kd, params + o.a1, H, BT, H, Kd, 1);
+  }
+  /* s_0 = h_len (and c_0 = c_len) */
+  for (size_t b = 0; b < B; b++) {
+    size_t len = len_of(ps, b, T);
+    if (len > 0)
+      for (size_t j = 0; j < H; j++) s.dE[(b * T + len - 1) * H + j] += s.dsn[b * H + j];
+  }
+
+  /* encoder, backward in time */
+  const float *eWhh = params + o.e_whh;
+  memset(s.dhnext, 0, B * H * sizeof(float));
+  memset(s.ecn, 0, B * H * sizeof(float));
+  for (size_t t = T; t-- > 0;) {
+    for (size_t b = 0; b < B; b++) {
+      size_t row = b * T + t;
+      float *dh = s.ds + b * H;
+      for (size_t j = 0; j < H; j++) dh[j] = s.dE[row * H + j] + s.dhnext[b * H + j];
+      if (lstm) {
+        if (t + 1 == len_of(ps, b, T))
+          for (size_t j = 0; j < H; j++) s.ecn[b * H + j] += s.dcn[b * H + j];
+        lstm_step_back(s.eG + row * GH, s.ecn + b * H, dh, c.eg + row * GH, c.eaux + row * H,
+                       t > 0 ? c.eaux + (row - 1) * H : NULL, H);
+      } else {
+        gru_step_back(s.eG + row * GH, s.egh + b * GH, s.dhcur + b * H, dh, c.eg + row * GH,
+                      c.eaux + row * H, t > 0 ? c.E + (row - 1) * H : NULL, H);
+      }
+    }
+    const float *dgh = lstm ? s.eG + t * GH : s.egh;
+    size_t ldg = lstm ? T * GH : GH;
+    ta_colsum(dparams + o.e_bhh, dgh, ldg, B, GH, 1);
+    if (t > 0) {
+      ta_gemm_tn(dparams + o.e_whh, H, dgh, ldg, c.E + (t - 1) * H, T * H, GH, H, B, 1);
+      if (lstm) {
+        ta_gemm_nn(s.dhnext, H, dgh, ldg, eWhh, H, B, H, GH, 0);
+      } else {
+        ta_gemm_nn(s.dhcur, H, dgh, ldg, eWhh, H, B, H, GH, 1);
+        memcpy(s.dhnext, s.dhcur, B * H * sizeof(float));
+      }
+    }
+  }
+  ta_gemm_tn(dparams + o.e_wih, F, s.eG, GH, in, F, GH, F, BT, 1);
+  ta_colsum(dparams + o.e_bih, s.eG, GH, BT, GH, 1);
+  if (din) {
+    ta_gemm_nn(din, F, s.eG, GH, params + o.e_wih, F, BT, F, GH, 0);
+    for (size_t b = 0; b < B; b++) {
+      size_t len = len_of(ps, b, T);
+      if (len > 0)
+        for (size_t k = 0; k < O; k++) din[(b * T + len - 1) * F + k] += s.dY0[b * O + k];
+    }
+  }
+}
+
+static int s2s_attn_heads(const ta_layer *L) {
+  (void)L;
+  return 1;
+}
+
+/* out [B, 1, Hz, T]: query = decoder step, key = encoder step */
+static void s2s_attn_weights(const ta_layer *L, float *out, const float *cache, size_t B,
+                             size_t T) {
+  s2s_dims d = dims_of(L);
+  s2s_cache c;
+  cache_layout(&d, (float *)cache, B, T, &c);
+  memcpy(out, c.P, B * d.Hz * T * sizeof(float));
+}
+
+const ta_layer_ops ta_seq2seq_ops = {
+    .kind = "seq2seq",
+    .setup = s2s_setup,
+    .out_time = s2s_out_time,
+    .cache_size = s2s_cache_size,
+    .scratch_size = s2s_scratch_size,
+    .n_tensors = s2s_n_tensors,
+    .tensor = s2s_tensor,
+    .init = s2s_init,
+    .forward = s2s_forward,
+    .backward = s2s_backward,
+    .attn_heads = s2s_attn_heads,
+    .attn_weights = s2s_attn_weights};
