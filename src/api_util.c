@@ -1,0 +1,115 @@
+/* Helpers shared by the .Call glue (see api_util.h). The network lives in an external
+ * pointer with a finalizer from the moment it exists, so an R error (or an allocation
+ * failure) at any later point cannot leak it; temporaries come from R_alloc, which R
+ * releases on error too. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <R.h>
+#include <Rinternals.h>
+#include "api_util.h"
+
+static void net_finalizer(SEXP ptr) {
+  ta_net *net = (ta_net *)R_ExternalPtrAddr(ptr);
+  if (net) {
+    ta_net_free(net);
+    R_ClearExternalPtr(ptr);
+  }
+}
+
+int scalar_int(SEXP x, const char *what) {
+  if ((!isInteger(x) && !isReal(x)) || XLENGTH(x) != 1)
+    error("'%s' must be a single number", what);
+  double v = asReal(x);
+  if (!R_FINITE(v) || v != floor(v) || fabs(v) > INT32_MAX)
+    error("'%s' must be a whole number, not %g", what, v);
+  return (int)v;
+}
+
+/* Builds the network described by ispec [n, TA_SPEC_INTS] (the integer fields of
+ * ta_layer_spec in order: type, units, num_layers, activation, bias, return_sequences,
+ * key_dim, heads, score, window, causal, kernel_size, padding, max_len, d_ff, variant)
+ * and dspec [n, TA_SPEC_DBLS] (rate, eps); returns a PROTECTed external pointer (one
+ * PROTECT for the caller to pop). */
+SEXP build_net(SEXP ispec, SEXP dspec, SEXP in_dim, ta_net **out) {
+  if (!isInteger(ispec) || !isMatrix(ispec) || ncols(ispec) != TA_SPEC_INTS)
+    error("internal: layer spec must be an integer matrix with %d columns", TA_SPEC_INTS);
+  int n = nrows(ispec);
+  if (n < 1) error("a network needs at least one layer");
+  if (!isReal(dspec) || !isMatrix(dspec) || nrows(dspec) != n || ncols(dspec) != TA_SPEC_DBLS)
+    error("internal: layer rates must be a double matrix [%d, %d]", n, TA_SPEC_DBLS);
+  int d = scalar_int(in_dim, "input_dim");
+  SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, R_NilValue));
+  R_RegisterCFinalizerEx(ptr, net_finalizer, TRUE);
+  ta_layer_spec *specs = (ta_layer_spec *)R_alloc((size_t)n, sizeof(ta_layer_spec));
+  const int *is = INTEGER(ispec);
+  const double *ds = REAL(dspec);
+  for (int i = 0; i < n; i++) {
+    int v[TA_SPEC_INTS];
+    for (int j = 0; j < TA_SPEC_INTS; j++) {
+      v[j] = is[i + (size_t)n * j];
+      if (v[j] == NA_INTEGER) error("layer %d: specification has NA", i + 1);
+    }
+    for (int j = 0; j < TA_SPEC_DBLS; j++)
+      if (!R_FINITE(ds[i + (size_t)n * j])) error("layer %d: specification is not finite", i + 1);
+    ta_layer_spec *sp = &specs[i];
+    sp->type = v[0];
+    sp->units = v[1];
+    sp->num_layers = v[2];
+    sp->activation = v[3];
+    sp->bias = v[4];
+    sp->return_sequences = v[5];
+    sp->key_dim = v[6];
+    sp->heads = v[7];
+    sp->score = v[8];
+    sp->window = v[9];
+    sp->causal = v[10];
+    sp->kernel_size = v[11];
+    sp->padding = v[12];
+    sp->max_len = v[13];
+    sp->d_ff = v[14];
+    sp->variant = v[15];
+    sp->rate = ds[i];
+    sp->eps = ds[i + (size_t)n];
+  }
+  ta_msg msg;
+  ta_net *net = NULL;
+  if (ta_net_create(&net, specs, n, d, &msg) != TA_OK) error("%s", msg.text);
+  R_SetExternalPtrAddr(ptr, net);
+  *out = net;
+  return ptr;
+}
+
+void release(SEXP ptr) {
+  net_finalizer(ptr);
+}
+
+/* copies a finite double vector of exactly len values into float (R_alloc) */
+float *to_float(SEXP x, size_t len, const char *what) {
+  if (!isReal(x)) error("'%s' must be a double vector", what);
+  if ((size_t)XLENGTH(x) != len)
+    error("'%s' has %lld values but %lld were expected", what, (long long)XLENGTH(x),
+          (long long)len);
+  float *f = (float *)R_alloc(len + 1, sizeof(float));
+  const double *p = REAL(x);
+  for (size_t i = 0; i < len; i++) {
+    if (!R_FINITE(p[i])) error("'%s' has a missing or infinite value at position %lld", what, (long long)i + 1);
+    f[i] = (float)p[i];
+  }
+  return f;
+}
+
+SEXP from_float(const float *f, size_t len) {
+  SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)len));
+  double *p = REAL(out);
+  for (size_t i = 0; i < len; i++) p[i] = (double)f[i];
+  UNPROTECT(1);
+  return out;
+}
+
+uint64_t seed_of(SEXP seed) {
+  if (!isReal(seed) && !isInteger(seed)) error("'seed' must be a number");
+  double s = asReal(seed);
+  if (!R_FINITE(s)) error("'seed' must be finite");
+  return (uint64_t)(int64_t)s;
+}
