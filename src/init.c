@@ -11,6 +11,7 @@ SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, 
 SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
                SEXP);
 SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
 SEXP C_positional_encoding(SEXP, SEXP);
 
@@ -21,6 +22,7 @@ static const R_CallMethodDef call_methods[] = {
     {"C_net_gradient", (DL_FUNC)&C_net_gradient, 11},
     {"C_net_fit", (DL_FUNC)&C_net_fit, 15},
     {"C_net_attention", (DL_FUNC)&C_net_attention, 7},
+    {"C_net_simulate", (DL_FUNC)&C_net_simulate, 12},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {NULL, NULL, 0}};

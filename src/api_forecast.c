@@ -1,0 +1,101 @@
+/* .Call glue for forecasting: validates every SEXP, converts to float32, runs the
+ * recursive path simulation of the core (ta_forecast.c) and returns doubles. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <R.h>
+#include <Rinternals.h>
+#include "ta_net.h"
+#include "ta_forecast.h"
+#include "api_util.h"
+
+/* a whole number >= min that fits an int */
+static int count_of(SEXP x, const char *what, int min) {
+  int v = scalar_int(x, what);
+  if (v < min) error("'%s' must be >= %d, not %d", what, min, v);
+  return v;
+}
+
+/* element i of an integer or double dims vector, a whole number >= 1 */
+static int dim_at(SEXP dims, R_xlen_t i, const char *what) {
+  double v = isInteger(dims) ? (INTEGER(dims)[i] == NA_INTEGER ? NA_REAL : INTEGER(dims)[i])
+                             : REAL(dims)[i];
+  if (!R_FINITE(v) || v != floor(v) || v < 1 || v > INT32_MAX)
+    error("'%s' must be a whole number >= 1, not %g", what, v);
+  return (int)v;
+}
+
+/* Sample paths of a recursive forecast:
+ * window      [lookback, F] row-major (dims = c(lookback, F)), F = n_series + n_xreg
+ * xreg_future [h, n_xreg] row-major, or length 0 when F == n_series
+ * resid       [n_resid, n_series] row-major, or length 0 (no noise)
+ * returns list(paths = [npaths, h, n_series], mean = [h, n_series]), both row-major. */
+SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
+                    SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP resid, SEXP n_series_,
+                    SEXP seed) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  if ((!isInteger(dims) && !isReal(dims)) || XLENGTH(dims) != 2)
+    error("internal: dims must be c(lookback, features)");
+  int lookback = dim_at(dims, 0, "lookback");
+  int F = dim_at(dims, 1, "window features");
+  if (F != net->in_dim)
+    error("'window' has %d features per step but the network was built for %d", F, net->in_dim);
+  int n_series = count_of(n_series_, "n_series", 1);
+  if (n_series > F)
+    error("'n_series' (%d) must not exceed the window's %d features", n_series, F);
+  if (n_series != net->out_dim)
+    error("the network gives %d outputs per step but 'n_series' is %d: a recursive forecast "
+          "needs one output per series", net->out_dim, n_series);
+  int h = count_of(h_, "h", 1);
+  int npaths = count_of(npaths_, "npaths", 1);
+  size_t n_xreg = (size_t)(F - n_series);
+  size_t ns = (size_t)n_series;
+  /* outputs must fit an R vector (and the products a size_t, which they then do) */
+  double n_out = (double)npaths * (double)h * (double)n_series;
+  if (n_out > (double)R_XLEN_T_MAX)
+    error("%d paths of %d steps of %d series are too many values for an R vector", npaths, h,
+          n_series);
+
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  const float *win = to_float(window, (size_t)lookback * (size_t)F, "window");
+  const float *xr = NULL;
+  if (n_xreg > 0) {
+    if (isNull(xreg_future) || XLENGTH(xreg_future) == 0)
+      error("'xreg_future' is missing: the window has %zu regressor column%s, so %d future "
+            "row%s of them are needed", n_xreg, n_xreg > 1 ? "s" : "", h, h > 1 ? "s" : "");
+    xr = to_float(xreg_future, (size_t)h * n_xreg, "xreg_future");
+  } else if (!isNull(xreg_future) && XLENGTH(xreg_future) != 0) {
+    error("'xreg_future' has %lld values but the window has no regressor columns",
+          (long long)XLENGTH(xreg_future));
+  }
+  size_t n_resid = 0;
+  const float *rs = NULL;
+  if (!isNull(resid) && XLENGTH(resid) > 0) {
+    if (!isReal(resid)) error("'resid' must be a double vector");
+    if ((size_t)XLENGTH(resid) % ns != 0)
+      error("'resid' has %lld values, not a multiple of the %d series", (long long)XLENGTH(resid),
+            n_series);
+    n_resid = (size_t)XLENGTH(resid) / ns;
+    rs = to_float(resid, n_resid * ns, "resid");
+  }
+  uint64_t sd = seed_of(seed);
+
+  size_t np = (size_t)npaths * (size_t)h * ns, nm = (size_t)h * ns;
+  float *paths = (float *)R_alloc(np + 1, sizeof(float));
+  float *mean = (float *)R_alloc(nm + 1, sizeof(float));
+  ta_msg msg;
+  int st = ta_simulate(net, paths, mean, win, (size_t)lookback, ns, xr, n_xreg, (size_t)h,
+                       (size_t)npaths, rs, n_resid, sd, &msg);
+  if (st != TA_OK) {
+    release(ptr);
+    error("%s", msg.text);
+  }
+  const char *fields[] = {"paths", "mean", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
+  SET_VECTOR_ELT(res, 0, from_float(paths, np));
+  SET_VECTOR_ELT(res, 1, from_float(mean, nm));
+  release(ptr);
+  UNPROTECT(2);
+  return res;
+}
