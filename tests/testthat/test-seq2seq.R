@@ -253,3 +253,31 @@ test_that("seq2seq survives saveRDS and trains on several series", {
   expect_equal(nrow(net$history), 3L)
   expect_true(all(is.finite(net$history$loss)))
 })
+
+test_that("seq2seq matches PyTorch (nn.GRU/nn.LSTM encoder, GRUCell/LSTMCell decoder)", {
+  cases <- list(
+    s2s_gru_additive = list(cell = "gru", score = "additive", A = 4, training = TRUE),
+    s2s_lstm_general = list(cell = "lstm", score = "general", A = NULL, training = FALSE),
+    s2s_lstm_dot = list(cell = "lstm", score = "dot", A = NULL, training = TRUE))
+  for (nm in names(cases)) {
+    cs <- cases[[nm]]
+    fx <- read_fixture(nm)
+    net <- seq2seq(s2s_cell(cs$cell, 5), s2s_cell(cs$cell, 5), attention = cs$score, horizon = 3,
+                   output_dim = 2, attention_units = cs$A, input_dim = 3)
+    wn <- names(get_weights(net))
+    net <- set_weights(net, fx[wn])
+    len <- if (is.null(fx$lengths)) NULL else as.integer(fx$lengths)
+    g <- tsattn:::net_gradient(net, fx$x, fx$y, training = cs$training, lengths = len)
+    expect_close(g$output, fx$output, label = paste(nm, "output"))
+    expect_close(g$loss, fx$loss, label = paste(nm, "loss"))
+    expect_close_list(g$weights, fixture_group(fx, "grad")[wn], rtol = 1e-4, atol = 1e-6,
+                      what = paste0(nm, " grad."))
+    expect_close(g$x, fx$grad.x, rtol = 1e-4, atol = 1e-6, label = paste(nm, "grad.x"))
+    # attention() decodes greedily: with teacher forcing only the first step agrees
+    a <- attention(net, fx$x, lengths = len)[[1L]]
+    steps <- if (cs$training) 1L else 1:3
+    expect_close(a[, steps, , drop = FALSE], fx$attn[, steps, , drop = FALSE],
+                 label = paste(nm, "attention"))
+    if (!cs$training) expect_close(predict(net, fx$x), fx$output, label = paste(nm, "predict"))
+  }
+})
