@@ -11,8 +11,13 @@ static void gather(float *dst, const float *src, const size_t *idx, size_t b, si
 
 double ta_batch_loss(const ta_net *net, int loss_kind, float *grad, const float *yhat,
                      const float *y, const int *len, size_t B, size_t T) {
+  /* padded steps are skipped only when output step t is input step t: every layer maps
+   * time to time (a seq2seq's horizon steps are forecasts, all of them real) */
   size_t To = ta_net_out_time(net, T);
-  return ta_loss_seq(loss_kind, grad, yhat, y, To == T ? len : NULL, B, To, (size_t)net->out_dim);
+  int aligned = To == T;
+  for (int i = 0; i < net->n_layers; i++)
+    if (!net->layers[i].keeps_time) aligned = 0;
+  return ta_loss_seq(loss_kind, grad, yhat, y, aligned ? len : NULL, B, To, (size_t)net->out_dim);
 }
 
 int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_kind,
