@@ -1,0 +1,262 @@
+# forecast() for tsattn fits: sample paths, intervals, attention with time stamps.
+
+check_level <- function(level, call = sys.call(-1L)) {
+  if (!is.numeric(level) || length(level) == 0L || anyNA(level) || any(level <= 0 | level >= 100))
+    stop_arg("level", "confidence levels in (0, 100), e.g. c(80, 95)", describe(level), call = call)
+  sort(as.double(level))
+}
+
+future_xreg <- function(object, xreg, h, call = sys.call(-1L)) {
+  if (is.null(object$xreg)) {
+    if (!is.null(xreg)) stop_arg("xreg", "NULL: the model was fitted without regressors", describe(xreg), call = call)
+    return(NULL)
+  }
+  if (is.null(xreg))
+    stop_arg("xreg", sprintf("the future values of the %d regressor%s (%d rows for h = %d)",
+                             ncol(object$xreg), if (ncol(object$xreg) > 1) "s" else "", h, h),
+             "NULL", call = call)
+  X <- as.matrix(xreg)
+  if (!is.numeric(X) || ncol(X) != ncol(object$xreg))
+    stop_arg("xreg", sprintf("a numeric matrix with %d column%s", ncol(object$xreg),
+                             if (ncol(object$xreg) > 1) "s" else ""), describe(xreg), call = call)
+  if (nrow(X) != h)
+    stop_arg("xreg", sprintf("%d rows, one per forecast step (h = %d)", h, h),
+             sprintf("%d", nrow(X)), call = call, verb = "have")
+  if (any(!is.finite(X))) stop_arg("xreg", "free of NA, NaN and Inf", "non-finite values", call = call)
+  sweep(sweep(X, 2L, object$xreg_center), 2L, object$xreg_scale, "/")
+}
+
+# the last window of the feature series, its last row carrying the first future regressors
+last_window <- function(object, xf) {
+  feat <- object$features
+  L <- object$lookback
+  w <- feat[(nrow(feat) - L + 1L):nrow(feat), , drop = FALSE]
+  if (!is.null(xf)) w[L, (length(object$center) + 1L):ncol(w)] <- xf[1L, ]
+  w
+}
+
+# model-space paths [npaths, h, k] -> original scale
+undo_paths <- function(object, paths) {
+  k <- dim(paths)[3L]
+  np <- dim(paths)[1L]
+  h <- dim(paths)[2L]
+  Y <- as.matrix(object$x)
+  Z <- if (object$log) log(Y) else Y
+  n <- nrow(Z)
+  lag <- object$lag
+  for (j in seq_len(k)) {
+    v <- matrix(paths[, , j], np, h) * object$scale[j] + object$center[j]
+    if (lag > 0L) {
+      # level[n + s] = diff[s] + level[n + s - lag], earlier levels from the series
+      for (s in seq_len(h)) {
+        before <- if (s > lag) v[, s - lag] else rep(Z[n + s - lag, j], np)
+        v[, s] <- v[, s] + before
+      }
+    }
+    paths[, , j] <- if (object$log) exp(v) else v
+  }
+  paths
+}
+
+seq2seq_paths <- function(object, window, h, npaths, xf) {
+  net <- object$network
+  H <- object$horizon
+  k <- length(object$center)
+  mean_path <- matrix(0, h, k)
+  w <- window
+  done <- 0L
+  while (done < h) {
+    p <- predict(net, array(w, c(1L, dim(w))))
+    p <- matrix(p[1L, , ], H, k)
+    take <- min(H, h - done)
+    mean_path[done + seq_len(take), ] <- p[seq_len(take), ]
+    for (s in seq_len(take)) {
+      row <- p[s, ]
+      if (!is.null(xf)) row <- c(row, if (done + s + 1L <= h) xf[done + s + 1L, ] else xf[h, ])
+      w <- rbind(w[-1L, , drop = FALSE], row)
+    }
+    done <- done + take
+  }
+  paths <- array(rep(mean_path, each = npaths), c(npaths, h, k))
+  for (s in seq_len(h)) {
+    r <- object$val_resid[[(s - 1L) %% H + 1L]]
+    pick <- sample.int(nrow(r), npaths, replace = TRUE)
+    paths[, s, ] <- paths[, s, ] + r[pick, , drop = FALSE]
+  }
+  list(paths = paths, mean = mean_path)
+}
+
+#' Forecast with a tsattn model
+#'
+#' Runs the network forward from the end of the series. Models that predict one step
+#' forecast recursively on `npaths` sample paths, adding a validation residual drawn at
+#' random at every step (in C); seq2seq predicts `horizon` steps at once and adds
+#' residuals of the same step ahead. The point forecast is the mean of the paths and
+#' the intervals their quantiles; both are returned on the original scale.
+#'
+#' @param object A fit from [tsattn()].
+#' @param h Steps ahead; default two seasons (10 for non-seasonal series).
+#' @param level Confidence levels of the prediction intervals, in (0, 100).
+#' @param xreg Future values of the regressors (`h` rows), when the model has them.
+#' @param npaths Number of simulated sample paths.
+#' @param seed `NULL` (R's RNG) or a whole number, as in [fit()].
+#' @param ... Not used.
+#' @return An object of class `c("tsattn_forecast", "forecast")` (for an `mts`,
+#'   `c("tsattn_mforecast", "mforecast")` holding one per series) with `mean`, `lower`,
+#'   `upper` (`ts` starting after the series), `level`, `x`, `fitted`, `residuals`,
+#'   `method`, `model`, `series` and `attention` (see [attention()]).
+#' @examples
+#' fit <- tsattn(AirPassengers, model = "gru", epochs = 30, seed = 1)
+#' fc <- predict(fit, h = 12) # the same as forecast::forecast(fit, h = 12)
+#' fc$mean
+#' @rawNamespace S3method(forecast::forecast, tsattn)
+forecast.tsattn <- function(object, h = NULL, level = c(80, 95), xreg = NULL, npaths = 1000,
+                            seed = NULL, ...) {
+  y <- object$x
+  freq <- stats::frequency(y)
+  if (is.null(h)) h <- if (freq > 1) 2 * freq else 10
+  h <- check_count(h, "h")
+  level <- check_level(level)
+  npaths <- check_count(npaths, "npaths")
+  seeds <- check_seed(seed)
+  xf <- future_xreg(object, xreg, h)
+  window <- last_window(object, xf)
+  k <- length(object$center)
+  sim <- if (object$seq2seq) {
+    with_seed(seeds[[1L]], seq2seq_paths(object, window, h, npaths, xf))
+  } else {
+    simulate_paths(object$network, window, h, npaths = npaths,
+                   resid = object$val_resid[[1L]], xreg_future = xf, seed = seeds[[2L]])
+  }
+  paths <- undo_paths(object, sim$paths)
+  tsp_y <- stats::tsp(y)
+  start <- tsp_y[2L] + 1 / freq
+  mk <- function(v) stats::ts(v, start = start, frequency = freq)
+  series <- colnames(as.matrix(y))
+  if (is.null(series)) series <- deparse(object$call$y)[1L]
+  att <- attention(object)
+  one <- function(j) {
+    pj <- matrix(paths[, , j], npaths, h)
+    mean <- colMeans(pj)
+    lo <- sapply(level, function(l) apply(pj, 2L, stats::quantile, probs = (1 - l / 100) / 2, names = FALSE))
+    hi <- sapply(level, function(l) apply(pj, 2L, stats::quantile, probs = 1 - (1 - l / 100) / 2, names = FALSE))
+    lo <- matrix(lo, h, length(level))
+    hi <- matrix(hi, h, length(level))
+    # nested and containing the mean, whatever the sampling noise
+    lo <- pmin(lo, mean)
+    hi <- pmax(hi, mean)
+    if (length(level) > 1L) for (i in seq_along(level)[-1L]) {
+      lo[, i] <- pmin(lo[, i], lo[, i - 1L])
+      hi[, i] <- pmax(hi[, i], hi[, i - 1L])
+    }
+    colnames(lo) <- colnames(hi) <- paste0(level, "%")
+    structure(list(
+      method = object$method, model = object, level = level,
+      mean = mk(mean), lower = mk(lo), upper = mk(hi),
+      x = if (k > 1) y[, j] else y,
+      series = series[j],
+      fitted = if (k > 1) object$fitted[, j] else object$fitted,
+      residuals = if (k > 1) object$residuals[, j] else object$residuals,
+      attention = att, paths = pj
+    ), class = c("tsattn_forecast", "forecast"))
+  }
+  if (k == 1L) return(one(1L))
+  structure(list(forecast = stats::setNames(lapply(seq_len(k), one), series),
+                 method = rep(object$method, k), model = object, x = y, attention = att),
+            class = c("tsattn_mforecast", "mforecast"))
+}
+
+#' @rdname forecast.tsattn
+#' @param newdata Not used (for the `predict()` generic).
+#' @export
+predict.tsattn <- function(object, h = NULL, level = c(80, 95), xreg = NULL, npaths = 1000,
+                           seed = NULL, newdata = NULL, ...) {
+  forecast.tsattn(object, h = h, level = level, xreg = xreg, npaths = npaths, seed = seed)
+}
+
+#' @export
+print.tsattn_forecast <- function(x, ...) {
+  cat(x$method, "\n", sep = "")
+  out <- matrix(as.numeric(x$mean), ncol = 1L, dimnames = list(NULL, "Point Forecast"))
+  for (i in seq_along(x$level)) {
+    out <- cbind(out, as.numeric(x$lower[, i]), as.numeric(x$upper[, i]))
+    colnames(out)[ncol(out) - 1:0] <- paste(c("Lo", "Hi"), x$level[i])
+  }
+  rownames(out) <- format_time(stats::time(x$mean), stats::frequency(x$mean))
+  print(out)
+  invisible(x)
+}
+
+#' @export
+print.tsattn_mforecast <- function(x, ...) {
+  for (nm in names(x$forecast)) {
+    cat(nm, ": ", sep = "")
+    print(x$forecast[[nm]])
+    cat("\n")
+  }
+  invisible(x)
+}
+
+#' @rdname attention
+#' @export
+attention.tsattn <- function(object, ...) {
+  L <- object$lookback
+  y <- object$x
+  freq <- stats::frequency(y)
+  n <- NROW(y)
+  tt <- stats::time(y)
+  key_times <- format_time(tt[(n - L + 1L):n], freq)
+  w <- object$features[(nrow(object$features) - L + 1L):nrow(object$features), , drop = FALSE]
+  a <- attention(object$network, array(w, c(1L, dim(w))))
+  if (length(a) == 0L) return(NULL)
+  query_times <- if (object$seq2seq) {
+    format_time(tt[n] + seq_len(object$horizon) / freq, freq)
+  } else key_times
+  stamp_attention(a, query_times, key_times)
+}
+
+#' @rdname attention
+#' @export
+attention.tsattn_forecast <- function(object, ...) object$attention
+
+#' @rdname attention
+#' @export
+attention.tsattn_mforecast <- function(object, ...) object$attention
+
+# list of [1, q, k(, head)] arrays -> [query, key(, head(, layer))] with time stamps
+stamp_attention <- function(a, query_times, key_times) {
+  heads <- vapply(a, function(m) if (length(dim(m)) == 4L) dim(m)[4L] else 1L, 1L)
+  H <- max(heads)
+  out <- array(NA_real_, c(length(query_times), length(key_times), H, length(a)))
+  for (l in seq_along(a)) {
+    m <- a[[l]]
+    d <- dim(m)
+    first <- if (length(d) == 4L) m[1L, , , , drop = FALSE] else m[1L, , , drop = FALSE]
+    out[, , seq_len(heads[l]), l] <- array(first, c(d[2L], d[3L], heads[l]))
+  }
+  dimnames(out) <- list(query = query_times, key = key_times, head = paste0("head ", seq_len(H)),
+                        layer = names(a))
+  keep <- c(TRUE, TRUE, H > 1L, length(a) > 1L)
+  if (!all(keep)) {
+    dn <- dimnames(out)[keep]
+    out <- array(out, dim(out)[keep], dn)
+  }
+  structure(out, class = c("tsattn_attention", class(out)))
+}
+
+#' @export
+as.data.frame.tsattn_attention <- function(x, row.names = NULL, optional = FALSE, ...) {
+  a <- unclass(x)
+  dn <- dimnames(a)
+  # fill in the head and layer dimensions that were dropped for having one level
+  if (is.null(dn$head)) dn$head <- "head 1"
+  if (is.null(dn$layer)) dn$layer <- "layer"
+  dn <- dn[c("query", "key", "head", "layer")]
+  a <- array(a, lengths(dn), dn)
+  g <- expand.grid(query_time = dn$query, key_time = dn$key, head = dn$head, layer = dn$layer,
+                   KEEP.OUT.ATTRS = FALSE, stringsAsFactors = FALSE)
+  g$query_time <- factor(g$query_time, levels = dn$query)
+  g$key_time <- factor(g$key_time, levels = dn$key)
+  g$weight <- as.vector(a)
+  g
+}

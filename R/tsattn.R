@@ -1,0 +1,345 @@
+# tsattn(): forecasting ts/mts objects with the package's networks.
+#
+# The series is transformed (log when it is positive and its swings grow with its
+# level), differenced once when it trends, and scaled; windows of `lookback` steps of
+# that series (each row with the regressors of the step after it) train a network that
+# predicts the next step (or the next `horizon` steps for seq2seq). Forecasts run the
+# network recursively on 1000 sample paths in C, adding validation residuals drawn at
+# random, and undo the scaling, differencing and transformation.
+
+model_names <- c("gru", "lstm", "attention", "transformer", "seq2seq")
+
+# y as a ts (or mts) with its time attributes; NA is an error that says where
+as_series <- function(y, call = sys.call(-1L)) {
+  if (is.data.frame(y)) y <- as.matrix(y)
+  if (!is.numeric(y) || (!is.null(dim(y)) && length(dim(y)) != 2L))
+    stop_arg("y", "a ts or mts object (or a numeric vector)", describe(y), call = call)
+  if (!stats::is.ts(y)) {
+    message("`y` is not a ts object: frequency 1 is assumed.")
+    y <- stats::ts(y, frequency = 1)
+  }
+  bad <- is.na(y)
+  if (any(bad)) {
+    tt <- stats::time(y)
+    where <- if (is.matrix(y)) which(bad, arr.ind = TRUE)[, 1L] else which(bad)
+    stamps <- format_time(tt[where], stats::frequency(y))
+    stop_arg("y", "free of missing values (impute or trim them first)",
+             sprintf("%d NA value%s, at %s", sum(bad), if (sum(bad) > 1) "s" else "",
+                     paste(utils::head(unique(stamps), 5L), collapse = ", ")), call = call)
+  }
+  if (any(!is.finite(y)))
+    stop_arg("y", "finite", sprintf("%d infinite values", sum(!is.finite(y))), call = call)
+  y
+}
+
+# "1960 Jan", "1960 Q2", "1960" (or the decimal time for other frequencies)
+format_time <- function(tt, freq) {
+  yr <- floor(tt + 1e-8)
+  cycle <- round((tt - yr) * freq) + 1L
+  if (freq == 12) return(paste(yr, month.abb[cycle]))
+  if (freq == 4) return(paste0(yr, " Q", cycle))
+  if (freq == 1) return(as.character(yr))
+  if (abs(freq - round(freq)) < 1e-8) return(sprintf("%d.%d", yr, cycle))
+  format(round(tt, 3))
+}
+
+default_lookback <- function(n, freq) {
+  lb <- if (freq > 1) 2 * freq else 10
+  as.integer(max(2, min(lb, floor(n / 4))))
+}
+
+# TRUE when a positive series swings more as its level grows (multiplicative)
+wants_log <- function(y) {
+  if (any(y <= 0)) return(FALSE)
+  n <- length(y)
+  if (n < 12) return(FALSE)
+  k <- n %/% 3
+  a <- y[seq_len(k)]
+  b <- y[(n - k + 1L):n]
+  lr <- mean(b) / mean(a)
+  sr <- stats::sd(b) / max(stats::sd(a), .Machine$double.eps)
+  lr > 1.5 && sr > 1.5 || lr < 1 / 1.5 && sr < 1 / 1.5
+}
+
+# TRUE when a linear trend explains most of the series
+wants_difference <- function(y) {
+  n <- length(y)
+  if (n < 8 || stats::sd(y) == 0) return(FALSE)
+  r2 <- stats::cor(y, seq_len(n))^2
+  r2 > 0.5
+}
+
+default_network <- function(model, n_in, n_out, horizon) {
+  switch(model,
+    gru = sequential(layer_gru(32), layer_last_step(), layer_dense(n_out)),
+    lstm = sequential(layer_lstm(32), layer_last_step(), layer_dense(n_out)),
+    attention = sequential(layer_dense(16), layer_positional_encoding(),
+                           layer_attention(score = "scaled_dot", causal = TRUE),
+                           layer_last_step(), layer_dense(16, activation = "relu"),
+                           layer_dense(n_out)),
+    transformer = sequential(layer_dense(32), layer_positional_encoding(),
+                             layer_transformer_encoder(heads = 4, d_ff = 64, dropout = 0.1,
+                                                       causal = TRUE),
+                             layer_last_step(), layer_dense(n_out)),
+    seq2seq = seq2seq(layer_gru(32), layer_gru(32), attention = "additive",
+                      horizon = horizon, output_dim = n_out)
+  )
+}
+
+is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type, "seq2seq"), TRUE))
+
+#' Forecasting models for time series
+#'
+#' Fits a recurrent or attention network to a `ts` (one series) or `mts` (several
+#' aligned series, forecast jointly) and keeps what [forecast()][forecast.tsattn] needs.
+#'
+#' How the defaults are chosen from the series:
+#' * transformation: the log when the series is positive and its swings grow with its
+#'   level (the last third's mean and standard deviation both 1.5 times the first
+#'   third's), none otherwise;
+#' * differencing: at the seasonal lag for seasonal series with three seasons or more
+#'   (the network learns how each value differs from the same season a year before), at
+#'   lag 1 for other series when a linear trend explains more than half of their
+#'   variance, none otherwise;
+#' * scaling: to mean 0 and standard deviation 1 (a constant series is only centred);
+#' * `lookback`: two seasons (`2 * frequency(y)`) for seasonal series, 10 steps
+#'   otherwise, at most a quarter of the series;
+#' * validation: the last windows covering `max(frequency, 10%)` of the series hold out
+#'   for early stopping (patience 20 epochs) and give the residuals that make the
+#'   prediction intervals;
+#' * model: "transformer" is a dense projection to width 32, positional encoding, one
+#'   causal transformer block (4 heads, feed-forward 64, dropout 0.1) and a dense output
+#'   of the last step; "gru" and "lstm" have 32 units; "attention" is one causal
+#'   scaled-dot self-attention layer; "seq2seq" a GRU encoder-decoder with additive
+#'   attention that predicts `horizon` steps at once.
+#'
+#' @param y A `ts` or `mts` object; a numeric vector is accepted (frequency 1 assumed).
+#' @param model One of "gru", "lstm", "attention", "transformer", "seq2seq", or a network
+#'   from [sequential()] or [seq2seq()] whose input has `ncol(y) + ncol(xreg)` features
+#'   and whose last step outputs `ncol(y)` values.
+#' @param lookback Steps of history each prediction sees.
+#' @param horizon Steps predicted at once (seq2seq; 1 for the other models, which forecast
+#'   recursively).
+#' @param xreg Regressors known in the past and the future: a numeric vector or matrix
+#'   with one row per observation of `y`.
+#' @param ... Passed to [fit()] (e.g. `optimizer`, `batch_size`).
+#' @param epochs Most training epochs (early stopping usually ends sooner).
+#' @param lambda `"auto"`, `0` (log) or `NULL` (no transformation).
+#' @param difference `"auto"`, `TRUE` (the seasonal lag, or 1), `FALSE`, or the lag.
+#' @param patience Epochs without improvement of the validation loss before stopping.
+#' @param seed,device,verbose As in [fit()].
+#' @return An object of class `tsattn`.
+#' @examples
+#' fit <- tsattn(AirPassengers, model = "gru", epochs = 30, seed = 1)
+#' fit
+#' fc <- predict(fit, h = 12) # or forecast::forecast(fit, h = 12)
+#' @export
+tsattn <- function(y, model = "transformer", lookback = NULL, horizon = NULL, xreg = NULL, ...,
+                   epochs = 200, lambda = "auto", difference = "auto", patience = 20,
+                   seed = NULL, device = "cpu", verbose = interactive()) {
+  call <- match.call()
+  y <- as_series(y)
+  Y <- as.matrix(y)
+  n <- nrow(Y)
+  k <- ncol(Y)
+  freq <- stats::frequency(y)
+  if (is.character(model)) {
+    model <- check_choice(model, "model", model_names)
+  } else if (!inherits(model, "tsattn_network")) {
+    stop_arg("model", paste0("one of ", paste0("\"", model_names, "\"", collapse = ", "),
+                             " or a network from sequential()/seq2seq()"), describe(model))
+  }
+  epochs <- check_count(epochs, "epochs")
+  patience <- check_count(patience, "patience")
+  verbose <- check_flag(verbose, "verbose")
+  check_device(device)
+  seeds <- check_seed(seed)
+
+  # regressors
+  X <- NULL
+  if (!is.null(xreg)) {
+    X <- as.matrix(xreg)
+    if (!is.numeric(X)) stop_arg("xreg", "a numeric vector or matrix", describe(xreg))
+    if (nrow(X) != n)
+      stop_arg("xreg", sprintf("%d rows, one per observation of `y`", n), sprintf("%d", nrow(X)),
+               verb = "have")
+    if (any(!is.finite(X))) stop_arg("xreg", "free of NA, NaN and Inf", sprintf("%d such values", sum(!is.finite(X))))
+  }
+
+  # transformation, differencing, scaling
+  use_log <- if (identical(lambda, "auto")) all(apply(Y, 2L, wants_log)) else
+    if (is.null(lambda)) FALSE else if (identical(lambda, 0) || identical(lambda, 0L)) TRUE else
+      stop_arg("lambda", "\"auto\", 0 (log) or NULL", describe(lambda))
+  if (use_log && any(Y <= 0)) stop_arg("lambda", "NULL for a series with values <= 0", "0")
+  Z <- if (use_log) log(Y) else Y
+  # differencing lag: the season for seasonal series (the network then learns how this
+  # year differs from last year's value), 1 for trending non-seasonal ones, else none
+  lag <- if (identical(difference, "auto")) {
+    if (freq > 1 && n >= 3 * freq) as.integer(round(freq)) else
+      if (any(apply(Z, 2L, wants_difference))) 1L else 0L
+  } else if (isTRUE(difference)) {
+    if (freq > 1 && n >= 3 * freq) as.integer(round(freq)) else 1L
+  } else if (isFALSE(difference)) {
+    0L
+  } else {
+    check_count(difference, "difference", min = 0L)
+  }
+  d <- lag > 0L
+  D <- if (d) Z[(lag + 1L):n, , drop = FALSE] - Z[1:(n - lag), , drop = FALSE] else Z
+  center <- colMeans(D)
+  scale <- apply(D, 2L, stats::sd)
+  scale[!is.finite(scale) | scale < 1e-8 * pmax(1, abs(center))] <- 1
+  S <- sweep(sweep(D, 2L, center), 2L, scale, "/")
+  xc <- xs <- NULL
+  if (!is.null(X)) {
+    xc <- colMeans(X)
+    xs <- apply(X, 2L, stats::sd)
+    xs[!is.finite(xs) | xs == 0] <- 1
+    Xs <- sweep(sweep(X, 2L, xc), 2L, xs, "/")
+  }
+  N <- nrow(S)
+
+  # windows
+  net <- if (is.character(model)) NULL else model
+  s2s <- if (is.null(net)) identical(model, "seq2seq") else is_seq2seq(net)
+  if (is.null(horizon)) {
+    horizon <- if (s2s) (if (is.null(net)) max(2L, as.integer(round(freq))) else
+      net$layers[[1L]]$horizon) else 1L
+  }
+  horizon <- check_count(horizon, "horizon")
+  if (!s2s && horizon != 1L)
+    stop_arg("horizon", "1 for models that forecast recursively (use model = \"seq2seq\" for more)",
+             format(horizon))
+  lookback <- if (is.null(lookback)) default_lookback(N, freq) else check_count(lookback, "lookback", 2L)
+  n_val <- max(1L, as.integer(ceiling(max(freq, 0.1 * N))))
+  n_win <- N - lookback - horizon + 1L
+  min_len <- lookback + horizon + 2L * max(1L, as.integer(ceiling(freq))) + lag
+  if (n_win < n_val + max(1L, n_val)) {
+    stop_arg("y", sprintf("at least %d observations for lookback = %d, horizon = %d and a validation window%s (or a smaller lookback)",
+                          min_len, lookback, horizon, if (d) " after differencing" else ""),
+             sprintf("%d", n), verb = "have")
+  }
+  n_x <- if (is.null(X)) 0L else ncol(X)
+  Fdim <- k + n_x
+  # row s of the feature series: (S_s, xreg of the observation after s)
+  feat <- S
+  if (n_x > 0L) {
+    nxt <- seq_len(N) + lag + 1L # S row s is observation s + lag; its next one
+    xr <- matrix(NA_real_, N, n_x)
+    ok <- nxt <= n
+    xr[ok, ] <- Xs[nxt[ok], , drop = FALSE]
+    # the last row's "next regressor" is not known until forecast() is given it; 0 is
+    # its (scaled) mean, used for the fit's own attention()
+    xr[is.na(xr)] <- 0
+    feat <- cbind(S, xr)
+  }
+  starts <- seq_len(n_win)
+  xa <- array(0, c(n_win, lookback, Fdim))
+  ya <- array(0, c(n_win, horizon, k))
+  for (i in starts) {
+    xa[i, , ] <- feat[i:(i + lookback - 1L), , drop = FALSE]
+    ya[i, , ] <- S[(i + lookback):(i + lookback + horizon - 1L), , drop = FALSE]
+  }
+  n_val <- min(n_val, n_win %/% 2L)
+  tr <- seq_len(n_win - n_val)
+  va <- (n_win - n_val + 1L):n_win
+
+  if (is.null(net)) net <- default_network(model, Fdim, k, horizon)
+  t0 <- proc.time()[["elapsed"]]
+  args <- list(...)
+  bs <- if (is.null(args$batch_size)) 32L else args$batch_size
+  opt <- if (is.null(args$optimizer)) optimizer_adam(lr = 3e-3) else args$optimizer
+  args$batch_size <- args$optimizer <- NULL
+  fitted_net <- do.call(fit, c(list(net, xa[tr, , , drop = FALSE], ya[tr, , , drop = FALSE],
+                                    epochs = epochs, batch_size = bs, optimizer = opt,
+                                    validation_data = list(xa[va, , , drop = FALSE], ya[va, , , drop = FALSE]),
+                                    patience = patience, seed = seeds[[2L]], device = device,
+                                    verbose = verbose), args))
+  secs <- proc.time()[["elapsed"]] - t0
+
+  # one-step (or first-step) in-sample predictions, residuals in model space
+  pred <- predict(fitted_net, xa)
+  p1 <- pred[, dim(pred)[2L] - horizon + 1L, , drop = FALSE]
+  p1 <- matrix(p1[, 1L, ], n_win, k)
+  rs <- matrix(ya[, 1L, ], n_win, k) - p1
+  val_resid <- if (s2s) {
+    lapply(seq_len(horizon), function(h) matrix(ya[va, h, ] - pred[va, h, ], length(va), k))
+  } else list(rs[va, , drop = FALSE])
+
+  # back to the original scale: fitted values at the targets' times
+  obj <- structure(list(
+    x = y, model = if (is.character(model)) model else "custom", network = fitted_net,
+    lookback = lookback, horizon = horizon, log = use_log, difference = d, lag = lag,
+    center = center, scale = scale, xreg = X, xreg_center = xc, xreg_scale = xs,
+    features = feat, val_resid = val_resid, resid_scaled = rs, n_val = n_val,
+    history = fitted_net$history, train_time = secs, seq2seq = s2s, call = call
+  ), class = "tsattn")
+  fit_lv <- undo_one_step(obj, p1)
+  target_idx <- (lookback + 1L):(lookback + n_win) + lag
+  fitted <- matrix(NA_real_, n, k)
+  fitted[target_idx, ] <- fit_lv
+  obj$fitted <- like_series(drop_if_one(fitted), y)
+  obj$residuals <- like_series(drop_if_one(Y - fitted), y)
+  obj$val_mae <- mean(abs((Y - fitted)[utils::tail(target_idx, n_val), ]))
+  obj$method <- method_label(obj)
+  obj
+}
+
+drop_if_one <- function(m) if (ncol(m) == 1L) m[, 1L] else m
+
+# v as a ts with exactly y's time attributes (and column names)
+like_series <- function(v, y) {
+  out <- stats::ts(v)
+  stats::tsp(out) <- stats::tsp(y)
+  if (is.matrix(out)) colnames(out) <- colnames(y)
+  out
+}
+
+method_label <- function(obj) {
+  net <- obj$network
+  what <- if (obj$model == "custom") "custom network" else obj$model
+  sprintf("tsattn %s(lookback = %d%s)%s%s", what, obj$lookback,
+          if (obj$horizon > 1L) sprintf(", horizon = %d", obj$horizon) else "",
+          if (obj$log) " on log" else "",
+          if (obj$lag > 1L) sprintf(", lag-%d differences", obj$lag) else if (obj$lag == 1L) ", differenced" else "")
+}
+
+# predictions in model space p [n_win, k] for the window ending before each target ->
+# the original scale, given the true previous observation (one step ahead)
+undo_one_step <- function(obj, p) {
+  Y <- as.matrix(obj$x)
+  Z <- if (obj$log) log(Y) else Y
+  v <- sweep(sweep(p, 2L, obj$scale, "*"), 2L, obj$center, "+")
+  n_win <- nrow(p)
+  if (obj$lag > 0L) {
+    # target of window i is observation i + lookback + lag; add the level `lag` before it
+    v <- Z[obj$lookback + seq_len(n_win), , drop = FALSE] + v
+  }
+  if (obj$log) exp(v) else v
+}
+
+#' @export
+print.tsattn <- function(x, ...) {
+  cat(x$method, "\n", sep = "")
+  y <- x$x
+  k <- NCOL(y)
+  cat(sprintf("series: %s%d observations, frequency %g, %s to %s\n",
+              if (k > 1) sprintf("%d series, ", k) else "", NROW(y), stats::frequency(y),
+              format_time(stats::time(y)[1L], stats::frequency(y)),
+              format_time(stats::time(y)[NROW(y)], stats::frequency(y))))
+  if (!is.null(x$xreg)) cat(sprintf("regressors: %d\n", ncol(x$xreg)))
+  np <- network_layout(x$network)$n_params
+  h <- x$history
+  cat(sprintf("network: %s parameters; trained %d epochs in %.1f s (best validation epoch %d)\n",
+              format(np, big.mark = ","), nrow(h), x$train_time, which.min(h$val_loss)))
+  cat(sprintf("validation: MAE %.4g over the last %d observations\n", x$val_mae, x$n_val))
+  invisible(x)
+}
+
+#' @export
+summary.tsattn <- function(object, ...) {
+  print(object)
+  cat("\n")
+  print(object$network)
+  invisible(object)
+}
