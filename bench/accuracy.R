@@ -1,0 +1,52 @@
+# Forecast accuracy on real series shipped with R and the forecast package: hold out the
+# last two seasons (24 months, 8 quarters), fit on the rest, and print the test-set MASE
+# of every tsattn model next to snaive, ets, auto.arima, thetaf and nnetar.
+# Usage: Rscript bench/accuracy.R [models]   e.g. Rscript bench/accuracy.R transformer,gru
+suppressPackageStartupMessages({
+  library(tsattn)
+  library(forecast)
+})
+args <- commandArgs(trailingOnly = TRUE)
+models <- if (length(args)) strsplit(args[1], ",")[[1]] else
+  c("transformer", "gru", "lstm", "attention", "seq2seq")
+series <- list(
+  AirPassengers = AirPassengers, ldeaths = ldeaths, co2 = co2, USAccDeaths = USAccDeaths,
+  nottem = nottem, UKgas = UKgas, austres = austres, wineind = forecast::wineind,
+  woolyrnq = forecast::woolyrnq, gas = forecast::gas
+)
+mase <- function(fc, test) accuracy(fc, test)["Test set", "MASE"]
+rows <- list()
+secs <- list()
+for (nm in names(series)) {
+  y <- series[[nm]]
+  h <- 2 * frequency(y)
+  n <- length(y)
+  train <- window(y, end = time(y)[n - h])
+  test <- window(y, start = time(y)[n - h + 1])
+  r <- c()
+  s <- c()
+  for (m in models) {
+    t0 <- proc.time()[["elapsed"]]
+    fit <- tsattn(train, model = m, seed = 1, verbose = FALSE)
+    r[m] <- mase(forecast(fit, h = h, seed = 1), test)
+    s[m] <- proc.time()[["elapsed"]] - t0
+  }
+  set.seed(1)
+  t0 <- proc.time()[["elapsed"]]
+  r["nnetar"] <- mase(forecast(nnetar(train), h = h), test)
+  s["nnetar"] <- proc.time()[["elapsed"]] - t0
+  r["snaive"] <- mase(snaive(train, h = h), test)
+  r["ets"] <- mase(forecast(ets(train), h = h), test)
+  r["auto.arima"] <- mase(forecast(auto.arima(train), h = h), test)
+  r["thetaf"] <- mase(thetaf(train, h = h), test)
+  rows[[nm]] <- r
+  secs[[nm]] <- s
+  cat(sprintf("%-14s %s\n", nm, paste(sprintf("%s %.2f", names(r), r), collapse = "  ")))
+}
+tab <- do.call(rbind, rows)
+cat("\nTest-set MASE (last two seasons held out)\n")
+print(round(rbind(tab, mean = colMeans(tab)), 2))
+cat("\nFit + forecast seconds\n")
+st <- do.call(rbind, secs)
+print(round(rbind(st, mean = colMeans(st)), 1))
+cat(sprintf("\n%s; %s; %d cores\n", R.version.string, Sys.info()[["machine"]], parallel::detectCores()))
