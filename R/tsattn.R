@@ -203,7 +203,8 @@ tsattn <- function(y, model = "transformer", lookback = NULL, horizon = NULL, xr
   net <- if (is.character(model)) NULL else model
   s2s <- if (is.null(net)) identical(model, "seq2seq") else is_seq2seq(net)
   if (is.null(horizon)) {
-    horizon <- if (s2s) (if (is.null(net)) max(2L, as.integer(round(freq))) else
+    # seq2seq: a season ahead, fewer steps for short series
+    horizon <- if (s2s) (if (is.null(net)) max(2L, min(as.integer(round(freq)), N %/% 8L)) else
       net$layers[[1L]]$horizon) else 1L
   }
   horizon <- check_count(horizon, "horizon")

@@ -27,8 +27,13 @@ for (nm in names(series)) {
   s <- c()
   for (m in models) {
     t0 <- proc.time()[["elapsed"]]
-    fit <- tsattn(train, model = m, seed = 1, verbose = FALSE)
-    r[m] <- mase(forecast(fit, h = h, seed = 1), test)
+    r[m] <- tryCatch({
+      fit <- tsattn(train, model = m, seed = 1, verbose = FALSE)
+      mase(forecast(fit, h = h, seed = 1), test)
+    }, error = function(e) {
+      message(nm, " ", m, ": ", conditionMessage(e))
+      NA_real_
+    })
     s[m] <- proc.time()[["elapsed"]] - t0
   }
   set.seed(1)
@@ -45,7 +50,7 @@ for (nm in names(series)) {
 }
 tab <- do.call(rbind, rows)
 cat("\nTest-set MASE (last two seasons held out)\n")
-print(round(rbind(tab, mean = colMeans(tab)), 2))
+print(round(rbind(tab, mean = colMeans(tab, na.rm = TRUE)), 2))
 cat("\nFit + forecast seconds\n")
 st <- do.call(rbind, secs)
 print(round(rbind(st, mean = colMeans(st)), 1))
