@@ -118,7 +118,8 @@ test_that("a model object whose weights were truncated by hand is an error, not 
   bad_layer <- net
   bad_layer$layers[[1]]$units <- -1L
   expect_error(predict(bad_layer, d$x), "units must be >= 1")
-  expect_error(predict(list(a = 1), d$x), "no applicable method|`object` must be a network")
+  # (predict() on a plain list dispatches elsewhere, e.g. to forecast's default method)
+  expect_error(tsattn:::predict.tsattn_network(list(a = 1), d$x), "`object` must be a network")
   unbuilt <- sequential(layer_dense(1))
   expect_error(predict(unbuilt, d$x), "`object` must be a built network")
   expect_error(get_weights(unbuilt), "`object` must be a built network")
