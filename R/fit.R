@@ -112,6 +112,10 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #' @param device "cpu", "cuda" or "auto" ("cuda" is an error until the CUDA backend
 #'   is built).
 #' @param verbose Print the loss during training.
+#'
+#'   The core uses OpenMP for large matrix products and attention blocks:
+#'   `options(tsattn.threads = n)` sets the number of threads (default: all cores);
+#'   results do not depend on it.
 #' @param clipnorm `NULL` or the largest global L2 norm of the gradient.
 #' @param validation_data `NULL` or `list(x, y)` (or `list(x, y, lengths)`), used
 #'   instead of `validation_split`.

@@ -29,6 +29,7 @@ sequential <- function(..., input_dim = NULL) {
 }
 
 network_spec <- function(net) {
+  sync_threads() # every call into the core builds a spec first
   rows <- lapply(net$layers, layer_spec_row)
   list(
     ispec = matrix(as.integer(unlist(lapply(rows, `[[`, 1L))), ncol = length(spec_int_fields),
@@ -128,4 +129,11 @@ print.summary.tsattn_network <- function(x, ...) {
                   which.min(h$val_loss), h$val_loss[nrow(h)]))
   }
   invisible(x)
+}
+
+# options(tsattn.threads = n) sets the core's OpenMP threads (NULL or 0: all cores)
+sync_threads <- function() {
+  n <- getOption("tsattn.threads")
+  if (is.null(n)) n <- 0L
+  .Call(C_set_threads, n)
 }

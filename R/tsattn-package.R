@@ -5,6 +5,7 @@
 #' whose weights follow PyTorch's `state_dict` names and shapes.
 #'
 #' @keywords internal
+#' @aliases tsattn-package
 #' @useDynLib tsattn, .registration = TRUE
 #' @importFrom generics fit
 #' @importFrom stats predict

@@ -2,6 +2,7 @@
 #include <R.h>
 #include <Rinternals.h>
 #include "ta_posenc.h"
+#include "ta_threads.h"
 
 /* positional_encoding(length, d_model): the matrix P [length, d_model] as an R matrix */
 SEXP C_positional_encoding(SEXP length, SEXP d_model) {
@@ -18,4 +19,13 @@ SEXP C_positional_encoding(SEXP length, SEXP d_model) {
     for (size_t c = 0; c < d; c++) o[i + c * T] = (double)P[i * d + c];
   UNPROTECT(1);
   return out;
+}
+
+/* options(tsattn.threads = n): threads of the core; returns the count now in use */
+SEXP C_set_threads(SEXP n) {
+  if ((!isInteger(n) && !isReal(n)) || XLENGTH(n) != 1) error("'tsattn.threads' must be one number");
+  double v = asReal(n);
+  if (ISNAN(v) || v < 0 || v > 1024) error("'tsattn.threads' must be between 0 (default) and 1024");
+  ta_set_threads((int)v);
+  return ScalarInteger(ta_threads());
 }

@@ -14,6 +14,7 @@ SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
 SEXP C_positional_encoding(SEXP, SEXP);
+SEXP C_set_threads(SEXP);
 
 static const R_CallMethodDef call_methods[] = {
     {"C_net_layout", (DL_FUNC)&C_net_layout, 4},
@@ -25,6 +26,7 @@ static const R_CallMethodDef call_methods[] = {
     {"C_net_simulate", (DL_FUNC)&C_net_simulate, 12},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
+    {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
     {NULL, NULL, 0}};
 
 void R_init_tsattn(DllInfo *dll) {

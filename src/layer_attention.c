@@ -8,6 +8,7 @@
  * cache: Q [B,T,dk], K [B,T,dk], V [B,T,U], P [B,T,T], kernel work [B,T].
  * scratch: dQ [B,T,dk], dK [B,T,dk], dV [B,T,U], kernel work [B,2T], per-sequence
  *   gradients of the score parameters [B,dk]. */
+#include "ta_threads.h"
 #include <math.h>
 #include <string.h>
 #include "ta_layer.h"
@@ -15,7 +16,6 @@
 #include "ta_gemm.h"
 #include "attn_kernel.h"
 
-#define ATTN_PAR_MIN_FLOPS 65536.0
 
 static int attention_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   if (s->units < 0)
@@ -160,7 +160,7 @@ static void attention_forward(const ta_layer *L, float *out, float *cache, const
   ptrdiff_t Bi = (ptrdiff_t)B;
   (void)flops;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > ATTN_PAR_MIN_FLOPS)
+#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
 #endif
   for (ptrdiff_t bi = 0; bi < Bi; bi++) {
     size_t b = (size_t)bi;
@@ -189,7 +189,7 @@ static void attention_backward(const ta_layer *L, float *din, float *dparams, fl
   ptrdiff_t Bi = (ptrdiff_t)B;
   (void)flops;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > ATTN_PAR_MIN_FLOPS)
+#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
 #endif
   for (ptrdiff_t bi = 0; bi < Bi; bi++) {
     size_t b = (size_t)bi;

@@ -9,13 +9,13 @@
  *   dropout multipliers [B,H,T,T] (only when dropout > 0), then one flag (1: the last
  *   forward applied dropout).
  * scratch: dqkv [B,T,C], dctx [B,T,H*dv], kernel work [B*H, 2T]. */
+#include "ta_threads.h"
 #include <math.h>
 #include <string.h>
 #include "ta_attn.h"
 #include "ta_gemm.h"
 #include "attn_kernel.h"
 
-#define MHA_PAR_MIN_FLOPS 65536.0
 
 int ta_mha_shape_of(ta_mha_shape *s, int E, int heads, int key_dim, int causal, int window,
                     float dropout, ta_msg *msg) {
@@ -188,7 +188,7 @@ void ta_mha_forward(const ta_mha_shape *s, float *out, float *cache, const float
   ptrdiff_t n_blk = (ptrdiff_t)(B * H);
   (void)flops;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > MHA_PAR_MIN_FLOPS)
+#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
 #endif
   for (ptrdiff_t bh = 0; bh < n_blk; bh++) {
     size_t b = (size_t)bh / H, h = (size_t)bh % H;
@@ -225,7 +225,7 @@ void ta_mha_backward(const ta_mha_shape *s, float *dx, float *dparams, float *sc
   ptrdiff_t n_blk = (ptrdiff_t)(B * H);
   (void)flops;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > MHA_PAR_MIN_FLOPS)
+#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
 #endif
   for (ptrdiff_t bh = 0; bh < n_blk; bh++) {
     size_t b = (size_t)bh / H, h = (size_t)bh % H;

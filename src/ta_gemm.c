@@ -11,11 +11,11 @@
  *
  * Packing buffers are per call from a small grow-only pool owned by this file (released
  * by ta_gemm_release at unload): nothing is allocated in steady state. */
+#include "ta_threads.h"
 #include <stdlib.h>
 #include <string.h>
 #include "ta_gemm.h"
 
-#define TA_PAR_MIN_FLOPS 262144.0
 #define MR 4
 #define NR 16
 
@@ -59,7 +59,7 @@ void ta_gemm_release(void) {
   static void NAME(float *C, size_t ldc, const float *A, size_t lda, const float *Bp,       \
                    size_t Np, size_t M, size_t N, size_t K, int accumulate, int parallel) { \
     ptrdiff_t nblk = (ptrdiff_t)((M + MR - 1) / MR);                                        \
-    _Pragma("omp parallel for schedule(static) if (parallel)")                              \
+    _Pragma("omp parallel for schedule(static) if (parallel) num_threads(ta_threads())")                              \
     for (ptrdiff_t ib = 0; ib < nblk; ib++) {                                               \
       size_t i0 = (size_t)ib * MR, mr = M - i0 < MR ? M - i0 : MR;                          \
       /* rows past M read row i0 again and are discarded: no branch in the loop */          \

@@ -1,0 +1,16 @@
+#include "ta_threads.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int n_threads = 0; /* 0: OpenMP's default */
+
+int ta_threads(void) {
+#ifdef _OPENMP
+  return n_threads > 0 ? n_threads : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+void ta_set_threads(int n) { n_threads = n > 0 ? n : 0; }
