@@ -66,15 +66,7 @@ static void lstm_forward(const ta_layer *L, float *out, float *cache, const floa
         }
       }
     }
-    x = c.h;
-    if (c.mask) {
-      if (ps->training) ta_dropout_apply(c.hd, c.mask, c.h, BT * H, L->cfg.rnn.dropout, ps->rng);
-      else {
-        memcpy(c.hd, c.h, BT * H * sizeof(float));
-        for (size_t i = 0; i < BT * H; i++) c.mask[i] = 1.0f;
-      }
-      x = c.hd;
-    }
+    x = ta_rnn_next_input(L, &c, ps, BT);
   }
   ta_rnn_emit(L, out, c.h, B, T);
 }

@@ -89,3 +89,15 @@ size_t ta_rnn_cells_size(const ta_layer *L, int G, size_t BT) {
     n += BT * ((size_t)G + 2) * H + (ta_rnn_has_dropout(L, l) ? 2 * BT * H : 0);
   return n;
 }
+
+const float *ta_rnn_next_input(const ta_layer *L, ta_rnn_cell *c, const ta_pass *ps, size_t BT) {
+  size_t n = BT * (size_t)L->cfg.rnn.hidden;
+  if (!c->mask) return c->h;
+  if (ps->training) {
+    ta_dropout_apply(c->hd, c->mask, c->h, n, L->cfg.rnn.dropout, ps->rng);
+  } else {
+    memcpy(c->hd, c->h, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) c->mask[i] = 1.0f;
+  }
+  return c->hd;
+}

@@ -31,6 +31,10 @@ ta_rnn_cell ta_rnn_cell_at(const ta_layer *L, int G, float *cache, int l, size_t
 /* floats of all cells' caches */
 size_t ta_rnn_cells_size(const ta_layer *L, int G, size_t BT);
 
+/* The next cell's input after cell c's forward: h itself, or h through the inter-layer
+ * dropout (a mask is drawn in training, all ones otherwise, so backward can use it). */
+const float *ta_rnn_next_input(const ta_layer *L, ta_rnn_cell *c, const ta_pass *ps, size_t BT);
+
 /* out [B, T_out, H] from the top cell's h [B, T, H] */
 void ta_rnn_emit(const ta_layer *L, float *out, const float *h, size_t B, size_t T);
 /* dH [B, T, H] of the top cell from dout [B, T_out, H] */
