@@ -109,3 +109,17 @@ expect_close_list <- function(actual, expected, rtol = 1e-5, atol = 1e-6,
                  label = paste0(what, nm))
   }
 }
+
+# The network has exactly the fixture's initial weights ("<i>.<name>"), each with
+# PyTorch's shape (a 1-d array and a plain vector count as the same); returns the names.
+expect_fixture_weights <- function(fx, net) {
+  wn <- grep("^[0-9]+\\.", names(fx), value = TRUE)
+  w <- get_weights(net)
+  expect_setequal(names(w), wn)
+  for (nm in wn) {
+    d_ours <- if (is.null(dim(w[[nm]]))) length(w[[nm]]) else dim(w[[nm]])
+    d_torch <- if (is.null(dim(fx[[nm]]))) length(fx[[nm]]) else dim(fx[[nm]])
+    expect_identical(as.integer(d_ours), as.integer(d_torch), label = paste("dims of", nm))
+  }
+  invisible(wn)
+}

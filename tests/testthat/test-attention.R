@@ -35,14 +35,8 @@ expect_attention_masked <- function(w, vis) {
 # arithmetic, so its first Adam step is the sign of rounding noise (in PyTorch as here):
 # only its size (at most lr) is checked.
 check_attention_fixture <- function(fx, net, lengths = NULL) {
-  wn <- grep("^[0-9]+\\.", names(fx), value = TRUE)
+  wn <- expect_fixture_weights(fx, net)
   w <- get_weights(net)
-  expect_setequal(names(w), wn)
-  for (nm in wn) {
-    d_ours <- if (is.null(dim(w[[nm]]))) length(w[[nm]]) else dim(w[[nm]])
-    d_torch <- if (is.null(dim(fx[[nm]]))) length(fx[[nm]]) else dim(fx[[nm]])
-    expect_identical(as.integer(d_ours), as.integer(d_torch), label = paste("dims of", nm))
-  }
   net <- set_weights(net, fx[names(w)])
   expect_close(predict(net, fx$x, lengths = lengths), fx$output, label = "output")
   a <- attention(net, fx$x, lengths = lengths)

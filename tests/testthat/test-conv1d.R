@@ -5,14 +5,8 @@
 # weight and input gradients, and one Adam step (as check_against_torch() in
 # test-torch-fixtures.R).
 check_conv_against_torch <- function(fx, net) {
-  wn <- grep("^[0-9]+\\.", names(fx), value = TRUE)
+  wn <- expect_fixture_weights(fx, net)
   w <- get_weights(net)
-  expect_setequal(names(w), wn)
-  for (nm in wn) {
-    d_ours <- if (is.null(dim(w[[nm]]))) length(w[[nm]]) else dim(w[[nm]])
-    d_torch <- if (is.null(dim(fx[[nm]]))) length(fx[[nm]]) else dim(fx[[nm]])
-    expect_identical(as.integer(d_ours), as.integer(d_torch), label = paste("dims of", nm))
-  }
   net <- set_weights(net, fx[names(w)])
   expect_close_list(get_weights(net), fx[wn], rtol = 1e-7, atol = 0, what = "weights ")
   expect_close(predict(net, fx$x), fx$output, label = "output")

@@ -61,14 +61,8 @@ fit_full_batch <- function(net, fx, epochs, optimizer) {
 # trip, forward output, loss, every weight gradient, the input gradient, and
 # one Adam step.  Returns the network with the fixture's weights set.
 check_against_torch <- function(fx, net) {
-  wn <- fixture_weight_names(fx)
+  wn <- expect_fixture_weights(fx, net)
   w <- get_weights(net)
-  expect_setequal(names(w), wn)
-  for (nm in wn) {
-    d_ours <- if (is.null(dim(w[[nm]]))) length(w[[nm]]) else dim(w[[nm]])
-    d_torch <- if (is.null(dim(fx[[nm]]))) length(fx[[nm]]) else dim(fx[[nm]])
-    expect_identical(as.integer(d_ours), as.integer(d_torch), label = paste("dims of", nm))
-  }
 
   net <- set_weights(net, fx[names(w)])
   # the fixture's values are float32 numbers written with 9 digits, so they

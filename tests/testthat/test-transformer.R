@@ -23,12 +23,8 @@ check_transformer_fixture <- function(case, net) {
   lengths <- fx$lengths
   wn <- paste0("0.", tf_weight_names)
   w <- get_weights(net)
-  expect_identical(names(w), wn)
-  for (nm in wn) {
-    d_ours <- if (is.null(dim(w[[nm]]))) length(w[[nm]]) else dim(w[[nm]])
-    d_torch <- if (is.null(dim(fx[[nm]]))) length(fx[[nm]]) else dim(fx[[nm]])
-    expect_identical(as.integer(d_ours), as.integer(d_torch), label = paste(case, "dims of", nm))
-  }
+  expect_identical(names(w), wn) # PyTorch's state_dict order
+  expect_fixture_weights(fx, net)
   net <- set_weights(net, fx[wn])
   expect_close_list(get_weights(net), fx[wn], rtol = 1e-7, atol = 0, what = paste(case, "weights "))
 
