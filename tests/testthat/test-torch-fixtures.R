@@ -48,9 +48,6 @@ test_that("the fixture reader parses shapes and row-major values", {
                   %in% names(g)))
 })
 
-# Names of the initial weights in a fixture: "<layer>.<param>".
-fixture_weight_names <- function(fx) grep("^[0-9]+\\.", names(fx), value = TRUE)
-
 # Train a copy of `net` with full-batch steps, no shuffling.
 fit_full_batch <- function(net, fx, epochs, optimizer) {
   fit(net, fx$x, fx$y, epochs = epochs, batch_size = dim(fx$x)[1],
