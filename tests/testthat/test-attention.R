@@ -34,7 +34,7 @@ expect_attention_masked <- function(w, vis) {
 # gradients (weights and x) and one Adam step. The key bias has a zero gradient in exact
 # arithmetic, so its first Adam step is the sign of rounding noise (in PyTorch as here):
 # only its size (at most lr) is checked.
-check_attention_fixture <- function(fx, net, lengths = NULL) {
+expect_attention_fixture <- function(fx, net, lengths = NULL) {
   wn <- expect_fixture_weights(fx, net)
   w <- get_weights(net)
   net <- set_weights(net, fx[names(w)])
@@ -69,14 +69,14 @@ test_that("the fourth seed's AttentionLayer (conv1d k=1 Q/K/V, dot scores) match
   fx <- read_fixture("attn_seed")
   net <- sequential(layer_attention(units = 6, key_dim = 5, score = "dot"), input_dim = 4)
   expect_identical(names(get_weights(net)), c("0.query.weight", "0.key.weight", "0.value.weight"))
-  check_attention_fixture(fx, net)
+  expect_attention_fixture(fx, net)
 })
 
 test_that("scaled dot-product attention with biases and a causal mask matches PyTorch", {
   fx <- read_fixture("attn_scaled_causal")
   net <- sequential(layer_attention(units = 6, key_dim = 5, causal = TRUE, bias = TRUE),
                     input_dim = 4)
-  check_attention_fixture(fx, net)
+  expect_attention_fixture(fx, net)
   expect_attention_masked(attention(set_weights(net, fx[names(get_weights(net))]), fx$x)[[1]],
                           visible_keys(2, 6, causal = TRUE))
 })
@@ -86,7 +86,7 @@ test_that("additive attention in a window matches PyTorch", {
   net <- sequential(layer_attention(units = 4, key_dim = 5, score = "additive", window = 2,
                                     bias = TRUE), input_dim = 3)
   expect_identical(dim(get_weights(net)[["0.score.weight"]]), c(1L, 5L))
-  check_attention_fixture(fx, net)
+  expect_attention_fixture(fx, net)
 })
 
 test_that("cosine attention with its learned scale and padding matches PyTorch", {
@@ -94,7 +94,7 @@ test_that("cosine attention with its learned scale and padding matches PyTorch",
   net <- sequential(layer_attention(units = 3, key_dim = 6, score = "cosine", bias = TRUE),
                     input_dim = 4)
   expect_equal(get_weights(net)[["0.log_scale"]], log(10), tolerance = 1e-7)
-  check_attention_fixture(fx, net, lengths = as.integer(fx$lengths))
+  expect_attention_fixture(fx, net, lengths = as.integer(fx$lengths))
 })
 
 # --- finite differences -------------------------------------------------------------

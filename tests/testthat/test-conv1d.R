@@ -2,9 +2,9 @@
 # output lengths, causality and argument errors.
 
 # Everything a fixture case checks: weight names and shapes, forward output, loss,
-# weight and input gradients, and one Adam step (as check_against_torch() in
+# weight and input gradients, and one Adam step (as expect_matches_torch() in
 # test-torch-fixtures.R).
-check_conv_against_torch <- function(fx, net) {
+expect_conv_matches_torch <- function(fx, net) {
   wn <- expect_fixture_weights(fx, net)
   w <- get_weights(net)
   net <- set_weights(net, fx[names(w)])
@@ -44,7 +44,7 @@ for (case in names(conv_fixture_cases)) {
                                      activation = cs$activation,
                                      bias = if (is.null(cs$bias)) TRUE else cs$bias),
                         input_dim = 3)
-      check_conv_against_torch(fx, net)
+      expect_conv_matches_torch(fx, net)
       if (identical(cs$activation, "relu")) {
         # the case exercises the activation: some outputs are clipped, some are not
         expect_true(any(fx$output == 0) && any(fx$output > 0))

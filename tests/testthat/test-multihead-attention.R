@@ -32,7 +32,7 @@ expect_mha_masked <- function(w, vis) {
 # fixture. in_proj_bias rows E+1..2E (the key bias) have a zero gradient in exact
 # arithmetic, so their first Adam step is the sign of rounding noise: only its size
 # (at most lr) is checked there.
-check_mha_fixture <- function(fx, net, lengths = NULL) {
+expect_mha_fixture <- function(fx, net, lengths = NULL) {
   wn <- expect_fixture_weights(fx, net)
   w <- get_weights(net)
   net <- set_weights(net, fx[names(w)])
@@ -73,13 +73,13 @@ test_that("multi-head attention matches nn.MultiheadAttention (E = 8, 2 heads)",
   net <- sequential(layer_multihead_attention(heads = 2), input_dim = 8)
   expect_identical(names(get_weights(net)),
                    c("0.in_proj_weight", "0.in_proj_bias", "0.out_proj.weight", "0.out_proj.bias"))
-  check_mha_fixture(fx, net)
+  expect_mha_fixture(fx, net)
 })
 
 test_that("causal multi-head attention matches PyTorch's attn_mask", {
   fx <- read_fixture("mha_causal")
   net <- sequential(layer_multihead_attention(heads = 2, causal = TRUE), input_dim = 8)
-  net <- check_mha_fixture(fx, net)
+  net <- expect_mha_fixture(fx, net)
   expect_mha_masked(attention(net, fx$x)[[1]], mha_visible(3, 5, 2, causal = TRUE))
 })
 
@@ -87,7 +87,7 @@ test_that("valid lengths match PyTorch's key_padding_mask (loss over the valid s
   fx <- read_fixture("mha_padding")
   lens <- as.integer(fx$lengths)
   net <- sequential(layer_multihead_attention(heads = 2), input_dim = 8)
-  net <- check_mha_fixture(fx, net, lengths = lens)
+  net <- expect_mha_fixture(fx, net, lengths = lens)
   expect_mha_masked(attention(net, fx$x, lengths = lens)[[1]], mha_visible(3, 5, 2, lens))
 })
 
@@ -95,7 +95,7 @@ test_that("causal masks and padding together match PyTorch", {
   fx <- read_fixture("mha_causal_padding")
   lens <- as.integer(fx$lengths)
   net <- sequential(layer_multihead_attention(heads = 2, causal = TRUE), input_dim = 8)
-  net <- check_mha_fixture(fx, net, lengths = lens)
+  net <- expect_mha_fixture(fx, net, lengths = lens)
   expect_mha_masked(attention(net, fx$x, lengths = lens)[[1]],
                     mha_visible(3, 5, 2, lens, causal = TRUE))
 })

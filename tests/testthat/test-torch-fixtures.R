@@ -57,7 +57,7 @@ fit_full_batch <- function(net, fx, epochs, optimizer) {
 # Everything that every case checks: weight names and shapes, set/get round
 # trip, forward output, loss, every weight gradient, the input gradient, and
 # one Adam step.  Returns the network with the fixture's weights set.
-check_against_torch <- function(fx, net) {
+expect_matches_torch <- function(fx, net) {
   wn <- expect_fixture_weights(fx, net)
   w <- get_weights(net)
 
@@ -85,13 +85,13 @@ check_against_torch <- function(fx, net) {
 test_that("dense + tanh matches PyTorch (output, gradients, Adam step)", {
   fx <- read_fixture("dense")
   net <- sequential(layer_dense(2, activation = "tanh"), input_dim = 3)
-  check_against_torch(fx, net)
+  expect_matches_torch(fx, net)
 })
 
 test_that("GRU (1 layer) + dense matches PyTorch, with SGD momentum and Adam weight decay", {
   fx <- read_fixture("gru1")
   net <- sequential(layer_gru(5), layer_dense(2), input_dim = 3)
-  net <- check_against_torch(fx, net)
+  net <- expect_matches_torch(fx, net)
 
   net_sgd <- fit_full_batch(net, fx, 2, optimizer_sgd(lr = 0.1, momentum = 0.9))
   expect_close_list(get_weights(net_sgd), fixture_group(fx, "sgd2"), what = "sgd2.")
@@ -103,19 +103,19 @@ test_that("GRU (1 layer) + dense matches PyTorch, with SGD momentum and Adam wei
 test_that("GRU (2 layers) + dense matches PyTorch", {
   fx <- read_fixture("gru2")
   net <- sequential(layer_gru(5, num_layers = 2), layer_dense(2), input_dim = 3)
-  check_against_torch(fx, net)
+  expect_matches_torch(fx, net)
 })
 
 test_that("LSTM (1 layer) + dense matches PyTorch", {
   fx <- read_fixture("lstm1")
   net <- sequential(layer_lstm(5), layer_dense(2), input_dim = 3)
-  check_against_torch(fx, net)
+  expect_matches_torch(fx, net)
 })
 
 test_that("LSTM (2 layers) + dense matches PyTorch", {
   fx <- read_fixture("lstm2")
   net <- sequential(layer_lstm(5, num_layers = 2), layer_dense(2), input_dim = 3)
-  check_against_torch(fx, net)
+  expect_matches_torch(fx, net)
 })
 
 test_that("GRU with return_sequences = FALSE matches PyTorch's last step", {
@@ -123,7 +123,7 @@ test_that("GRU with return_sequences = FALSE matches PyTorch's last step", {
   net <- sequential(layer_gru(5, num_layers = 2, return_sequences = FALSE),
                     layer_dense(2), input_dim = 3)
   expect_identical(dim(fx$output), c(2L, 1L, 2L))
-  check_against_torch(fx, net)
+  expect_matches_torch(fx, net)
 })
 
 test_that("LSTM with return_sequences = FALSE matches PyTorch's last step", {
@@ -131,7 +131,7 @@ test_that("LSTM with return_sequences = FALSE matches PyTorch's last step", {
   net <- sequential(layer_lstm(5, num_layers = 2, return_sequences = FALSE),
                     layer_dense(2), input_dim = 3)
   expect_identical(dim(fx$output), c(2L, 1L, 2L))
-  check_against_torch(fx, net)
+  expect_matches_torch(fx, net)
 })
 
 test_that("the seed task's GRU(4, 2 layers) + dense + tanh matches PyTorch over 10 Adam steps", {
@@ -144,7 +144,7 @@ test_that("the seed task's GRU(4, 2 layers) + dense + tanh matches PyTorch over 
   # step taken there depends strongly on the last bits of that gradient (a
   # float32 gradient error of 1e-11 moves the weight by about 3e-6).  PyTorch's
   # own float32 result lies at 0.15 of the tolerance from its float64 result.
-  net <- check_against_torch(fx, net)
+  net <- expect_matches_torch(fx, net)
 
   # rtol 1e-4 here, not 1e-5: Adam divides each gradient by the root of its own
   # running square, so where a gradient is near zero a tiny float32 difference in

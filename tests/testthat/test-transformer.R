@@ -18,7 +18,7 @@ expect_gradients_match_len <- function(net, x, y, lengths = NULL, ...) {
 # lr * noise / (|noise| + eps), a number set by rounding alone (PyTorch's float32 and
 # float64 runs disagree on it by ~1000 tolerances). For them we check the gradient is
 # ~0 and the step is at most lr; all other entries are compared to the fixture.
-check_transformer_fixture <- function(case, net) {
+expect_transformer_fixture <- function(case, net) {
   fx <- read_fixture(case)
   lengths <- fx$lengths
   wn <- paste0("0.", tf_weight_names)
@@ -58,21 +58,21 @@ tf_net <- function(norm_first = FALSE, activation = "relu", causal = FALSE, drop
 }
 
 test_that("post-norm blocks match PyTorch (relu, gelu, causal, padding)", {
-  check_transformer_fixture("transformer_post_relu", tf_net())
-  check_transformer_fixture("transformer_post_gelu", tf_net(activation = "gelu"))
-  check_transformer_fixture("transformer_post_relu_causal", tf_net(causal = TRUE))
-  fx <- check_transformer_fixture("transformer_post_relu_pad", tf_net())
+  expect_transformer_fixture("transformer_post_relu", tf_net())
+  expect_transformer_fixture("transformer_post_gelu", tf_net(activation = "gelu"))
+  expect_transformer_fixture("transformer_post_relu_causal", tf_net(causal = TRUE))
+  fx <- expect_transformer_fixture("transformer_post_relu_pad", tf_net())
   expect_identical(fx$lengths, c(5, 3))
   # padded steps get no gradient: they are masked keys, and their own outputs are not in the loss
   expect_true(all(fx$grad.x[2, 4:5, ] == 0))
 })
 
 test_that("pre-norm blocks match PyTorch (relu, gelu, causal, causal with padding)", {
-  check_transformer_fixture("transformer_pre_relu", tf_net(norm_first = TRUE))
-  check_transformer_fixture("transformer_pre_gelu", tf_net(norm_first = TRUE, activation = "gelu"))
-  check_transformer_fixture("transformer_pre_gelu_causal",
+  expect_transformer_fixture("transformer_pre_relu", tf_net(norm_first = TRUE))
+  expect_transformer_fixture("transformer_pre_gelu", tf_net(norm_first = TRUE, activation = "gelu"))
+  expect_transformer_fixture("transformer_pre_gelu_causal",
                             tf_net(norm_first = TRUE, activation = "gelu", causal = TRUE))
-  check_transformer_fixture("transformer_pre_gelu_causal_pad",
+  expect_transformer_fixture("transformer_pre_gelu_causal_pad",
                             tf_net(norm_first = TRUE, activation = "gelu", causal = TRUE))
 })
 
