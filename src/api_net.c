@@ -123,7 +123,7 @@ SEXP C_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEX
   double *o = REAL(out);
   for (size_t s = 0; s < B; s += chunk) {
     size_t b = B - s < chunk ? B - s : chunk;
-    const float *y = ta_net_forward(net, xf + s * xrow, lens ? lens + s : NULL, b, T, 0);
+    const float *y = ta_net_predict(net, xf + s * xrow, lens ? lens + s : NULL, b, T);
     for (size_t i = 0; i < b * yrow; i++) o[s * yrow + i] = (double)y[i];
   }
   release(ptr);

@@ -69,7 +69,7 @@ void ta_attn_block_forward(const ta_attn_block *a, float *o, float *p, float *wo
     float *pi = p + i * Tk;
     float *oi = o + i * a->ldo;
     size_t lo, hi;
-    visible_range(a, i, len, &lo, &hi);
+    visible_range(a, a->q0 + i, len, &lo, &hi);
     memset(pi, 0, Tk * sizeof(float));
     memset(oi, 0, dv * sizeof(float));
     if (lo >= hi) continue; /* sees no key: zero weights, zero output */
@@ -126,7 +126,7 @@ void ta_attn_block_backward(const ta_attn_block *a, float *dq, float *dk, float 
     const float *di = drop ? drop + i * Tk : NULL;
     float *dqi = dq + i * a->ldq;
     size_t lo, hi;
-    visible_range(a, i, len, &lo, &hi);
+    visible_range(a, a->q0 + i, len, &lo, &hi);
     memset(dqi, 0, D * sizeof(float));
     if (lo >= hi) continue;
     /* dP for the row, dV += Pd^T dO, and r = rowsum(P * dP) */

@@ -24,6 +24,8 @@ typedef struct {
   int causal;       /* no query sees a later key */
   int window;       /* -1: all keys; w: keys within +-w of the query */
   size_t Tq, Tk;    /* queries, keys */
+  size_t q0;        /* position of query row 0 in the sequence (masks see query i at
+                       q0 + i): a block of the last query alone has Tq = 1, q0 = T - 1 */
   size_t dk, dv;    /* query/key width, value width */
   size_t ldq, ldk, ldv, ldo; /* row strides (floats) of q, k, v and of o/dout */
 } ta_attn_block;

@@ -123,6 +123,7 @@ static ta_attn_block block_of(const ta_layer *L, size_t T) {
   a.causal = c->causal;
   a.window = c->window;
   a.Tq = a.Tk = T;
+  a.q0 = 0;
   a.dk = (size_t)c->key_dim;
   a.dv = (size_t)c->units;
   a.ldq = a.ldk = a.dk;
@@ -136,13 +137,19 @@ static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
   return l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
 }
 
-/* y [R, N] = x [R, I] W[N, I]^T (+ bias) */
-static void project(float *y, const float *x, const float *W, const float *bias, size_t R,
-                    size_t N, size_t I) {
-  ta_gemm_nt(y, N, x, I, W, I, R, N, I, 0);
+/* y [R, N] (row stride ldy) = x [R, I] (row stride ldx) W[N, I]^T (+ bias) */
+static void project_rows(float *y, size_t ldy, const float *x, size_t ldx, const float *W,
+                         const float *bias, size_t R, size_t N, size_t I) {
+  ta_gemm_nt(y, ldy, x, ldx, W, I, R, N, I, 0);
   if (bias)
     for (size_t r = 0; r < R; r++)
-      for (size_t n = 0; n < N; n++) y[r * N + n] += bias[n];
+      for (size_t n = 0; n < N; n++) y[r * ldy + n] += bias[n];
+}
+
+/* y [R, N] = x [R, I] W[N, I]^T (+ bias), contiguous rows */
+static void project(float *y, const float *x, const float *W, const float *bias, size_t R,
+                    size_t N, size_t I) {
+  project_rows(y, N, x, I, W, bias, R, N, I);
 }
 
 static void attention_forward(const ta_layer *L, float *out, float *cache, const float *in,
@@ -151,12 +158,22 @@ static void attention_forward(const ta_layer *L, float *out, float *cache, const
   size_t I = (size_t)L->in_dim, D = (size_t)c->key_dim, U = (size_t)c->units, R = B * T;
   attn_offsets o = offsets_of(L);
   float *Q = cache, *K = Q + R * D, *V = K + R * D, *P = V + R * U, *work = P + B * T * T;
-  project(Q, in, params + o.wq, c->bias ? params + o.bq : NULL, R, D, I);
+  /* inference of the last step only: the query of row T-1 alone (rows T apart) */
+  int last = ps && ps->last_only && !ps->training;
+  size_t q0 = last ? T - 1 : 0, nq = last ? 1 : T;
+  if (last) {
+    project_rows(Q + q0 * D, T * D, in + q0 * I, T * I, params + o.wq,
+                 c->bias ? params + o.bq : NULL, B, D, I);
+  } else {
+    project(Q, in, params + o.wq, c->bias ? params + o.bq : NULL, R, D, I);
+  }
   project(K, in, params + o.wk, c->bias ? params + o.bk : NULL, R, D, I);
   project(V, in, params + o.wv, c->bias ? params + o.bv : NULL, R, U, I);
   ta_attn_block a = block_of(L, T);
+  a.Tq = nq;
+  a.q0 = q0;
   const float *sw = params + o.sw;
-  double flops = (double)B * (double)T * (double)T * (double)(D + U);
+  double flops = (double)B * (double)nq * (double)T * (double)(D + U);
   ptrdiff_t Bi = (ptrdiff_t)B;
   (void)flops;
 #ifdef _OPENMP
@@ -164,8 +181,9 @@ static void attention_forward(const ta_layer *L, float *out, float *cache, const
 #endif
   for (ptrdiff_t bi = 0; bi < Bi; bi++) {
     size_t b = (size_t)bi;
-    ta_attn_block_forward(&a, out + b * T * U, P + b * T * T, work + b * T, Q + b * T * D,
-                          K + b * T * D, V + b * T * U, NULL, sw, len_of(ps, b, T));
+    ta_attn_block_forward(&a, out + (b * T + q0) * U, P + (b * T + q0) * T, work + b * T,
+                          Q + (b * T + q0) * D, K + b * T * D, V + b * T * U, NULL, sw,
+                          len_of(ps, b, T));
   }
 }
 

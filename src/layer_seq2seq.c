@@ -360,6 +360,7 @@ static ta_attn_block block_of(const s2s_dims *d, size_t T) {
   a.causal = 0;
   a.window = -1;
   a.Tq = 1;
+  a.q0 = 0; /* not causal: the query's position does not matter */
   a.Tk = T;
   a.dk = d->Kd;
   a.dv = d->H;

@@ -225,6 +225,44 @@ static void ffn_fwd(const ta_layer *L, float *f, const tf_cache *c, const float 
   linear_fwd(f, c->hd, params + o->w2, params + o->b2, R, E, Fd);
 }
 
+/* Inference for the last step only (ps->last_only, T >= 2): the MHA runs the last query
+ * of each sequence over all keys, and the rest of the block (residuals, norms,
+ * feed-forward) runs on those B rows, gathered into the first rows of the cache's
+ * buffers; the result is written to row T-1 of each sequence of out. */
+static void tf_forward_last(const ta_layer *L, float *out, const tf_cache *c, const float *in,
+                            const float *params, const ta_pass *ps, const ta_mha_shape *s,
+                            const tf_poff *o, size_t B, size_t T) {
+  size_t E = (size_t)L->in_dim, last = T - 1;
+  float eps = L->cfg.tf.eps;
+  const float *g1 = params + o->g1, *be1 = params + o->be1, *g2 = params + o->g2,
+              *be2 = params + o->be2;
+  float *f = c->s1 + B * E; /* [B, E]: s1 holds B*T >= 2B rows */
+  const float *mha_in = in;
+  if (L->cfg.tf.norm_first) {
+    /* every row's norm: the keys and values need them */
+    ta_layernorm_forward(c->c, c->mean1, c->rstd1, in, g1, be1, B * T, E, eps);
+    mha_in = c->c;
+  }
+  ta_mha_forward(s, out, c->mha, mha_in, params, ps, E, B, T);
+  for (size_t b = 0; b < B; b++) {
+    const float *xr = in + (b * T + last) * E, *ar = out + (b * T + last) * E;
+    for (size_t e = 0; e < E; e++) c->s1[b * E + e] = xr[e] + ar[e];
+  }
+  if (!L->cfg.tf.norm_first) {
+    ta_layernorm_forward(c->u, c->mean1, c->rstd1, c->s1, g1, be1, B, E, eps);
+    ffn_fwd(L, f, c, params, o, 0, NULL, B);
+    for (size_t i = 0; i < B * E; i++) c->c[i] = c->u[i] + f[i];
+    ta_layernorm_forward(c->u, c->mean2, c->rstd2, c->c, g2, be2, B, E, eps);
+    for (size_t b = 0; b < B; b++)
+      memcpy(out + (b * T + last) * E, c->u + b * E, E * sizeof(float));
+  } else {
+    ta_layernorm_forward(c->u, c->mean2, c->rstd2, c->s1, g2, be2, B, E, eps);
+    ffn_fwd(L, f, c, params, o, 0, NULL, B);
+    for (size_t b = 0; b < B; b++)
+      for (size_t e = 0; e < E; e++) out[(b * T + last) * E + e] = c->s1[b * E + e] + f[b * E + e];
+  }
+}
+
 static void tf_forward(const ta_layer *L, float *out, float *cache, const float *in,
                        const float *params, const ta_pass *ps, size_t B, size_t T) {
   ta_mha_shape s;
@@ -237,6 +275,10 @@ static void tf_forward(const ta_layer *L, float *out, float *cache, const float 
   c.flag[0] = active ? 1.0f : 0.0f;
   const float *g1 = params + o.g1, *be1 = params + o.be1, *g2 = params + o.g2,
               *be2 = params + o.be2;
+  if (ps->last_only && !ps->training && T >= 2) {
+    tf_forward_last(L, out, &c, in, params, ps, &s, &o, B, T);
+    return;
+  }
 
   if (!L->cfg.tf.norm_first) {
     /* out holds a = MHA(x), then f = FFN(x1), then the result */

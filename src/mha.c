@@ -149,6 +149,7 @@ static ta_attn_block block_of(const ta_mha_shape *s, size_t T) {
   a.causal = s->causal;
   a.window = s->window;
   a.Tq = a.Tk = T;
+  a.q0 = 0;
   a.dk = (size_t)s->key_dim;
   a.dv = (size_t)s->val_dim;
   a.ldq = a.ldk = a.ldv = proj_cols(s);
@@ -162,12 +163,63 @@ static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
   return l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
 }
 
+/* qkv's bias on rows [R] (stride ld) of columns [c0, c1) */
+static void add_bias_cols(float *y, size_t ld, const float *b, size_t R, size_t c0, size_t c1) {
+  for (size_t r = 0; r < R; r++)
+    for (size_t c = c0; c < c1; c++) y[r * ld + c] += b[c];
+}
+
+/* Inference for the last query of each sequence only (ps->last_only): keys and values
+ * of every row, the query, the attention and the output projection of row T-1 alone.
+ * Row T-1 of out is what the full pass gives (each row's products sum in the same
+ * order whatever the number of rows); the other rows of out and of the cache are left
+ * as they were. */
+static void mha_forward_last(const ta_mha_shape *s, float *out, mha_cache m, const float *x,
+                             const float *params, const ta_pass *ps, size_t E, size_t B,
+                             size_t T) {
+  size_t C = proj_cols(s), HV = hv_of(s), H = (size_t)s->heads, R = B * T;
+  size_t HK = H * (size_t)s->key_dim;
+  const float *w_in = params, *b_in = w_in + C * E, *w_out = b_in + C, *b_out = w_out + E * HV;
+  size_t last = T - 1;
+  /* k | v columns of every row; q columns of the last rows (row stride T) */
+  ta_gemm_nt(m.qkv + HK, C, x, E, w_in + HK * E, E, R, C - HK, E, 0);
+  add_bias_cols(m.qkv, C, b_in, R, HK, C);
+  ta_gemm_nt(m.qkv + last * C, T * C, x + last * E, T * E, w_in, E, B, HK, E, 0);
+  add_bias_cols(m.qkv + last * C, T * C, b_in, B, 0, HK);
+  *m.flag = 0.0f;
+
+  ta_attn_block a = block_of(s, T);
+  a.Tq = 1;
+  a.q0 = last;
+  double flops = (double)B * (double)H * (double)T * (double)(s->key_dim + s->val_dim);
+  ptrdiff_t n_blk = (ptrdiff_t)(B * H);
+  (void)flops;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
+#endif
+  for (ptrdiff_t bh = 0; bh < n_blk; bh++) {
+    size_t b = (size_t)bh / H, h = (size_t)bh % H;
+    const float *row = m.qkv + b * T * C;
+    ta_attn_block_forward(&a, m.ctx + (b * T + last) * HV + h * (size_t)s->val_dim,
+                          m.P + ((size_t)bh * T + last) * T, m.work + (size_t)bh * T,
+                          row + last * C + h * (size_t)s->key_dim,
+                          row + HK + h * (size_t)s->key_dim, row + 2 * HK + h * (size_t)s->val_dim,
+                          NULL, NULL, len_of(ps, b, T));
+  }
+  ta_gemm_nt(out + last * E, T * E, m.ctx + last * HV, T * HV, w_out, HV, B, E, HV, 0);
+  add_bias_cols(out + last * E, T * E, b_out, B, 0, E);
+}
+
 void ta_mha_forward(const ta_mha_shape *s, float *out, float *cache, const float *x,
                     const float *params, const ta_pass *ps, size_t E, size_t B, size_t T) {
   size_t C = proj_cols(s), HV = hv_of(s), H = (size_t)s->heads, R = B * T;
   size_t HK = H * (size_t)s->key_dim;
   const float *w_in = params, *b_in = w_in + C * E, *w_out = b_in + C, *b_out = w_out + E * HV;
   mha_cache m = cache_of(s, cache, B, T);
+  if (ps && ps->last_only && !ps->training) {
+    mha_forward_last(s, out, m, x, params, ps, E, B, T);
+    return;
+  }
 
   ta_gemm_nt(m.qkv, C, x, E, w_in, E, R, C, E, 0);
   for (size_t r = 0; r < R; r++)

@@ -86,7 +86,7 @@ int ta_simulate(ta_net *net, float *paths, float *mean, const float *window, siz
     for (size_t s = 0; s < rows; s += chunk) {
       size_t b = rows - s < chunk ? rows - s : chunk;
       float *w0 = win + s * wrow;
-      const float *out = ta_net_forward(net, w0, NULL, b, lookback, 0);
+      const float *out = ta_net_predict(net, w0, NULL, b, lookback);
       for (size_t i = 0; i < b; i++) {
         const float *yhat = out + i * ystride + yoff;
         size_t row = s + i;

@@ -79,12 +79,17 @@ typedef struct { int hidden, attn_dim, score, horizon, cell; } ta_seq2seq_cfg;
  * per sequence the number of leading steps that are real [B]; attention gives the keys
  * after them exactly zero weight. target, when not NULL, is the batch's target
  * [B, T_out, out_dim] of the whole network, for layers that train with teacher forcing
- * (seq2seq); it is NULL at prediction time. */
+ * (seq2seq); it is NULL at prediction time. last_only (inference only, never with a
+ * backward after it) says that only step T-1 of each sequence of this layer's output
+ * will be read (the next layer is last_step); a layer may then compute just those rows
+ * and leave the others of out (and its cache) unwritten. Attention layers use it to run
+ * one query instead of T, which is most of a recursive forecast's work. */
 typedef struct {
   int training;
   ta_rng *rng;
   const int *valid_len;
   const float *target;
+  int last_only;
 } ta_pass;
 
 typedef struct ta_layer ta_layer;

@@ -136,14 +136,18 @@ void ta_net_init(ta_net *net, ta_rng *rng) {
 }
 
 /* The cache of each layer was laid out for B_cap; a smaller batch uses its prefix,
- * which is consistent because every layer indexes its cache from B and T alone. */
-const float *ta_net_forward(ta_net *net, const float *x, const int *valid_len, size_t B,
-                            size_t T, int training) {
-  ta_pass ps = {training, &net->rng, valid_len, training ? net->target : NULL};
+ * which is consistent because every layer indexes its cache from B and T alone.
+ * out_only (inference): the caller reads only the network's output, so the layer
+ * just before a last_step may compute only the last step (ta_pass.last_only). */
+static const float *net_forward(ta_net *net, const float *x, const int *valid_len, size_t B,
+                                size_t T, int training, int out_only) {
+  ta_pass ps = {training, &net->rng, valid_len, training ? net->target : NULL, 0};
   const float *in = x;
   size_t t = T;
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
+    ps.last_only = out_only && !training && i + 1 < net->n_layers &&
+                   net->layers[i + 1].ops == &ta_last_step_ops;
     L->ops->forward(L, net->act[i], net->cache[i], in, net->params + net->param_off[i], &ps, B, t);
     in = net->act[i];
     t = ta_layer_out_time(L, t);
@@ -151,9 +155,19 @@ const float *ta_net_forward(ta_net *net, const float *x, const int *valid_len, s
   return in;
 }
 
+const float *ta_net_forward(ta_net *net, const float *x, const int *valid_len, size_t B,
+                            size_t T, int training) {
+  return net_forward(net, x, valid_len, B, T, training, 0);
+}
+
+const float *ta_net_predict(ta_net *net, const float *x, const int *valid_len, size_t B,
+                            size_t T) {
+  return net_forward(net, x, valid_len, B, T, 0, 1);
+}
+
 void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x,
                      const int *valid_len, size_t B, size_t T) {
-  ta_pass ps = {1, &net->rng, valid_len, net->target};
+  ta_pass ps = {1, &net->rng, valid_len, net->target, 0};
   /* input length of each layer, walking forward once (n_layers is small) */
   const float *dout = dy;
   float *bufs[2] = {net->gA, net->gB};

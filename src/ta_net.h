@@ -40,6 +40,11 @@ void ta_net_init(ta_net *net, ta_rng *rng);
  * [B, T_out, out_dim] (in the workspace). */
 const float *ta_net_forward(ta_net *net, const float *x, const int *valid_len, size_t B,
                             size_t T, int training);
+/* Inference when only the output is needed (not the caches or attention weights of
+ * the layers): as ta_net_forward(training = 0), with the same output, but the layer
+ * before a last_step computes only the last step. */
+const float *ta_net_predict(ta_net *net, const float *x, const int *valid_len, size_t B,
+                            size_t T);
 /* Backward from dy [B, T_out, out_dim] after a forward on the same x: grads += dL/dparams;
  * when dx is not NULL it receives dL/dx [B, T, in_dim]. */
 void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x,

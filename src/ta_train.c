@@ -33,7 +33,7 @@ int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_
   for (size_t s = 0; s < n; s += batch_size) {
     size_t b = n - s < batch_size ? n - s : batch_size;
     const int *len = d->len ? d->len + s : NULL;
-    const float *yhat = ta_net_forward(net, x + s * xrow, len, b, T, 0);
+    const float *yhat = ta_net_predict(net, x + s * xrow, len, b, T);
     sum += ta_batch_loss(net, loss_kind, NULL, yhat, y + s * yrow, len, b, T) * (double)b;
   }
   *loss = sum / (double)n;
