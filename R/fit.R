@@ -1,12 +1,20 @@
+# The device a computation runs on: "cpu", or an error saying why a GPU cannot be used.
+# "auto" means the GPU when one is usable, else the CPU; training and prediction have
+# no GPU path yet, so for now it always resolves to "cpu" and "cuda" is an error even
+# where a device exists (rather than silently running on the CPU).
 check_device <- function(device, call = sys.call(-1L)) {
   device <- check_choice(device, "device", c("cpu", "cuda", "auto"), call = call)
-  if (device == "cuda" && !cuda_available())
-    stop(simpleError(paste0(
-      "`device` is \"cuda\" but no CUDA device can be used: ",
-      if (.Call(C_cuda_available)) "none was found" else
-        "this build of tsattn has no CUDA backend yet (cuda_available() is FALSE); use device = \"cpu\""),
-      call))
-  "cpu"
+  if (device != "cuda") return("cpu")
+  prefix <- "`device` is \"cuda\" but no CUDA device can be used: "
+  if (!cuda_built())
+    stop(simpleError(paste0(prefix, cuda_not_built_reason(),
+                            "; use device = \"cpu\" or reinstall tsattn with a CUDA toolkit"), call))
+  devs <- cuda_devices()
+  if (!any(devs$usable)) # the reason carries CUDA's own text (no driver, no device, ...)
+    stop(simpleError(paste0(prefix, attr(devs, "reason"), "; use device = \"cpu\""), call))
+  stop(simpleError(paste0(
+    "`device` is \"cuda\": a CUDA device is available, but training and prediction on the ",
+    "GPU are not implemented yet in this version of tsattn; use device = \"cpu\""), call))
 }
 
 # Two seeds for the C generator (initialisation, training), drawn from R's RNG: with
@@ -109,8 +117,9 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #'   number, which gives the run that `set.seed(seed)` would, without touching the
 #'   session's random stream. The same seed gives the same run, bit for bit, on the CPU
 #'   (initialisation, when the network is built here, included).
-#' @param device "cpu", "cuda" or "auto" ("cuda" is an error until the CUDA backend
-#'   is built).
+#' @param device "cpu", "cuda" or "auto" (the GPU when one is usable, else the CPU).
+#'   Training on the GPU is not implemented yet: "auto" runs on the CPU and "cuda" is
+#'   an error that says why no GPU can be used (see [cuda_available()]).
 #' @param verbose Print the loss during training.
 #'
 #'   The core uses OpenMP for large matrix products and attention blocks:
@@ -265,14 +274,3 @@ net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1,
        x = from_core(res$x, dim(x)[1L], dim(x)[2L], dim(x)[3L]),
        output = from_core(res$output, dim(x)[1L], t_out, layout$out_dim))
 }
-
-#' Is a CUDA device usable?
-#'
-#' `TRUE` only when the package was built with CUDA and a usable device is present.
-#' The CUDA backend is not built yet, so this is `FALSE` for now.
-#'
-#' @return `TRUE` or `FALSE`.
-#' @examples
-#' cuda_available()
-#' @export
-cuda_available <- function() .Call(C_cuda_available)

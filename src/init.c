@@ -3,6 +3,7 @@
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 #include "ta_gemm.h"
+#include "ta_cuda.h"
 
 SEXP C_net_layout(SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_init(SEXP, SEXP, SEXP, SEXP);
@@ -13,6 +14,8 @@ SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
 SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
+SEXP C_cuda_built(void);
+SEXP C_cuda_devices(void);
 SEXP C_positional_encoding(SEXP, SEXP);
 SEXP C_set_threads(SEXP);
 
@@ -25,6 +28,8 @@ static const R_CallMethodDef call_methods[] = {
     {"C_net_attention", (DL_FUNC)&C_net_attention, 7},
     {"C_net_simulate", (DL_FUNC)&C_net_simulate, 12},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
+    {"C_cuda_built", (DL_FUNC)&C_cuda_built, 0},
+    {"C_cuda_devices", (DL_FUNC)&C_cuda_devices, 0},
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
     {NULL, NULL, 0}};
@@ -38,4 +43,5 @@ void R_init_tsattn(DllInfo *dll) {
 void R_unload_tsattn(DllInfo *dll) {
   (void)dll;
   ta_gemm_release();
+  ta_cuda_release();
 }

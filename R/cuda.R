@@ -1,0 +1,54 @@
+# The CUDA backend as R sees it: whether this build has one, which devices it can use,
+# and the check behind every `device =` argument. The C side (src/api_cuda.c) answers
+# the same questions in a CPU-only build, where the answer is always "no".
+
+#' Is a CUDA device usable?
+#'
+#' `TRUE` only when the package was built with CUDA (a CUDA toolkit was found when it
+#' was installed) and at least one device can run its kernels. It never fails: without
+#' a driver or a GPU it is `FALSE`. [cuda_devices()] says why a device is not usable.
+#'
+#' tsattn is built with CUDA when `nvcc` is found (in `CUDA_HOME`, on the `PATH` or in
+#' `/usr/local/cuda`) unless it is installed with `--configure-args=--without-cuda` or
+#' with the environment variable `TSATTN_CUDA=0`. `TSATTN_CUDA_ARCH` chooses the GPU
+#' architectures compiled for, e.g. `TSATTN_CUDA_ARCH="80;90"` (compute capabilities
+#' 8.0 and 9.0), or `"native"` for the GPUs of the installing machine; the default
+#' covers compute capabilities 7.5 to 12.0 and later GPUs (through PTX).
+#'
+#' @return `TRUE` or `FALSE`.
+#' @seealso [cuda_devices()]
+#' @examples
+#' cuda_available()
+#' @export
+cuda_available <- function() .Call(C_cuda_available)
+
+#' CUDA devices
+#'
+#' The CUDA devices the installed tsattn sees.
+#'
+#' @return A data frame with one row per device: `id` (from 0, as CUDA numbers them),
+#'   `name`, `memory_gb` (total memory, GiB), `compute_capability` (e.g. `"8.0"`) and
+#'   `usable` (whether this build's kernels run on it). It has zero rows when the
+#'   package was built without CUDA, or there is no driver or no device; the attribute
+#'   `"reason"` then says why.
+#' @seealso [cuda_available()]
+#' @examples
+#' cuda_devices()
+#' @export
+cuda_devices <- function() {
+  info <- .Call(C_cuda_devices)
+  d <- info$devices
+  out <- data.frame(id = d$id, name = d$name, memory_gb = d$memory_gb,
+                    compute_capability = d$compute_capability, usable = d$usable,
+                    stringsAsFactors = FALSE)
+  reason <- if (!cuda_built()) cuda_not_built_reason() else info$message
+  if (nzchar(reason)) attr(out, "reason") <- reason
+  out
+}
+
+# TRUE when this installation was built with the CUDA backend (for CI and tests).
+cuda_built <- function() .Call(C_cuda_built)
+
+cuda_not_built_reason <- function()
+  paste("this build of tsattn has no CUDA backend (it was installed without nvcc,",
+        "with --without-cuda or with TSATTN_CUDA=0)")

@@ -1,0 +1,67 @@
+/* The CUDA runtime layer, as C functions (usable from the C core and the .Call glue).
+ * A CUDA build implements them in runtime_cuda.cu; a CPU-only build in cuda_stub.c,
+ * where every call fails with TA_ERR_NO_CUDA, so both builds have the same entry points.
+ * Like the rest of the core: no R API, no printing, no exit; a status and a ta_msg.
+ * Not thread-safe: call from R's thread only (never inside an OpenMP region). */
+#ifndef TA_CUDA_H
+#define TA_CUDA_H
+
+#include <stddef.h>
+
+/* ta_common.h has no C++ guards of its own: included here first, inside extern "C",
+ * its ta_fail() keeps C linkage in the .cu files (its include guard then makes later
+ * includes, e.g. through ta_math.h, no-ops). So a .cu file includes this header (or
+ * ta_cuda_check.h) before any other tsattn header. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "ta_common.h"
+
+/* Status codes beyond ta_common.h's (numbered apart so the two lists cannot collide). */
+enum {
+  TA_ERR_CUDA = 16,   /* a CUDA or cuBLAS call failed: the message has its error text */
+  TA_ERR_NO_CUDA = 17 /* this build has no CUDA backend */
+};
+
+typedef struct {
+  char name[256];
+  double memory_bytes; /* total global memory */
+  int major, minor;    /* compute capability */
+  int multiprocessors;
+} ta_cuda_device;
+
+/* 1 in a CUDA build, 0 in a CPU-only build */
+int ta_cuda_built(void);
+/* number of CUDA devices; on failure *count = 0 and msg says why (no driver, no device) */
+int ta_cuda_device_count(int *count, ta_msg *msg);
+/* name, memory and compute capability of device id */
+int ta_cuda_device_info(int id, ta_cuda_device *dev, ta_msg *msg);
+/* TA_OK when this build's kernels can run on device id (not prohibited by its compute
+ * mode, and compiled for its architecture); creates the device's context */
+int ta_cuda_device_usable(int id, ta_msg *msg);
+/* makes device id current for the calls that follow */
+int ta_cuda_select(int id, ta_msg *msg);
+
+/* device memory on the current device; on failure *ptr = NULL and msg says how many
+ * bytes were asked for (TA_ERR_NOMEM when the device is out of memory) */
+int ta_cuda_malloc(void **ptr, size_t bytes, ta_msg *msg);
+/* frees device memory (NULL is fine); errors are ignored, as in free() */
+void ta_cuda_free(void *ptr);
+/* synchronous copies (pageable host memory) */
+int ta_cuda_to_device(void *dst, const void *src, size_t bytes, ta_msg *msg);
+int ta_cuda_to_host(void *dst, const void *src, size_t bytes, ta_msg *msg);
+/* waits for the current device's work and reports an error a kernel left behind */
+int ta_cuda_sync(ta_msg *msg);
+
+/* the cuBLAS handle of the current device (a cublasHandle_t), created on first use and
+ * kept until ta_cuda_release() */
+int ta_cuda_blas(void **handle, ta_msg *msg);
+/* destroys the cuBLAS handles (at package unload) */
+void ta_cuda_release(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,44 @@
+/* Checked CUDA and cuBLAS calls, for the *_cuda.cu files only (C++ under nvcc).
+ *
+ *   int st = TA_OK;
+ *   if ((st = TA_CUDA(cudaMemcpy(...), msg))) goto done;
+ *   if ((st = TA_CUBLAS(cublasSgemm(...), msg))) goto done;
+ *
+ * A failed call becomes TA_ERR_CUDA (TA_ERR_NOMEM for an allocation) with a message
+ * naming the call and carrying the library's own text, e.g.
+ * "cudaGetDeviceCount: CUDA driver version is insufficient for CUDA runtime version
+ * (cudaErrorInsufficientDriver)". The goto keeps one exit per function, so whatever it
+ * holds is freed on every path. */
+#ifndef TA_CUDA_CHECK_H
+#define TA_CUDA_CHECK_H
+
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include "ta_cuda.h"
+
+/* call text up to its '(' (the function's name) */
+int ta_cuda_fail(ta_msg *msg, cudaError_t err, const char *call);
+int ta_cublas_fail(ta_msg *msg, cublasStatus_t err, const char *call);
+
+static inline int ta_cuda_ok(cudaError_t err, ta_msg *msg, const char *call) {
+  return err == cudaSuccess ? TA_OK : ta_cuda_fail(msg, err, call);
+}
+static inline int ta_cublas_ok(cublasStatus_t err, ta_msg *msg, const char *call) {
+  return err == CUBLAS_STATUS_SUCCESS ? TA_OK : ta_cublas_fail(msg, err, call);
+}
+
+#define TA_CUDA(call, msg) ta_cuda_ok((call), (msg), #call)
+#define TA_CUBLAS(call, msg) ta_cublas_ok((call), (msg), #call)
+/* after a kernel launch: a bad configuration is reported here, a fault at the next sync */
+#define TA_CUDA_LAUNCHED(msg) ta_cuda_ok(cudaGetLastError(), (msg), "kernel launch")
+
+/* threads per block of the element-wise kernels, and their grid (capped: the kernels
+ * loop with a grid stride, so any n is covered) */
+#define TA_CUDA_THREADS 256
+static inline unsigned int ta_cuda_blocks(size_t n) {
+  size_t b = (n + TA_CUDA_THREADS - 1) / TA_CUDA_THREADS;
+  if (b < 1) b = 1;
+  return b > 65535 ? 65535u : (unsigned int)b;
+}
+
+#endif

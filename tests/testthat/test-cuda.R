@@ -1,0 +1,91 @@
+# The CUDA backend as seen from R, on any machine: what the installed build says about
+# itself, and the errors a GPU request gets where no GPU can be used. The GPU's own
+# results are compared with the CPU's in test-cuda-*.R (skipped without a device).
+
+cuda_columns <- c("id", "name", "memory_gb", "compute_capability", "usable")
+
+test_that("cuda_devices() is a data frame with the documented columns", {
+  d <- cuda_devices()
+  expect_s3_class(d, "data.frame")
+  expect_identical(names(d), cuda_columns)
+  expect_type(d$id, "integer")
+  expect_type(d$name, "character")
+  expect_type(d$memory_gb, "double")
+  expect_type(d$compute_capability, "character")
+  expect_type(d$usable, "logical")
+  expect_identical(cuda_available(), any(d$usable))
+  if (nrow(d)) {
+    expect_identical(d$id, seq_len(nrow(d)) - 1L)
+    expect_match(d$compute_capability[!is.na(d$compute_capability)], "^[0-9]+\\.[0-9]+$")
+  }
+})
+
+test_that("cuda_available() answers TRUE or FALSE and never fails", {
+  a <- cuda_available()
+  expect_true(isTRUE(a) || isFALSE(a))
+  # a build without CUDA can never have a usable device
+  if (!tsattn:::cuda_built()) expect_false(a)
+})
+
+test_that("without a usable device, cuda_devices() says why", {
+  skip_if(cuda_available(), "a CUDA device is usable here")
+  d <- cuda_devices()
+  expect_false(any(d$usable))
+  reason <- attr(d, "reason")
+  expect_type(reason, "character")
+  expect_true(nzchar(reason))
+  if (!tsattn:::cuda_built()) {
+    expect_equal(nrow(d), 0L)
+    expect_match(reason, "has no CUDA backend")
+  } else if (nrow(d) == 0L) {
+    # CUDA's own words: no driver, an old driver, or no device
+    expect_match(reason, "^cudaGetDeviceCount: .*\\(cuda[A-Za-z]+\\)$")
+  }
+})
+
+test_that("device = \"cuda\" is a clear error where no GPU can be used", {
+  skip_if(cuda_available(), "a CUDA device is usable here")
+  set.seed(1)
+  x <- array(rnorm(20), c(2, 10, 1))
+  net <- sequential(layer_dense(1), input_dim = 1)
+  # one message for both failure kinds' common part; the rest tells them apart
+  expected <- if (tsattn:::cuda_built()) {
+    "no CUDA device can be used: cuda[A-Za-z]+: .*; use device = \"cpu\""
+  } else {
+    "no CUDA device can be used: this build of tsattn has no CUDA backend"
+  }
+  expect_error(fit(net, x, x, epochs = 1, device = "cuda", verbose = FALSE), expected)
+  expect_error(predict(net, x, device = "cuda"), expected)
+  expect_error(tsattn(AirPassengers, model = "gru", epochs = 1, device = "cuda", verbose = FALSE),
+               expected)
+  # the check comes before any work: no history was added to the network
+  expect_error(fit(net, x, x, epochs = 1, device = "cuda", verbose = FALSE), "`device` is \"cuda\"")
+})
+
+test_that("device = \"cuda\" is an error even with a GPU: there is no GPU training path yet", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  x <- array(rnorm(20), c(2, 10, 1))
+  net <- sequential(layer_dense(1), input_dim = 1)
+  expect_error(fit(net, x, x, epochs = 1, device = "cuda", verbose = FALSE), "not implemented yet")
+})
+
+test_that("device = \"auto\" runs on the CPU and gives the CPU's results", {
+  set.seed(2)
+  x <- array(rnorm(40), c(2, 20, 1))
+  y <- array(rnorm(40), c(2, 20, 1))
+  net <- sequential(layer_gru(3), layer_dense(1), input_dim = 1)
+  a <- fit(net, x, y, epochs = 2, batch_size = 2, seed = 1, device = "auto", verbose = FALSE)
+  b <- fit(net, x, y, epochs = 2, batch_size = 2, seed = 1, device = "cpu", verbose = FALSE)
+  expect_identical(a$history, b$history)
+  expect_identical(get_weights(a), get_weights(b))
+  expect_identical(predict(a, x, device = "auto"), predict(a, x, device = "cpu"))
+  expect_error(fit(net, x, y, epochs = 1, device = "gpu", verbose = FALSE),
+               "`device` must be one of \"cpu\", \"cuda\", \"auto\", not \"gpu\"")
+})
+
+test_that("tsattn(device = \"auto\") fits on the CPU", {
+  f <- tsattn(AirPassengers, model = "gru", epochs = 2, seed = 1, device = "auto", verbose = FALSE)
+  g <- tsattn(AirPassengers, model = "gru", epochs = 2, seed = 1, device = "cpu", verbose = FALSE)
+  expect_false(is.null(f$fitted))
+  expect_identical(f$fitted, g$fitted)
+})
