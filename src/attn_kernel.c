@@ -9,6 +9,7 @@
 #include "attn_kernel.h"
 #include "ta_attn.h"
 #include "ta_vec.h"
+#include "ta_math.h"
 
 /* Keys visible to query i form one interval [lo, hi) (empty when lo >= hi): the same
  * set as ta_attn_visible(i, j, len, causal, window). */
@@ -45,7 +46,7 @@ static inline float score_of(const ta_attn_block *a, const float *qi, const floa
   switch (a->score) {
   case TA_SCORE_ADDITIVE: {
     float s = 0.0f;
-    for (size_t d = 0; d < a->dk; d++) s += sw[d] * tanhf(qi[d] + kj[d]);
+    for (size_t d = 0; d < a->dk; d++) s += sw[d] * ta_tanhf(qi[d] + kj[d]);
     return s;
   }
   case TA_SCORE_COSINE:
@@ -60,7 +61,7 @@ void ta_attn_block_forward(const ta_attn_block *a, float *o, float *p, float *wo
                            const float *sw, size_t len) {
   const size_t Tq = a->Tq, Tk = a->Tk, dk = a->dk, dv = a->dv;
   const int cosine = a->score == TA_SCORE_COSINE;
-  float c = cosine ? expf(sw[0]) : dot_scale(a);
+  float c = cosine ? ta_expf(sw[0]) : dot_scale(a);
   float *nk = work; /* [Tk] clamped key norms (cosine) */
   if (cosine)
     for (size_t j = 0; j < Tk; j++) nk[j] = clamped_norm(k + j * a->ldk, dk);
@@ -82,7 +83,7 @@ void ta_attn_block_forward(const ta_attn_block *a, float *o, float *p, float *wo
     }
     float sum = 0.0f;
     for (size_t j = lo; j < hi; j++) {
-      float e = expf(pi[j] - m);
+      float e = ta_expf(pi[j] - m);
       pi[j] = e;
       sum += e;
     }
@@ -112,7 +113,7 @@ void ta_attn_block_backward(const ta_attn_block *a, float *dq, float *dk, float 
                             size_t len) {
   const size_t Tq = a->Tq, Tk = a->Tk, D = a->dk, dvw = a->dv;
   const int cosine = a->score == TA_SCORE_COSINE, additive = a->score == TA_SCORE_ADDITIVE;
-  float c = cosine ? expf(sw[0]) : dot_scale(a);
+  float c = cosine ? ta_expf(sw[0]) : dot_scale(a);
   float *nk = work;      /* [Tk] clamped key norms (cosine) */
   float *dp = work + Tk; /* [Tk] one row of dP */
   for (size_t j = 0; j < Tk; j++) {
@@ -150,7 +151,7 @@ void ta_attn_block_backward(const ta_attn_block *a, float *dq, float *dk, float 
       float *dkj = dk + j * a->ldk;
       if (additive) {
         for (size_t d = 0; d < D; d++) {
-          float t = tanhf(qi[d] + kj[d]);
+          float t = ta_tanhf(qi[d] + kj[d]);
           dsw[d] += ds * t;
           float u = ds * sw[d] * (1.0f - t * t);
           dqi[d] += u;

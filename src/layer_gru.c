@@ -9,6 +9,7 @@
  *   hn [BT, H] (h W_hn^T + b_hn, needed by dr), h [BT, H], and when dropout follows the
  *   cell: mask [BT, H], hd [BT, H] (the next cell's input); then one hp [B, 3H].
  * scratch: dH [BT, H], dg [BT, 3H], dhp [B, 3H], dhcur [B, H], dhnext [B, H]. */
+#include "ta_simd.h" /* first: see there */
 #include <string.h>
 #include "rnn_common.h"
 #include "ta_math.h"
@@ -50,17 +51,23 @@ static void gru_forward(const ta_layer *L, float *out, float *cache, const float
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
         float *g = c.gates + row * GH, *p = hp + b * GH;
-        const float *hprev = t > 0 ? c.h + (row - 1) * H : NULL;
+        /* h_{-1} = 0: at t = 0 hp is all zeros, so its first H floats serve (a pointer
+         * that is never NULL keeps the loop below free of branches) */
+        const float *hprev = t > 0 ? c.h + (row - 1) * H : hp;
+        /* branch-free gate math (ta_math.h): vectorised over j */
+#ifdef _OPENMP
+#pragma omp simd
+#endif
         for (size_t j = 0; j < H; j++) {
           float rr = ta_sigmoidf(g[j] + p[j] + b_hh[j]);
           float zz = ta_sigmoidf(g[H + j] + p[H + j] + b_hh[H + j]);
           float hn = p[2 * H + j] + b_hh[2 * H + j];
-          float nn = tanhf(g[2 * H + j] + rr * hn);
+          float nn = ta_tanhf(g[2 * H + j] + rr * hn);
           g[j] = rr;
           g[H + j] = zz;
           g[2 * H + j] = nn;
           c.aux[row * H + j] = hn;
-          c.h[row * H + j] = ta_gru_h(zz, nn, hprev ? hprev[j] : 0.0f);
+          c.h[row * H + j] = ta_gru_h(zz, nn, hprev[j]);
         }
       }
     }

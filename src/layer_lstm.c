@@ -6,6 +6,7 @@
  * scratch: dH [BT, H], dg [BT, 4H], dhnext [B, H], dcnext [B, H].
  * The gradient of the pre-activations is the same for the x and the h projections,
  * so dg's rows of step t serve both GEMMs. */
+#include "ta_simd.h" /* first: see there */
 #include <string.h>
 #include "rnn_common.h"
 #include "ta_math.h"
@@ -40,29 +41,30 @@ static void lstm_forward(const ta_layer *L, float *out, float *cache, const floa
     for (size_t r = 0; r < BT; r++)
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j] + b_hh[j];
     for (size_t t = 0; t < T; t++) {
+      /* hp = h_{t-1} W_hh^T, all zeros at t = 0 (h_{-1} = c_{-1} = 0, and its first H
+       * floats then stand for c_{-1}: no NULL, no branch in the loop below) */
       if (t > 0) ta_gemm_nt(hp, GH, c.h + (t - 1) * H, T * H, W_hh, H, B, GH, H, 0);
+      else memset(hp, 0, B * GH * sizeof(float));
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
         float *g = c.gates + row * GH;
         const float *p = hp + b * GH;
-        float cprev_zero = 0.0f;
-        const float *cprev = t > 0 ? c.aux + (row - 1) * H : NULL;
+        const float *cprev = t > 0 ? c.aux + (row - 1) * H : hp;
+        /* branch-free gate math (ta_math.h): vectorised over j */
+#ifdef _OPENMP
+#pragma omp simd
+#endif
         for (size_t j = 0; j < H; j++) {
-          float pi = g[j], pf = g[H + j], pg = g[2 * H + j], po = g[3 * H + j];
-          if (t > 0) {
-            pi += p[j];
-            pf += p[H + j];
-            pg += p[2 * H + j];
-            po += p[3 * H + j];
-          }
-          float ii = ta_sigmoidf(pi), ff = ta_sigmoidf(pf), gg = tanhf(pg), oo = ta_sigmoidf(po);
+          float pi = g[j] + p[j], pf = g[H + j] + p[H + j], pg = g[2 * H + j] + p[2 * H + j],
+                po = g[3 * H + j] + p[3 * H + j];
+          float ii = ta_sigmoidf(pi), ff = ta_sigmoidf(pf), gg = ta_tanhf(pg), oo = ta_sigmoidf(po);
           g[j] = ii;
           g[H + j] = ff;
           g[2 * H + j] = gg;
           g[3 * H + j] = oo;
-          float cc = ta_lstm_c(ii, ff, gg, cprev ? cprev[j] : cprev_zero);
+          float cc = ta_lstm_c(ii, ff, gg, cprev[j]);
           c.aux[row * H + j] = cc;
-          c.h[row * H + j] = oo * tanhf(cc);
+          c.h[row * H + j] = oo * ta_tanhf(cc);
         }
       }
     }
@@ -101,7 +103,7 @@ static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *
         float *dgr = dg + row * GH;
         for (size_t j = 0; j < H; j++) {
           float ii = g[j], ff = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j];
-          float tc = tanhf(c.aux[row * H + j]);
+          float tc = ta_tanhf(c.aux[row * H + j]);
           float dh = dH[row * H + j] + dhnext[b * H + j];
           float dc = dcnext[b * H + j] + dh * oo * (1.0f - tc * tc);
           dgr[j] = dc * gg * ii * (1.0f - ii);

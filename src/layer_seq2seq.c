@@ -287,7 +287,7 @@ static inline void gru_step(float *g, float *hn, float *h, const float *p, const
     float rr = ta_sigmoidf(g[j] + p[j]);
     float zz = ta_sigmoidf(g[H + j] + p[H + j]);
     float hnj = p[2 * H + j];
-    float nn = tanhf(g[2 * H + j] + rr * hnj);
+    float nn = ta_tanhf(g[2 * H + j] + rr * hnj);
     g[j] = rr;
     g[H + j] = zz;
     g[2 * H + j] = nn;
@@ -321,14 +321,14 @@ static inline void lstm_step(float *g, float *c, float *h, const float *p, const
                              size_t H) {
   for (size_t j = 0; j < H; j++) {
     float ii = ta_sigmoidf(g[j] + p[j]), ff = ta_sigmoidf(g[H + j] + p[H + j]);
-    float gg = tanhf(g[2 * H + j] + p[2 * H + j]), oo = ta_sigmoidf(g[3 * H + j] + p[3 * H + j]);
+    float gg = ta_tanhf(g[2 * H + j] + p[2 * H + j]), oo = ta_sigmoidf(g[3 * H + j] + p[3 * H + j]);
     g[j] = ii;
     g[H + j] = ff;
     g[2 * H + j] = gg;
     g[3 * H + j] = oo;
     float cc = ta_lstm_c(ii, ff, gg, cprev ? cprev[j] : 0.0f);
     c[j] = cc;
-    h[j] = oo * tanhf(cc);
+    h[j] = oo * ta_tanhf(cc);
   }
 }
 
@@ -338,7 +338,7 @@ static inline void lstm_step_back(float *dg, float *dc, const float *dh, const f
                                   const float *c, const float *cprev, size_t H) {
   for (size_t j = 0; j < H; j++) {
     float ii = g[j], ff = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j];
-    float tc = tanhf(c[j]);
+    float tc = ta_tanhf(c[j]);
     float dcj = dc[j] + dh[j] * oo * (1.0f - tc * tc);
     dg[j] = dcj * gg * ii * (1.0f - ii);
     dg[H + j] = dcj * (cprev ? cprev[j] : 0.0f) * ff * (1.0f - ff);

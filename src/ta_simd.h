@@ -1,0 +1,11 @@
+/* Included first by the files whose element-wise loops should vectorise. GCC if-converts
+ * the float compares in ta_math.h's branch-free formulas (the clamps of ta_expf, the
+ * selects of ta_tanhf) only when it may assume no floating-point trap is enabled;
+ * no-trapping-math allows that and changes no result (nothing here enables FP traps).
+ * Other compilers just compile the loops as scalar code, with the same results. */
+#ifndef TA_SIMD_H
+#define TA_SIMD_H
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER) && !defined(__CUDACC__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#endif
