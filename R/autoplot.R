@@ -122,7 +122,9 @@ attention_of_step <- function(object, step, call = sys.call(-1L)) {
 #'   heads and layers). For the self-attention models ("attention", "transformer") this
 #'   is the attention row of the last query, the step the forecast is read from; for
 #'   "seq2seq" the row of horizon step `step`. Recursive models forecast later steps
-#'   from windows holding their own forecasts, so they take `step = 1` only.
+#'   from windows holding their own forecasts, so they take `step = 1` only. For a
+#'   combination of models (the default of [tsattn()]) the loss has one panel per
+#'   model, and the attention plots show the first model's attention.
 #'
 #' @param object A `tsattn_forecast`, `tsattn_mforecast`, `tsattn_attention` or `tsattn`
 #'   object.
@@ -246,17 +248,29 @@ autoplot.tsattn <- function(object, type = c("loss", "attention", "series"), ste
 }
 
 loss_plot <- function(object) {
-  h <- object$history
-  df <- data.frame(epoch = rep(h$epoch, 2L), loss = c(h$loss, h$val_loss),
-                   set = factor(rep(c("training", "validation"), each = nrow(h)),
-                                levels = c("training", "validation")))
+  # one panel per model of a combination
+  fits <- if (is.null(object$members)) list(object) else object$members
+  member <- function(f) if (is.null(object$members)) "" else f$model
+  df <- do.call(rbind, lapply(fits, function(f) {
+    h <- f$history
+    va <- if (is.null(h$val_loss)) rep(NA_real_, nrow(h)) else h$val_loss
+    data.frame(epoch = rep(h$epoch, 2L), loss = c(h$loss, va),
+               set = factor(rep(c("training", "validation"), each = nrow(h)),
+                            levels = c("training", "validation")),
+               model = member(f))
+  }))
+  best <- do.call(rbind, lapply(fits, function(f) {
+    va <- f$history$val_loss
+    if (is.null(va) || !any(is.finite(va))) return(NULL)
+    data.frame(epoch = f$history$epoch[which.min(va)], model = member(f))
+  }))
   df <- df[is.finite(df$loss), , drop = FALSE]
   p <- ggplot2::ggplot(df, ggplot2::aes(x = .data$epoch, y = .data$loss, colour = .data$set)) +
     ggplot2::geom_line()
-  if (!is.null(h$val_loss) && any(is.finite(h$val_loss))) {
-    best <- h$epoch[which.min(h$val_loss)]
-    p <- p + ggplot2::geom_vline(xintercept = best, linetype = "dashed", colour = "grey50")
-  }
+  if (!is.null(best))
+    p <- p + ggplot2::geom_vline(ggplot2::aes(xintercept = .data$epoch), data = best,
+                                 linetype = "dashed", colour = "grey50")
+  if (!is.null(object$members)) p <- p + ggplot2::facet_wrap(ggplot2::vars(.data$model), scales = "free")
   if (all(df$loss > 0)) p <- p + ggplot2::scale_y_log10()
   p + ggplot2::scale_colour_manual(values = c(training = "#1F4E9A", validation = "#D95F02"),
                                    name = NULL) +
@@ -405,6 +419,13 @@ plot.tsattn <- function(x, type = c("loss", "attention"), main = NULL, ...) {
     a <- attention(x)
     if (is.null(a)) no_attention(x)
     return(invisible(plot.tsattn_attention(a, ...)))
+  }
+  if (!is.null(x$members)) {
+    # one panel per model of a combination
+    op <- graphics::par(mfrow = c(1L, length(x$members)))
+    on.exit(graphics::par(op))
+    for (f in x$members) plot.tsattn(f, type = "loss", main = main, ...)
+    return(invisible(x))
   }
   h <- x$history
   tr <- h$loss

@@ -112,25 +112,42 @@ seq2seq_paths <- function(object, window, h, npaths, xf) {
 #' @rawNamespace S3method(forecast::forecast, tsattn)
 forecast.tsattn <- function(object, h = NULL, level = c(80, 95), xreg = NULL, npaths = 1000,
                             seed = NULL, ...) {
-  y <- object$x
-  freq <- stats::frequency(y)
-  if (is.null(h)) h <- if (freq > 1) 2 * freq else 10
-  h <- check_count(h, "h")
+  h <- forecast_h(object, h)
   level <- check_level(level)
   npaths <- check_count(npaths, "npaths")
   seeds <- check_seed(seed)
-  xf <- future_xreg(object, xreg, h)
+  paths <- sample_paths(object, h, xreg, npaths, seeds)
+  forecast_object(object, paths, h, level)
+}
+
+# h, defaulting to two seasons (10 steps for non-seasonal series)
+forecast_h <- function(object, h, call = sys.call(-1L)) {
+  freq <- stats::frequency(object$x)
+  if (is.null(h)) h <- if (freq > 1) 2 * freq else 10
+  check_count(h, "h", call = call)
+}
+
+# sample paths [npaths, h, k] of one fitted model, on the original scale
+sample_paths <- function(object, h, xreg, npaths, seeds, call = sys.call(-1L)) {
+  xf <- future_xreg(object, xreg, h, call = call)
   window <- last_window(object, xf)
-  k <- length(object$center)
   sim <- if (object$seq2seq) {
     with_seed(seeds[[1L]], seq2seq_paths(object, window, h, npaths, xf))
   } else {
     simulate_paths(object$network, window, h, npaths = npaths,
                    resid = object$val_resid[[1L]], xreg_future = xf, seed = seeds[[2L]])
   }
-  paths <- undo_paths(object, sim$paths)
-  tsp_y <- stats::tsp(y)
-  start <- tsp_y[2L] + 1 / freq
+  undo_paths(object, sim$paths)
+}
+
+# the forecast object of `object` from its sample paths [npaths, h, k]: the mean and
+# the quantiles of the paths, at the times after the series
+forecast_object <- function(object, paths, h, level) {
+  y <- object$x
+  freq <- stats::frequency(y)
+  k <- dim(paths)[3L]
+  npaths <- dim(paths)[1L]
+  start <- stats::tsp(y)[2L] + 1 / freq
   mk <- function(v) stats::ts(v, start = start, frequency = freq)
   series <- colnames(as.matrix(y))
   if (is.null(series)) series <- deparse(object$call$y)[1L]

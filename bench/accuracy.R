@@ -1,14 +1,15 @@
 # Forecast accuracy on real series shipped with R and the forecast package: hold out the
 # last two seasons (24 months, 8 quarters), fit on the rest, and print the test-set MASE
-# of every tsattn model next to snaive, ets, auto.arima, thetaf and nnetar.
-# Usage: Rscript bench/accuracy.R [models]   e.g. Rscript bench/accuracy.R transformer,gru
+# of every tsattn model next to snaive, ets, auto.arima, thetaf and nnetar. "default" is
+# tsattn(y) with no model given (the transformer and seq2seq combined).
+# Usage: Rscript bench/accuracy.R [models]   e.g. Rscript bench/accuracy.R default,gru
 suppressPackageStartupMessages({
   library(tsattn)
   library(forecast)
 })
 args <- commandArgs(trailingOnly = TRUE)
 models <- if (length(args)) strsplit(args[1], ",")[[1]] else
-  c("transformer", "gru", "lstm", "attention", "seq2seq")
+  c("default", "transformer", "gru", "lstm", "attention", "seq2seq")
 series <- list(
   AirPassengers = AirPassengers, ldeaths = ldeaths, co2 = co2, USAccDeaths = USAccDeaths,
   nottem = nottem, UKgas = UKgas, austres = austres, wineind = forecast::wineind,
@@ -28,7 +29,8 @@ for (nm in names(series)) {
   for (m in models) {
     t0 <- proc.time()[["elapsed"]]
     r[m] <- tryCatch({
-      fit <- tsattn(train, model = m, seed = 1, verbose = FALSE)
+      fit <- if (m == "default") tsattn(train, seed = 1, verbose = FALSE) else
+        tsattn(train, model = m, seed = 1, verbose = FALSE)
       mase(forecast(fit, h = h, seed = 1), test)
     }, error = function(e) {
       message(nm, " ", m, ": ", conditionMessage(e))

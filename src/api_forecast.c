@@ -8,6 +8,7 @@
 #include "ta_net.h"
 #include "ta_forecast.h"
 #include "api_util.h"
+#include "ta_threads.h"
 
 /* a whole number >= min that fits an int */
 static int count_of(SEXP x, const char *what, int min) {
@@ -57,7 +58,8 @@ SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP windo
     error("%d paths of %d steps of %d series are too many values for an R vector", npaths, h,
           n_series);
 
-  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  const float *pf = to_float(params, net->n_params, "weights");
+  memcpy(net->params, pf, net->n_params * sizeof(float));
   const float *win = to_float(window, (size_t)lookback * (size_t)F, "window");
   const float *xr = NULL;
   if (n_xreg > 0) {
@@ -84,18 +86,31 @@ SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP windo
   size_t np = (size_t)npaths * (size_t)h * ns, nm = (size_t)h * ns;
   float *paths = (float *)R_alloc(np + 1, sizeof(float));
   float *mean = (float *)R_alloc(nm + 1, sizeof(float));
-  ta_msg msg;
-  int st = ta_simulate(net, paths, mean, win, (size_t)lookback, ns, xr, n_xreg, (size_t)h,
-                       (size_t)npaths, rs, n_resid, sd, &msg);
-  if (st != TA_OK) {
-    release(ptr);
-    error("%s", msg.text);
+
+  /* one copy of the network per thread that will run a block of paths (ta_simulate
+   * uses at most one per TA_SIM_MIN_ROWS windows; more copies only cost memory) */
+  int n_nets = ta_threads();
+  int useful = (int)(((size_t)npaths + TA_SIM_MIN_ROWS) / TA_SIM_MIN_ROWS);
+  if (n_nets > useful) n_nets = useful;
+  if (n_nets > 64) n_nets = 64;
+  if (n_nets < 1) n_nets = 1;
+  ta_net **nets = (ta_net **)R_alloc((size_t)n_nets, sizeof(ta_net *));
+  SEXP *ptrs = (SEXP *)R_alloc((size_t)n_nets, sizeof(SEXP));
+  nets[0] = net;
+  ptrs[0] = ptr;
+  for (int i = 1; i < n_nets; i++) {
+    ptrs[i] = build_net(ispec, dspec, in_dim, &nets[i]); /* protected; freed by its finalizer on error */
+    memcpy(nets[i]->params, pf, net->n_params * sizeof(float));
   }
+  ta_msg msg;
+  int st = ta_simulate(nets, n_nets, paths, mean, win, (size_t)lookback, ns, xr, n_xreg,
+                       (size_t)h, (size_t)npaths, rs, n_resid, sd, &msg);
+  for (int i = 0; i < n_nets; i++) release(ptrs[i]);
+  if (st != TA_OK) error("%s", msg.text);
   const char *fields[] = {"paths", "mean", ""};
   SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SET_VECTOR_ELT(res, 0, from_float(paths, np));
   SET_VECTOR_ELT(res, 1, from_float(mean, nm));
-  release(ptr);
-  UNPROTECT(2);
+  UNPROTECT(n_nets + 1);
   return res;
 }

@@ -1,7 +1,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ta_forecast.h"
+#include "ta_gemm.h"
 #include "ta_rng.h"
+#include "ta_threads.h"
 
 /* windows forwarded at once: bounds the workspace (activations and caches of every
  * layer scale with the batch). 128 rather than 256: a small recurrent network's step
@@ -20,9 +22,55 @@ static size_t mul_ok(size_t a, size_t b, int *ok) {
   return a * b;
 }
 
-int ta_simulate(ta_net *net, float *paths, float *mean, const float *window, size_t lookback,
-                size_t n_series, const float *xreg_future, size_t n_xreg, size_t h,
-                size_t npaths, const float *resid, size_t n_resid, uint64_t seed, ta_msg *msg) {
+/* What every block of windows shares (read-only while the blocks run). */
+typedef struct {
+  float *paths, *mean, *win;
+  const uint32_t *pick;
+  const float *xreg_future, *resid;
+  size_t lookback, n_series, n_xreg, F, h, wrow, yoff, ystride, chunk;
+} sim_job;
+
+/* All h steps of windows [r0, r1) with net (its workspace reserved for job->chunk
+ * windows). Row 0 is the mean window, row r > 0 is path r - 1. */
+static void simulate_rows(ta_net *net, const sim_job *job, size_t r0, size_t r1) {
+  size_t ns = job->n_series, F = job->F, h = job->h, wrow = job->wrow;
+  size_t shift = (job->lookback - 1) * F;
+  for (size_t k = 0; k < h; k++) {
+    int more = k + 1 < h;
+    const float *xr = more && job->n_xreg ? job->xreg_future + (k + 1) * job->n_xreg : NULL;
+    for (size_t s = r0; s < r1; s += job->chunk) {
+      size_t b = r1 - s < job->chunk ? r1 - s : job->chunk;
+      float *w0 = job->win + s * wrow;
+      const float *out = ta_net_predict(net, w0, NULL, b, job->lookback);
+      for (size_t i = 0; i < b; i++) {
+        const float *yhat = out + i * job->ystride + job->yoff;
+        size_t row = s + i;
+        float *y;
+        if (row == 0) {
+          y = job->mean + k * ns;
+          memcpy(y, yhat, ns * sizeof(float));
+        } else {
+          y = job->paths + ((row - 1) * h + k) * ns;
+          const float *e = job->resid + (size_t)job->pick[(row - 1) * h + k] * ns;
+          for (size_t j = 0; j < ns; j++) y[j] = yhat[j] + e[j];
+        }
+        if (!more) continue;
+        float *w = w0 + i * wrow;
+        if (shift) memmove(w, w + F, shift * sizeof(float));
+        memcpy(w + shift, y, ns * sizeof(float));
+        if (xr) memcpy(w + shift + ns, xr, job->n_xreg * sizeof(float));
+      }
+    }
+  }
+}
+
+int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const float *window,
+                size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
+                size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
+                ta_msg *msg) {
+  if (n_nets < 1 || !nets || !nets[0])
+    return ta_fail(msg, TA_ERR_ARG, "no network to simulate with");
+  ta_net *net = nets[0];
   if (lookback < 1 || n_series < 1 || h < 1 || npaths < 1)
     return ta_fail(msg, TA_ERR_ARG, "lookback, series, horizon and paths must all be >= 1");
   size_t F = n_series + n_xreg;
@@ -57,8 +105,19 @@ int ta_simulate(ta_net *net, float *paths, float *mean, const float *window, siz
   mul_ok(nph, sizeof(uint32_t), &ok);
   if (!ok) return ta_fail(msg, TA_ERR_NOMEM, "too many paths or steps to simulate");
   size_t chunk = rows < TA_SIM_CHUNK ? rows : TA_SIM_CHUNK;
-  int st = ta_net_reserve(net, chunk, lookback, msg);
-  if (st != TA_OK) return st;
+  /* blocks of windows run on their own threads, each with its own network (the
+   * workspace is per network) and its own packing buffers (ta_gemm's are per thread);
+   * a window's values do not depend on the block or chunk it is in, so the result is
+   * the same for any number of threads */
+  size_t n_blocks = (rows + TA_SIM_MIN_ROWS - 1) / TA_SIM_MIN_ROWS;
+  int nt = ta_threads();
+  if (nt > n_nets) nt = n_nets;
+  if ((size_t)nt > n_blocks) nt = (int)n_blocks;
+  if (nt < 1) nt = 1;
+  for (int t = 0; t < nt; t++) {
+    int st = ta_net_reserve(nets[t], chunk, lookback, msg);
+    if (st != TA_OK) return st;
+  }
 
   float *win = malloc((wall + 1) * sizeof(float)); /* [rows, lookback, F] */
   /* residual rows of every path and step [npaths, h], drawn path by path up front: a
@@ -76,35 +135,18 @@ int ta_simulate(ta_net *net, float *paths, float *mean, const float *window, siz
     ta_rng_seed(&rng, seed);
     for (size_t i = 0; i < nph; i++) pick[i] = ta_rng_below(&rng, (uint32_t)n_resid);
   }
-  size_t yoff = (T_out - 1) * n_series; /* the last output step within one sequence */
-  size_t ystride = T_out * n_series;
-  size_t shift = (lookback - 1) * F;
-
-  for (size_t k = 0; k < h; k++) {
-    int more = k + 1 < h;
-    const float *xr = more && n_xreg ? xreg_future + (k + 1) * n_xreg : NULL;
-    for (size_t s = 0; s < rows; s += chunk) {
-      size_t b = rows - s < chunk ? rows - s : chunk;
-      float *w0 = win + s * wrow;
-      const float *out = ta_net_predict(net, w0, NULL, b, lookback);
-      for (size_t i = 0; i < b; i++) {
-        const float *yhat = out + i * ystride + yoff;
-        size_t row = s + i;
-        float *y;
-        if (row == 0) {
-          y = mean + k * n_series;
-          memcpy(y, yhat, n_series * sizeof(float));
-        } else {
-          y = paths + ((row - 1) * h + k) * n_series;
-          const float *e = resid + (size_t)pick[(row - 1) * h + k] * n_series;
-          for (size_t j = 0; j < n_series; j++) y[j] = yhat[j] + e[j];
-        }
-        if (!more) continue;
-        float *w = w0 + i * wrow;
-        if (shift) memmove(w, w + F, shift * sizeof(float));
-        memcpy(w + shift, y, n_series * sizeof(float));
-        if (xr) memcpy(w + shift + n_series, xr, n_xreg * sizeof(float));
-      }
+  sim_job job = {paths, mean, win, pick, xreg_future, resid, lookback, n_series, n_xreg, F, h,
+                 wrow, (T_out - 1) * n_series, T_out * n_series, chunk};
+  if (nt == 1) {
+    simulate_rows(net, &job, 0, rows);
+  } else {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (int t = 0; t < nt; t++) {
+      simulate_rows(nets[t], &job, rows * (size_t)t / (size_t)nt,
+                    rows * (size_t)(t + 1) / (size_t)nt);
+      ta_gemm_release(); /* this thread's packing buffers */
     }
   }
   if (!noise)

@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include "ta_net.h"
 
+/* fewest windows worth a thread of their own: below, the thread's start-up and its
+ * packing buffers cost more than its share of the work */
+#define TA_SIM_MIN_ROWS 64
+
 /* Simulates npaths sample paths of h steps and the noise-free mean path.
  *
  * The network maps x [B, lookback, F], F = n_series + n_xreg, to an output whose last
@@ -26,9 +30,14 @@
  * seeded by seed, drawn path by path, step by step: path p is the same whatever npaths
  * and the chunking),
  * then shifts each window up one row and appends (y, xreg_future[k+1]). Allocates its
- * buffers once; nothing is allocated in the step loop. */
-int ta_simulate(ta_net *net, float *paths, float *mean, const float *window, size_t lookback,
-                size_t n_series, const float *xreg_future, size_t n_xreg, size_t h,
-                size_t npaths, const float *resid, size_t n_resid, uint64_t seed, ta_msg *msg);
+ * buffers once; nothing is allocated in the step loop.
+ *
+ * nets [n_nets]: copies of one network (same layers and parameters); with several, and
+ * ta_threads() > 1, blocks of paths run in parallel, one network per thread. The
+ * result does not depend on how many are given. */
+int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const float *window,
+                size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
+                size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
+                ta_msg *msg);
 
 #endif

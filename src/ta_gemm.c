@@ -25,9 +25,16 @@
 
 typedef float v8sf __attribute__((vector_size(32)));
 
-/* pool of packing buffers: grows, never shrinks */
-static float *pack_buf[2];
-static size_t pack_cap[2];
+/* Pool of packing buffers, one per thread (so that threads running separate products,
+ * as the forecast's blocks of paths do, never share one): grows, never shrinks, until
+ * ta_gemm_release() frees the calling thread's. */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define TA_THREAD_LOCAL _Thread_local
+#else
+#define TA_THREAD_LOCAL __thread
+#endif
+static TA_THREAD_LOCAL float *pack_buf[2];
+static TA_THREAD_LOCAL size_t pack_cap[2];
 
 static float *pack_get(int which, size_t n) {
   if (n > pack_cap[which]) {

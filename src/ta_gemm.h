@@ -15,7 +15,8 @@ void ta_gemm_nn(float *C, size_t ldc, const float *A, size_t lda, const float *B
 /* C[M,N] (+)= A[K,M]^T * B[K,N]   (weight gradient: dW += dY^T X) */
 void ta_gemm_tn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
                 size_t M, size_t N, size_t K, int accumulate);
-/* releases the packing buffers (at package unload) */
+/* releases the calling thread's packing buffers (at package unload, and by each thread
+ * that ran its own products in a parallel region, at its end) */
 void ta_gemm_release(void);
 /* out[N] (+)= column sums of A[M,N]  (bias gradient) */
 void ta_colsum(float *out, const float *A, size_t lda, size_t M, size_t N, int accumulate);

@@ -7,6 +7,7 @@
 
 #define TA_PAR_MIN_FLOPS 4.0e6
 
+/* 1 inside a parallel region: the core never nests them */
 int ta_threads(void);
 /* n < 1 restores the default (OpenMP's, normally the cores available) */
 void ta_set_threads(int n);
