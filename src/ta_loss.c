@@ -1,18 +1,14 @@
 #include "ta_loss.h"
+#include "ta_math_train.h"
 
 double ta_loss(int kind, float *grad, const float *yhat, const float *y, size_t n) {
   double sum = 0.0;
   float scale = 1.0f / (float)n;
+  int mae = kind == TA_LOSS_MAE;
   for (size_t i = 0; i < n; i++) {
     float d = yhat[i] - y[i];
-    if (kind == TA_LOSS_MAE) {
-      sum += d < 0.0f ? -(double)d : (double)d;
-      /* PyTorch's L1 gradient: sign(d), 0 at d == 0 */
-      if (grad) grad[i] = d > 0.0f ? scale : (d < 0.0f ? -scale : 0.0f);
-    } else {
-      sum += (double)d * (double)d;
-      if (grad) grad[i] = 2.0f * d * scale;
-    }
+    sum += ta_loss_term(mae, d);
+    if (grad) grad[i] = ta_loss_grad(mae, d, scale);
   }
   return sum / (double)n;
 }
@@ -25,6 +21,7 @@ double ta_loss_seq(int kind, float *grad, const float *yhat, const float *y,
   if (n == 0) n = 1;
   double sum = 0.0;
   float scale = 1.0f / (float)n;
+  int mae = kind == TA_LOSS_MAE;
   for (size_t b = 0; b < B; b++) {
     size_t len = valid_len[b] < (int)T ? (size_t)valid_len[b] : T;
     for (size_t t = 0; t < T; t++) {
@@ -33,13 +30,8 @@ double ta_loss_seq(int kind, float *grad, const float *yhat, const float *y,
         float d = yhat[off + f] - y[off + f];
         float g = 0.0f;
         if (t < len) {
-          if (kind == TA_LOSS_MAE) {
-            sum += d < 0.0f ? -(double)d : (double)d;
-            g = d > 0.0f ? scale : (d < 0.0f ? -scale : 0.0f);
-          } else {
-            sum += (double)d * (double)d;
-            g = 2.0f * d * scale;
-          }
+          sum += ta_loss_term(mae, d);
+          g = ta_loss_grad(mae, d, scale);
         }
         if (grad) grad[off + f] = g;
       }
