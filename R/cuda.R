@@ -52,3 +52,25 @@ cuda_built <- function() .Call(C_cuda_built)
 cuda_not_built_reason <- function()
   paste("this build of tsattn has no CUDA backend (it was installed without nvcc,",
         "with --without-cuda or with TSATTN_CUDA=0)")
+
+# One operation on the CPU (gpu = FALSE) or the GPU (gpu = TRUE), on the same float32
+# inputs: the CPU/GPU parity tests (tests/testthat/test-cuda-ops.R) compare the two.
+# Matrices are row-major, one after another (see src/api_cuda.c).
+cuda_op_gemm <- function(op = c("nt", "nn", "tn"), A, B, C, M, N, K, batch = 1L,
+                         accumulate = FALSE, gpu = FALSE) {
+  op <- match(match.arg(op), c("nt", "nn", "tn")) - 1L
+  .Call(C_cuda_op_gemm, op, as.double(A), as.double(B), as.double(C),
+        as.integer(c(M, N, K, batch)), accumulate, gpu)
+}
+cuda_op_act <- function(fn, x, dout, gpu = FALSE) {
+  .Call(C_cuda_op_act, activation_codes[[fn]], as.double(x), as.double(dout), gpu)
+}
+cuda_op_adam <- function(params, grads, m, v, step, lr = 1e-3, beta1 = 0.9, beta2 = 0.999,
+                         eps = 1e-8, weight_decay = 0, gpu = FALSE) {
+  .Call(C_cuda_op_adam, as.double(params), as.double(grads), as.double(m), as.double(v),
+        as.double(c(lr, beta1, beta2, eps, weight_decay)), as.integer(step), gpu)
+}
+cuda_op_loss <- function(loss = c("mse", "mae"), yhat, y, gpu = FALSE) {
+  kind <- match(match.arg(loss), c("mse", "mae"))
+  .Call(C_cuda_op_loss, kind, as.double(yhat), as.double(y), gpu)
+}

@@ -3,6 +3,7 @@
  * same in both builds. In a CUDA build this file compiles to nothing (runtime_cuda.cu
  * has the real functions). */
 #include "ta_cuda.h"
+#include "ta_cuda_ops.h"
 
 #if !TSATTN_CUDA
 
@@ -65,6 +66,43 @@ int ta_cuda_blas(void **handle, ta_msg *msg) {
 }
 
 void ta_cuda_release(void) {}
+
+int ta_cuda_gemm(int op, float *C, size_t ldc, size_t sC, const float *A, size_t lda, size_t sA,
+                 const float *B, size_t ldb, size_t sB, size_t M, size_t N, size_t K,
+                 size_t batch, int accumulate, ta_msg *msg) {
+  (void)op; (void)C; (void)ldc; (void)sC; (void)A; (void)lda; (void)sA; (void)B; (void)ldb;
+  (void)sB; (void)M; (void)N; (void)K; (void)batch; (void)accumulate;
+  return no_cuda(msg);
+}
+
+int ta_cuda_act_forward(float *out, const float *in, size_t n, int act, ta_msg *msg) {
+  (void)out; (void)in; (void)n; (void)act;
+  return no_cuda(msg);
+}
+
+int ta_cuda_act_backward(float *din, const float *dout, const float *in, const float *out,
+                         size_t n, int act, ta_msg *msg) {
+  (void)din; (void)dout; (void)in; (void)out; (void)n; (void)act;
+  return no_cuda(msg);
+}
+
+int ta_cuda_adam_step(float *params, const float *grads, float *m, float *v, size_t n,
+                      const ta_adam_consts *c, ta_msg *msg) {
+  (void)params; (void)grads; (void)m; (void)v; (void)n; (void)c;
+  return no_cuda(msg);
+}
+
+size_t ta_cuda_loss_workspace(size_t n) {
+  (void)n;
+  return 0;
+}
+
+int ta_cuda_loss(int kind, double *loss, float *grad, const float *yhat, const float *y, size_t n,
+                 void *work, ta_msg *msg) {
+  (void)kind; (void)grad; (void)yhat; (void)y; (void)n; (void)work;
+  *loss = 0.0;
+  return no_cuda(msg);
+}
 
 #else
 

@@ -16,6 +16,10 @@ SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, 
 SEXP C_cuda_available(void);
 SEXP C_cuda_built(void);
 SEXP C_cuda_devices(void);
+SEXP C_cuda_op_gemm(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_op_act(SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_op_adam(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_op_loss(SEXP, SEXP, SEXP, SEXP);
 SEXP C_positional_encoding(SEXP, SEXP);
 SEXP C_set_threads(SEXP);
 
@@ -30,6 +34,10 @@ static const R_CallMethodDef call_methods[] = {
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
     {"C_cuda_built", (DL_FUNC)&C_cuda_built, 0},
     {"C_cuda_devices", (DL_FUNC)&C_cuda_devices, 0},
+    {"C_cuda_op_gemm", (DL_FUNC)&C_cuda_op_gemm, 7},
+    {"C_cuda_op_act", (DL_FUNC)&C_cuda_op_act, 4},
+    {"C_cuda_op_adam", (DL_FUNC)&C_cuda_op_adam, 7},
+    {"C_cuda_op_loss", (DL_FUNC)&C_cuda_op_loss, 4},
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
     {NULL, NULL, 0}};

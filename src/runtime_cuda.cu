@@ -119,13 +119,16 @@ extern "C" int ta_cuda_malloc(void **ptr, size_t bytes, ta_msg *msg) {
   if (err == cudaSuccess) return TA_OK;
   *ptr = NULL;
   (void)cudaGetLastError();
+  if (err != cudaErrorMemoryAllocation) /* no driver, no device, a broken context */
+    return ta_fail(msg, TA_ERR_CUDA, "cudaMalloc (%zu bytes): %s (%s)", bytes,
+                   cudaGetErrorString(err), cudaGetErrorName(err));
   int dev = -1;
   size_t free_b = 0, total_b = 0;
-  (void)cudaGetDevice(&dev);
+  if (cudaGetDevice(&dev) != cudaSuccess) (void)cudaGetLastError();
   if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) (void)cudaGetLastError();
-  return ta_fail(msg, err == cudaErrorMemoryAllocation ? (int)TA_ERR_NOMEM : (int)TA_ERR_CUDA,
-                 "cannot allocate %.1f MiB (%zu bytes) on CUDA device %d (%.1f of %.1f MiB free): "
-                 "%s (%s)",
+  return ta_fail(msg, TA_ERR_NOMEM,
+                 "out of GPU memory: cannot allocate %.1f MiB (%zu bytes) on CUDA device %d "
+                 "(%.1f of %.1f MiB free): %s (%s)",
                  bytes / 1048576.0, bytes, dev, free_b / 1048576.0, total_b / 1048576.0,
                  cudaGetErrorString(err), cudaGetErrorName(err));
 }

@@ -1,0 +1,56 @@
+/* GPU operations on device pointers (allocated with ta_cuda_malloc), as C functions.
+ * Each launches its work on the current device's default stream and returns without
+ * waiting (a fault shows at the next synchronising call), except ta_cuda_loss, which
+ * brings the loss back. Implemented in gemm_cuda.cu, act_cuda.cu, optim_cuda.cu and
+ * loss_cuda.cu; in a CPU-only build cuda_stub.c answers TA_ERR_NO_CUDA. Shapes and
+ * conventions are the CPU core's (ta_gemm.h, ta_math.h, ta_math_train.h, ta_loss.h), so
+ * a layer's GPU path is its CPU path with these calls in place of the loops. */
+#ifndef TA_CUDA_OPS_H
+#define TA_CUDA_OPS_H
+
+#include "ta_cuda.h" /* first: gives ta_common.h C linkage in C++ */
+#include "ta_math_train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* the three row-major products of ta_gemm.h */
+enum {
+  TA_GEMM_NT = 0, /* C[M,N] (+)= A[M,K] * B[N,K]^T */
+  TA_GEMM_NN = 1, /* C[M,N] (+)= A[M,K] * B[K,N]   */
+  TA_GEMM_TN = 2  /* C[M,N] (+)= A[K,M]^T * B[K,N] */
+};
+
+/* `batch` independent products through cuBLAS (strided-batched when batch > 1, e.g.
+ * one per attention head): product b reads A + b * sA, B + b * sB and writes
+ * C + b * sC (strides in floats). accumulate = 0 writes C, 1 adds into it. Exact FP32
+ * (no TF32), as PyTorch's default. Sizes must fit an int (cuBLAS's API). */
+int ta_cuda_gemm(int op, float *C, size_t ldc, size_t sC, const float *A, size_t lda, size_t sA,
+                 const float *B, size_t ldb, size_t sB, size_t M, size_t N, size_t K,
+                 size_t batch, int accumulate, ta_msg *msg);
+
+/* out[n] = act(in) and din[n] = dout * act'(in, out), ta_act/ta_act_grad of ta_math.h */
+int ta_cuda_act_forward(float *out, const float *in, size_t n, int act, ta_msg *msg);
+int ta_cuda_act_backward(float *din, const float *dout, const float *in, const float *out,
+                         size_t n, int act, ta_msg *msg);
+
+/* one Adam step over n parameters (m and v start zeroed), with the scalars of
+ * ta_adam_prepare() for this step */
+int ta_cuda_adam_step(float *params, const float *grads, float *m, float *v, size_t n,
+                      const ta_adam_consts *c, ta_msg *msg);
+
+/* bytes of device workspace ta_cuda_loss needs for n values */
+size_t ta_cuda_loss_workspace(size_t n);
+/* mean loss over n values (kind TA_LOSS_MSE or TA_LOSS_MAE of ta_loss.h) into *loss,
+ * dL/dyhat into grad (device, may be NULL). The sum is reduced in a fixed order that
+ * depends on n only (no atomics), so a run repeats exactly, on any GPU. Waits for the
+ * result: the one synchronisation of a training step. */
+int ta_cuda_loss(int kind, double *loss, float *grad, const float *yhat, const float *y, size_t n,
+                 void *work, ta_msg *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
