@@ -98,6 +98,9 @@ attention_of_step <- function(object, step, call = sys.call(-1L)) {
        target = format_time(tt[NROW(y)] + step / freq, freq))
 }
 
+# a long model description (a combination's) over several lines of a title
+wrap_label <- function(text, width = 75L) paste(strwrap(text, width), collapse = "\n")
+
 # ---- ggplot2 ------------------------------------------------------------------------
 
 #' Plot a tsattn forecast, fit or attention array with ggplot2
@@ -162,7 +165,7 @@ autoplot.tsattn_forecast <- function(object, include = NULL, ...) {
     ggplot2::geom_line(ggplot2::aes(x = .data$time, y = .data$value), data = fc,
                        colour = "#0000AA", linewidth = 0.7) +
     ggplot2::scale_fill_manual(values = level_fills(object$level), name = "level") +
-    ggplot2::labs(x = "Time", y = series_name(object), title = object$method) +
+    ggplot2::labs(x = "Time", y = series_name(object), title = wrap_label(object$method)) +
     ggplot2::theme_minimal()
 }
 
@@ -191,7 +194,7 @@ autoplot.tsattn_mforecast <- function(object, include = NULL, ...) {
                        colour = "#0000AA", linewidth = 0.7) +
     ggplot2::facet_wrap(ggplot2::vars(.data$series), ncol = 1L, scales = "free_y") +
     ggplot2::scale_fill_manual(values = level_fills(fcs[[1L]]$level), name = "level") +
-    ggplot2::labs(x = "Time", y = NULL, title = paste(method, collapse = "; ")) +
+    ggplot2::labs(x = "Time", y = NULL, title = wrap_label(paste(method, collapse = "; "))) +
     ggplot2::theme_minimal()
 }
 
@@ -241,7 +244,7 @@ autoplot.tsattn <- function(object, type = c("loss", "attention", "series"), ste
     attention = {
       a <- attention(object)
       if (is.null(a)) no_attention(object)
-      autoplot.tsattn_attention(a) + ggplot2::labs(subtitle = object$method)
+      autoplot.tsattn_attention(a) + ggplot2::labs(subtitle = wrap_label(object$method))
     },
     series = attention_series_plot(object, step, include)
   )
@@ -250,7 +253,10 @@ autoplot.tsattn <- function(object, type = c("loss", "attention", "series"), ste
 loss_plot <- function(object) {
   # one panel per model of a combination
   fits <- if (is.null(object$members)) list(object) else object$members
-  member <- function(f) if (is.null(object$members)) "" else f$model
+  member <- function(f) {
+    if (is.null(object$members)) return("")
+    factor(f$model, levels = names(object$members)) # panels in the members' order
+  }
   df <- do.call(rbind, lapply(fits, function(f) {
     h <- f$history
     va <- if (is.null(h$val_loss)) rep(NA_real_, nrow(h)) else h$val_loss
@@ -275,7 +281,7 @@ loss_plot <- function(object) {
   p + ggplot2::scale_colour_manual(values = c(training = "#1F4E9A", validation = "#D95F02"),
                                    name = NULL) +
     ggplot2::labs(x = "epoch", y = "loss (scaled series)", title = "Training and validation loss",
-                  subtitle = object$method) +
+                  subtitle = wrap_label(object$method)) +
     ggplot2::theme_minimal()
 }
 
@@ -306,7 +312,7 @@ attention_series_plot <- function(object, step, include) {
   }
   p + ggplot2::labs(x = "Time", y = NULL, colour = NULL,
                     title = sprintf("Attention of the forecast of %s over the last window", at$target),
-                    subtitle = object$method) +
+                    subtitle = wrap_label(object$method)) +
     ggplot2::theme_minimal()
 }
 
@@ -339,7 +345,7 @@ NULL
 
 #' @rdname plot.tsattn
 #' @export
-plot.tsattn_forecast <- function(x, include = NULL, main = x$method, xlab = "Time",
+plot.tsattn_forecast <- function(x, include = NULL, main = wrap_label(x$method), xlab = "Time",
                                  ylab = series_name(x), shadecols = NULL, fcol = "#0000AA",
                                  ...) {
   y <- tail_ts(x$x, include)

@@ -234,7 +234,11 @@ test_that("a combination's forecast pools the members' sample paths", {
   skip_if_not_installed("ggplot2")
   b <- ggplot2::ggplot_build(ggplot2::autoplot(fit))
   expect_identical(sort(unique(as.character(b$layout$layout$model))), c("gru", "seq2seq"))
-  expect_s3_class(ggplot2::ggplot_build(ggplot2::autoplot(fc)), "ggplot_built")
+  p <- ggplot2::autoplot(fc)
+  expect_s3_class(ggplot2::ggplot_build(p), "ggplot_built")
+  # the long description of a combination is wrapped over lines of the title
+  expect_identical(gsub("\n", " ", p$labels$title), fc$method)
+  expect_true(all(nchar(strsplit(p$labels$title, "\n")[[1L]]) <= 75L))
   grDevices::pdf(NULL)
   on.exit(grDevices::dev.off())
   expect_identical(plot(fit), fit)
