@@ -2,25 +2,40 @@
 # last two seasons (24 months, 8 quarters), fit on the rest, and print the test-set MASE
 # of every tsattn model next to snaive, ets, auto.arima, thetaf and nnetar. "default" is
 # tsattn(y) with no model given (the transformer and seq2seq combined).
-# Usage: Rscript bench/accuracy.R [models]   e.g. Rscript bench/accuracy.R default,gru
+# Usage: Rscript bench/accuracy.R [models] [set]   e.g. Rscript bench/accuracy.R default,gru
+# set "seasonal" (default): the ten seasonal series below, the set the default model was
+# chosen on; set "other": thirteen series it was not chosen on, mostly annual and
+# non-seasonal (8 steps held out for them; output in bench/accuracy-other.out).
 suppressPackageStartupMessages({
   library(tsattn)
   library(forecast)
 })
 args <- commandArgs(trailingOnly = TRUE)
-models <- if (length(args)) strsplit(args[1], ",")[[1]] else
+models <- if (length(args) && nzchar(args[1])) strsplit(args[1], ",")[[1]] else
   c("default", "transformer", "gru", "lstm", "attention", "seq2seq")
-series <- list(
-  AirPassengers = AirPassengers, ldeaths = ldeaths, co2 = co2, USAccDeaths = USAccDeaths,
-  nottem = nottem, UKgas = UKgas, austres = austres, wineind = forecast::wineind,
-  woolyrnq = forecast::woolyrnq, gas = forecast::gas
+set <- if (length(args) >= 2L) args[2] else "seasonal"
+series <- switch(set,
+  seasonal = list(
+    AirPassengers = AirPassengers, ldeaths = ldeaths, co2 = co2, USAccDeaths = USAccDeaths,
+    nottem = nottem, UKgas = UKgas, austres = austres, wineind = forecast::wineind,
+    woolyrnq = forecast::woolyrnq, gas = forecast::gas
+  ),
+  other = list(
+    UKDriverDeaths = UKDriverDeaths, JohnsonJohnson = JohnsonJohnson, Nile = Nile, lynx = lynx,
+    WWWusage = WWWusage, LakeHuron = LakeHuron,
+    sunspot.year = window(sunspot.year, start = 1850), BJsales = BJsales, nhtemp = nhtemp,
+    airmiles = airmiles, treering = window(treering, start = 1800),
+    Seatbelts_front = Seatbelts[, "front"],
+    qgas = ts(as.numeric(aggregate(forecast::gas, 4))[-(1:80)], frequency = 4)
+  ),
+  stop("set must be \"seasonal\" or \"other\"")
 )
 mase <- function(fc, test) accuracy(fc, test)["Test set", "MASE"]
 rows <- list()
 secs <- list()
 for (nm in names(series)) {
   y <- series[[nm]]
-  h <- 2 * frequency(y)
+  h <- max(2 * frequency(y), 8)
   n <- length(y)
   train <- window(y, end = time(y)[n - h])
   test <- window(y, start = time(y)[n - h + 1])
@@ -51,7 +66,7 @@ for (nm in names(series)) {
   cat(sprintf("%-14s %s\n", nm, paste(sprintf("%s %.2f", names(r), r), collapse = "  ")))
 }
 tab <- do.call(rbind, rows)
-cat("\nTest-set MASE (last two seasons held out)\n")
+cat("\nTest-set MASE (last two seasons, at least 8 steps, held out)\n")
 print(round(rbind(tab, mean = colMeans(tab, na.rm = TRUE)), 2))
 cat("\nFit + forecast seconds\n")
 st <- do.call(rbind, secs)
