@@ -7,8 +7,12 @@
  * only the previous hidden state.
  * cache per cell l (BT = B*T):  gates [BT, 3H] (r, z, n after activation),
  *   hn [BT, H] (h W_hn^T + b_hn, needed by dr), h [BT, H], and when dropout follows the
- *   cell: mask [BT, H], hd [BT, H] (the next cell's input); then one hp [B, 3H].
- * scratch: dH [BT, H], dg [BT, 3H], dhp [B, 3H], dhcur [B, H], dhnext [B, H]. */
+ *   cell: mask [BT, H], hd [BT, H] (the next cell's input); then one hp [B, 3H] and W_hh
+ *   packed for the step products [ta_gemm_packed_size(3H, H)] (packed once per cell,
+ *   multiplied T times).
+ * scratch: dH [BT, H], dg [BT, 3H], dP [BT, 3H] (the gradients of the h projection:
+ *   one GEMM gives dW_hh after the loop instead of one per step), dhcur [B, H],
+ *   dhnext [B, H], zero [H] (h_{-1}), W_hh packed [ta_gemm_packed_size(H, 3H)]. */
 #include "ta_simd.h" /* first: see there */
 #include <string.h>
 #include "rnn_common.h"
@@ -21,18 +25,19 @@ static int gru_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   return ta_rnn_setup(L, s, G, "gru", msg);
 }
 static size_t gru_cache(const ta_layer *L, size_t B, size_t T) {
-  return ta_rnn_cells_size(L, G, B * T) + B * G * (size_t)L->cfg.rnn.hidden;
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  return ta_rnn_cells_size(L, G, B * T) + B * G * H + ta_gemm_packed_size(G * H, H);
 }
 static size_t gru_scratch(const ta_layer *L, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden;
-  return B * T * H + B * T * G * H + B * G * H + 2 * B * H;
+  return B * T * H + 2 * B * T * G * H + 2 * B * H + H + ta_gemm_packed_size(H, G * H);
 }
 static void gru_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
-static void gru_forward(const ta_layer *L, float *out, float *cache, const float *in,
+TA_SIMD_CLONES static void gru_forward(const ta_layer *L, float *out, float *cache, const float *in,
                         const float *params, const ta_pass *ps, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
-  float *hp = cache + ta_rnn_cells_size(L, G, BT);
+  float *hp = cache + ta_rnn_cells_size(L, G, BT), *Wp = hp + B * G * H;
   const float *x = in;
   ta_rnn_cell c = {0};
   for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
@@ -44,9 +49,10 @@ static void gru_forward(const ta_layer *L, float *out, float *cache, const float
     ta_gemm_nt(c.gates, GH, x, I, W_ih, I, BT, GH, I, 0);
     for (size_t r = 0; r < BT; r++)
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j];
+    ta_gemm_pack_t(Wp, W_hh, H, GH, H);
     for (size_t t = 0; t < T; t++) {
       /* hp[B, 3H] = h_{t-1} W_hh^T + b_hh (h_{-1} = 0) */
-      if (t > 0) ta_gemm_nt(hp, GH, c.h + (t - 1) * H, T * H, W_hh, H, B, GH, H, 0);
+      if (t > 0) ta_gemm_packed(hp, GH, c.h + (t - 1) * H, T * H, Wp, B, GH, H, 0);
       else memset(hp, 0, B * GH * sizeof(float));
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
@@ -76,15 +82,16 @@ static void gru_forward(const ta_layer *L, float *out, float *cache, const float
   ta_rnn_emit(L, out, c.h, B, T);
 }
 
-static void gru_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+TA_SIMD_CLONES static void gru_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                          const float *dout, const float *in, const float *out,
                          const float *cache, const float *params, const ta_pass *ps,
                           size_t B, size_t T) {
   (void)ps;
   (void)out;
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
-  float *dH = scratch, *dg = dH + BT * H, *dhp = dg + BT * GH, *dhcur = dhp + B * GH;
-  float *dhnext = dhcur + B * H;
+  float *dH = scratch, *dg = dH + BT * H, *dP = dg + BT * GH, *dhcur = dP + BT * GH;
+  float *dhnext = dhcur + B * H, *zero = dhnext + B * H, *Wp = zero + H;
+  memset(zero, 0, H * sizeof(float));
   ta_rnn_collect(L, dH, dout, B, T);
   for (int l = L->cfg.rnn.num_layers - 1; l >= 0; l--) {
     size_t I = ta_rnn_in(L, l), off = ta_rnn_param_offset(L, G, l);
@@ -97,18 +104,24 @@ static void gru_backward(const ta_layer *L, float *din, float *dparams, float *s
       ta_rnn_cell below = ta_rnn_cell_at(L, G, (float *)cache, l - 1, BT);
       x = below.hd ? below.hd : below.h;
     }
+    ta_gemm_pack_n(Wp, W_hh, H, H, GH);
     memset(dhnext, 0, B * H * sizeof(float));
     for (size_t t = T; t-- > 0;) {
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
         const float *g = c.gates + row * GH, *hn = c.aux + row * H;
-        const float *hprev = t > 0 ? c.h + (row - 1) * H : NULL;
-        float *dgr = dg + row * GH, *dp = dhp + b * GH;
+        const float *hprev = t > 0 ? c.h + (row - 1) * H : zero;
+        float *dgr = dg + row * GH, *dp = dP + row * GH;
+        const float *dHr = dH + row * H, *dnx = dhnext + b * H;
+        float *dcur = dhcur + b * H;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
         for (size_t j = 0; j < H; j++) {
-          float dh = dH[row * H + j] + dhnext[b * H + j];
+          float dh = dHr[j] + dnx[j];
           float rr = g[j], zz = g[H + j], nn = g[2 * H + j];
           float dn = dh * (1.0f - zz);
-          float dz = dh * ((hprev ? hprev[j] : 0.0f) - nn);
+          float dz = dh * (hprev[j] - nn);
           float dan = dn * (1.0f - nn * nn);
           float dar = dan * hn[j] * rr * (1.0f - rr);
           float daz = dz * zz * (1.0f - zz);
@@ -118,17 +131,19 @@ static void gru_backward(const ta_layer *L, float *din, float *dparams, float *s
           dp[j] = dar;
           dp[H + j] = daz;
           dp[2 * H + j] = dan * rr;
-          dhcur[b * H + j] = dh * zz; /* the direct path h -> h' */
+          dcur[j] = dh * zz; /* the direct path h -> h' */
         }
       }
-      ta_colsum(db_hh, dhp, GH, B, GH, 1);
-      if (t > 0) {
-        /* dW_hh[3H, H] += dhp^T h_{t-1};  dh_{t-1} = dh z + dhp W_hh */
-        ta_gemm_tn(dW_hh, H, dhp, GH, c.h + (t - 1) * H, T * H, GH, H, B, 1);
-        ta_gemm_nn(dhcur, H, dhp, GH, W_hh, H, B, H, GH, 1);
-      }
+      /* dh_{t-1} = dh z + dP_t W_hh (rows b*T + t: stride T*3H) */
+      if (t > 0) ta_gemm_packed(dhcur, H, dP + t * GH, T * GH, Wp, B, H, GH, 1);
       memcpy(dhnext, dhcur, B * H * sizeof(float));
     }
+    /* db_hh over every step; dW_hh[3H, H] += sum_t dP_t^T h_{t-1} as one product: row r
+     * of dP (r >= 1) meets row r - 1 of h, which is h_{t-1} of the same sequence, except
+     * at t = 0, where the rows of dP are zeroed first (h_{-1} = 0) */
+    ta_colsum(db_hh, dP, GH, BT, GH, 1);
+    for (size_t b = 0; b < B; b++) memset(dP + b * T * GH, 0, GH * sizeof(float));
+    if (BT > 1) ta_gemm_tn(dW_hh, H, dP + GH, GH, c.h, H, GH, H, BT - 1, 1);
     ta_gemm_tn(dW_ih, I, dg, GH, x, I, GH, I, BT, 1);
     ta_colsum(db_ih, dg, GH, BT, GH, 1);
     if (l > 0) {

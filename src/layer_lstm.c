@@ -2,8 +2,11 @@
  *   [i, f, g, o] = [sigmoid, sigmoid, tanh, sigmoid](x W_ih^T + b_ih + h W_hh^T + b_hh)
  *   c' = f * c + i * g;   h' = o * tanh(c'),    h_0 = c_0 = 0
  * cache per cell l (BT = B*T): gates [BT, 4H] after activation, c [BT, H], h [BT, H],
- *   and when dropout follows the cell: mask [BT, H], hd [BT, H]; then one hp [B, 4H].
- * scratch: dH [BT, H], dg [BT, 4H], dhnext [B, H], dcnext [B, H].
+ *   and when dropout follows the cell: mask [BT, H], hd [BT, H]; then one hp [B, 4H] and
+ *   W_hh packed for the step products [ta_gemm_packed_size(4H, H)].
+ * scratch: dH [BT, H], dg [BT, 4H], dhnext [B, H], dcnext [B, H], zero [H] (c_{-1}),
+ *   dg0 [B, 4H] (step 0's rows, set aside while dW_hh is one product over all steps),
+ *   W_hh packed [ta_gemm_packed_size(H, 4H)].
  * The gradient of the pre-activations is the same for the x and the h projections,
  * so dg's rows of step t serve both GEMMs. */
 #include "ta_simd.h" /* first: see there */
@@ -18,18 +21,19 @@ static int lstm_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   return ta_rnn_setup(L, s, G, "lstm", msg);
 }
 static size_t lstm_cache(const ta_layer *L, size_t B, size_t T) {
-  return ta_rnn_cells_size(L, G, B * T) + B * G * (size_t)L->cfg.rnn.hidden;
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  return ta_rnn_cells_size(L, G, B * T) + B * G * H + ta_gemm_packed_size(G * H, H);
 }
 static size_t lstm_scratch(const ta_layer *L, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden;
-  return B * T * H + B * T * G * H + 2 * B * H;
+  return B * T * H + B * T * G * H + 2 * B * H + H + B * G * H + ta_gemm_packed_size(H, G * H);
 }
 static void lstm_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
-static void lstm_forward(const ta_layer *L, float *out, float *cache, const float *in,
+TA_SIMD_CLONES static void lstm_forward(const ta_layer *L, float *out, float *cache, const float *in,
                          const float *params, const ta_pass *ps, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
-  float *hp = cache + ta_rnn_cells_size(L, G, BT);
+  float *hp = cache + ta_rnn_cells_size(L, G, BT), *Wp = hp + B * G * H;
   const float *x = in;
   ta_rnn_cell c = {0};
   for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
@@ -40,10 +44,11 @@ static void lstm_forward(const ta_layer *L, float *out, float *cache, const floa
     ta_gemm_nt(c.gates, GH, x, I, W_ih, I, BT, GH, I, 0);
     for (size_t r = 0; r < BT; r++)
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j] + b_hh[j];
+    ta_gemm_pack_t(Wp, W_hh, H, GH, H);
     for (size_t t = 0; t < T; t++) {
       /* hp = h_{t-1} W_hh^T, all zeros at t = 0 (h_{-1} = c_{-1} = 0, and its first H
        * floats then stand for c_{-1}: no NULL, no branch in the loop below) */
-      if (t > 0) ta_gemm_nt(hp, GH, c.h + (t - 1) * H, T * H, W_hh, H, B, GH, H, 0);
+      if (t > 0) ta_gemm_packed(hp, GH, c.h + (t - 1) * H, T * H, Wp, B, GH, H, 0);
       else memset(hp, 0, B * GH * sizeof(float));
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
@@ -73,7 +78,7 @@ static void lstm_forward(const ta_layer *L, float *out, float *cache, const floa
   ta_rnn_emit(L, out, c.h, B, T);
 }
 
-static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+TA_SIMD_CLONES static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                           const float *dout, const float *in, const float *out,
                           const float *cache, const float *params, const ta_pass *ps,
                           size_t B, size_t T) {
@@ -81,6 +86,8 @@ static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *
   (void)out;
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
   float *dH = scratch, *dg = dH + BT * H, *dhnext = dg + BT * GH, *dcnext = dhnext + B * H;
+  float *zero = dcnext + B * H, *dg0 = zero + H, *Wp = dg0 + B * GH;
+  memset(zero, 0, H * sizeof(float));
   ta_rnn_collect(L, dH, dout, B, T);
   for (int l = L->cfg.rnn.num_layers - 1; l >= 0; l--) {
     size_t I = ta_rnn_in(L, l), off = ta_rnn_param_offset(L, G, l);
@@ -93,32 +100,42 @@ static void lstm_backward(const ta_layer *L, float *din, float *dparams, float *
       ta_rnn_cell below = ta_rnn_cell_at(L, G, (float *)cache, l - 1, BT);
       x = below.hd ? below.hd : below.h;
     }
+    ta_gemm_pack_n(Wp, W_hh, H, H, GH);
     memset(dhnext, 0, B * H * sizeof(float));
     memset(dcnext, 0, B * H * sizeof(float));
     for (size_t t = T; t-- > 0;) {
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
-        const float *g = c.gates + row * GH;
-        const float *cprev = t > 0 ? c.aux + (row - 1) * H : NULL;
-        float *dgr = dg + row * GH;
+        const float *g = c.gates + row * GH, *cr = c.aux + row * H, *dHr = dH + row * H;
+        const float *cprev = t > 0 ? c.aux + (row - 1) * H : zero;
+        float *dgr = dg + row * GH, *dhn = dhnext + b * H, *dcn = dcnext + b * H;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
         for (size_t j = 0; j < H; j++) {
           float ii = g[j], ff = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j];
-          float tc = ta_tanhf(c.aux[row * H + j]);
-          float dh = dH[row * H + j] + dhnext[b * H + j];
-          float dc = dcnext[b * H + j] + dh * oo * (1.0f - tc * tc);
+          float tc = ta_tanhf(cr[j]);
+          float dh = dHr[j] + dhn[j];
+          float dc = dcn[j] + dh * oo * (1.0f - tc * tc);
           dgr[j] = dc * gg * ii * (1.0f - ii);
-          dgr[H + j] = dc * (cprev ? cprev[j] : 0.0f) * ff * (1.0f - ff);
+          dgr[H + j] = dc * cprev[j] * ff * (1.0f - ff);
           dgr[2 * H + j] = dc * ii * (1.0f - gg * gg);
           dgr[3 * H + j] = dh * tc * oo * (1.0f - oo);
-          dcnext[b * H + j] = dc * ff;
+          dcn[j] = dc * ff;
         }
       }
-      if (t > 0) {
-        const float *dgt = dg + t * GH; /* rows b*T + t: stride T*4H */
-        ta_gemm_tn(dW_hh, H, dgt, T * GH, c.h + (t - 1) * H, T * H, GH, H, B, 1);
-        ta_gemm_nn(dhnext, H, dgt, T * GH, W_hh, H, B, H, GH, 0);
-      }
+      /* dh_{t-1} = dg_t W_hh (rows b*T + t: stride T*4H) */
+      if (t > 0) ta_gemm_packed(dhnext, H, dg + t * GH, T * GH, Wp, B, H, GH, 0);
     }
+    /* dW_hh[4H, H] += sum_t dg_t^T h_{t-1} as one product: row r of dg (r >= 1) meets
+     * row r - 1 of h, h_{t-1} of the same sequence, except at t = 0, whose rows are set
+     * aside and zeroed for it (h_{-1} = 0) and put back after */
+    for (size_t b = 0; b < B; b++) {
+      memcpy(dg0 + b * GH, dg + b * T * GH, GH * sizeof(float));
+      memset(dg + b * T * GH, 0, GH * sizeof(float));
+    }
+    if (BT > 1) ta_gemm_tn(dW_hh, H, dg + GH, GH, c.h, H, GH, H, BT - 1, 1);
+    for (size_t b = 0; b < B; b++) memcpy(dg + b * T * GH, dg0 + b * GH, GH * sizeof(float));
     ta_gemm_tn(dW_ih, I, dg, GH, x, I, GH, I, BT, 1);
     ta_colsum(db_ih, dg, GH, BT, GH, 1);
     ta_colsum(db_hh, dg, GH, BT, GH, 1);

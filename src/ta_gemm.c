@@ -2,15 +2,18 @@
  *
  * Large products go through one packed kernel: B is packed (transposed when needed)
  * into a contiguous [K, N] panel, then a 4 x 16 register-blocked micro-kernel written
- * with GCC vector types adds C[i, j..j+16) += a[i, k] * Bp[k, j..j+16) for k in order.
- * Every element of C is therefore summed in the same order (k = 0, 1, ...) whatever
- * the blocking, the thread count or the instruction set, so training repeats bitwise.
- * The kernel is compiled twice, for AVX2+FMA and for the baseline, and picked at run
- * time. Small products (one recurrent step of a small batch) use plain loops, where
- * packing would cost as much as the product.
+ * with GCC vector types adds C[i, j..j+16) += a[i, k] * Bp[k, j..j+16) for k in order,
+ * in blocks of KC rows of the panel (each block's sums added into C). A^T (the weight
+ * gradients) is read in place with strides rather than transposed. Every element of C
+ * is therefore summed in the same order whatever the blocking or the thread count, so
+ * training repeats bitwise. The kernel is compiled twice, for AVX2+FMA and for the
+ * baseline, and picked at run time. Small products (one recurrent step of a small
+ * batch) use plain loops, where packing would cost as much as the product; they sum in
+ * the same order and rounding as the kernel, so a result does not depend on the path.
+ * A B multiplied at every step (a recurrent weight) can be packed once by the caller.
  *
- * Packing buffers are per call from a small grow-only pool owned by this file (released
- * by ta_gemm_release at unload): nothing is allocated in steady state. */
+ * The packing buffer is per thread, grow-only, owned by this file (released by
+ * ta_gemm_release): nothing is allocated in steady state. */
 #include "ta_threads.h"
 #include <stdlib.h>
 #include <string.h>
@@ -25,33 +28,31 @@
 
 typedef float v8sf __attribute__((vector_size(32)));
 
-/* Pool of packing buffers, one per thread (so that threads running separate products,
- * as the forecast's blocks of paths do, never share one): grows, never shrinks, until
+/* The packing buffer, one per thread (so that threads running separate products, as
+ * the forecast's blocks of paths do, never share one): grows, never shrinks, until
  * ta_gemm_release() frees the calling thread's. */
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
 #define TA_THREAD_LOCAL _Thread_local
 #else
 #define TA_THREAD_LOCAL __thread
 #endif
-static TA_THREAD_LOCAL float *pack_buf[2];
-static TA_THREAD_LOCAL size_t pack_cap[2];
+static TA_THREAD_LOCAL float *pack_buf;
+static TA_THREAD_LOCAL size_t pack_cap;
 
-static float *pack_get(int which, size_t n) {
-  if (n > pack_cap[which]) {
-    float *p = realloc(pack_buf[which], n * sizeof(float));
+static float *pack_get(size_t n) {
+  if (n > pack_cap) {
+    float *p = realloc(pack_buf, n * sizeof(float));
     if (!p) return NULL;
-    pack_buf[which] = p;
-    pack_cap[which] = n;
+    pack_buf = p;
+    pack_cap = n;
   }
-  return pack_buf[which];
+  return pack_buf;
 }
 
 void ta_gemm_release(void) {
-  for (int i = 0; i < 2; i++) {
-    free(pack_buf[i]);
-    pack_buf[i] = NULL;
-    pack_cap[i] = 0;
-  }
+  free(pack_buf);
+  pack_buf = NULL;
+  pack_cap = 0;
 }
 
 /* macros, not functions: a function passing 32-byte vectors would change ABI between
@@ -60,38 +61,41 @@ void ta_gemm_release(void) {
 #define V8_STORE(p, v) memcpy((p), &(v), sizeof(v8sf))
 #define V8_SET1(a) ((v8sf){(a), (a), (a), (a), (a), (a), (a), (a)})
 
-/* C[M, N] (+)= A[M, K] * Bp[K, Np]; Bp's row stride Np >= N is a multiple of NR with
- * zero columns past N. Rows of C are split over threads. */
+/* C[M, N] (+)= A[M, K] * Bp[K, Np]; element (i, k) of A is at A[i * sa + k * sk] (sk = 1
+ * for A stored [M, K], sa = 1 for A^T stored [K, M], which ta_gemm_tn then reads in
+ * place instead of transposing it); Bp's row stride Np >= N is a multiple of NR with zero
+ * columns past N. Rows of C are split over threads. */
 #define TA_PACKED_KERNEL(NAME)                                                              \
-  static void NAME(float *C, size_t ldc, const float *A, size_t lda, const float *Bp,       \
-                   size_t Np, size_t M, size_t N, size_t K, int accumulate, int parallel) { \
+  static void NAME(float *C, size_t ldc, const float *A, size_t sa, size_t sk,              \
+                   const float *Bp, size_t Np, size_t M, size_t N, size_t K, int accumulate, \
+                   int parallel) {                                                          \
     ptrdiff_t nblk = (ptrdiff_t)((M + MR - 1) / MR);                                        \
     _Pragma("omp parallel for schedule(static) if (parallel) num_threads(ta_threads())")                              \
     for (ptrdiff_t ib = 0; ib < nblk; ib++) {                                               \
       size_t i0 = (size_t)ib * MR, mr = M - i0 < MR ? M - i0 : MR;                          \
       /* rows past M read row i0 again and are discarded: no branch in the loop */          \
-      const float *a0 = A + i0 * lda;                                                       \
-      const float *a1 = mr > 1 ? a0 + lda : a0;                                             \
-      const float *a2 = mr > 2 ? a0 + 2 * lda : a0;                                         \
-      const float *a3 = mr > 3 ? a0 + 3 * lda : a0;                                         \
+      const float *a0 = A + i0 * sa;                                                        \
+      const float *a1 = mr > 1 ? a0 + sa : a0;                                              \
+      const float *a2 = mr > 2 ? a0 + 2 * sa : a0;                                          \
+      const float *a3 = mr > 3 ? a0 + 3 * sa : a0;                                          \
       for (size_t j0 = 0; j0 < N; j0 += NR) {                                               \
         v8sf c00 = V8_SET1(0.0f), c01 = c00, c10 = c00, c11 = c00;                          \
         v8sf c20 = c00, c21 = c00, c30 = c00, c31 = c00;                                    \
         const float *b = Bp + j0;                                                           \
-        for (size_t k = 0; k < K; k++, b += Np) {                                           \
+        for (size_t k = 0, ka = 0; k < K; k++, ka += sk, b += Np) {                          \
           v8sf b0, b1, av;                                                                  \
           V8_LOAD(b0, b);                                                                   \
           V8_LOAD(b1, b + 8);                                                               \
-          av = V8_SET1(a0[k]);                                                              \
+          av = V8_SET1(a0[ka]);                                                             \
           c00 += av * b0;                                                                   \
           c01 += av * b1;                                                                   \
-          av = V8_SET1(a1[k]);                                                              \
+          av = V8_SET1(a1[ka]);                                                             \
           c10 += av * b0;                                                                   \
           c11 += av * b1;                                                                   \
-          av = V8_SET1(a2[k]);                                                              \
+          av = V8_SET1(a2[ka]);                                                             \
           c20 += av * b0;                                                                   \
           c21 += av * b1;                                                                   \
-          av = V8_SET1(a3[k]);                                                              \
+          av = V8_SET1(a3[ka]);                                                             \
           c30 += av * b0;                                                                   \
           c31 += av * b1;                                                                   \
         }                                                                                   \
@@ -140,16 +144,39 @@ static int use_avx2(void) {
 #endif
 }
 
-static void packed(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t Np,
-                   size_t M, size_t N, size_t K, int accumulate) {
+/* The kernel sweeps all K rows of Bp for every 4 rows of A: past KC rows the panel
+ * (KC x Np floats) no longer stays in cache, so long products (the weight gradients,
+ * K = batch x time) run in blocks of KC, each adding into C. */
+#define KC 256
+
+static void packed_block(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
+                         const float *Bp, size_t Np, size_t M, size_t N, size_t K,
+                         int accumulate) {
   int par = (double)M * (double)N * (double)K > TA_PAR_MIN_FLOPS && M >= 2 * MR;
 #ifdef TA_HAVE_AVX2_CLONE
   if (use_avx2()) {
-    packed_avx2(C, ldc, A, lda, Bp, Np, M, N, K, accumulate, par);
+    packed_avx2(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, par);
     return;
   }
 #endif
-  packed_base(C, ldc, A, lda, Bp, Np, M, N, K, accumulate, par);
+  packed_base(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, par);
+}
+
+static void packed_strided(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
+                           const float *Bp, size_t Np, size_t M, size_t N, size_t K,
+                           int accumulate) {
+  size_t k0 = 0;
+  do {
+    size_t kc = K - k0 < KC ? K - k0 : KC;
+    packed_block(C, ldc, A + k0 * sk, sa, sk, Bp + k0 * Np, Np, M, N, kc, accumulate || k0 > 0);
+    k0 += kc;
+  } while (k0 < K);
+}
+
+/* A stored [M, K] with row stride lda */
+static void packed(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t Np,
+                   size_t M, size_t N, size_t K, int accumulate) {
+  packed_strided(C, ldc, A, lda, 1, Bp, Np, M, N, K, accumulate);
 }
 
 static size_t round_up(size_t n) { return (n + NR - 1) / NR * NR; }
@@ -159,43 +186,47 @@ static int big(size_t M, size_t N, size_t K) { return M >= 8 && (double)M * N * 
 
 /* ---- plain loops for small products ---- */
 
-static void small_nt(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
-                     size_t M, size_t N, size_t K, int accumulate) {
-  for (size_t i = 0; i < M; i++) {
-    const float *a = A + i * lda;
-    float *c = C + i * ldc;
-    for (size_t j = 0; j < N; j++) {
-      const float *b = B + j * ldb;
-      float s = 0.0f;
-      for (size_t k = 0; k < K; k++) s += a[k] * b[k];
-      c[j] = accumulate ? c[j] + s : s;
-    }
+/* C[M, N] (+)= A B with A(i, k) at A[i * sa + k * sk] and B(k, j) at B[k * sbk + j * sbn].
+ * Each element sums its products in the order, the blocks of KC and (in the AVX2/FMA
+ * build) the fused rounding of the packed kernel, so that a row's result is the same
+ * whichever path a product takes: the path depends on the number of rows, and results
+ * must not (a forecast's blocks of paths, a prediction's batches). */
+#define TA_SMALL_KERNEL(NAME)                                                               \
+  static void NAME(float *C, size_t ldc, const float *A, size_t sa, size_t sk,              \
+                   const float *B, size_t sbk, size_t sbn, size_t M, size_t N, size_t K,     \
+                   int accumulate) {                                                        \
+    for (size_t i = 0; i < M; i++) {                                                        \
+      float *c = C + i * ldc;                                                               \
+      for (size_t j = 0; j < N; j++) {                                                      \
+        size_t k0 = 0;                                                                      \
+        do {                                                                                \
+          size_t k1 = K - k0 < KC ? K : k0 + KC;                                            \
+          float s = 0.0f;                                                                   \
+          for (size_t k = k0; k < k1; k++) s += A[i * sa + k * sk] * B[k * sbk + j * sbn];  \
+          c[j] = (accumulate || k0 > 0) ? c[j] + s : s;                                     \
+          k0 = k1;                                                                          \
+        } while (k0 < K);                                                                   \
+      }                                                                                     \
+    }                                                                                       \
   }
-}
 
-static void small_nn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
-                     size_t M, size_t N, size_t K, int accumulate) {
-  for (size_t i = 0; i < M; i++) {
-    const float *a = A + i * lda;
-    float *c = C + i * ldc;
-    for (size_t j = 0; j < N; j++) {
-      float s = 0.0f;
-      for (size_t k = 0; k < K; k++) s += a[k] * B[k * ldb + j];
-      c[j] = accumulate ? c[j] + s : s;
-    }
-  }
-}
+#ifdef TA_HAVE_AVX2_CLONE
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+TA_SMALL_KERNEL(small_avx2)
+#pragma GCC pop_options
+#endif
+TA_SMALL_KERNEL(small_base)
 
-static void small_tn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
-                     size_t M, size_t N, size_t K, int accumulate) {
-  for (size_t i = 0; i < M; i++) {
-    float *c = C + i * ldc;
-    for (size_t j = 0; j < N; j++) {
-      float s = 0.0f;
-      for (size_t k = 0; k < K; k++) s += A[k * lda + i] * B[k * ldb + j];
-      c[j] = accumulate ? c[j] + s : s;
-    }
+static void small(float *C, size_t ldc, const float *A, size_t sa, size_t sk, const float *B,
+                  size_t sbk, size_t sbn, size_t M, size_t N, size_t K, int accumulate) {
+#ifdef TA_HAVE_AVX2_CLONE
+  if (use_avx2()) {
+    small_avx2(C, ldc, A, sa, sk, B, sbk, sbn, M, N, K, accumulate);
+    return;
   }
+#endif
+  small_base(C, ldc, A, sa, sk, B, sbk, sbn, M, N, K, accumulate);
 }
 
 /* ---- the API ---- */
@@ -203,53 +234,67 @@ static void small_tn(float *C, size_t ldc, const float *A, size_t lda, const flo
 void ta_gemm_nt(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
                 size_t M, size_t N, size_t K, int accumulate) {
   size_t Np = round_up(N);
-  float *Bp = big(M, N, K) ? pack_get(0, K * Np) : NULL;
+  float *Bp = big(M, N, K) ? pack_get(K * Np) : NULL;
   if (!Bp) {
-    small_nt(C, ldc, A, lda, B, ldb, M, N, K, accumulate);
+    small(C, ldc, A, lda, 1, B, 1, ldb, M, N, K, accumulate);
     return;
   }
-  for (size_t k = 0; k < K; k++) {
-    float *row = Bp + k * Np;
-    for (size_t j = 0; j < N; j++) row[j] = B[j * ldb + k];
-    for (size_t j = N; j < Np; j++) row[j] = 0.0f;
-  }
+  ta_gemm_pack_t(Bp, B, ldb, N, K);
   packed(C, ldc, A, lda, Bp, Np, M, N, K, accumulate);
 }
 
 void ta_gemm_nn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
                 size_t M, size_t N, size_t K, int accumulate) {
   size_t Np = round_up(N);
-  float *Bp = big(M, N, K) ? pack_get(0, K * Np) : NULL;
+  float *Bp = big(M, N, K) ? pack_get(K * Np) : NULL;
   if (!Bp) {
-    small_nn(C, ldc, A, lda, B, ldb, M, N, K, accumulate);
+    small(C, ldc, A, lda, 1, B, ldb, 1, M, N, K, accumulate);
     return;
   }
-  for (size_t k = 0; k < K; k++) {
-    float *row = Bp + k * Np;
-    memcpy(row, B + k * ldb, N * sizeof(float));
-    for (size_t j = N; j < Np; j++) row[j] = 0.0f;
-  }
+  ta_gemm_pack_n(Bp, B, ldb, N, K);
   packed(C, ldc, A, lda, Bp, Np, M, N, K, accumulate);
 }
 
 void ta_gemm_tn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
                 size_t M, size_t N, size_t K, int accumulate) {
-  /* C[M,N] += A^T B with A [K, M]: pack A^T [M, K] and B [K, Np] */
+  /* C[M,N] += A^T B with A [K, M]: pack B [K, Np], read A in place (element (i, k) of
+   * A^T at A[k * lda + i]) */
   size_t Np = round_up(N);
-  float *Bp = big(M, N, K) ? pack_get(0, K * Np) : NULL;
-  float *At = Bp ? pack_get(1, M * K) : NULL;
-  if (!Bp || !At) {
-    small_tn(C, ldc, A, lda, B, ldb, M, N, K, accumulate);
+  float *Bp = big(M, N, K) ? pack_get(K * Np) : NULL;
+  if (!Bp) {
+    small(C, ldc, A, 1, lda, B, ldb, 1, M, N, K, accumulate);
     return;
   }
+  ta_gemm_pack_n(Bp, B, ldb, N, K);
+  packed_strided(C, ldc, A, 1, lda, Bp, Np, M, N, K, accumulate); /* A read in place */
+}
+
+/* ---- B packed once, multiplied many times ---- */
+
+size_t ta_gemm_packed_size(size_t N, size_t K) { return K * round_up(N); }
+
+void ta_gemm_pack_t(float *Bp, const float *B, size_t ldb, size_t N, size_t K) {
+  size_t Np = round_up(N);
   for (size_t k = 0; k < K; k++) {
-    const float *a = A + k * lda;
-    for (size_t i = 0; i < M; i++) At[i * K + k] = a[i];
+    float *row = Bp + k * Np;
+    for (size_t j = 0; j < N; j++) row[j] = B[j * ldb + k];
+    for (size_t j = N; j < Np; j++) row[j] = 0.0f;
+  }
+}
+
+void ta_gemm_pack_n(float *Bp, const float *B, size_t ldb, size_t N, size_t K) {
+  size_t Np = round_up(N);
+  for (size_t k = 0; k < K; k++) {
     float *row = Bp + k * Np;
     memcpy(row, B + k * ldb, N * sizeof(float));
     for (size_t j = N; j < Np; j++) row[j] = 0.0f;
   }
-  packed(C, ldc, At, K, Bp, Np, M, N, K, accumulate);
+}
+
+void ta_gemm_packed(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t M,
+                    size_t N, size_t K, int accumulate) {
+  if (M == 0 || N == 0) return;
+  packed(C, ldc, A, lda, Bp, round_up(N), M, N, K, accumulate);
 }
 
 void ta_colsum(float *out, const float *A, size_t lda, size_t M, size_t N, int accumulate) {

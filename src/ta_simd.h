@@ -8,4 +8,15 @@
 #if defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER) && !defined(__CUDACC__)
 #pragma GCC optimize("no-trapping-math")
 #endif
+
+/* TA_SIMD_CLONES on a function with element-wise loops compiles it twice, for AVX2 and
+ * for the baseline, and picks one at load time (GCC's target_clones). Only "avx2", not
+ * "fma": without FMA contraction both clones round exactly alike, so results do not
+ * depend on the machine; the AVX2 one does twice the work per instruction. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__) && defined(__x86_64__) && \
+    defined(__linux__)
+#define TA_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TA_SIMD_CLONES
+#endif
 #endif
