@@ -8,6 +8,11 @@
 #   make check     R CMD build + R CMD check --no-manual in check/; fails on any ERROR, WARNING or NOTE
 #   make document  regenerate man/ and NAMESPACE with roxygen2 (committed; not part of test;
 #                  R/ is sourced, not compiled, so pkgbuild is not needed)
+#   make bench     tsattn against PyTorch on the workloads of issue 6; writes bench/RESULTS.md.
+#                  Never in CI. Creates a venv with torch once (BENCH_VENV, default
+#                  ~/.cache/tsattn/bench-venv; an existing venv with torch is used as is) and
+#                  installs the package into a private library (BENCH_TMP/lib), not the site one.
+#                  BENCH_REPS=3  BENCH_THREADS=<cores> (or a list, 2,1)  BENCH_QUICK=1  BENCH_ONLY=W1,W6
 #   make clean     remove build products
 #
 # CONFIGURE_ARGS is passed to configure, e.g.  make test CONFIGURE_ARGS=--without-cuda
@@ -62,8 +67,38 @@ check: deps
 	    exit 1; \
 	  fi
 
+BENCH_VENV ?= $(HOME)/.cache/tsattn/bench-venv
+BENCH_TMP ?= /tmp/tsattn-bench-$(shell id -u)
+BENCH_REPS ?= 3
+BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+BENCH_QUICK ?=
+BENCH_ONLY ?=
+BENCH_PYTHON ?= python3
+
 bench:
-	@echo "bench: benchmarks are not built yet"
+	@set -e; \
+	if ! "$(BENCH_VENV)/bin/python" -c 'import torch' >/dev/null 2>&1; then \
+	  echo "bench: creating $(BENCH_VENV) with PyTorch (once)"; \
+	  $(BENCH_PYTHON) -m venv "$(BENCH_VENV)"; \
+	  "$(BENCH_VENV)/bin/python" -m pip install --retries 1 --timeout 30 \
+	    --index-url https://download.pytorch.org/whl/cpu torch || \
+	    { echo "bench: the CPU-only index is not reachable; installing torch from PyPI"; \
+	      "$(BENCH_VENV)/bin/python" -m pip install torch; }; \
+	fi; \
+	echo "bench: installing $(PKG) into $(BENCH_TMP)/lib (log: $(BENCH_TMP)/install.log)"; \
+	rm -rf "$(BENCH_TMP)/src" "$(BENCH_TMP)/lib"; mkdir -p "$(BENCH_TMP)/src" "$(BENCH_TMP)/lib"; \
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$(BENCH_TMP)/src"; \
+	else \
+	  tar -cf - --exclude=./check --exclude='*.o' --exclude='*.so' . | tar -xf - -C "$(BENCH_TMP)/src"; \
+	fi; \
+	MAKEFLAGS=-j$(JOBS) $(R) CMD INSTALL --no-test-load --no-multiarch $(CONFIG_OPT) \
+	  -l "$(BENCH_TMP)/lib" "$(BENCH_TMP)/src" >"$(BENCH_TMP)/install.log" 2>&1 || \
+	  { tail -n 40 "$(BENCH_TMP)/install.log"; exit 1; }; \
+	R_LIBS="$(BENCH_TMP)/lib$${R_LIBS:+:$$R_LIBS}" "$(BENCH_VENV)/bin/python" bench/run.py \
+	  --reps $(BENCH_REPS) --threads $(BENCH_THREADS) --rscript "$(RSCRIPT)" \
+	  $(if $(BENCH_QUICK),--quick,) $(if $(BENCH_ONLY),--only $(BENCH_ONLY),) \
+	  --command "make bench BENCH_REPS=$(BENCH_REPS) BENCH_THREADS=$(BENCH_THREADS)$(if $(BENCH_QUICK), BENCH_QUICK=1,)$(if $(BENCH_ONLY), BENCH_ONLY=$(BENCH_ONLY),)"
 
 clean:
 	-@[ -x ./cleanup ] && ./cleanup

@@ -1,0 +1,671 @@
+#!/usr/bin/env python3
+"""tsattn against PyTorch on the workloads of issue 6 (run by `make bench`; never in CI).
+
+    python bench/run.py [--reps N] [--threads N] [--quick] [--out bench/RESULTS.md]
+                        [--rscript Rscript] [--only W2,W4]
+
+Needs PyTorch in this Python and tsattn installed where the R children find it (R_LIBS).
+Every measured run is its own child process (a Python one for PyTorch, an R one for tsattn),
+run alternately (torch, tsattn, tsattn, torch, ...) so that both sides see the same machine
+load; the peak resident memory of each child comes from os.wait4(). Within a child only the
+training loop is timed: for PyTorch the loop over steps (zero_grad, forward, MSE loss,
+backward, Adam step, loss.item()); for tsattn one fit() call (argument checks, building the
+C network from the R weights, all steps, copying the weights back), divided by the number of
+steps. R start-up, the torch import, data creation and model construction are not timed.
+Both sides start from the same weights (PyTorch's initialisation, copied by name into the R
+network with set_weights()), see the same data in the same order (no shuffling), and use
+Adam and the MSE loss, so their final losses should agree closely.
+
+FLOPs per training step are counted analytically: 2 * (multiply-adds of every matrix product
+and convolution in the forward pass), times 3 for forward + backward (the backward pass
+computes two products of the same size for each forward one: the input gradient and the weight
+gradient). Element-wise work (gates, activations, softmax, layer norm, Adam) is not counted.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+R_SCRIPT = os.path.join(HERE, "bench_tsattn.R")
+
+# --------------------------------------------------------------------------------------------
+# workloads
+# --------------------------------------------------------------------------------------------
+# n sequences of length T with F features; batch; epochs (quick: epochs_quick); data file prefix
+WORKLOADS = [
+    dict(id="W1", data="W1", n=1, T=200, F=1, batch=1, epochs=300, epochs_quick=60, lr=0.01,
+         desc="seed 1: GRU(4) x2 layers -> dense + tanh, seq 200, batch 1"),
+    dict(id="W2", data="W2", n=256, T=100, F=8, batch=64, epochs=3, epochs_quick=1, lr=1e-3,
+         desc="GRU in 8, hidden 64, 2 layers, seq 100, batch 64"),
+    dict(id="W3", data="W2", n=256, T=100, F=8, batch=64, epochs=3, epochs_quick=1, lr=1e-3,
+         desc="LSTM in 8, hidden 64, 2 layers, seq 100, batch 64"),
+    dict(id="W4", data="W2", n=128, T=100, F=8, batch=32, epochs=3, epochs_quick=1, lr=1e-3,
+         desc="dense 8->64, sinusoidal PE, 2 transformer encoders (4 heads, ff 256), seq 100, batch 32"),
+    dict(id="W5cnn", data="W5", n=512, T=100, F=1, batch=128, epochs=2, epochs_quick=1, lr=1e-3,
+         desc="seed 4: five conv1d (k 5, 64 ch), length 100, batch 128"),
+    dict(id="W5att", data="W5", n=512, T=100, F=1, batch=128, epochs=2, epochs_quick=1, lr=1e-3,
+         desc="seed 4: conv1d x2, attention (64, key 96, dot), conv1d x2, length 100, batch 128"),
+]
+DATA = {  # data sets written once by the R side: (n, T, F)
+    "W1": (1, 200, 1),
+    "W2": (256, 100, 8),
+    "W5": (512, 100, 1),
+}
+
+
+def flops_per_step(w):
+    """Analytic FLOPs of one training step (forward + backward) of workload w."""
+    B, T, F = w["batch"], w["T"], w["F"]
+    N = B * T
+    mm = lambda rows, k, cols: 2.0 * rows * k * cols   # a [rows x k] @ [k x cols] product
+    W = w["id"]
+    if W == "W1":
+        H = 4
+        fwd = mm(N, F + H, 3 * H) + mm(N, H + H, 3 * H) + mm(N, H, 1)
+    elif W == "W2":
+        H = 64
+        fwd = mm(N, F + H, 3 * H) + mm(N, H + H, 3 * H) + mm(N, H, 1)
+    elif W == "W3":
+        H = 64
+        fwd = mm(N, F + H, 4 * H) + mm(N, H + H, 4 * H) + mm(N, H, 1)
+    elif W == "W4":
+        d, dff = 64, 256
+        layer = (mm(N, d, 3 * d) + mm(N, d, d)          # Q/K/V and output projections
+                 + 2 * B * mm(T, d, T)                  # scores Q K^T and weights @ V, all heads
+                 + mm(N, d, dff) + mm(N, dff, d))       # feed-forward
+        fwd = mm(N, F, d) + 2 * layer + mm(N, d, 1)
+    elif W == "W5cnn":
+        C, k = 64, 5
+        fwd = mm(N, 1 * k, C) + 3 * mm(N, C * k, C) + mm(N, C * k, 1)
+    elif W == "W5att":
+        C, k, dk = 64, 5, 96
+        att = mm(N, C, dk) * 2 + mm(N, C, C) + B * mm(T, dk, T) + B * mm(T, T, C)
+        fwd = mm(N, 1 * k, C) + 2 * mm(N, C * k, C) + att + mm(N, C * k, 1)
+    else:
+        raise ValueError(W)
+    return 3.0 * fwd
+
+
+FLOP_FORMULAS = """\
+FLOPs per step = 3 x forward, forward = sum of 2*m*k*n over the matrix products [m x k][k x n]
+(N = batch * T rows; element-wise work not counted):
+- GRU layer (in I, hidden H): 2*N*(I+H)*3H; LSTM layer: 2*N*(I+H)*4H; dense: 2*N*in*out
+- transformer encoder layer (width d, ff f, heads h): 2*N*d*3d + 2*N*d*d (projections)
+  + 2 * 2*B*T*T*d (scores and weighted sum over all heads) + 2 * 2*N*d*f (feed-forward)
+- conv1d (in C_in, out C_out, kernel k): 2*N*C_in*k*C_out
+- seed 4 attention (in 64, key 96, value 64, dot): 2*N*64*(96+96+64) + 2*B*T*T*96 + 2*B*T*T*64
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch side (imported only in the parent, to write initial weights, and in torch children)
+# --------------------------------------------------------------------------------------------
+def torch_models():
+    import torch
+    from torch import nn
+
+    class RNNNet(nn.Module):
+        def __init__(self, cell, F, H, tanh):
+            super().__init__()
+            self.rnn = cell(F, H, 2, batch_first=True)
+            self.out = nn.Linear(H, 1)
+            self.tanh = tanh
+
+        def forward(self, x):
+            y = self.out(self.rnn(x)[0])
+            return torch.tanh(y) if self.tanh else y
+
+        def r_params(self):
+            return ([("0." + n, p) for n, p in self.rnn.named_parameters()]
+                    + [("1." + n, p) for n, p in self.out.named_parameters()])
+
+    def sinusoid(max_len, d):
+        pos = torch.arange(max_len, dtype=torch.float64)[:, None]
+        j2 = torch.arange(0, d, 2, dtype=torch.float64)
+        ang = pos / torch.pow(10000.0, j2 / d)
+        P = torch.zeros(max_len, d, dtype=torch.float64)
+        P[:, 0::2] = torch.sin(ang)
+        P[:, 1::2] = torch.cos(ang)
+        return P.float()
+
+    class TransformerNet(nn.Module):
+        def __init__(self, F, d=64, heads=4, dff=256, layers=2):
+            super().__init__()
+            self.inp = nn.Linear(F, d)
+            self.register_buffer("P", sinusoid(1000, d))
+            self.enc = nn.ModuleList([
+                nn.TransformerEncoderLayer(d, heads, dff, dropout=0.0, batch_first=True)
+                for _ in range(layers)])
+            self.out = nn.Linear(d, 1)
+
+        def forward(self, x):
+            h = self.inp(x) + self.P[: x.shape[1]]
+            for e in self.enc:
+                h = e(h)
+            return self.out(h)
+
+        def r_params(self):
+            ps = [("0." + n, p) for n, p in self.inp.named_parameters()]
+            for i, e in enumerate(self.enc):
+                ps += [("%d.%s" % (i + 2, n), p) for n, p in e.named_parameters()]
+            return ps + [("%d.%s" % (len(self.enc) + 2, n), p) for n, p in self.out.named_parameters()]
+
+    class SeedAttention(nn.Module):  # the fourth seed's AttentionLayer
+        def __init__(self, cin, cout, ckey):
+            super().__init__()
+            self.conv_Q = nn.Conv1d(cin, ckey, kernel_size=1, bias=False)
+            self.conv_K = nn.Conv1d(cin, ckey, kernel_size=1, bias=False)
+            self.conv_V = nn.Conv1d(cin, cout, kernel_size=1, bias=False)
+
+        def forward(self, x):  # [B, C, T]
+            Q, K, V = self.conv_Q(x), self.conv_K(x), self.conv_V(x)
+            A = Q.permute(0, 2, 1).matmul(K).softmax(2)
+            return A.matmul(V.permute(0, 2, 1)).permute(0, 2, 1)
+
+    class ConvNet(nn.Module):
+        def __init__(self, attention, ks=5):
+            super().__init__()
+            conv = lambda i, o: nn.Conv1d(i, o, kernel_size=ks, padding=ks // 2)
+            if attention:
+                mods = [conv(1, 64), nn.ReLU(), conv(64, 64), nn.ReLU(),
+                        SeedAttention(64, 64, 96), nn.ReLU(), conv(64, 64), nn.ReLU(), conv(64, 1)]
+                rnames = [0, None, 1, None, 2, None, 4, None, 5]
+            else:
+                mods = [conv(1, 64), nn.ReLU(), conv(64, 64), nn.ReLU(), conv(64, 64), nn.ReLU(),
+                        conv(64, 64), nn.ReLU(), conv(64, 1)]
+                rnames = [0, None, 1, None, 2, None, 3, None, 4]
+            self.net = nn.Sequential(*mods)
+            self.rnames = rnames
+
+        def forward(self, x):  # [B, T, 1] -> [B, T, 1]
+            return self.net(x.permute(0, 2, 1)).permute(0, 2, 1)
+
+        def r_params(self):
+            ps = []
+            for m, r in zip(self.net, self.rnames):
+                if r is None:
+                    continue
+                if isinstance(m, SeedAttention):
+                    ps += [("%d.query.weight" % r, m.conv_Q.weight), ("%d.key.weight" % r, m.conv_K.weight),
+                           ("%d.value.weight" % r, m.conv_V.weight)]
+                else:
+                    ps += [("%d.%s" % (r, n), p) for n, p in m.named_parameters()]
+            return ps
+
+    def build(W, F):
+        torch.manual_seed(0)
+        if W == "W1":
+            return RNNNet(nn.GRU, F, 4, True)
+        if W == "W2":
+            return RNNNet(nn.GRU, F, 64, False)
+        if W == "W3":
+            return RNNNet(nn.LSTM, F, 64, False)
+        if W == "W4":
+            return TransformerNet(F)
+        if W == "W5cnn":
+            return ConvNet(False)
+        if W == "W5att":
+            return ConvNet(True)
+        raise ValueError(W)
+
+    return build
+
+
+def r_shape(p):
+    """A parameter as R sees it: the seed attention's kernel-1 conv weights are matrices."""
+    return [s for s in p.shape] if not (p.dim() == 3 and p.shape[2] == 1) else list(p.shape[:2])
+
+
+def write_weights(model, prefix):
+    """Initial weights in R's order, each parameter in column-major order (doubles)."""
+    vals = array("d")
+    with open(prefix + ".weights.txt", "w") as f:
+        for name, p in model.r_params():
+            shape = r_shape(p)
+            t = p.detach().double().reshape(shape)
+            t = t.permute(*reversed(range(t.dim()))).contiguous() if t.dim() > 1 else t
+            vals.extend(t.reshape(-1).tolist())
+            f.write(" ".join([name] + [str(s) for s in shape]) + "\n")
+    with open(prefix + ".weights.bin", "wb") as f:
+        vals.tofile(f)
+
+
+def read_weights(model, prefix):
+    import torch
+    vals = array("d")
+    with open(prefix + ".weights.bin", "rb") as f:
+        vals.frombytes(f.read())
+    off = 0
+    with torch.no_grad():
+        for name, p in model.r_params():
+            shape = r_shape(p)
+            k = p.numel()
+            t = torch.tensor(vals[off:off + k], dtype=torch.float64)
+            t = t.reshape(list(reversed(shape))).permute(*reversed(range(len(shape)))) if len(shape) > 1 else t
+            p.copy_(t.reshape(p.shape).float())
+            off += k
+    assert off == len(vals), "weights file size"
+
+
+def read_array(path, n, T, F):
+    import torch
+    vals = array("d")
+    with open(path, "rb") as f:
+        vals.frombytes(f.read())
+    assert len(vals) == n * T * F, path
+    # R's column-major [n, T, F] is row-major [F, T, n]
+    return torch.tensor(vals, dtype=torch.float64).reshape(F, T, n).permute(2, 1, 0).float().contiguous()
+
+
+def child_torch_train(a):
+    import torch
+    torch.set_num_threads(a.threads)
+    w = next(w for w in WORKLOADS if w["id"] == a.workload)
+    n, T, F = DATA[w["data"]]
+    n = w["n"]
+    x = read_array(os.path.join(a.dir, w["data"] + ".x.bin"), DATA[w["data"]][0], T, F)[:n]
+    y = read_array(os.path.join(a.dir, w["data"] + ".y.bin"), DATA[w["data"]][0], T, 1)[:n]
+    model = torch_models()(w["id"], F)
+    read_weights(model, os.path.join(a.dir, w["id"]))
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=w["lr"])
+    lossf = torch.nn.MSELoss()
+    bs = w["batch"]
+    nb = math.ceil(n / bs)
+    # warm-up (not timed): one step of a copy on the first batch, so that the timed loop
+    # starts with PyTorch's kernels, allocator and thread pool ready (tsattn does the same)
+    import copy
+    tw = time.perf_counter()
+    wm = copy.deepcopy(model)
+    wopt = torch.optim.Adam(wm.parameters(), lr=w["lr"])
+    lossf(wm(x[:bs]), y[:bs]).backward()
+    wopt.step()
+    del wm, wopt
+    warmup = time.perf_counter() - tw
+    hist = []
+    t0 = time.perf_counter()
+    for _ in range(a.epochs):
+        tot = 0.0
+        for b in range(nb):
+            xb, yb = x[b * bs:(b + 1) * bs], y[b * bs:(b + 1) * bs]
+            opt.zero_grad(set_to_none=True)
+            loss = lossf(model(xb), yb)
+            loss.backward()
+            opt.step()
+            tot += loss.item()
+        hist.append(tot / nb)
+    secs = time.perf_counter() - t0
+    print("RESULT seconds=%.9g steps=%d final_loss=%.9g first_loss=%.9g warmup=%.9g"
+          % (secs, a.epochs * nb, hist[-1], hist[0], warmup))
+
+
+def child_torch_prep(a):
+    """Initial weights of each workload's PyTorch model (in R's order), and torch's version."""
+    import torch
+    build = torch_models()
+    for W in a.workload.split(","):
+        w = next(w for w in WORKLOADS if w["id"] == W)
+        write_weights(build(W, w["F"]), os.path.join(a.dir, W))
+    print("RESULT torch=%s blas=%s" % (torch.__version__,
+          ("MKL" if torch.backends.mkl.is_available() else "no-MKL")
+          + ("+oneDNN" if torch.backends.mkldnn.is_available() else "")))
+
+
+def child_torch_gemm(a):
+    import torch
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    s = a.size
+    A, B = torch.randn(s, s), torch.randn(s, s)
+    C = A @ B
+    ts = []
+    for _ in range(a.reps):
+        t0 = time.perf_counter()
+        torch.matmul(A, B, out=C)
+        ts.append(time.perf_counter() - t0)
+    med = statistics.median(ts)
+    print("RESULT seconds=%.9g gflops=%.9g" % (med, 2.0 * s ** 3 / med / 1e9))
+
+
+# --------------------------------------------------------------------------------------------
+# the parent
+# --------------------------------------------------------------------------------------------
+def run_child(argv, env):
+    """Run argv; return (dict from its RESULT line, peak RSS in MiB)."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if p.returncode != 0:
+        raise RuntimeError("child failed (%d): %s\n%s" % (p.returncode, " ".join(argv), text))
+    line = [l for l in text.splitlines() if l.startswith("RESULT ")]
+    if not line:
+        raise RuntimeError("no RESULT line from %s\n%s" % (" ".join(argv), text))
+    res = {}
+    for kv in line[-1].split()[1:]:
+        k, v = kv.split("=", 1)
+        try:
+            res[k] = float(v)
+        except ValueError:
+            res[k] = v
+    return res, ru.ru_maxrss / 1024.0
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    except Exception:
+        return ""
+
+
+def machine(a, rscript, prep):
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    flags = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                fl = line.split(":", 1)[1].split()
+                flags = " ".join(x for x in ("avx2", "fma", "avx512f") if x in fl)
+                break
+    dirty = sh("git status --porcelain --untracked-files=no | wc -l")
+    return dict(
+        cpu="%s (%s)" % (cpu, flags), cores=os.cpu_count(),
+        mem=sh("free -g | awk '/Mem:/ {print $2}'") + " GiB",
+        os=sh(". /etc/os-release && echo $PRETTY_NAME") or platform.platform(),
+        r=sh(rscript + " -e 'cat(R.version.string)'"),
+        tsattn=sh(rscript + " -e 'cat(as.character(packageVersion(\"tsattn\")), "
+                  "if (isTRUE(tryCatch(tsattn:::cuda_built(), error = function(e) FALSE))) "
+                  "\"(built with CUDA: cudart and cuBLAS are loaded, not used)\" else \"(CPU-only build)\")'"),
+        forecast=sh(rscript + " -e 'cat(as.character(packageVersion(\"forecast\")))'"),
+        torch=prep["torch"], python=platform.python_version(), blas=prep["blas"],
+        date=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        commit=sh("git rev-parse --short HEAD") + (" (working tree: %s modified tracked files)" % dirty
+                                                    if dirty not in ("", "0") else ""),
+        load_start=sh("uptime"), load1=os.getloadavg()[0],
+    )
+
+
+def fmt_ms(s):
+    return "%.3g" % (s * 1e3) if s < 10 else "%.0f" % (s * 1e3)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--child", choices=["torch-train", "torch-gemm", "torch-prep"])
+    ap.add_argument("--workload")
+    ap.add_argument("--dir")
+    ap.add_argument("--epochs", type=int)
+    ap.add_argument("--size", type=int, default=2048)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", default=str(os.cpu_count()),
+                    help="thread count, or a comma-separated list (one pass each), e.g. 2,1")
+    ap.add_argument("--quick", action="store_true", help="one repetition, fewer steps")
+    ap.add_argument("--only", default="", help="workloads, e.g. W1,W5 (default: all)")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--rscript", default=os.environ.get("RSCRIPT", "Rscript"))
+    ap.add_argument("--command", default=None, help="the command line to quote in RESULTS.md")
+    a = ap.parse_args()
+    if a.child:
+        a.threads = int(a.threads)
+        return {"torch-train": child_torch_train, "torch-gemm": child_torch_gemm,
+                "torch-prep": child_torch_prep}[a.child](a)
+
+    threads = [int(t) if int(t) > 0 else os.cpu_count() for t in str(a.threads).split(",") if t.strip()]
+    if a.quick:
+        a.reps = 1
+    out_path = a.out or (os.path.join(tempfile.gettempdir(), "tsattn-bench-quick.md") if a.quick
+                         else os.path.join(HERE, "RESULTS.md"))
+    py = [sys.executable, os.path.abspath(__file__)]
+    rs = [a.rscript, R_SCRIPT]
+    only = set(x for x in a.only.split(",") if x)
+    sel = [w for w in WORKLOADS if not only or w["id"] in only or w["id"][:2] in only]
+    do_w6 = not only or "W6" in only
+
+    # this process never imports torch: a child's peak RSS (wait4) would otherwise include the
+    # pages it shares with this parent between fork and exec
+    tmp = tempfile.mkdtemp(prefix="tsattn-bench-")
+    env0 = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    # data (R writes it once) and initial weights (PyTorch's initialisation, in a child)
+    for d in sorted(set(w["data"] for w in sel)):
+        n, T, F = DATA[d]
+        run_child(rs + ["prepare", "dir=" + tmp, "W=" + d, "n=%d" % n, "T=%d" % T, "F=%d" % F], env0)
+    prep, _ = run_child(py + ["--child", "torch-prep", "--dir", tmp, "--threads", "1",
+                              "--workload", ",".join(w["id"] for w in sel) or "W1"], env0)
+    info = machine(a, a.rscript, prep)
+    print("bench: %s, %d cores, %s; torch %s; %s" % (info["cpu"], info["cores"], info["r"],
+                                                       info["torch"], info["load_start"]), flush=True)
+    passes = []
+    for nt in threads:
+        print("threads = %d" % nt, flush=True)
+        env = dict(os.environ, OMP_NUM_THREADS=str(nt), MKL_NUM_THREADS=str(nt))
+        ps = dict(threads=nt, rows=[], load_start=sh("uptime"))
+        # the machine's float32 GEMM peak, measured now: PyTorch (MKL) and ours (a dense layer)
+        gemm_t, _ = run_child(py + ["--child", "torch-gemm", "--size", str(a.size), "--reps", "10",
+                                    "--threads", str(nt)], env)
+        gemm_o, _ = run_child(rs + ["gemm", "size=%d" % a.size, "reps=5", "threads=%d" % nt], env)
+        ps["gemm_t"], ps["gemm_o"] = gemm_t, gemm_o
+        peak = gemm_t["gflops"]
+        print("GEMM %d^3 float32: torch %.1f GFLOP/s, tsattn %.1f GFLOP/s (predict(), %.1f without "
+              "its conversions)" % (a.size, peak, gemm_o["gflops"], gemm_o["gflops_kernel"]), flush=True)
+
+        for w in sel:
+            epochs = w["epochs_quick"] if a.quick else w["epochs"]
+            targ = ["--child", "torch-train", "--workload", w["id"], "--dir", tmp,
+                    "--epochs", str(epochs), "--threads", str(nt)]
+            rarg = ["train", "dir=" + tmp, "W=" + w["id"], "data=" + w["data"], "n=%d" % w["n"],
+                    "ndata=%d" % DATA[w["data"]][0], "T=%d" % w["T"], "F=%d" % w["F"],
+                    "batch=%d" % w["batch"], "epochs=%d" % epochs, "lr=%g" % w["lr"],
+                    "threads=%d" % nt]
+            runs = {"torch": [], "tsattn": []}
+            for r in range(a.reps):
+                order = ["torch", "tsattn"] if r % 2 == 0 else ["tsattn", "torch"]
+                for side in order:
+                    res, rss = run_child(py + targ if side == "torch" else rs + rarg, env)
+                    res["rss"] = rss
+                    res["per_step"] = res["seconds"] / res["steps"]
+                    runs[side].append(res)
+                    print("  %-6s %-6s rep %d: %9.3f ms/step  loss %.6g  peak RSS %.0f MiB"
+                          % (w["id"], side, r + 1, res["per_step"] * 1e3, res["final_loss"], rss),
+                          flush=True)
+            ps["rows"].append(summarise(w, runs, peak, gemm_o["gflops_kernel"]))
+
+        if do_w6:
+            w = dict(id="W6", desc="AirPassengers (144 months): `tsattn()` default fit + "
+                     "`forecast(h = 24, npaths = 1000)` vs `forecast::nnetar()` + "
+                     "`forecast(h = 24, PI = TRUE, npaths = 1000)`, both in R")
+            runs = {"torch": [], "tsattn": []}  # "torch" is nnetar here
+            for r in range(a.reps):
+                order = ["nnetar", "tsattn"] if r % 2 == 0 else ["tsattn", "nnetar"]
+                for side in order:
+                    res, rss = run_child(rs + ["forecast", "which=" + side, "threads=%d" % nt], env)
+                    res["rss"] = rss
+                    res["per_step"] = res["seconds"]
+                    runs["torch" if side == "nnetar" else "tsattn"].append(res)
+                    print("  W6     %-6s rep %d: %8.3f s (fit %.3f, forecast %.3f)  RMSE %.4g  "
+                          "peak RSS %.0f MiB" % (side, r + 1, res["seconds"], res["fit_seconds"],
+                                                res["forecast_seconds"], res["final_loss"], rss),
+                          flush=True)
+            ps["rows"].append(summarise(w, runs, None, None))
+        ps["load_end"] = sh("uptime")
+        passes.append(ps)
+
+    info["load_end"] = sh("uptime")
+    shutil.rmtree(tmp, ignore_errors=True)
+    text = report(a, info, passes)
+    print()
+    print(text)
+    with open(out_path, "w") as f:
+        f.write(text)
+    print("bench: wrote %s" % out_path)
+
+
+def summarise(w, runs, peak, ours_peak):
+    t, o = runs["torch"], runs["tsattn"]
+    med = lambda rs, k: statistics.median(r[k] for r in rs)
+    row = dict(w=w, reps=len(t), steps=int(o[0]["steps"]),
+               torch=med(t, "per_step"), ours=med(o, "per_step"),
+               torch_all=[r["per_step"] for r in t], ours_all=[r["per_step"] for r in o],
+               rss_torch=max(r["rss"] for r in t), rss_ours=max(r["rss"] for r in o),
+               loss_torch=t[0]["final_loss"], loss_ours=o[0]["final_loss"],
+               loss0_torch=t[0].get("first_loss"), loss0_ours=o[0].get("first_loss"),
+               warm_torch=[r.get("warmup") for r in t], warm_ours=[r.get("warmup") for r in o])
+    row["ratio"] = row["torch"] / row["ours"]
+    if w["id"] == "W6":
+        row["fit_torch"] = med(t, "fit_seconds"); row["fit_ours"] = med(o, "fit_seconds")
+        row["fc_torch"] = med(t, "forecast_seconds"); row["fc_ours"] = med(o, "forecast_seconds")
+        row["epochs_ours"] = o[0].get("epochs")
+    else:
+        fl = flops_per_step(w)
+        row["flops"] = fl
+        row["gflops_ours"] = fl / row["ours"] / 1e9
+        row["gflops_torch"] = fl / row["torch"] / 1e9
+        row["frac_peak"] = row["gflops_ours"] / peak
+        row["frac_ours_peak"] = row["gflops_ours"] / ours_peak
+    return row
+
+
+def report(a, info, passes):
+    L = []
+    L.append("# tsattn against PyTorch (issue 6)\n")
+    L.append("Written by `bench/run.py` (`make bench`); regenerate rather than edit.\n")
+    L.append("Command: `%s`\n" % (a.command or " ".join(["python", "bench/run.py"] + sys.argv[1:])))
+    L.append("## Machine\n")
+    for k, lab in [("cpu", "CPU"), ("cores", "cores"), ("mem", "memory"), ("os", "OS"), ("r", "R"),
+                   ("tsattn", "tsattn"), ("forecast", "forecast (R)"), ("torch", "PyTorch"),
+                   ("blas", "PyTorch CPU libraries"), ("python", "Python"), ("date", "date"),
+                   ("commit", "git commit"), ("load_start", "`uptime` at start"),
+                   ("load_end", "`uptime` at end")]:
+        L.append("- %s: %s" % (lab, info[k]))
+    L.append("- repetitions: %d per side and workload, alternating (torch, tsattn, tsattn, torch, ...), "
+             "each run its own process; thread passes: %s"
+             % (a.reps, ", ".join(str(p["threads"]) for p in passes)))
+    load = max(info["load1"], os.getloadavg()[0])
+    if load > 0.5 * info["cores"]:
+        L.append("")
+        L.append("**The machine was shared** (1-minute load average up to %.1f on %d cores, other "
+                 "work running): absolute times are inflated and noisy. Both sides ran alternately, "
+                 "so ratios are fairer than times, but PyTorch's OpenMP pool, which synchronises its "
+                 "threads for every small operation, suffers more than tsattn's when there are more "
+                 "runnable threads than cores%s."
+                 % (load, info["cores"], "; the 1-thread pass is the least distorted"
+                    if any(p["threads"] == 1 for p in passes) else
+                    " (`BENCH_THREADS=%d,1` adds a 1-thread pass)" % info["cores"]))
+    L.append("")
+    L.append("How to read the tables: median time per training step (PyTorch: the loop of zero_grad, "
+             "forward, loss, backward, Adam step, `loss.item()`; tsattn: one `fit()` call, including "
+             "its argument checks, building the C network from the R weights and copying them back, "
+             "divided by the steps; both after one untimed warm-up step). Ratio = PyTorch / tsattn "
+             "(above 1: tsattn is faster). GFLOP/s: analytic FLOPs of forward + backward (below) "
+             "over tsattn's time; '% peak' is against PyTorch's GEMM measured in the same pass, "
+             "'% ours' against tsattn's own kernel on the same 2048³ product (a shape where it is "
+             "slow, having no cache blocking; it reaches 40-50 GFLOP/s on one core at the "
+             "K = 64 shapes of W2-W4, so values above 100% are possible). Peak RSS: the whole child process (R with tsattn "
+             "loaded; Python with torch imported), the largest over the repetitions. Losses: the "
+             "mean training MSE of the last epoch (both start from the same weights).\n")
+    for ps in passes:
+        nt, rows, gt, go = ps["threads"], ps["rows"], ps["gemm_t"], ps["gemm_o"]
+        L.append("## %d thread%s\n" % (nt, "" if nt == 1 else "s"))
+        L.append("`torch.set_num_threads(%d)`, `options(tsattn.threads = %d)`; `uptime` at start: %s; "
+                 "at end: %s.\n" % (nt, nt, ps["load_start"], ps["load_end"]))
+        L.append("float32 GEMM %d x %d x %d measured in this pass: PyTorch `matmul` **%.1f GFLOP/s** "
+                 "(median of 10; 'peak' below); tsattn: `predict()` of a bias-free `layer_dense(%d)` "
+                 "on %d rows %.1f GFLOP/s, or **%.1f GFLOP/s** after subtracting the time of the same "
+                 "`predict()` through a linear activation (R checks and double<->float conversions, "
+                 "%.0f ms; 'ours' below; medians of 5).\n"
+                 % (a.size, a.size, a.size, gt["gflops"], a.size, a.size, go["gflops"],
+                    go["gflops_kernel"], go["overhead"] * 1e3))
+        L.append("| workload | steps | PyTorch ms/step | tsattn ms/step | ratio | tsattn GFLOP/s | % peak "
+                 "| % ours (2048³) | PyTorch GFLOP/s | peak RSS PyTorch / tsattn (MiB) | final loss PyTorch / tsattn |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            if r["w"]["id"] == "W6":
+                continue
+            L.append("| %s | %d | %s | %s | **%.2f** | %.3g | %.0f%% | %.0f%% | %.3g | %.0f / %.0f | %.5g / %.5g |"
+                     % (r["w"]["id"], r["steps"], fmt_ms(r["torch"]), fmt_ms(r["ours"]), r["ratio"],
+                        r["gflops_ours"], 100 * r["frac_peak"], 100 * r["frac_ours_peak"],
+                        r["gflops_torch"], r["rss_torch"], r["rss_ours"], r["loss_torch"], r["loss_ours"]))
+        for r in [r for r in rows if r["w"]["id"] == "W6"]:
+            L.append("")
+            L.append("W6, both in R (seconds for the whole job; tsattn trained %s epochs, early stopping):\n"
+                     % ("%d" % r["epochs_ours"] if isinstance(r["epochs_ours"], float) else "?"))
+            L.append("| | nnetar() | tsattn() | ratio nnetar / tsattn |")
+            L.append("|---|---|---|---|")
+            L.append("| fit | %.3f | %.3f | %.2f |" % (r["fit_torch"], r["fit_ours"], r["fit_torch"] / r["fit_ours"]))
+            L.append("| forecast(h = 24), 1000 paths | %.3f | %.3f | %.2f |"
+                     % (r["fc_torch"], r["fc_ours"], r["fc_torch"] / r["fc_ours"]))
+            L.append("| total | %.3f | %.3f | **%.2f** |" % (r["torch"], r["ours"], r["ratio"]))
+            L.append("| peak RSS (MiB) | %.0f | %.0f | |" % (r["rss_torch"], r["rss_ours"]))
+            L.append("| in-sample RMSE (forecast object's residuals) | %.4g | %.4g | |"
+                     % (r["loss_torch"], r["loss_ours"]))
+        L.append("")
+        L.append("Targets of issue 6 at %d thread%s:\n" % (nt, "" if nt == 1 else "s"))
+        L.append("| target | measured | met |")
+        L.append("|---|---|---|")
+        yes = lambda b: "yes" if b else "**no**"
+        for r in rows:
+            W = r["w"]["id"]
+            if W == "W1":
+                L.append("| W1 at least 100x faster than PyTorch | %.1fx | %s |" % (r["ratio"], yes(r["ratio"] >= 100)))
+            elif W == "W6":
+                L.append("| W6 faster than nnetar() (fit + 1000-path forecast) | %.2fx | %s |"
+                         % (r["ratio"], yes(r["ratio"] > 1)))
+            else:
+                L.append("| %s at least 1.5x faster than PyTorch | %.2fx | %s |" % (W, r["ratio"], yes(r["ratio"] >= 1.5)))
+                L.append("| %s at 50%% or more of the float32 GEMM peak | %.0f%% of PyTorch's (%.0f%% of ours) | %s |"
+                         % (W, 100 * r["frac_peak"], 100 * r["frac_ours_peak"], yes(r["frac_peak"] >= 0.5)))
+        for r in rows:
+            L.append("| %s peak memory at most %s's | %.0f vs %.0f MiB | %s |"
+                     % (r["w"]["id"], "nnetar()" if r["w"]["id"] == "W6" else "PyTorch", r["rss_ours"],
+                        r["rss_torch"], yes(r["rss_ours"] <= r["rss_torch"])))
+        L.append("")
+        L.append("Every run (ms per step; W6: seconds per job), then the untimed warm-up step (seconds):\n")
+        for r in rows:
+            sc = 1.0 if r["w"]["id"] == "W6" else 1e3
+            L.append("- %s: %s %s; tsattn %s%s" % (
+                r["w"]["id"], "nnetar" if r["w"]["id"] == "W6" else "PyTorch", ", ".join("%.4g" % (v * sc) for v in r["torch_all"]),
+                ", ".join("%.4g" % (v * sc) for v in r["ours_all"]),
+                "" if r["w"]["id"] == "W6" else "; warm-up PyTorch %s, tsattn %s" % (
+                    ", ".join("%.3g" % v for v in r["warm_torch"]),
+                    ", ".join("%.3g" % v for v in r["warm_ours"]))))
+        L.append("")
+    rows = passes[0]["rows"]
+    L.append("## Workloads\n")
+    for r in rows:
+        L.append("- %s: %s%s" % (r["w"]["id"], r["w"]["desc"],
+                                 (", %d sequences, %.4g MFLOP per step" % (r["w"]["n"], r["flops"] / 1e6))
+                                 if "flops" in r else ""))
+    L.append("")
+    L.append("Equal work: both sides start from PyTorch's initial weights (copied by name with "
+             "`set_weights()`) and see the same batches in the same order (no shuffling); the final "
+             "losses agree to the extent float32 summation order allows (first-epoch losses, "
+             "PyTorch / tsattn: %s)." % "; ".join(
+                 "%s %.6g / %.6g" % (r["w"]["id"], r["loss0_torch"], r["loss0_ours"])
+                 for r in rows if r["w"]["id"] != "W6" and r["loss0_torch"] is not None))
+    L.append("")
+    L.append("GEMM-bound parts: '% peak' is for the whole step (element-wise work, R overhead and "
+             "sequential recurrences included), so it is a lower bound of the GEMM parts' own fraction.\n")
+    L.append("## FLOP counts\n")
+    L.append("```\n" + FLOP_FORMULAS + "```")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    main()
