@@ -46,6 +46,47 @@ cuda_devices <- function() {
   out
 }
 
+# Why `object` (a network) cannot run on the GPU: NULL when every layer has a GPU
+# path (src/net_cuda.cu: dense, activation, last_step, and GRU/LSTM without
+# inter-layer dropout), else a message naming the first layer that has none.
+cuda_unsupported <- function(object) {
+  gpu_types <- c("dense", "activation", "last_step", "gru", "lstm")
+  for (i in seq_along(object$layers)) {
+    l <- object$layers[[i]]
+    if (!l$type %in% gpu_types)
+      return(sprintf("layer %d (%s) has no GPU implementation yet", i, l$type))
+    if (l$type %in% c("gru", "lstm") && l$num_layers > 1 && l$dropout > 0)
+      return(sprintf("layer %d (%s) has no GPU implementation of inter-layer dropout yet (dropout = %g)",
+                     i, l$type, l$dropout))
+  }
+  NULL
+}
+
+# the first usable CUDA device (check_device() has made sure there is one)
+cuda_device_id <- function() {
+  d <- cuda_devices()
+  d$id[d$usable][1L]
+}
+
+# Loss and analytic gradients of one batch on the GPU, as net_gradient() on the CPU
+# (for the CPU/GPU parity tests, test-cuda-train.R).
+cuda_net_gradient <- function(object, x, y, loss = "mse") {
+  layout <- check_network(object)
+  x <- as_seq_array(x, "x")
+  y <- as_seq_array(y, "y")
+  check_features(x, object)
+  check_targets(y, x, layout, object = object)
+  device <- check_device("cuda", object)
+  s <- network_spec(object)
+  res <- .Call(C_cuda_net_gradient, s$ispec, s$dspec, object$input_dim,
+               flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
+               check_choice(loss, "loss", c("mse", "mae")), attr(device, "id"))
+  t_out <- out_time(object, dim(x)[2L])
+  list(loss = res$loss, weights = unflatten_weights(res$weights, layout),
+       x = from_core(res$x, dim(x)[1L], dim(x)[2L], dim(x)[3L]),
+       output = from_core(res$output, dim(x)[1L], t_out, layout$out_dim))
+}
+
 # TRUE when this installation was built with the CUDA backend (for CI and tests).
 cuda_built <- function() .Call(C_cuda_built)
 

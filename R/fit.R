@@ -1,20 +1,40 @@
-# The device a computation runs on: "cpu", or an error saying why a GPU cannot be used.
-# "auto" means the GPU when one is usable, else the CPU; training and prediction have
-# no GPU path yet, so for now it always resolves to "cpu" and "cuda" is an error even
-# where a device exists (rather than silently running on the CPU).
-check_device <- function(device, call = sys.call(-1L)) {
+# The device a computation runs on: "cpu", or "cuda" with attribute "id" (the CUDA
+# device to use), or an error saying why the GPU cannot be used.
+# With `object` (a network, from fit() and predict()): "cuda" runs it on the GPU when
+# every layer has a GPU path (cuda_unsupported()) and no `lengths` are given, and is an
+# error naming what is missing otherwise; "auto" means the GPU when all of that holds
+# and a device is usable, else the CPU. Without `object` (tsattn(), forecasts, which
+# have no GPU path yet), "auto" is the CPU and "cuda" an error even where a device
+# exists (rather than silently running on the CPU).
+check_device <- function(device, object = NULL, lengths = NULL, call = sys.call(-1L)) {
   device <- check_choice(device, "device", c("cpu", "cuda", "auto"), call = call)
-  if (device != "cuda") return("cpu")
-  prefix <- "`device` is \"cuda\" but no CUDA device can be used: "
+  if (device == "cpu") return("cpu")
+  if (device == "auto") {
+    if (is.null(object) || !is.null(lengths) || !is.null(cuda_unsupported(object)) ||
+        !cuda_available())
+      return("cpu")
+    return(structure("cuda", id = cuda_device_id()))
+  }
+  prefix <- "`device` is \"cuda\" but "
+  if (!is.null(object)) {
+    why <- cuda_unsupported(object)
+    if (!is.null(why)) stop(simpleError(paste0(prefix, why, "; use device = \"cpu\""), call))
+    if (!is.null(lengths))
+      stop(simpleError(paste0(prefix, "`lengths` (padded sequences) have no GPU implementation ",
+                              "yet; use device = \"cpu\""), call))
+  }
+  prefix <- paste0(prefix, "no CUDA device can be used: ")
   if (!cuda_built())
     stop(simpleError(paste0(prefix, cuda_not_built_reason(),
                             "; use device = \"cpu\" or reinstall tsattn with a CUDA toolkit"), call))
   devs <- cuda_devices()
   if (!any(devs$usable)) # the reason carries CUDA's own text (no driver, no device, ...)
     stop(simpleError(paste0(prefix, attr(devs, "reason"), "; use device = \"cpu\""), call))
-  stop(simpleError(paste0(
-    "`device` is \"cuda\": a CUDA device is available, but training and prediction on the ",
-    "GPU are not implemented yet in this version of tsattn; use device = \"cpu\""), call))
+  if (is.null(object))
+    stop(simpleError(paste0(
+      "`device` is \"cuda\": a CUDA device is available, but this function has no GPU ",
+      "path yet in this version of tsattn; use device = \"cpu\""), call))
+  structure("cuda", id = devs$id[devs$usable][1L])
 }
 
 # Two seeds for the C generator (initialisation, training), drawn from R's RNG: with
@@ -117,9 +137,13 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #'   number, which gives the run that `set.seed(seed)` would, without touching the
 #'   session's random stream. The same seed gives the same run, bit for bit, on the CPU
 #'   (initialisation, when the network is built here, included).
-#' @param device "cpu", "cuda" or "auto" (the GPU when one is usable, else the CPU).
-#'   Training on the GPU is not implemented yet: "auto" runs on the CPU and "cuda" is
-#'   an error that says why no GPU can be used (see [cuda_available()]).
+#' @param device "cpu", "cuda" or "auto" (the GPU when one is usable and the network
+#'   has a GPU path, else the CPU). The GPU trains networks of dense, activation,
+#'   last_step, GRU and LSTM layers (without inter-layer dropout), without `lengths`,
+#'   with the same batches, optimizer, clipping, validation and early stopping as the
+#'   CPU (results agree to float32 rounding, not bit for bit; a seed repeats exactly on
+#'   the same GPU). Any other layer with "cuda" is an error naming it; see
+#'   [cuda_available()] for why a GPU may not be usable.
 #' @param verbose Print the loss during training.
 #'
 #'   The core uses OpenMP for large matrix products and attention blocks:
@@ -160,10 +184,11 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   shuffle <- check_flag(shuffle, "shuffle")
   verbose <- check_flag(verbose, "verbose")
   clipnorm <- if (is.null(clipnorm)) 0 else check_number(clipnorm, "clipnorm", 0, lower_open = TRUE)
-  check_device(device)
-  seed <- check_seed(seed)
   if (!inherits(object, "tsattn_network"))
     stop_arg("object", "a network made with sequential()", describe(object))
+  requested <- device
+  device <- check_device(device, object, lengths)
+  seed <- check_seed(seed)
   if (is.null(object$input_dim)) object <- build_network(object, dim(x)[3L], seed[[1L]])
   layout <- check_network(object)
   check_features(x, object)
@@ -201,16 +226,29 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   } else {
     xv <- yv <- NULL
   }
+  if (device == "cuda" && !is.null(lv)) { # validation lengths: no GPU path either
+    if (requested == "auto") device <- "cpu"
+    else stop_arg("validation_data", "no lengths with device = \"cuda\" (no GPU implementation yet)",
+                  verb = "have")
+  }
   s <- network_spec(object)
   icfg <- c(epochs, batch_size, as.integer(shuffle), if (loss == "mse") 1L else 2L, patience,
             if (optimizer$name == "adam") 1L else 2L, as.integer(verbose), max(1L, epochs %/% 10L))
   dcfg <- c(optimizer$lr, optimizer$beta1, optimizer$beta2, optimizer$eps,
             optimizer$weight_decay, optimizer$momentum, clipnorm)
-  res <- .Call(C_net_fit, s$ispec, s$dspec, object$input_dim,
-               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
-               if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-               lv, if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg),
-               seed[[2L]])
+  res <- if (device == "cuda") {
+    .Call(C_cuda_net_fit, s$ispec, s$dspec, object$input_dim,
+          flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
+          if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
+          if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg),
+          seed[[2L]], attr(device, "id"))
+  } else {
+    .Call(C_net_fit, s$ispec, s$dspec, object$input_dim,
+          flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
+          if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
+          lv, if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg),
+          seed[[2L]])
+  }
   object$weights <- unflatten_weights(res$weights, layout)
   start <- if (is.null(object$history)) 0L else nrow(object$history)
   hist <- data.frame(epoch = start + seq_along(res$loss), loss = res$loss,
@@ -227,7 +265,7 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
 #' @param object A trained (or built) network.
 #' @param x Inputs `[batch, time, features]` (see [fit()]).
 #' @param batch_size Sequences per forward pass (memory only; results do not depend on it).
-#' @param device "cpu", "cuda" or "auto".
+#' @param device "cpu", "cuda" or "auto", as in [fit()].
 #' @param lengths `NULL` or the number of valid steps of each sequence (see [fit()]).
 #' @param ... Not used.
 #' @return An array `[batch, time, out]` (`time` is 1 when the network keeps only the
@@ -243,11 +281,17 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
   check_features(x, object)
   lengths <- check_lengths(lengths, x)
   batch_size <- check_count(batch_size, "batch_size")
-  check_device(device)
+  device <- check_device(device, object, lengths)
   t_out <- out_time(object, dim(x)[2L])
   s <- network_spec(object)
-  out <- .Call(C_net_predict, s$ispec, s$dspec, object$input_dim,
-               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size)
+  out <- if (device == "cuda") {
+    .Call(C_cuda_net_predict, s$ispec, s$dspec, object$input_dim,
+          flatten_weights(object$weights, layout), to_core(x), dim(x), batch_size,
+          attr(device, "id"))
+  } else {
+    .Call(C_net_predict, s$ispec, s$dspec, object$input_dim,
+          flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size)
+  }
   nonfinite <- sum(!is.finite(out))
   if (nonfinite > 0L)
     warning(sprintf("%d of the %d predictions are not finite: the weights overflow float32 on this input",

@@ -14,17 +14,6 @@
 #include "ta_loss.h"
 
 
-/* reads dims c(B, T, F) and checks F against the network */
-static void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T) {
-  if (!isInteger(dims) || XLENGTH(dims) != 3) error("internal: dims must be 3 integers");
-  const int *d = INTEGER(dims);
-  if (d[0] < 1 || d[1] < 1 || d[2] < 1) error("'x' must have at least one sequence, step and feature");
-  if (d[2] != net->in_dim)
-    error("'x' has %d features but the network was built for %d", d[2], net->in_dim);
-  *B = (size_t)d[0];
-  *T = (size_t)d[1];
-}
-
 /* valid lengths: NULL (R NULL or length 0) or B integers in [1, T] */
 static const int *lengths_of(SEXP len, size_t B, size_t T, const char *what) {
   if (isNull(len) || XLENGTH(len) == 0) return NULL;
@@ -131,15 +120,6 @@ SEXP C_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEX
   return out;
 }
 
-static int loss_code(SEXP loss) {
-  if (!isString(loss) || XLENGTH(loss) != 1) error("'loss' must be a single string");
-  const char *l = CHAR(STRING_ELT(loss, 0));
-  if (!strcmp(l, "mse")) return TA_LOSS_MSE;
-  if (!strcmp(l, "mae")) return TA_LOSS_MAE;
-  error("'loss' must be \"mse\" or \"mae\", not \"%s\"", l);
-  return 0;
-}
-
 /* Loss and gradients on one batch, for gradient checks and fixtures. */
 SEXP C_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                     SEXP len, SEXP y, SEXP loss, SEXP training, SEXP seed) {
@@ -175,29 +155,7 @@ SEXP C_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   return res;
 }
 
-typedef struct {
-  int verbose, every, epochs;
-} fit_ctx;
-
-static void check_interrupt_fn(void *unused) {
-  (void)unused;
-  R_CheckUserInterrupt();
-}
-static int fit_interrupted(void *ctx) {
-  (void)ctx;
-  return !R_ToplevelExec(check_interrupt_fn, NULL);
-}
-static void fit_on_epoch(void *ctx, int epoch, double loss, double val) {
-  fit_ctx *c = (fit_ctx *)ctx;
-  if (!c->verbose) return;
-  if (epoch != 1 && epoch != c->epochs && epoch % c->every != 0) return;
-  if (ISNAN(val)) Rprintf("epoch %*d/%d  loss %.6g\n", 1 + (c->epochs >= 10) + (c->epochs >= 100) + (c->epochs >= 1000), epoch, c->epochs, loss);
-  else Rprintf("epoch %*d/%d  loss %.6g  val_loss %.6g\n", 1 + (c->epochs >= 10) + (c->epochs >= 100) + (c->epochs >= 1000), epoch, c->epochs, loss, val);
-}
-
-/* icfg: epochs, batch_size, shuffle, loss (1 mse, 2 mae), patience, optimizer (1 adam,
- *       2 sgd), verbose, print_every
- * dcfg: lr, beta1, beta2, eps, weight_decay, momentum, clipnorm */
+/* icfg, dcfg: see fit_config (api_util.h) */
 SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
                SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed) {
   ta_net *net;
@@ -205,17 +163,10 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
   size_t B, T;
   batch_dims(dims, net, &B, &T);
   const int *lens = lengths_of(len, B, T, "lengths");
-  if (!isInteger(icfg) || XLENGTH(icfg) != 8) error("internal: icfg must be 8 integers");
-  if (!isReal(dcfg) || XLENGTH(dcfg) != 7) error("internal: dcfg must be 7 doubles");
-  const int *ic = INTEGER(icfg);
-  const double *dc = REAL(dcfg);
-  for (int i = 0; i < 8; i++) if (ic[i] == NA_INTEGER) error("internal: icfg has NA");
-  for (int i = 0; i < 7; i++) if (!R_FINITE(dc[i])) error("internal: dcfg must be finite");
-  if (ic[0] < 1) error("'epochs' must be >= 1");
-  if (ic[1] < 1) error("'batch_size' must be >= 1");
-  if (ic[3] != TA_LOSS_MSE && ic[3] != TA_LOSS_MAE) error("internal: unknown loss");
-  if (ic[5] != TA_OPT_ADAM && ic[5] != TA_OPT_SGD) error("internal: unknown optimizer");
-  if (!(dc[0] > 0)) error("'lr' must be > 0");
+  fit_ctx ctx;
+  ta_train_cfg cfg;
+  fit_config(&cfg, &ctx, icfg, dcfg);
+  int epochs = cfg.epochs;
   int nv = scalar_int(nv_, "nv");
   if (nv < 0) error("internal: nv < 0");
   ta_rng_seed(&net->rng, seed_of(seed));
@@ -228,30 +179,10 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
   const int *lensv = nv ? lengths_of(lenv, (size_t)nv, T, "validation lengths") : NULL;
   ta_data train = {xf, yf, lens, B}, val = {xvf, yvf, lensv, (size_t)nv};
 
-  fit_ctx ctx = {ic[6], ic[7] < 1 ? 1 : ic[7], ic[0]};
-  ta_train_cfg cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.epochs = ic[0];
-  cfg.batch_size = ic[1];
-  cfg.shuffle = ic[2];
-  cfg.loss = ic[3];
-  cfg.patience = ic[4];
-  cfg.opt.kind = ic[5];
-  cfg.opt.lr = dc[0];
-  cfg.opt.beta1 = dc[1];
-  cfg.opt.beta2 = dc[2];
-  cfg.opt.eps = dc[3];
-  cfg.opt.weight_decay = dc[4];
-  cfg.opt.momentum = dc[5];
-  cfg.clipnorm = dc[6];
-  cfg.interrupted = fit_interrupted;
-  cfg.on_epoch = fit_on_epoch;
-  cfg.ctx = &ctx;
-
   const char *fields[] = {"weights", "loss", "val_loss", "status", "message", "best_epoch", ""};
   SEXP res = PROTECT(mkNamed(VECSXP, fields));
-  SEXP lh = PROTECT(allocVector(REALSXP, ic[0]));
-  SEXP vh = PROTECT(allocVector(REALSXP, ic[0]));
+  SEXP lh = PROTECT(allocVector(REALSXP, epochs));
+  SEXP vh = PROTECT(allocVector(REALSXP, epochs));
   ta_train_result tr;
   ta_msg msg;
   msg.text[0] = '\0';

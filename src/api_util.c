@@ -8,6 +8,7 @@
 #include <R.h>
 #include <Rinternals.h>
 #include "api_util.h"
+#include "ta_loss.h"
 
 static void net_finalizer(SEXP ptr) {
   ta_net *net = (ta_net *)R_ExternalPtrAddr(ptr);
@@ -112,4 +113,73 @@ uint64_t seed_of(SEXP seed) {
   double s = asReal(seed);
   if (!R_FINITE(s)) error("'seed' must be finite");
   return (uint64_t)(int64_t)s;
+}
+
+void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T) {
+  if (!isInteger(dims) || XLENGTH(dims) != 3) error("internal: dims must be 3 integers");
+  const int *d = INTEGER(dims);
+  if (d[0] < 1 || d[1] < 1 || d[2] < 1) error("'x' must have at least one sequence, step and feature");
+  if (d[2] != net->in_dim)
+    error("'x' has %d features but the network was built for %d", d[2], net->in_dim);
+  *B = (size_t)d[0];
+  *T = (size_t)d[1];
+}
+
+int loss_code(SEXP loss) {
+  if (!isString(loss) || XLENGTH(loss) != 1) error("'loss' must be a single string");
+  const char *l = CHAR(STRING_ELT(loss, 0));
+  if (!strcmp(l, "mse")) return TA_LOSS_MSE;
+  if (!strcmp(l, "mae")) return TA_LOSS_MAE;
+  error("'loss' must be \"mse\" or \"mae\", not \"%s\"", l);
+  return 0;
+}
+
+static void check_interrupt_fn(void *unused) {
+  (void)unused;
+  R_CheckUserInterrupt();
+}
+static int fit_interrupted(void *ctx) {
+  (void)ctx;
+  return !R_ToplevelExec(check_interrupt_fn, NULL);
+}
+static void fit_on_epoch(void *ctx, int epoch, double loss, double val) {
+  fit_ctx *c = (fit_ctx *)ctx;
+  if (!c->verbose) return;
+  if (epoch != 1 && epoch != c->epochs && epoch % c->every != 0) return;
+  if (ISNAN(val)) Rprintf("epoch %*d/%d  loss %.6g\n", 1 + (c->epochs >= 10) + (c->epochs >= 100) + (c->epochs >= 1000), epoch, c->epochs, loss);
+  else Rprintf("epoch %*d/%d  loss %.6g  val_loss %.6g\n", 1 + (c->epochs >= 10) + (c->epochs >= 100) + (c->epochs >= 1000), epoch, c->epochs, loss, val);
+}
+
+void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg) {
+  if (!isInteger(icfg) || XLENGTH(icfg) != 8) error("internal: icfg must be 8 integers");
+  if (!isReal(dcfg) || XLENGTH(dcfg) != 7) error("internal: dcfg must be 7 doubles");
+  const int *ic = INTEGER(icfg);
+  const double *dc = REAL(dcfg);
+  for (int i = 0; i < 8; i++) if (ic[i] == NA_INTEGER) error("internal: icfg has NA");
+  for (int i = 0; i < 7; i++) if (!R_FINITE(dc[i])) error("internal: dcfg must be finite");
+  if (ic[0] < 1) error("'epochs' must be >= 1");
+  if (ic[1] < 1) error("'batch_size' must be >= 1");
+  if (ic[3] != TA_LOSS_MSE && ic[3] != TA_LOSS_MAE) error("internal: unknown loss");
+  if (ic[5] != TA_OPT_ADAM && ic[5] != TA_OPT_SGD) error("internal: unknown optimizer");
+  if (!(dc[0] > 0)) error("'lr' must be > 0");
+  ctx->verbose = ic[6];
+  ctx->every = ic[7] < 1 ? 1 : ic[7];
+  ctx->epochs = ic[0];
+  memset(cfg, 0, sizeof *cfg);
+  cfg->epochs = ic[0];
+  cfg->batch_size = ic[1];
+  cfg->shuffle = ic[2];
+  cfg->loss = ic[3];
+  cfg->patience = ic[4];
+  cfg->opt.kind = ic[5];
+  cfg->opt.lr = dc[0];
+  cfg->opt.beta1 = dc[1];
+  cfg->opt.beta2 = dc[2];
+  cfg->opt.eps = dc[3];
+  cfg->opt.weight_decay = dc[4];
+  cfg->opt.momentum = dc[5];
+  cfg->clipnorm = dc[6];
+  cfg->interrupted = fit_interrupted;
+  cfg->on_epoch = fit_on_epoch;
+  cfg->ctx = ctx;
 }

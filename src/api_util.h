@@ -9,6 +9,7 @@
 #include <R.h>
 #include <Rinternals.h>
 #include "ta_net.h"
+#include "ta_train.h"
 
 /* a single whole number that fits an int; the error names `what` */
 int scalar_int(SEXP x, const char *what);
@@ -23,5 +24,21 @@ float *to_float(SEXP x, size_t len, const char *what);
 SEXP from_float(const float *f, size_t len);
 /* the C generator's seed from a number drawn by R */
 uint64_t seed_of(SEXP seed);
+
+/* reads dims c(B, T, F) of x and checks F against the network */
+void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T);
+/* TA_LOSS_MSE or TA_LOSS_MAE from "mse" or "mae" */
+int loss_code(SEXP loss);
+
+/* fit()'s progress printing and interrupt check, for ta_train_cfg's callbacks */
+typedef struct {
+  int verbose, every, epochs;
+} fit_ctx;
+/* The training configuration from R's
+ *   icfg: epochs, batch_size, shuffle, loss (1 mse, 2 mae), patience, optimizer (1 adam,
+ *         2 sgd), verbose, print_every
+ *   dcfg: lr, beta1, beta2, eps, weight_decay, momentum, clipnorm
+ * checked; the callbacks report to R through ctx (which must outlive cfg's use). */
+void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg);
 
 #endif

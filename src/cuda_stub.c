@@ -4,6 +4,7 @@
  * has the real functions). */
 #include "ta_cuda.h"
 #include "ta_cuda_ops.h"
+#include "ta_cuda_net.h"
 
 #if !TSATTN_CUDA
 
@@ -101,6 +102,80 @@ int ta_cuda_loss(int kind, double *loss, float *grad, const float *yhat, const f
                  void *work, ta_msg *msg) {
   (void)kind; (void)grad; (void)yhat; (void)y; (void)n; (void)work;
   *loss = 0.0;
+  return no_cuda(msg);
+}
+
+int ta_cuda_sgd_step(float *params, const float *grads, float *buf, size_t n, float lr,
+                     float momentum, float weight_decay, int first, ta_msg *msg) {
+  (void)params; (void)grads; (void)buf; (void)n; (void)lr; (void)momentum; (void)weight_decay;
+  (void)first;
+  return no_cuda(msg);
+}
+
+int ta_cuda_clip_grad_norm(float *grads, size_t n, double max_norm, void *work, ta_msg *msg) {
+  (void)grads; (void)n; (void)max_norm; (void)work;
+  return no_cuda(msg);
+}
+
+/* the GPU network (ta_cuda_net.h): nothing can be created, so the rest is never reached
+ * with a network, but answers all the same */
+int ta_cuda_net_unsupported(const ta_net *net, ta_msg *why) {
+  (void)net;
+  no_cuda(why);
+  return -1;
+}
+
+int ta_cuda_net_create(ta_cuda_net **out, ta_net *net, int device, ta_msg *msg) {
+  (void)net; (void)device;
+  *out = NULL;
+  return no_cuda(msg);
+}
+
+void ta_cuda_net_free(ta_cuda_net *g) { (void)g; }
+
+int ta_cuda_net_reserve(ta_cuda_net *g, size_t B, size_t T, ta_msg *msg) {
+  (void)g; (void)B; (void)T;
+  return no_cuda(msg);
+}
+
+int ta_cuda_net_forward(ta_cuda_net *g, const float **yhat, size_t b, size_t T, ta_msg *msg) {
+  (void)g; (void)b; (void)T;
+  *yhat = NULL;
+  return no_cuda(msg);
+}
+
+int ta_cuda_net_backward(ta_cuda_net *g, float *dx, const float *dy, size_t b, size_t T,
+                         ta_msg *msg) {
+  (void)g; (void)dx; (void)dy; (void)b; (void)T;
+  return no_cuda(msg);
+}
+
+int ta_cuda_net_upload(ta_cuda_net *g, const float *x, const float *y, size_t b, size_t T,
+                       ta_msg *msg) {
+  (void)g; (void)x; (void)y; (void)b; (void)T;
+  return no_cuda(msg);
+}
+
+int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, size_t B, size_t T,
+                        size_t chunk, ta_msg *msg) {
+  (void)g; (void)out; (void)x; (void)B; (void)T; (void)chunk;
+  return no_cuda(msg);
+}
+
+int ta_cuda_net_gradient(ta_cuda_net *g, double *loss, float *grads, float *dx, float *yhat,
+                         const float *x, const float *y, size_t B, size_t T, int loss_kind,
+                         ta_msg *msg) {
+  (void)g; (void)grads; (void)dx; (void)yhat; (void)x; (void)y; (void)B; (void)T; (void)loss_kind;
+  *loss = 0.0;
+  return no_cuda(msg);
+}
+
+int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data *val, size_t T,
+                  const ta_train_cfg *cfg, double *loss_hist, double *val_hist,
+                  ta_train_result *res, ta_msg *msg) {
+  (void)g; (void)train; (void)val; (void)T; (void)cfg; (void)loss_hist; (void)val_hist;
+  res->epochs_run = 0;
+  res->best_epoch = 0;
   return no_cuda(msg);
 }
 

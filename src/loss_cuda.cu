@@ -73,3 +73,56 @@ extern "C" int ta_cuda_loss(int kind, double *loss, float *grad, const float *yh
   *loss = sum / (double)n;
   return TA_OK;
 }
+
+/* Gradient clipping (ta_clip_grad_norm's formula) without leaving the device: the sum
+ * of squares in the loss's fixed two-pass order, the coefficient computed by the final
+ * block, the scaling reading it from device memory. */
+__global__ void ta_sumsq_partial_kernel(double *partial, const float *g, size_t n) {
+  __shared__ double s[TA_CUDA_THREADS];
+  double sum = 0.0;
+  for (size_t i = blockIdx.x * (size_t)TA_CUDA_THREADS + threadIdx.x; i < n;
+       i += (size_t)TA_CUDA_THREADS * gridDim.x)
+    sum += (double)g[i] * (double)g[i];
+  s[threadIdx.x] = sum;
+  __syncthreads();
+  block_sum(s);
+  if (threadIdx.x == 0) partial[blockIdx.x] = s[0];
+}
+
+/* coef[0] = max_norm / (norm + 1e-6) when the norm exceeds max_norm, else 1 */
+__global__ void ta_clip_coef_kernel(float *coef, const double *partial, unsigned int nb,
+                                    double max_norm) {
+  __shared__ double s[TA_CUDA_THREADS];
+  double sum = 0.0;
+  for (unsigned int i = threadIdx.x; i < nb; i += TA_CUDA_THREADS) sum += partial[i];
+  s[threadIdx.x] = sum;
+  __syncthreads();
+  block_sum(s);
+  if (threadIdx.x == 0) {
+    double norm = sqrt(s[0]);
+    coef[0] = norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
+  }
+}
+
+__global__ void ta_clip_scale_kernel(float *g, size_t n, const float *coef) {
+  float c = coef[0];
+  if (c == 1.0f) return; /* not clipped: the gradients stay as they are (as on the CPU) */
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+       i += (size_t)blockDim.x * gridDim.x)
+    g[i] *= c;
+}
+
+extern "C" int ta_cuda_clip_grad_norm(float *grads, size_t n, double max_norm, void *work,
+                                      ta_msg *msg) {
+  if (n == 0 || !(max_norm > 0.0)) return TA_OK;
+  unsigned int nb = loss_blocks(n);
+  double *partial = (double *)work;
+  float *coef = (float *)(partial + nb); /* the slot ta_cuda_loss keeps for its total */
+  ta_sumsq_partial_kernel<<<nb, TA_CUDA_THREADS>>>(partial, grads, n);
+  int st = TA_CUDA_LAUNCHED(msg);
+  if (st) return st;
+  ta_clip_coef_kernel<<<1, TA_CUDA_THREADS>>>(coef, partial, nb, max_norm);
+  if ((st = TA_CUDA_LAUNCHED(msg))) return st;
+  ta_clip_scale_kernel<<<ta_cuda_blocks(n), TA_CUDA_THREADS>>>(grads, n, coef);
+  return TA_CUDA_LAUNCHED(msg);
+}

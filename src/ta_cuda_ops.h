@@ -40,6 +40,17 @@ int ta_cuda_act_backward(float *din, const float *dout, const float *in, const f
 int ta_cuda_adam_step(float *params, const float *grads, float *m, float *v, size_t n,
                       const ta_adam_consts *c, ta_msg *msg);
 
+/* one SGD step (ta_optim.c's semantics: weight decay, then momentum whose buffer starts
+ * as the gradient at step 1, first != 0) over n parameters */
+int ta_cuda_sgd_step(float *params, const float *grads, float *buf, size_t n, float lr,
+                     float momentum, float weight_decay, int first, ta_msg *msg);
+
+/* scales grads [n] so that their global L2 norm is at most max_norm, as
+ * ta_clip_grad_norm (sum of squares in double, coefficient max_norm / (norm + 1e-6)),
+ * entirely on the device (no synchronisation): the norm is reduced in a fixed order,
+ * like the loss; work has ta_cuda_loss_workspace(n) bytes */
+int ta_cuda_clip_grad_norm(float *grads, size_t n, double max_norm, void *work, ta_msg *msg);
+
 /* bytes of device workspace ta_cuda_loss needs for n values */
 size_t ta_cuda_loss_workspace(size_t n);
 /* mean loss over n values (kind TA_LOSS_MSE or TA_LOSS_MAE of ta_loss.h) into *loss,

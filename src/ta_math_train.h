@@ -24,6 +24,17 @@ TA_HD float ta_loss_grad(int mae, float d, float scale) {
 /* Weight decay as PyTorch's Adam and SGD apply it: an L2 term added to the gradient. */
 TA_HD float ta_decay_grad(float g, float p, float wd) { return wd != 0.0f ? g + wd * p : g; }
 
+/* SGD with momentum (PyTorch, no dampening, no Nesterov) of one parameter, its gradient
+ * g already decayed: the momentum buffer starts as g at the first step; returns the new
+ * parameter. */
+TA_HD float ta_sgd_update(float p, float g, float *buf, float lr, float momentum, int first) {
+  if (momentum != 0.0f) {
+    *buf = first ? g : momentum * *buf + g;
+    g = *buf;
+  }
+  return p - lr * g;
+}
+
 /* Adam's scalars for step `step` (from 1), computed once per step on the host: in
  * double, then cast once, as PyTorch passes Python floats to its float kernels. The
  * per-parameter update is ta_adam_update() in ta_math.h. */

@@ -19,13 +19,10 @@ void ta_optim_step(ta_optim *opt, float *params, const float *grads, float *stat
     }
   } else {
     float lr = (float)opt->lr, mom = (float)opt->momentum;
+    int first = opt->step == 1;
     for (size_t i = 0; i < n; i++) {
       float g = ta_decay_grad(grads[i], params[i], wd);
-      if (mom != 0.0f) {
-        state[i] = opt->step == 1 ? g : mom * state[i] + g;
-        g = state[i];
-      }
-      params[i] -= lr * g;
+      params[i] = ta_sgd_update(params[i], g, &state[i], lr, mom, first);
     }
   }
 }

@@ -62,14 +62,15 @@ test_that("device = \"cuda\" is a clear error where no GPU can be used", {
   expect_error(fit(net, x, x, epochs = 1, device = "cuda", verbose = FALSE), "`device` is \"cuda\"")
 })
 
-test_that("device = \"cuda\" is an error even with a GPU: there is no GPU training path yet", {
+test_that("device = \"cuda\" is an error even with a GPU where there is no GPU path yet", {
   skip_if_not(cuda_available(), "no CUDA device")
-  x <- array(rnorm(20), c(2, 10, 1))
-  net <- sequential(layer_dense(1), input_dim = 1)
-  expect_error(fit(net, x, x, epochs = 1, device = "cuda", verbose = FALSE), "not implemented yet")
+  expect_error(tsattn(AirPassengers, model = "gru", epochs = 1, device = "cuda", verbose = FALSE),
+               "has no GPU path yet")
 })
 
 test_that("device = \"auto\" runs on the CPU and gives the CPU's results", {
+  # with a usable device "auto" trains this network on the GPU (test-cuda-train.R)
+  skip_if(cuda_available(), "a CUDA device is usable here")
   set.seed(2)
   x <- array(rnorm(40), c(2, 20, 1))
   y <- array(rnorm(40), c(2, 20, 1))
@@ -79,7 +80,12 @@ test_that("device = \"auto\" runs on the CPU and gives the CPU's results", {
   expect_identical(a$history, b$history)
   expect_identical(get_weights(a), get_weights(b))
   expect_identical(predict(a, x, device = "auto"), predict(a, x, device = "cpu"))
-  expect_error(fit(net, x, y, epochs = 1, device = "gpu", verbose = FALSE),
+})
+
+test_that("an unknown device is an error", {
+  x <- array(rnorm(40), c(2, 20, 1))
+  net <- sequential(layer_gru(3), layer_dense(1), input_dim = 1)
+  expect_error(fit(net, x, x, epochs = 1, device = "gpu", verbose = FALSE),
                "`device` must be one of \"cpu\", \"cuda\", \"auto\", not \"gpu\"")
 })
 

@@ -1,0 +1,163 @@
+/* .Call glue of training and prediction on the GPU (ta_cuda_net.h), the same in a CUDA
+ * and a CPU-only build (whose stub answers "no CUDA backend"). As api_net.c: the host
+ * network is built from R's spec in an external pointer; every R conversion (which may
+ * raise an error) happens before the GPU network exists; the GPU network then lives in
+ * its own external pointer whose finalizer frees the device memory and the pinned
+ * buffer, and every error raised after it exists frees it (and the host network)
+ * first. R decides which device (check_device() in R/fit.R). */
+#include <math.h>
+#include <string.h>
+#include <R.h>
+#include <Rinternals.h>
+#include "api_util.h"
+#include "ta_cuda_net.h"
+
+static void gpu_finalizer(SEXP ptr) {
+  ta_cuda_net *g = (ta_cuda_net *)R_ExternalPtrAddr(ptr);
+  if (g) {
+    ta_cuda_net_free(g);
+    R_ClearExternalPtr(ptr);
+  }
+}
+
+/* the GPU copy of net on device `device`, in a PROTECTed external pointer (one
+ * PROTECT for the caller); an R error, after freeing the host network, when it cannot
+ * be made (no CUDA backend, no device, out of device memory, an unsupported layer) */
+static SEXP build_gpu(SEXP host, ta_net *net, SEXP device, ta_cuda_net **out) {
+  int dev = scalar_int(device, "device");
+  SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, R_NilValue));
+  R_RegisterCFinalizerEx(ptr, gpu_finalizer, TRUE);
+  ta_msg msg;
+  if (ta_cuda_net_create(out, net, dev, &msg) != TA_OK) {
+    release(host);
+    error("%s", msg.text);
+  }
+  R_SetExternalPtrAddr(ptr, *out);
+  return ptr;
+}
+
+/* frees both networks, then raises msg */
+static void fail(SEXP host, SEXP gpu, const char *text) {
+  gpu_finalizer(gpu);
+  release(host);
+  error("%s", text);
+}
+
+SEXP C_cuda_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+                        SEXP batch_size, SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  size_t B, T;
+  batch_dims(dims, net, &B, &T);
+  int bs = scalar_int(batch_size, "batch_size");
+  if (bs < 1) error("'batch_size' must be >= 1");
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  const float *xf = to_float(x, B * T * (size_t)net->in_dim, "x");
+  size_t ny = B * ta_net_out_time(net, T) * (size_t)net->out_dim;
+  float *yf = (float *)R_alloc(ny + 1, sizeof(float));
+  SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)ny));
+  ta_cuda_net *g;
+  SEXP gpu = build_gpu(host, net, device, &g);
+  ta_msg msg;
+  if (ta_cuda_net_predict(g, yf, xf, B, T, (size_t)bs, &msg) != TA_OK) fail(host, gpu, msg.text);
+  gpu_finalizer(gpu);
+  double *o = REAL(out);
+  for (size_t i = 0; i < ny; i++) o[i] = (double)yf[i];
+  release(host);
+  UNPROTECT(3);
+  return out;
+}
+
+/* Loss and gradients on one batch on the GPU: list(loss, weights, x, output) as
+ * C_net_gradient (evaluation mode: the GPU layers have no training-only behaviour). */
+SEXP C_cuda_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+                         SEXP y, SEXP loss, SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  size_t B, T;
+  batch_dims(dims, net, &B, &T);
+  int lk = loss_code(loss);
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  size_t nx = B * T * (size_t)net->in_dim;
+  size_t ny = B * ta_net_out_time(net, T) * (size_t)net->out_dim;
+  const float *xf = to_float(x, nx, "x"), *yf = to_float(y, ny, "y");
+  float *grads = (float *)R_alloc(net->n_params + 1, sizeof(float));
+  float *dx = (float *)R_alloc(nx + 1, sizeof(float));
+  float *yhat = (float *)R_alloc(ny + 1, sizeof(float));
+  const char *fields[] = {"loss", "weights", "x", "output", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
+  SEXP gw = PROTECT(allocVector(REALSXP, (R_xlen_t)net->n_params));
+  SEXP gx = PROTECT(allocVector(REALSXP, (R_xlen_t)nx));
+  SEXP go = PROTECT(allocVector(REALSXP, (R_xlen_t)ny));
+  ta_cuda_net *g;
+  SEXP gpu = build_gpu(host, net, device, &g);
+  ta_msg msg;
+  double l = 0.0;
+  if (ta_cuda_net_gradient(g, &l, grads, dx, yhat, xf, yf, B, T, lk, &msg) != TA_OK)
+    fail(host, gpu, msg.text);
+  gpu_finalizer(gpu);
+  for (size_t i = 0; i < net->n_params; i++) REAL(gw)[i] = (double)grads[i];
+  for (size_t i = 0; i < nx; i++) REAL(gx)[i] = (double)dx[i];
+  for (size_t i = 0; i < ny; i++) REAL(go)[i] = (double)yhat[i];
+  SET_VECTOR_ELT(res, 0, ScalarReal(l));
+  SET_VECTOR_ELT(res, 1, gw);
+  SET_VECTOR_ELT(res, 2, gx);
+  SET_VECTOR_ELT(res, 3, go);
+  release(host);
+  UNPROTECT(6);
+  return res;
+}
+
+/* fit() on the GPU: the arguments and the result of C_net_fit without valid lengths
+ * (R refuses them on the GPU), plus the device id. */
+SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP y,
+                    SEXP xv, SEXP nv_, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed, SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  size_t B, T;
+  batch_dims(dims, net, &B, &T);
+  fit_ctx ctx;
+  ta_train_cfg cfg;
+  fit_config(&cfg, &ctx, icfg, dcfg);
+  int nv = scalar_int(nv_, "nv");
+  if (nv < 0) error("internal: nv < 0");
+  /* the generator shuffles on the host, seeded as on the CPU: the same batch order */
+  ta_rng_seed(&net->rng, seed_of(seed));
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  size_t To = ta_net_out_time(net, T);
+  size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
+  const float *xf = to_float(x, B * xrow, "x"), *yf = to_float(y, B * yrow, "y");
+  const float *xvf = nv ? to_float(xv, (size_t)nv * xrow, "validation x") : NULL;
+  const float *yvf = nv ? to_float(yv, (size_t)nv * yrow, "validation y") : NULL;
+  ta_data train = {xf, yf, NULL, B}, val = {xvf, yvf, NULL, (size_t)nv};
+
+  const char *fields[] = {"weights", "loss", "val_loss", "status", "message", "best_epoch", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
+  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  SEXP w = PROTECT(allocVector(REALSXP, (R_xlen_t)net->n_params));
+  ta_cuda_net *g;
+  SEXP gpu = build_gpu(host, net, device, &g);
+  ta_train_result tr;
+  ta_msg msg;
+  msg.text[0] = '\0';
+  int st = ta_cuda_train(g, &train, &val, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
+  gpu_finalizer(gpu);
+  if (st == TA_ERR_INTERRUPT) {
+    release(host);
+    error("training interrupted by the user (%s)", msg.text);
+  }
+  if (st != TA_OK && st != TA_ERR_NONFINITE) fail(host, gpu, msg.text);
+  SETLENGTH(lh, tr.epochs_run);
+  SETLENGTH(vh, tr.epochs_run);
+  for (size_t i = 0; i < net->n_params; i++) REAL(w)[i] = (double)net->params[i];
+  SET_VECTOR_ELT(res, 0, w);
+  SET_VECTOR_ELT(res, 1, lh);
+  SET_VECTOR_ELT(res, 2, vh);
+  SET_VECTOR_ELT(res, 3, ScalarInteger(st));
+  SET_VECTOR_ELT(res, 4, mkString(msg.text));
+  SET_VECTOR_ELT(res, 5, ScalarInteger(tr.best_epoch));
+  release(host);
+  UNPROTECT(6);
+  return res;
+}

@@ -1,0 +1,273 @@
+/* GRU and LSTM (stacked, PyTorch's equations and parameter layout: see layer_gru.c,
+ * layer_lstm.c and rnn_common.h) on the GPU. Per cell: the input projections of all
+ * time steps are one cuBLAS product; each step multiplies only h_{t-1} by W_hh (one
+ * product over the batch) and runs one fused kernel whose per-unit math is
+ * ta_gru_cell / ta_lstm_cell (ta_rnn_math.h, on ta_math.h), the CPU's formulas.
+ * Backward walks the steps in reverse with the fused ta_*_cell_grad kernels and the
+ * product dh_{t-1} += da_t W_hh; the weight gradients are one product each over all
+ * steps, and the bias gradients ones^T dA (no atomics anywhere: a fixed order).
+ * Inter-layer dropout has no GPU path (net_cuda.cu refuses such a layer).
+ *
+ * Device cache per cell l (BT = B*T): gates [BT, G*H] after activation, aux [BT, H]
+ *   (GRU: hn = h W_hn^T + b_hn; LSTM: the cell state c), h [BT, H]; then hp [B, G*H].
+ * Device scratch: dH [BT, H], dg [BT, G*H] (pre-activation gradients), for the GRU dP
+ *   [BT, 3H] (the recurrent projection's, whose n part is da_n * r), dh0, dh1 [B, H]
+ *   (dL/dh_{t-1}, two so one step reads while the next is written), dc [B, H]. */
+#include "ta_cuda_check.h"
+#include "ta_cuda_layer.h"
+#include "ta_cuda_ops.h"
+#include "ta_rnn_math.h"
+
+#define GRU_G 3
+#define LSTM_G 4
+
+static int gates_of(const ta_layer *L) { return L->ops == &ta_lstm_ops ? LSTM_G : GRU_G; }
+
+/* the unit (b, j) of step t handled by flat index i < B*H */
+#define STEP_LOOP(i, n)                                                              \
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n);            \
+       i += (size_t)blockDim.x * gridDim.x)
+
+/* gates [BT, 3H] in: x W_ih^T + b_ih, out: r, z, n; hn, h [BT, H]; hp [B, 3H] = h_{t-1}
+ * W_hh^T (not read at t = 0, where it is zero); b_hh [3H] */
+__global__ void ta_gru_step_kernel(float *gates, float *hn, float *h, const float *hp,
+                                   const float *b_hh, size_t B, size_t T, size_t H, size_t t) {
+  STEP_LOOP(i, B * H) {
+    size_t b = i / H, j = i % H, row = b * T + t, GH = 3 * H;
+    float *g = gates + row * GH;
+    const float *p = hp + b * GH;
+    float pr = t > 0 ? p[j] : 0.0f, pz = t > 0 ? p[H + j] : 0.0f, pn = t > 0 ? p[2 * H + j] : 0.0f;
+    float hprev = t > 0 ? h[(row - 1) * H + j] : 0.0f;
+    float r, z, n, hh;
+    float out = ta_gru_cell(&r, &z, &n, &hh, g[j], g[H + j], g[2 * H + j], pr, pz, pn, b_hh[j],
+                            b_hh[H + j], b_hh[2 * H + j], hprev);
+    g[j] = r;
+    g[H + j] = z;
+    g[2 * H + j] = n;
+    hn[row * H + j] = hh;
+    h[row * H + j] = out;
+  }
+}
+
+/* dg, dP [BT, 3H] rows of step t; dh_out [B, H] = dh * z (the W_hh part is added by a
+ * product after); dH [BT, H] from above, dh_next [B, H] from step t+1 */
+__global__ void ta_gru_step_grad_kernel(float *dg, float *dP, float *dh_out, const float *dH,
+                                        const float *dh_next, const float *gates,
+                                        const float *hn, const float *h, size_t B, size_t T,
+                                        size_t H, size_t t) {
+  STEP_LOOP(i, B * H) {
+    size_t b = i / H, j = i % H, row = b * T + t, GH = 3 * H;
+    const float *g = gates + row * GH;
+    float r = g[j], z = g[H + j], n = g[2 * H + j];
+    float dh = dH[row * H + j] + dh_next[b * H + j];
+    float hprev = t > 0 ? h[(row - 1) * H + j] : 0.0f;
+    float dar, daz, dan;
+    dh_out[b * H + j] = ta_gru_cell_grad(&dar, &daz, &dan, dh, r, z, n, hn[row * H + j], hprev);
+    float *dgr = dg + row * GH, *dpr = dP + row * GH;
+    dgr[j] = dar;
+    dgr[H + j] = daz;
+    dgr[2 * H + j] = dan;
+    dpr[j] = dar;
+    dpr[H + j] = daz;
+    dpr[2 * H + j] = dan * r;
+  }
+}
+
+/* gates [BT, 4H] in: x W_ih^T + b_ih + b_hh, out: i, f, g, o; c, h [BT, H]; hp [B, 4H] */
+__global__ void ta_lstm_step_kernel(float *gates, float *c, float *h, const float *hp, size_t B,
+                                    size_t T, size_t H, size_t t) {
+  STEP_LOOP(i, B * H) {
+    size_t b = i / H, j = i % H, row = b * T + t, GH = 4 * H;
+    float *g = gates + row * GH;
+    const float *p = hp + b * GH;
+    /* as the CPU: g + p with p = 0 at t = 0 */
+    float ai = g[j] + (t > 0 ? p[j] : 0.0f), af = g[H + j] + (t > 0 ? p[H + j] : 0.0f),
+          ag = g[2 * H + j] + (t > 0 ? p[2 * H + j] : 0.0f),
+          ao = g[3 * H + j] + (t > 0 ? p[3 * H + j] : 0.0f);
+    float cprev = t > 0 ? c[(row - 1) * H + j] : 0.0f;
+    float gi, gf, gg, go, cc;
+    float out = ta_lstm_cell(&gi, &gf, &gg, &go, &cc, ai, af, ag, ao, cprev);
+    g[j] = gi;
+    g[H + j] = gf;
+    g[2 * H + j] = gg;
+    g[3 * H + j] = go;
+    c[row * H + j] = cc;
+    h[row * H + j] = out;
+  }
+}
+
+/* dg [BT, 4H] rows of step t; dc [B, H] in: dL/dc_t from step t+1, out: dL/dc_{t-1};
+ * dH [BT, H] from above, dh_next [B, H] = dg_{t+1} W_hh */
+__global__ void ta_lstm_step_grad_kernel(float *dg, float *dc, const float *dH,
+                                         const float *dh_next, const float *gates,
+                                         const float *c, size_t B, size_t T, size_t H,
+                                         size_t t) {
+  STEP_LOOP(i, B * H) {
+    size_t b = i / H, j = i % H, row = b * T + t, GH = 4 * H;
+    const float *g = gates + row * GH;
+    float dh = dH[row * H + j] + dh_next[b * H + j];
+    float cprev = t > 0 ? c[(row - 1) * H + j] : 0.0f;
+    float *dgr = dg + row * GH;
+    float di, df, dgg, d_o;
+    dc[b * H + j] = ta_lstm_cell_grad(&di, &df, &dgg, &d_o, dh, dc[b * H + j], g[j], g[H + j],
+                                      g[2 * H + j], g[3 * H + j], c[row * H + j], cprev);
+    dgr[j] = di;
+    dgr[H + j] = df;
+    dgr[2 * H + j] = dgg;
+    dgr[3 * H + j] = d_o;
+  }
+}
+
+static int launched(ta_msg *msg) { return TA_CUDA_LAUNCHED(msg); }
+
+static size_t rnn_cache(const ta_layer *L, size_t B, size_t T) {
+  size_t G = (size_t)gates_of(L), H = (size_t)L->cfg.rnn.hidden;
+  return (size_t)L->cfg.rnn.num_layers * B * T * (G + 2) * H + B * G * H;
+}
+
+static size_t rnn_scratch(const ta_layer *L, size_t B, size_t T) {
+  size_t G = (size_t)gates_of(L), H = (size_t)L->cfg.rnn.hidden, BT = B * T;
+  return BT * H + BT * G * H + (G == GRU_G ? BT * G * H : 0) + 3 * B * H;
+}
+
+typedef struct {
+  float *gates, *aux, *h;
+} cell_bufs;
+
+static cell_bufs cell_at(const ta_layer *L, size_t G, float *cache, int l, size_t BT) {
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  cell_bufs c;
+  c.gates = cache + (size_t)l * BT * (G + 2) * H;
+  c.aux = c.gates + BT * G * H;
+  c.h = c.aux + BT * H;
+  return c;
+}
+
+static int rnn_forward(const ta_layer *L, float *out, float *cache, const float *in,
+                       const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
+                       ta_msg *msg) {
+  (void)ps;
+  int G_ = gates_of(L), st = TA_OK;
+  size_t G = (size_t)G_, H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
+  float *hp = cache + (size_t)L->cfg.rnn.num_layers * BT * (G + 2) * H;
+  const float *x = in;
+  cell_bufs c = {NULL, NULL, NULL};
+  for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
+    size_t I = ta_rnn_in(L, l);
+    const float *W_ih = params + ta_rnn_param_offset(L, G_, l);
+    const float *W_hh = W_ih + GH * I, *b_ih = W_hh + GH * H, *b_hh = b_ih + GH;
+    c = cell_at(L, G, cache, l, BT);
+    /* gates[BT, GH] = x[BT, I] W_ih[GH, I]^T + b_ih (+ b_hh for the LSTM) */
+    if ((st = ta_cuda_gemm(TA_GEMM_NT, c.gates, GH, 0, x, I, 0, W_ih, I, 0, BT, GH, I, 1, 0, msg)))
+      return st;
+    if ((st = ta_cuda_add_bias(c.gates, GH, b_ih, G == LSTM_G ? b_hh : NULL, BT, GH, msg)))
+      return st;
+    for (size_t t = 0; t < T; t++) {
+      /* hp[B, GH] = h_{t-1} W_hh^T: rows b*T + t-1 of h, stride T*H */
+      if (t > 0 &&
+          (st = ta_cuda_gemm(TA_GEMM_NT, hp, GH, 0, c.h + (t - 1) * H, T * H, 0, W_hh, H, 0, B,
+                             GH, H, 1, 0, msg)))
+        return st;
+      if (G == GRU_G)
+        ta_gru_step_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(c.gates, c.aux, c.h, hp,
+                                                                       b_hh, B, T, H, t);
+      else
+        ta_lstm_step_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(c.gates, c.aux, c.h, hp,
+                                                                        B, T, H, t);
+      if ((st = launched(msg))) return st;
+    }
+    x = c.h;
+  }
+  /* out [B, T_out, H] from the top cell's h */
+  if (L->cfg.rnn.return_sequences)
+    return TA_CUDA(cudaMemcpyAsync(out, c.h, BT * H * sizeof(float), cudaMemcpyDeviceToDevice, 0),
+                   msg);
+  return ta_cuda_copy_rows(out, H, c.h + (T - 1) * H, T * H, H, B, msg);
+}
+
+static int rnn_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+                        const float *dout, const float *in, const float *out, const float *cache,
+                        const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
+                        ta_msg *msg) {
+  (void)out;
+  int G_ = gates_of(L), st = TA_OK;
+  size_t G = (size_t)G_, H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
+  float *dH = scratch, *dg = dH + BT * H, *dP = dg + BT * GH;
+  float *dh0 = dP + (G == GRU_G ? BT * GH : 0), *dh1 = dh0 + B * H, *dc = dh1 + B * H;
+  /* dH [BT, H] of the top cell from dout [B, T_out, H] */
+  if (L->cfg.rnn.return_sequences) {
+    if ((st = TA_CUDA(cudaMemcpyAsync(dH, dout, BT * H * sizeof(float), cudaMemcpyDeviceToDevice,
+                                      0),
+                      msg)))
+      return st;
+  } else {
+    if ((st = ta_cuda_zero(dH, BT * H, msg))) return st;
+    if ((st = ta_cuda_copy_rows(dH + (T - 1) * H, T * H, dout, H, H, B, msg))) return st;
+  }
+  for (int l = L->cfg.rnn.num_layers - 1; l >= 0; l--) {
+    size_t I = ta_rnn_in(L, l), off = ta_rnn_param_offset(L, G_, l);
+    const float *W_ih = params + off, *W_hh = W_ih + GH * I;
+    float *dW_ih = dparams + off, *dW_hh = dW_ih + GH * I, *db_ih = dW_hh + GH * H;
+    float *db_hh = db_ih + GH;
+    cell_bufs c = cell_at(L, G, (float *)cache, l, BT);
+    const float *x = l > 0 ? cell_at(L, G, (float *)cache, l - 1, BT).h : in;
+    float *dh_next = dh0, *dh_cur = dh1;
+    if ((st = ta_cuda_zero(dh_next, B * H, msg))) return st;
+    if (G == LSTM_G && (st = ta_cuda_zero(dc, B * H, msg))) return st;
+    for (size_t t = T; t-- > 0;) {
+      if (G == GRU_G) {
+        ta_gru_step_grad_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(
+            dg, dP, dh_cur, dH, dh_next, c.gates, c.aux, c.h, B, T, H, t);
+        if ((st = launched(msg))) return st;
+        /* dh_{t-1}[B, H] = dh z + dP_t[B, 3H] W_hh[3H, H] (rows b*T + t: stride T*3H) */
+        if (t > 0 && (st = ta_cuda_gemm(TA_GEMM_NN, dh_cur, H, 0, dP + t * GH, T * GH, 0, W_hh,
+                                        H, 0, B, H, GH, 1, 1, msg)))
+          return st;
+        float *s = dh_next;
+        dh_next = dh_cur;
+        dh_cur = s;
+      } else {
+        ta_lstm_step_grad_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(
+            dg, dc, dH, dh_next, c.gates, c.aux, B, T, H, t);
+        if ((st = launched(msg))) return st;
+        /* dh_{t-1}[B, H] = dg_t[B, 4H] W_hh[4H, H] */
+        if (t > 0 && (st = ta_cuda_gemm(TA_GEMM_NN, dh_cur, H, 0, dg + t * GH, T * GH, 0, W_hh,
+                                        H, 0, B, H, GH, 1, 0, msg)))
+          return st;
+        float *s = dh_next;
+        dh_next = dh_cur;
+        dh_cur = s;
+      }
+    }
+    /* dW_ih[GH, I] += dg^T x; db_ih += ones^T dg (and db_hh for the LSTM, whose
+     * recurrent pre-activation gradient is dg itself) */
+    if ((st = ta_cuda_gemm(TA_GEMM_TN, dW_ih, I, 0, dg, GH, 0, x, I, 0, GH, I, BT, 1, 1, msg)))
+      return st;
+    if ((st = ta_cuda_bias_grad(db_ih, dg, GH, BT, GH, ps, msg))) return st;
+    float *dA = G == GRU_G ? dP : dg; /* the recurrent projection's gradient */
+    if ((st = ta_cuda_bias_grad(db_hh, dA, GH, BT, GH, ps, msg))) return st;
+    /* dx = dg W_ih: the cell below's dH, or the layer's din */
+    if (l > 0) {
+      if ((st = ta_cuda_gemm(TA_GEMM_NN, dH, H, 0, dg, GH, 0, W_ih, I, 0, BT, H, GH, 1, 0, msg)))
+        return st;
+    } else if (din) {
+      if ((st = ta_cuda_gemm(TA_GEMM_NN, din, I, 0, dg, GH, 0, W_ih, I, 0, BT, I, GH, 1, 0, msg)))
+        return st;
+    }
+    /* dW_hh[GH, H] += sum_t dA_t^T h_{t-1} as one product: row r >= 1 of dA meets row
+     * r - 1 of h, h_{t-1} of the same sequence except at t = 0, whose rows of dA are
+     * zeroed first (h_{-1} = 0; dA is not read again) */
+    if ((st = TA_CUDA(cudaMemset2DAsync(dA, T * GH * sizeof(float), 0, GH * sizeof(float), B, 0),
+                      msg)))
+      return st;
+    if (BT > 1 && (st = ta_cuda_gemm(TA_GEMM_TN, dW_hh, H, 0, dA + GH, GH, 0, c.h, H, 0, GH, H,
+                                     BT - 1, 1, 1, msg)))
+      return st;
+  }
+  return TA_OK;
+}
+
+extern "C" const ta_cuda_layer_ops ta_cuda_gru_ops = {rnn_cache, rnn_scratch, rnn_forward,
+                                                      rnn_backward};
+extern "C" const ta_cuda_layer_ops ta_cuda_lstm_ops = {rnn_cache, rnn_scratch, rnn_forward,
+                                                       rnn_backward};

@@ -1,0 +1,65 @@
+/* The GPU side of the layers that have one (dense, activation, last_step, GRU, LSTM):
+ * for each, a forward and a backward on device buffers with the meaning and shapes of
+ * ta_layer_ops (ta_layer.h), plus the sizes of the device cache and scratch they need.
+ * The layer itself (shapes, configuration, parameter layout) is the host's ta_layer:
+ * only the buffers live on the device. Each function launches its work on the default
+ * stream and returns without waiting; a status and a message, never an exit.
+ * Implemented in layer_*_cuda.cu and rnn_cuda.cu; used by net_cuda.cu. */
+#ifndef TA_CUDA_LAYER_H
+#define TA_CUDA_LAYER_H
+
+#include <stdint.h>
+#include "ta_cuda.h" /* first: gives ta_common.h C linkage in C++ */
+
+/* the core's declarations keep C linkage when a .cu file includes them through here */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "ta_layer.h"
+#include "rnn_common.h"
+
+/* What a GPU pass needs besides the layer's buffers. */
+typedef struct {
+  const float *ones; /* [ones_len] of 1.0f: bias gradients as ones^T dZ (a GEMM, fixed order) */
+  size_t ones_len;
+} ta_cuda_pass;
+
+typedef struct {
+  size_t (*cache_size)(const ta_layer *L, size_t B, size_t T);
+  size_t (*scratch_size)(const ta_layer *L, size_t B, size_t T);
+  /* out [B, T_out, out_dim], cache, in [B, T, in_dim] (all device) */
+  int (*forward)(const ta_layer *L, float *out, float *cache, const float *in,
+                 const float *params, const ta_cuda_pass *ps, size_t B, size_t T, ta_msg *msg);
+  /* din [B, T, in_dim] (=, or NULL), dparams (+=), dout [B, T_out, out_dim] */
+  int (*backward)(const ta_layer *L, float *din, float *dparams, float *scratch,
+                  const float *dout, const float *in, const float *out, const float *cache,
+                  const float *params, const ta_cuda_pass *ps, size_t B, size_t T, ta_msg *msg);
+} ta_cuda_layer_ops;
+
+extern const ta_cuda_layer_ops ta_cuda_dense_ops, ta_cuda_activation_ops, ta_cuda_last_step_ops,
+    ta_cuda_gru_ops, ta_cuda_lstm_ops;
+
+/* ---- helpers shared by the layers (layer_util_cuda.cu) ---------------------------- */
+
+/* Z[rows, n] (row stride ld) += b1[n] (+ b2[n] when b2 is not NULL: Z + (b1 + b2), the
+ * CPU's order) */
+int ta_cuda_add_bias(float *Z, size_t ld, const float *b1, const float *b2, size_t rows,
+                     size_t n, ta_msg *msg);
+/* db[n] += column sums of dZ[rows, n] (row stride ld), as ones[rows]^T dZ through
+ * cuBLAS: a fixed summation order, no atomics */
+int ta_cuda_bias_grad(float *db, const float *dZ, size_t ld, size_t rows, size_t n,
+                      const ta_cuda_pass *ps, ta_msg *msg);
+/* rows of `width` floats: dst row r (stride dld) = src row r (stride sld), r < rows */
+int ta_cuda_copy_rows(float *dst, size_t dld, const float *src, size_t sld, size_t width,
+                      size_t rows, ta_msg *msg);
+/* n floats of zeros */
+int ta_cuda_zero(float *p, size_t n, ta_msg *msg);
+/* n floats of value v */
+int ta_cuda_fill(float *p, float v, size_t n, ta_msg *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

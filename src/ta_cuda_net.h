@@ -1,0 +1,84 @@
+/* A network on the GPU: the host network's layers (shapes, configuration, parameter
+ * offsets, generator) with every buffer on the device: parameters, gradients,
+ * optimizer state, activations, caches, the batch, and a pinned host staging buffer
+ * through which batches go up and outputs come down. Created once per fit() or
+ * predict(), sized once per batch shape; nothing is allocated inside the training loop.
+ * Only networks of dense, activation, last_step, GRU and LSTM layers (the recurrent
+ * ones without inter-layer dropout) have a GPU path; ta_cuda_net_create refuses others,
+ * naming the layer. A CUDA build implements this in net_cuda.cu and train_cuda.cu; a
+ * CPU-only build's cuda_stub.c answers TA_ERR_NO_CUDA. No R API, no exit, no printing. */
+#ifndef TA_CUDA_NET_H
+#define TA_CUDA_NET_H
+
+#include "ta_cuda.h" /* first: gives ta_common.h C linkage in C++ */
+#include "ta_cuda_layer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "ta_train.h"
+#include "ta_loss.h"
+
+typedef struct {
+  ta_net *net; /* the host network (borrowed, outlives this): layers, offsets, rng, params */
+  const ta_cuda_layer_ops **ops; /* [n_layers] */
+  size_t n_params;
+  /* device: one block of params, grads [n_params], optimizer state (Adam's m and v,
+   * SGD's momentum buffer in m), best and last_good [n_params] (early stopping,
+   * divergence), each padded to a 256-byte boundary */
+  float *pblock, *params, *grads, *m, *v, *best, *last_good;
+  /* device workspace for batches of up to B_cap sequences of T_cap steps */
+  size_t B_cap, T_cap;
+  float *work;
+  float **act, **cache; /* [n_layers] host arrays of device pointers into work */
+  float *gA, *gB, *scratch;
+  float *x, *y, *dy; /* the batch: x [B, T, in_dim], y and dy [B, T_out, out_dim] */
+  void *loss_work;   /* ta_cuda_loss's reduction workspace (and the clip norm's) */
+  float *stage;      /* pinned host: x [B, T, in_dim] then y [B, T_out, out_dim] */
+  ta_cuda_pass pass; /* ones [B_cap * T_cap] for bias gradients */
+} ta_cuda_net;
+
+/* 0-based index of the first layer of net without a GPU path (its reason in why), or
+ * -1 when every layer has one */
+int ta_cuda_net_unsupported(const ta_net *net, ta_msg *why);
+/* Puts net (its current parameters) on CUDA device `device`. */
+int ta_cuda_net_create(ta_cuda_net **out, ta_net *net, int device, ta_msg *msg);
+/* frees everything on the device and the pinned buffer (NULL is fine) */
+void ta_cuda_net_free(ta_cuda_net *g);
+/* sizes the device workspace for batches of up to B sequences of T steps */
+int ta_cuda_net_reserve(ta_cuda_net *g, size_t B, size_t T, ta_msg *msg);
+/* forward over the device batch g->x (b <= B_cap sequences, T == T_cap); *yhat points to
+ * the device output [b, T_out, out_dim] */
+int ta_cuda_net_forward(ta_cuda_net *g, const float **yhat, size_t b, size_t T, ta_msg *msg);
+/* backward from dy [b, T_out, out_dim] (device) after a forward: grads +=, and dx
+ * [b, T, in_dim] (device) when not NULL */
+int ta_cuda_net_backward(ta_cuda_net *g, float *dx, const float *dy, size_t b, size_t T,
+                         ta_msg *msg);
+/* copies b sequences of host x [b, T, in_dim] (and y [b, T_out, out_dim] unless NULL)
+ * into g->x (g->y) through the pinned buffer; the previous upload must be finished
+ * (the loss read that ends each step waits for it) */
+int ta_cuda_net_upload(ta_cuda_net *g, const float *x, const float *y, size_t b, size_t T,
+                       ta_msg *msg);
+
+/* host x [B, T, in_dim] -> host out [B, T_out, out_dim], in chunks of `chunk` sequences */
+int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, size_t B, size_t T,
+                        size_t chunk, ta_msg *msg);
+/* loss and gradients on one batch (host in, host out), as C_net_gradient on the CPU:
+ * grads [n_params], dx [B, T, in_dim] (may be NULL), yhat [B, T_out, out_dim] */
+int ta_cuda_net_gradient(ta_cuda_net *g, double *loss, float *grads, float *dx, float *yhat,
+                         const float *x, const float *y, size_t B, size_t T, int loss_kind,
+                         ta_msg *msg);
+/* ta_train (ta_train.h) on the GPU: the same batches in the same order (the host
+ * network's generator shuffles), the same losses, optimizer, clipping, validation and
+ * early stopping; the final weights are copied into g->net->params. Valid lengths are
+ * not supported (train->len and val->len must be NULL). */
+int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data *val, size_t T,
+                  const ta_train_cfg *cfg, double *loss_hist, double *val_hist,
+                  ta_train_result *res, ta_msg *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,198 @@
+# Training and prediction on the GPU (src/net_cuda.cu, rnn_cuda.cu, layer_*_cuda.cu,
+# train_cuda.cu) against the CPU core, for the networks that have a GPU path: dense,
+# activation, last_step, GRU and LSTM (stacked, with or without return_sequences).
+# The GPU comparisons need a device and are skipped without one; the errors that do not
+# (unsupported layers, no usable device, a build without CUDA) run everywhere.
+#
+# Tolerances, |gpu - cpu| <= atol + rtol * |cpu|: the element-wise math is the CPU's
+# (the same ta_math.h / ta_rnn_math.h functions, nvcc -fmad=false), so the two differ
+# only in the order cuBLAS sums its products (and its use of FMA). In float32 (unit
+# roundoff 6e-8) a reordered sum of n terms moves by about 6e-8 * sqrt(n) * max|term|;
+# here n <= B*T*4H = 480, so ~1e-6 of the values' scale (about 1), and the recurrences
+# (tanh and sigmoid are contractions) do not amplify it over 12 steps. Hence outputs
+# 1e-5 + 1e-4 |cpu| and gradients 2e-5 + 1e-4 |cpu| (gradients sum over all B*T
+# rows, so they get the larger atol), about ten times the expected error. One Adam
+# step moves each weight by about lr * sign(g) whatever |g|, so its weights agree to
+# 1e-5 (a thousandth of lr = 0.01) unless a gradient is within 1e-5 of 0 on one side
+# only. A 20-step run compounds the gradient differences through the optimizer state:
+# each step moves a weight by at most lr, so 20 steps stay within 5e-4 + 1e-3 |cpu|
+# (a few percent of one step), and the loss history within 1e-4 relative. Repeating a
+# GPU run is exact: no atomics in any sum, and cuBLAS runs with atomics disallowed.
+
+gpu_test_nets <- function() {
+  set.seed(11)
+  list(
+    dense = sequential(layer_dense(4, activation = "tanh"), layer_dense(2), input_dim = 3),
+    gru = sequential(layer_gru(5, num_layers = 2), layer_dense(1), input_dim = 3),
+    gru_last = sequential(layer_gru(4, return_sequences = FALSE),
+                          layer_dense(2, activation = "relu"), input_dim = 3),
+    lstm = sequential(layer_lstm(5, num_layers = 2), layer_activation("tanh"), layer_dense(1),
+                      input_dim = 3),
+    lstm_last = sequential(layer_lstm(4), layer_last_step(),
+                           layer_dense(2, activation = "sigmoid"), input_dim = 3)
+  )
+}
+
+# inputs [8, 12, 3] and targets shaped as the network's output
+gpu_test_data <- function(net, B = 8L, T = 12L) {
+  set.seed(12)
+  x <- array(round(rnorm(B * T * 3), 3), c(B, T, 3))
+  shape <- dim(predict(net, x))
+  list(x = x, y = array(round(rnorm(prod(shape)) * 0.5, 3), shape))
+}
+
+expect_near <- function(gpu, cpu, atol, rtol, what = "") {
+  gpu <- unlist(gpu)
+  cpu <- unlist(cpu)
+  expect_identical(length(gpu), length(cpu))
+  bad <- abs(gpu - cpu) > atol + rtol * abs(cpu)
+  expect_true(!any(bad), label = sprintf("%s: %d of %d values beyond atol %g + rtol %g (max diff %g)",
+                                         what, sum(bad), length(cpu), atol, rtol,
+                                         max(abs(gpu - cpu))))
+}
+
+# ---- on any machine ----------------------------------------------------------------
+
+test_that("cuda_unsupported() names the first layer without a GPU path", {
+  unsupported <- tsattn:::cuda_unsupported
+  for (net in gpu_test_nets()) expect_null(unsupported(net))
+  net <- sequential(layer_dense(4), layer_multihead_attention(2), layer_dense(1))
+  expect_identical(unsupported(net), "layer 2 (multihead_attention) has no GPU implementation yet")
+  expect_match(unsupported(sequential(layer_gru(3, num_layers = 2, dropout = 0.1))),
+               "layer 1 \\(gru\\) has no GPU implementation of inter-layer dropout yet")
+  # dropout on a single cell does nothing (as in PyTorch): that has a GPU path
+  expect_null(unsupported(sequential(layer_lstm(3, dropout = 0.1))))
+})
+
+test_that("device = \"cuda\" with a layer that has no GPU path is an error naming it", {
+  x <- array(rnorm(40), c(2, 5, 4))
+  net <- sequential(layer_dense(4), layer_multihead_attention(2), layer_dense(1), input_dim = 4)
+  msg <- "layer 2 \\(multihead_attention\\) has no GPU implementation yet; use device = \"cpu\""
+  expect_error(fit(net, x, x[, , 1, drop = FALSE], epochs = 1, device = "cuda", verbose = FALSE), msg)
+  expect_error(predict(net, x, device = "cuda"), msg)
+  # "auto" runs such a network on the CPU, wherever it runs
+  expect_identical(predict(net, x, device = "auto"), predict(net, x))
+})
+
+test_that("device = \"cuda\" with lengths is an error (no GPU path for padding)", {
+  net <- gpu_test_nets()$gru
+  d <- gpu_test_data(net)
+  expect_error(fit(net, d$x, d$y, epochs = 1, device = "cuda", verbose = FALSE,
+                   lengths = rep(12, 8)), "`lengths` \\(padded sequences\\) have no GPU")
+  expect_error(predict(net, d$x, device = "cuda", lengths = rep(12, 8)), "`lengths`")
+})
+
+test_that("device = \"cuda\" on a supported network still needs a usable device", {
+  skip_if(cuda_available(), "a CUDA device is usable here")
+  net <- gpu_test_nets()$lstm
+  d <- gpu_test_data(net)
+  expected <- if (tsattn:::cuda_built()) {
+    "no CUDA device can be used: cuda[A-Za-z]+: .*; use device = \"cpu\""
+  } else {
+    "no CUDA device can be used: this build of tsattn has no CUDA backend"
+  }
+  expect_error(fit(net, d$x, d$y, epochs = 1, device = "cuda", verbose = FALSE), expected)
+  expect_error(predict(net, d$x, device = "cuda"), expected)
+  expect_error(tsattn:::cuda_net_gradient(net, d$x, d$y), expected)
+  # the entry points themselves fail cleanly (an R error, nothing leaked) without one
+  s <- tsattn:::network_spec(net)
+  w <- tsattn:::flatten_weights(net$weights, tsattn:::check_network(net))
+  expect_error(.Call(tsattn:::C_cuda_net_predict, s$ispec, s$dspec, 3L, w,
+                     tsattn:::to_core(d$x), dim(d$x), 4L, 0L),
+               if (tsattn:::cuda_built()) "cuda[A-Za-z]+: " else "has no CUDA backend")
+  # "auto" is the CPU here
+  a <- fit(net, d$x, d$y, epochs = 2, batch_size = 4, seed = 1, device = "auto", verbose = FALSE)
+  b <- fit(net, d$x, d$y, epochs = 2, batch_size = 4, seed = 1, device = "cpu", verbose = FALSE)
+  expect_identical(get_weights(a), get_weights(b))
+})
+
+# ---- on a GPU ----------------------------------------------------------------------
+
+test_that("GPU forward outputs match the CPU's", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  for (nm in names(nets <- gpu_test_nets())) {
+    d <- gpu_test_data(nets[[nm]])
+    cpu <- predict(nets[[nm]], d$x, device = "cpu")
+    gpu <- predict(nets[[nm]], d$x, device = "cuda")
+    expect_identical(dim(gpu), dim(cpu))
+    expect_near(gpu, cpu, 1e-5, 1e-4, nm)
+    # chunks of 3 sequences give the same values as one batch
+    expect_identical(predict(nets[[nm]], d$x, device = "cuda", batch_size = 3), gpu)
+  }
+})
+
+test_that("GPU gradients (weights and inputs) match the CPU's", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  for (nm in names(nets <- gpu_test_nets())) {
+    for (loss in c("mse", "mae")) {
+      d <- gpu_test_data(nets[[nm]])
+      cpu <- tsattn:::net_gradient(nets[[nm]], d$x, d$y, loss = loss)
+      gpu <- tsattn:::cuda_net_gradient(nets[[nm]], d$x, d$y, loss = loss)
+      label <- paste(nm, loss)
+      expect_near(gpu$loss, cpu$loss, 1e-6, 1e-5, paste(label, "loss"))
+      expect_near(gpu$output, cpu$output, 1e-5, 1e-4, paste(label, "output"))
+      expect_identical(names(gpu$weights), names(cpu$weights))
+      expect_near(gpu$weights, cpu$weights, 2e-5, 1e-4, paste(label, "weight gradients"))
+      expect_near(gpu$x, cpu$x, 2e-5, 1e-4, paste(label, "input gradients"))
+    }
+  }
+})
+
+test_that("one Adam step on the GPU matches the CPU's", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  for (nm in names(nets <- gpu_test_nets())) {
+    d <- gpu_test_data(nets[[nm]])
+    step <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 1, batch_size = 8, shuffle = FALSE,
+                                 optimizer = optimizer_adam(lr = 0.01), seed = 3,
+                                 device = device, verbose = FALSE)
+    cpu <- step("cpu")
+    gpu <- step("cuda")
+    expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-5, paste(nm, "loss"))
+    expect_near(get_weights(gpu), get_weights(cpu), 1e-5, 1e-5, paste(nm, "weights"))
+  }
+})
+
+test_that("a 20-step GPU run matches the CPU's and repeats exactly", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  for (nm in names(nets <- gpu_test_nets())) {
+    d <- gpu_test_data(nets[[nm]])
+    # 10 epochs of 2 shuffled batches: the batch order comes from the same generator
+    run <- function(device, ...) fit(nets[[nm]], d$x, d$y, epochs = 10, batch_size = 4,
+                                     optimizer = optimizer_adam(lr = 0.01), seed = 5,
+                                     device = device, verbose = FALSE, ...)
+    cpu <- run("cpu")
+    gpu <- run("cuda")
+    expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
+    expect_near(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
+    expect_identical(get_weights(run("cuda")), get_weights(gpu))
+    expect_identical(run("cuda")$history, gpu$history)
+  }
+})
+
+test_that("SGD with momentum, clipping, validation and early stopping on the GPU match the CPU", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  nets <- gpu_test_nets()
+  for (nm in c("gru", "lstm_last")) {
+    d <- gpu_test_data(nets[[nm]])
+    run <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 8, batch_size = 3,
+                                optimizer = optimizer_sgd(lr = 0.05, momentum = 0.9),
+                                clipnorm = 0.5, validation_split = 0.25, patience = 2,
+                                seed = 7, device = device, verbose = FALSE)
+    cpu <- run("cpu")
+    gpu <- run("cuda")
+    expect_identical(nrow(gpu$history), nrow(cpu$history))
+    expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
+    expect_near(gpu$history$val_loss, cpu$history$val_loss, 0, 1e-4, paste(nm, "val_loss"))
+    expect_near(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
+    expect_identical(get_weights(run("cuda")), get_weights(gpu))
+  }
+})
+
+test_that("device = \"auto\" trains a supported network on the GPU when one is usable", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  net <- gpu_test_nets()$gru
+  d <- gpu_test_data(net)
+  a <- fit(net, d$x, d$y, epochs = 2, batch_size = 4, seed = 1, device = "auto", verbose = FALSE)
+  g <- fit(net, d$x, d$y, epochs = 2, batch_size = 4, seed = 1, device = "cuda", verbose = FALSE)
+  expect_identical(get_weights(a), get_weights(g))
+})
