@@ -4,12 +4,14 @@
  * then dQ, dK (and the score's own parameters) through the score function.
  * Rows are visited in order and every sum runs in a fixed order, so results do not
  * depend on the thread that runs a block. See attn_kernel.h for the definitions. */
+#include "ta_simd.h" /* first: see there */
 #include <math.h>
 #include <string.h>
 #include "attn_kernel.h"
 #include "ta_attn.h"
 #include "ta_vec.h"
 #include "ta_math.h"
+#include "ta_gemm.h"
 
 /* Keys visible to query i form one interval [lo, hi) (empty when lo >= hi): the same
  * set as ta_attn_visible(i, j, len, causal, window). */
@@ -56,9 +58,60 @@ static inline float score_of(const ta_attn_block *a, const float *qi, const floa
   }
 }
 
+/* one row of scores si [Tk] -> softmax weights over the visible keys [lo, hi) (zeros
+ * elsewhere); scores are multiplied by c first */
+static inline void softmax_row(float *si, size_t Tk, size_t lo, size_t hi, float c) {
+  float m = -INFINITY;
+  /* the maximum does not depend on the order; the exponentials are element-wise: both
+   * vectorise; the sum stays in order (a vectorised sum would round by the vector width) */
+#ifdef _OPENMP
+#pragma omp simd reduction(max : m)
+#endif
+  for (size_t j = lo; j < hi; j++) {
+    float t = c * si[j];
+    si[j] = t;
+    m = t > m ? t : m;
+  }
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+  for (size_t j = lo; j < hi; j++) si[j] = ta_expf(si[j] - m);
+  float sum = 0.0f;
+  for (size_t j = lo; j < hi; j++) sum += si[j];
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+  for (size_t j = lo; j < hi; j++) si[j] /= sum;
+  for (size_t j = 0; j < lo; j++) si[j] = 0.0f;
+  for (size_t j = hi; j < Tk; j++) si[j] = 0.0f;
+}
+
+/* the matrix-product path (ta_attn_gemm_path, no dropout): S = Q K^T into p, row
+ * softmax over the visible keys, O = P V */
+TA_SIMD_CLONES static void forward_gemm(const ta_attn_block *a, float *o, float *p, const float *q,
+                         const float *k, const float *v, size_t len) {
+  const size_t Tq = a->Tq, Tk = a->Tk;
+  ta_gemm_nt(p, Tk, q, a->ldq, k, a->ldk, Tq, Tk, a->dk, 0);
+  float c = dot_scale(a);
+  for (size_t i = 0; i < Tq; i++) {
+    size_t lo, hi;
+    visible_range(a, a->q0 + i, len, &lo, &hi);
+    if (lo >= hi) {
+      memset(p + i * Tk, 0, Tk * sizeof(float)); /* sees no key: zero weights and output */
+      continue;
+    }
+    softmax_row(p + i * Tk, Tk, lo, hi, c);
+  }
+  ta_gemm_nn(o, a->ldo, p, Tk, v, a->ldv, Tq, a->dv, Tk, 0);
+}
+
 void ta_attn_block_forward(const ta_attn_block *a, float *o, float *p, float *work,
                            const float *q, const float *k, const float *v, const float *drop,
                            const float *sw, size_t len) {
+  if (!drop && ta_attn_gemm_path(a)) {
+    forward_gemm(a, o, p, q, k, v, len);
+    return;
+  }
   const size_t Tq = a->Tq, Tk = a->Tk, dk = a->dk, dv = a->dv;
   const int cosine = a->score == TA_SCORE_COSINE;
   float c = cosine ? ta_expf(sw[0]) : dot_scale(a);
@@ -107,10 +160,39 @@ static inline void normalize_backward(float *g, const float *x, float n, size_t 
   }
 }
 
+/* the matrix-product path: dP = dO V^T, dS = c P (dP - rowsum(P dP)) row by row over the
+ * visible keys, dV = P^T dO, dQ = dS K, dK = dS^T Q; dS [Tq, Tk] lives in work */
+static void backward_gemm(const ta_attn_block *a, float *dq, float *dk, float *dv, float *work,
+                          const float *dout, const float *q, const float *k, const float *v,
+                          const float *p, size_t len) {
+  const size_t Tq = a->Tq, Tk = a->Tk;
+  float *ds = work + 2 * Tk;
+  float c = dot_scale(a);
+  ta_gemm_nt(ds, Tk, dout, a->ldo, v, a->ldv, Tq, Tk, a->dv, 0);
+  for (size_t i = 0; i < Tq; i++) {
+    float *dsi = ds + i * Tk;
+    const float *pi = p + i * Tk;
+    size_t lo, hi;
+    visible_range(a, a->q0 + i, len, &lo, &hi);
+    float r = 0.0f;
+    for (size_t j = lo; j < hi; j++) r += pi[j] * dsi[j];
+    for (size_t j = lo; j < hi; j++) dsi[j] = c * (pi[j] * (dsi[j] - r));
+    for (size_t j = 0; j < lo && j < Tk; j++) dsi[j] = 0.0f;
+    for (size_t j = hi > lo ? hi : lo; j < Tk; j++) dsi[j] = 0.0f;
+  }
+  ta_gemm_tn(dv, a->ldv, p, Tk, dout, a->ldo, Tk, a->dv, Tq, 0);
+  ta_gemm_nn(dq, a->ldq, ds, Tk, k, a->ldk, Tq, a->dk, Tk, 0);
+  ta_gemm_tn(dk, a->ldk, ds, Tk, q, a->ldq, Tk, a->dk, Tq, 0);
+}
+
 void ta_attn_block_backward(const ta_attn_block *a, float *dq, float *dk, float *dv, float *dsw,
                             float *work, const float *dout, const float *q, const float *k,
                             const float *v, const float *p, const float *drop, const float *sw,
                             size_t len) {
+  if (!drop && ta_attn_gemm_path(a)) {
+    backward_gemm(a, dq, dk, dv, work, dout, q, k, v, p, len);
+    return;
+  }
   const size_t Tq = a->Tq, Tk = a->Tk, D = a->dk, dvw = a->dv;
   const int cosine = a->score == TA_SCORE_COSINE, additive = a->score == TA_SCORE_ADDITIVE;
   float c = cosine ? ta_expf(sw[0]) : dot_scale(a);

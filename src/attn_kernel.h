@@ -16,6 +16,7 @@
 #define TA_ATTN_KERNEL_H
 
 #include <stddef.h>
+#include "ta_layer.h" /* TA_SCORE_* */
 
 #define TA_ATTN_NORM_EPS 1e-12f
 
@@ -30,9 +31,21 @@ typedef struct {
   size_t ldq, ldk, ldv, ldo; /* row strides (floats) of q, k, v and of o/dout */
 } ta_attn_block;
 
-/* Floats of work the kernels need for one block. */
+/* Dot-product scores of several queries run as matrix products (S = Q K^T, O = P V and
+ * their gradients through ta_gemm) rather than one dot product per (query, key): the
+ * score matrix of a block then takes the matrix kernel's speed. Not with dropout on the
+ * weights (training with a dropout rate keeps the row loop) nor for the additive and
+ * cosine scores. */
+static inline int ta_attn_gemm_path(const ta_attn_block *a) {
+  return (a->score == TA_SCORE_DOT || a->score == TA_SCORE_SCALED_DOT) && a->Tq >= 2;
+}
+
+/* Floats of work the kernels need for one block (backward: room for dS [Tq, Tk] when
+ * the block can take the matrix-product path). */
 static inline size_t ta_attn_fwd_work(const ta_attn_block *a) { return a->Tk; }
-static inline size_t ta_attn_bwd_work(const ta_attn_block *a) { return 2 * a->Tk; }
+static inline size_t ta_attn_bwd_work(const ta_attn_block *a) {
+  return 2 * a->Tk + (ta_attn_gemm_path(a) ? a->Tq * a->Tk : 0);
+}
 
 /* o [Tq, dv] (=, stride ldo), p [Tq, Tk] (=, contiguous), work [ta_attn_fwd_work];
  * q [Tq, dk], k [Tk, dk], v [Tk, dv]; len: keys j >= len are padding. */

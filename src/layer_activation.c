@@ -2,6 +2,7 @@
  * and out). */
 #include <string.h>
 #include "ta_layer.h"
+#include "ta_act.h"
 #include "ta_math.h"
 
 static int act_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
@@ -23,7 +24,7 @@ static void act_forward(const ta_layer *L, float *out, float *cache, const float
   (void)cache; (void)params; (void)ps;
   size_t n = B * T * (size_t)L->in_dim;
   int a = L->cfg.act.activation;
-  for (size_t i = 0; i < n; i++) out[i] = ta_act(a, in[i]);
+  ta_act_forward(out, in, n, a);
 }
 
 static void act_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
@@ -35,7 +36,7 @@ static void act_backward(const ta_layer *L, float *din, float *dparams, float *s
   if (!din) return;
   size_t n = B * T * (size_t)L->in_dim;
   int a = L->cfg.act.activation;
-  for (size_t i = 0; i < n; i++) din[i] = dout[i] * ta_act_grad(a, in[i], out[i]);
+  ta_act_backward(din, dout, in, out, n, a);
 }
 
 const ta_layer_ops ta_activation_ops = {

@@ -6,8 +6,8 @@
  *   key.bias [dk], value.weight [U, I], value.bias [U] (biases only with bias), then
  *   score.weight [1, dk] (additive) or log_scale [1] (cosine).
  * cache: Q [B,T,dk], K [B,T,dk], V [B,T,U], P [B,T,T], kernel work [B,T].
- * scratch: dQ [B,T,dk], dK [B,T,dk], dV [B,T,U], kernel work [B,2T], per-sequence
- *   gradients of the score parameters [B,dk]. */
+ * scratch: dQ [B,T,dk], dK [B,T,dk], dV [B,T,U], kernel work [B, ta_attn_bwd_work],
+ *   per-sequence gradients of the score parameters [B,dk]. */
 #include "ta_threads.h"
 #include <math.h>
 #include <string.h>
@@ -71,9 +71,13 @@ static size_t attention_cache(const ta_layer *L, size_t B, size_t T) {
   return B * T * (2 * (size_t)c->key_dim + (size_t)c->units) + B * T * T + B * T;
 }
 
+static ta_attn_block block_of(const ta_layer *L, size_t T);
+
 static size_t attention_scratch(const ta_layer *L, size_t B, size_t T) {
   const ta_attn_cfg *c = &L->cfg.attn;
-  return B * T * (2 * (size_t)c->key_dim + (size_t)c->units) + B * 2 * T + B * (size_t)c->key_dim;
+  ta_attn_block a = block_of(L, T);
+  return B * T * (2 * (size_t)c->key_dim + (size_t)c->units) + B * ta_attn_bwd_work(&a) +
+         B * (size_t)c->key_dim;
 }
 
 static int attention_n_tensors(const ta_layer *L) {
@@ -197,11 +201,12 @@ static void attention_backward(const ta_layer *L, float *din, float *dparams, fl
   attn_offsets o = offsets_of(L);
   const float *Q = cache, *K = Q + R * D, *V = K + R * D, *P = V + R * U;
   float *dQ = scratch, *dK = dQ + R * D, *dV = dK + R * D, *work = dV + R * U;
-  float *dsw_part = work + B * 2 * T; /* [B, D] */
+  ta_attn_block a = block_of(L, T);
+  size_t wb = ta_attn_bwd_work(&a); /* kernel work per sequence */
+  float *dsw_part = work + B * wb; /* [B, D] */
   int has_sw = c->score == TA_SCORE_ADDITIVE || c->score == TA_SCORE_COSINE;
   size_t n_sw = c->score == TA_SCORE_ADDITIVE ? D : (c->score == TA_SCORE_COSINE ? 1 : 0);
   if (has_sw) memset(dsw_part, 0, B * D * sizeof(float));
-  ta_attn_block a = block_of(L, T);
   const float *sw = params + o.sw;
   double flops = (double)B * (double)T * (double)T * (double)(D + U);
   ptrdiff_t Bi = (ptrdiff_t)B;
@@ -212,7 +217,7 @@ static void attention_backward(const ta_layer *L, float *din, float *dparams, fl
   for (ptrdiff_t bi = 0; bi < Bi; bi++) {
     size_t b = (size_t)bi;
     ta_attn_block_backward(&a, dQ + b * T * D, dK + b * T * D, dV + b * T * U,
-                           has_sw ? dsw_part + b * D : NULL, work + b * 2 * T, dout + b * T * U,
+                           has_sw ? dsw_part + b * D : NULL, work + b * wb, dout + b * T * U,
                            Q + b * T * D, K + b * T * D, V + b * T * U, P + b * T * T, NULL, sw,
                            len_of(ps, b, T));
   }

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 #include "ta_layer.h"
+#include "ta_act.h"
 #include "ta_math.h"
 #include "ta_gemm.h"
 
@@ -126,7 +127,7 @@ static void conv_forward(const ta_layer *L, float *out, float *cache, const floa
     for (size_t r = 0; r < R; r++)
       for (size_t f = 0; f < F; f++) z[r * F + f] += bias[f];
   if (act != TA_ACT_LINEAR)
-    for (size_t j = 0; j < R * F; j++) out[j] = ta_act(act, z[j]);
+    ta_act_forward(out, z, R * F, act);
 }
 
 static void conv_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
@@ -142,7 +143,7 @@ static void conv_backward(const ta_layer *L, float *din, float *dparams, float *
   const float *dz = dout;
   if (act != TA_ACT_LINEAR) {
     const float *z = cols + R * KI;
-    for (size_t j = 0; j < R * F; j++) dz_buf[j] = dout[j] * ta_act_grad(act, z[j], out[j]);
+    ta_act_backward(dz_buf, dout, z, out, R * F, act);
     dz = dz_buf;
   }
   /* dWr = dz^T cols, then added into dW in PyTorch's (i, k) order */

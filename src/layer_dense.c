@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include "ta_layer.h"
+#include "ta_act.h"
 #include "ta_math.h"
 #include "ta_gemm.h"
 
@@ -61,7 +62,7 @@ static void dense_forward(const ta_layer *L, float *out, float *cache, const flo
       for (size_t u = 0; u < U; u++) z[r * U + u] += b[u];
   if (L->cfg.dense.activation != TA_ACT_LINEAR) {
     int a = L->cfg.dense.activation;
-    for (size_t i = 0; i < R * U; i++) out[i] = ta_act(a, z[i]);
+    ta_act_forward(out, z, R * U, a);
   }
 }
 
@@ -74,7 +75,7 @@ static void dense_backward(const ta_layer *L, float *din, float *dparams, float 
   const float *dz = dout;
   if (L->cfg.dense.activation != TA_ACT_LINEAR) {
     int a = L->cfg.dense.activation;
-    for (size_t i = 0; i < R * U; i++) scratch[i] = dout[i] * ta_act_grad(a, cache[i], out[i]);
+    ta_act_backward(scratch, dout, cache, out, R * U, a);
     dz = scratch;
   }
   ta_gemm_tn(dparams, I, dz, U, in, I, U, I, R, 1);           /* dW[U,I] += dz^T x */

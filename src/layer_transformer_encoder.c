@@ -22,6 +22,7 @@
 #include <string.h>
 #include <math.h>
 #include "ta_layer.h"
+#include "ta_act.h"
 #include "ta_attn.h"
 #include "ta_norm.h"
 #include "ta_gemm.h"
@@ -220,7 +221,7 @@ static void ffn_fwd(const ta_layer *L, float *f, const tf_cache *c, const float 
   size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff;
   int a = L->cfg.tf.activation;
   linear_fwd(c->z, c->u, params + o->w1, params + o->b1, R, Fd, E);
-  for (size_t i = 0; i < R * Fd; i++) c->hd[i] = ta_act(a, c->z[i]);
+  ta_act_forward(c->hd, c->z, R * Fd, a);
   drop_inplace(c->hd, c->m, R * Fd, L->cfg.tf.rate, active, rng);
   linear_fwd(f, c->hd, params + o->w2, params + o->b2, R, E, Fd);
 }
@@ -313,10 +314,7 @@ static void ffn_bwd(const ta_layer *L, float *du, int accumulate, float *dparams
   ta_colsum(dparams + o->b2, df, E, R, E, 1);
   ta_gemm_nn(gF, Fd, df, E, params + o->w2, Fd, R, Fd, E, 0);     /* dhd = df W2 */
   if (active) mask_mul(gF, c->m, R * Fd);
-  for (size_t i = 0; i < R * Fd; i++) {
-    float z = c->z[i];
-    gF[i] *= ta_act_grad(a, z, ta_act(a, z));
-  }
+  ta_act_backward(gF, gF, c->z, NULL, R * Fd, a);
   ta_gemm_tn(dparams + o->w1, E, gF, Fd, c->u, E, Fd, E, R, 1);   /* dW1 += dz^T u */
   ta_colsum(dparams + o->b1, gF, Fd, R, Fd, 1);
   ta_gemm_nn(du, E, gF, Fd, params + o->w1, E, R, E, Fd, accumulate); /* du (+)= dz W1 */

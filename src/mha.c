@@ -8,7 +8,7 @@
  * cache: qkv [B,T,C], ctx [B,T,H*dv], P [B,H,T,T], kernel work [B*H, T],
  *   dropout multipliers [B,H,T,T] (only when dropout > 0), then one flag (1: the last
  *   forward applied dropout).
- * scratch: dqkv [B,T,C], dctx [B,T,H*dv], kernel work [B*H, 2T]. */
+ * scratch: dqkv [B,T,C], dctx [B,T,H*dv], kernel work [B*H, ta_attn_bwd_work]. */
 #include "ta_threads.h"
 #include <math.h>
 #include <string.h>
@@ -122,10 +122,13 @@ size_t ta_mha_cache_size(const ta_mha_shape *s, size_t E, size_t B, size_t T) {
          (s->dropout > 0.0f ? bh_tt(s, B, T) : 0) + 1;
 }
 
+static ta_attn_block block_of(const ta_mha_shape *s, size_t T);
+
 size_t ta_mha_scratch_size(const ta_mha_shape *s, size_t E, size_t B, size_t T) {
   (void)E;
   size_t R = B * T;
-  return R * proj_cols(s) + R * hv_of(s) + B * (size_t)s->heads * 2 * T;
+  ta_attn_block a = block_of(s, T);
+  return R * proj_cols(s) + R * hv_of(s) + B * (size_t)s->heads * ta_attn_bwd_work(&a);
 }
 
 typedef struct { float *qkv, *ctx, *P, *work, *drop, *flag; } mha_cache;
@@ -273,6 +276,7 @@ void ta_mha_backward(const ta_mha_shape *s, float *dx, float *dparams, float *sc
   ta_gemm_nn(dctx, HV, dout, E, w_out, HV, R, HV, E, 0);    /* dctx = dout W_out */
 
   ta_attn_block a = block_of(s, T);
+  size_t wb = ta_attn_bwd_work(&a); /* kernel work per block */
   double flops = (double)B * (double)H * (double)T * (double)T * (double)(s->key_dim + s->val_dim);
   ptrdiff_t n_blk = (ptrdiff_t)(B * H);
   (void)flops;
@@ -285,7 +289,7 @@ void ta_mha_backward(const ta_mha_shape *s, float *dx, float *dparams, float *sc
     float *drow = dqkv + b * T * C;
     size_t qo = h * (size_t)s->key_dim, ko = HK + h * (size_t)s->key_dim,
            vo = 2 * HK + h * (size_t)s->val_dim;
-    ta_attn_block_backward(&a, drow + qo, drow + ko, drow + vo, NULL, work + (size_t)bh * 2 * T,
+    ta_attn_block_backward(&a, drow + qo, drow + ko, drow + vo, NULL, work + (size_t)bh * wb,
                            dctx + b * T * HV + h * (size_t)s->val_dim, row + qo, row + ko, row + vo,
                            m.P + (size_t)bh * T * T, use_drop ? m.drop + (size_t)bh * T * T : NULL,
                            NULL, len_of(ps, b, T));
