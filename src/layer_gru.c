@@ -16,7 +16,7 @@
 #include "ta_simd.h" /* first: see there */
 #include <string.h>
 #include "rnn_common.h"
-#include "ta_math.h"
+#include "ta_rnn_math.h" /* the cell formulas, shared with rnn_cuda.cu */
 #include "ta_gemm.h"
 
 #define G 3
@@ -65,15 +65,14 @@ TA_SIMD_CLONES static void gru_forward(const ta_layer *L, float *out, float *cac
 #pragma omp simd
 #endif
         for (size_t j = 0; j < H; j++) {
-          float rr = ta_sigmoidf(g[j] + p[j] + b_hh[j]);
-          float zz = ta_sigmoidf(g[H + j] + p[H + j] + b_hh[H + j]);
-          float hn = p[2 * H + j] + b_hh[2 * H + j];
-          float nn = ta_tanhf(g[2 * H + j] + rr * hn);
+          float rr, zz, nn, hn;
+          float h = ta_gru_cell(&rr, &zz, &nn, &hn, g[j], g[H + j], g[2 * H + j], p[j], p[H + j],
+                                p[2 * H + j], b_hh[j], b_hh[H + j], b_hh[2 * H + j], hprev[j]);
           g[j] = rr;
           g[H + j] = zz;
           g[2 * H + j] = nn;
           c.aux[row * H + j] = hn;
-          c.h[row * H + j] = ta_gru_h(zz, nn, hprev[j]);
+          c.h[row * H + j] = h;
         }
       }
     }
@@ -118,20 +117,16 @@ TA_SIMD_CLONES static void gru_backward(const ta_layer *L, float *din, float *dp
 #pragma omp simd
 #endif
         for (size_t j = 0; j < H; j++) {
-          float dh = dHr[j] + dnx[j];
-          float rr = g[j], zz = g[H + j], nn = g[2 * H + j];
-          float dn = dh * (1.0f - zz);
-          float dz = dh * (hprev[j] - nn);
-          float dan = dn * (1.0f - nn * nn);
-          float dar = dan * hn[j] * rr * (1.0f - rr);
-          float daz = dz * zz * (1.0f - zz);
+          float dar, daz, dan, rr = g[j];
+          /* returns the direct path h -> h' */
+          dcur[j] = ta_gru_cell_grad(&dar, &daz, &dan, dHr[j] + dnx[j], rr, g[H + j],
+                                     g[2 * H + j], hn[j], hprev[j]);
           dgr[j] = dar;
           dgr[H + j] = daz;
           dgr[2 * H + j] = dan;
           dp[j] = dar;
           dp[H + j] = daz;
           dp[2 * H + j] = dan * rr;
-          dcur[j] = dh * zz; /* the direct path h -> h' */
         }
       }
       /* dh_{t-1} = dh z + dP_t W_hh (rows b*T + t: stride T*3H) */

@@ -12,7 +12,7 @@
 #include "ta_simd.h" /* first: see there */
 #include <string.h>
 #include "rnn_common.h"
-#include "ta_math.h"
+#include "ta_rnn_math.h" /* the cell formulas, shared with rnn_cuda.cu */
 #include "ta_gemm.h"
 
 #define G 4
@@ -60,16 +60,16 @@ TA_SIMD_CLONES static void lstm_forward(const ta_layer *L, float *out, float *ca
 #pragma omp simd
 #endif
         for (size_t j = 0; j < H; j++) {
-          float pi = g[j] + p[j], pf = g[H + j] + p[H + j], pg = g[2 * H + j] + p[2 * H + j],
-                po = g[3 * H + j] + p[3 * H + j];
-          float ii = ta_sigmoidf(pi), ff = ta_sigmoidf(pf), gg = ta_tanhf(pg), oo = ta_sigmoidf(po);
+          float ii, ff, gg, oo, cc;
+          float h = ta_lstm_cell(&ii, &ff, &gg, &oo, &cc, g[j] + p[j], g[H + j] + p[H + j],
+                                 g[2 * H + j] + p[2 * H + j], g[3 * H + j] + p[3 * H + j],
+                                 cprev[j]);
           g[j] = ii;
           g[H + j] = ff;
           g[2 * H + j] = gg;
           g[3 * H + j] = oo;
-          float cc = ta_lstm_c(ii, ff, gg, cprev[j]);
           c.aux[row * H + j] = cc;
-          c.h[row * H + j] = oo * ta_tanhf(cc);
+          c.h[row * H + j] = h;
         }
       }
     }
@@ -113,15 +113,13 @@ TA_SIMD_CLONES static void lstm_backward(const ta_layer *L, float *din, float *d
 #pragma omp simd
 #endif
         for (size_t j = 0; j < H; j++) {
-          float ii = g[j], ff = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j];
-          float tc = ta_tanhf(cr[j]);
-          float dh = dHr[j] + dhn[j];
-          float dc = dcn[j] + dh * oo * (1.0f - tc * tc);
-          dgr[j] = dc * gg * ii * (1.0f - ii);
-          dgr[H + j] = dc * cprev[j] * ff * (1.0f - ff);
-          dgr[2 * H + j] = dc * ii * (1.0f - gg * gg);
-          dgr[3 * H + j] = dh * tc * oo * (1.0f - oo);
-          dcn[j] = dc * ff;
+          float dai, daf, dag, dao;
+          dcn[j] = ta_lstm_cell_grad(&dai, &daf, &dag, &dao, dHr[j] + dhn[j], dcn[j], g[j],
+                                     g[H + j], g[2 * H + j], g[3 * H + j], cr[j], cprev[j]);
+          dgr[j] = dai;
+          dgr[H + j] = daf;
+          dgr[2 * H + j] = dag;
+          dgr[3 * H + j] = dao;
         }
       }
       /* dh_{t-1} = dg_t W_hh (rows b*T + t: stride T*4H) */
