@@ -166,6 +166,34 @@ static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
   return l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
 }
 
+/* The attention of every (sequence, head) block from m.qkv into m.ctx and m.P, for the
+ * queries q0..T-1 (q0 = 0: all of them; q0 = T-1: the last one only, for ps->last_only),
+ * over all keys; with use_drop, m.drop multiplies the weights. */
+static void forward_blocks(const ta_mha_shape *s, mha_cache m, const ta_pass *ps, int use_drop,
+                           size_t B, size_t T, size_t q0) {
+  size_t C = proj_cols(s), HV = hv_of(s), H = (size_t)s->heads;
+  size_t HK = H * (size_t)s->key_dim;
+  ta_attn_block a = block_of(s, T);
+  a.Tq = T - q0;
+  a.q0 = q0;
+  double flops = (double)B * (double)H * (double)a.Tq * (double)T *
+                 (double)(s->key_dim + s->val_dim);
+  ptrdiff_t n_blk = (ptrdiff_t)(B * H);
+  (void)flops;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
+#endif
+  for (ptrdiff_t bh = 0; bh < n_blk; bh++) {
+    size_t b = (size_t)bh / H, h = (size_t)bh % H;
+    const float *row = m.qkv + b * T * C;
+    ta_attn_block_forward(&a, m.ctx + (b * T + q0) * HV + h * (size_t)s->val_dim,
+                          m.P + ((size_t)bh * T + q0) * T, m.work + (size_t)bh * T,
+                          row + q0 * C + h * (size_t)s->key_dim,
+                          row + HK + h * (size_t)s->key_dim, row + 2 * HK + h * (size_t)s->val_dim,
+                          use_drop ? m.drop + (size_t)bh * T * T : NULL, NULL, len_of(ps, b, T));
+  }
+}
+
 /* qkv's bias on rows [R] (stride ld) of columns [c0, c1) */
 static void add_bias_cols(float *y, size_t ld, const float *b, size_t R, size_t c0, size_t c1) {
   for (size_t r = 0; r < R; r++)
@@ -191,32 +219,14 @@ static void mha_forward_last(const ta_mha_shape *s, float *out, mha_cache m, con
   add_bias_cols(m.qkv + last * C, T * C, b_in, B, 0, HK);
   *m.flag = 0.0f;
 
-  ta_attn_block a = block_of(s, T);
-  a.Tq = 1;
-  a.q0 = last;
-  double flops = (double)B * (double)H * (double)T * (double)(s->key_dim + s->val_dim);
-  ptrdiff_t n_blk = (ptrdiff_t)(B * H);
-  (void)flops;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
-#endif
-  for (ptrdiff_t bh = 0; bh < n_blk; bh++) {
-    size_t b = (size_t)bh / H, h = (size_t)bh % H;
-    const float *row = m.qkv + b * T * C;
-    ta_attn_block_forward(&a, m.ctx + (b * T + last) * HV + h * (size_t)s->val_dim,
-                          m.P + ((size_t)bh * T + last) * T, m.work + (size_t)bh * T,
-                          row + last * C + h * (size_t)s->key_dim,
-                          row + HK + h * (size_t)s->key_dim, row + 2 * HK + h * (size_t)s->val_dim,
-                          NULL, NULL, len_of(ps, b, T));
-  }
+  forward_blocks(s, m, ps, 0, B, T, last);
   ta_gemm_nt(out + last * E, T * E, m.ctx + last * HV, T * HV, w_out, HV, B, E, HV, 0);
   add_bias_cols(out + last * E, T * E, b_out, B, 0, E);
 }
 
 void ta_mha_forward(const ta_mha_shape *s, float *out, float *cache, const float *x,
                     const float *params, const ta_pass *ps, size_t E, size_t B, size_t T) {
-  size_t C = proj_cols(s), HV = hv_of(s), H = (size_t)s->heads, R = B * T;
-  size_t HK = H * (size_t)s->key_dim;
+  size_t C = proj_cols(s), HV = hv_of(s), R = B * T;
   const float *w_in = params, *b_in = w_in + C * E, *w_out = b_in + C, *b_out = w_out + E * HV;
   mha_cache m = cache_of(s, cache, B, T);
   if (ps && ps->last_only && !ps->training) {
@@ -238,21 +248,7 @@ void ta_mha_forward(const ta_mha_shape *s, float *out, float *cache, const float
   }
   *m.flag = use_drop ? 1.0f : 0.0f;
 
-  ta_attn_block a = block_of(s, T);
-  double flops = (double)B * (double)H * (double)T * (double)T * (double)(s->key_dim + s->val_dim);
-  ptrdiff_t n_blk = (ptrdiff_t)(B * H);
-  (void)flops;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
-#endif
-  for (ptrdiff_t bh = 0; bh < n_blk; bh++) {
-    size_t b = (size_t)bh / H, h = (size_t)bh % H;
-    const float *row = m.qkv + b * T * C;
-    ta_attn_block_forward(&a, m.ctx + b * T * HV + h * (size_t)s->val_dim, m.P + (size_t)bh * T * T,
-                          m.work + (size_t)bh * T, row + h * (size_t)s->key_dim,
-                          row + HK + h * (size_t)s->key_dim, row + 2 * HK + h * (size_t)s->val_dim,
-                          use_drop ? m.drop + (size_t)bh * T * T : NULL, NULL, len_of(ps, b, T));
-  }
+  forward_blocks(s, m, ps, use_drop, B, T, 0);
 
   ta_gemm_nt(out, E, m.ctx, HV, w_out, HV, R, E, HV, 0);
   for (size_t r = 0; r < R; r++)
