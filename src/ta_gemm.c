@@ -69,11 +69,9 @@ void ta_gemm_release(void) {
 #define TA_PACKED_KERNEL(NAME)                                                              \
   static void NAME(float *C, size_t ldc, const float *A, size_t sa, size_t sk,              \
                    const float *Bp, size_t Np, size_t M, size_t N, size_t K, int accumulate, \
-                   int parallel) {                                                          \
-    ptrdiff_t nblk = (ptrdiff_t)((M + MR - 1) / MR);                                        \
-    _Pragma("omp parallel for schedule(static) if (parallel) num_threads(ta_threads())")                              \
-    for (ptrdiff_t ib = 0; ib < nblk; ib++) {                                               \
-      size_t i0 = (size_t)ib * MR, mr = M - i0 < MR ? M - i0 : MR;                          \
+                   size_t ib0, size_t ib1) {                                                \
+    for (size_t ib = ib0; ib < ib1; ib++) {                                                 \
+      size_t i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;                                  \
       /* rows past M read row i0 again and are discarded: no branch in the loop */          \
       const float *a0 = A + i0 * sa;                                                        \
       const float *a1 = mr > 1 ? a0 + sa : a0;                                              \
@@ -147,11 +145,9 @@ typedef float v16sf __attribute__((vector_size(64)));
 #define MR16 8
 static void packed_avx512(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
                           const float *Bp, size_t Np, size_t M, size_t N, size_t K,
-                          int accumulate, int parallel) {
-  ptrdiff_t nblk = (ptrdiff_t)((M + MR16 - 1) / MR16);
-#pragma omp parallel for schedule(static) if (parallel) num_threads(ta_threads())
-  for (ptrdiff_t ib = 0; ib < nblk; ib++) {
-    size_t i0 = (size_t)ib * MR16, mr = M - i0 < MR16 ? M - i0 : MR16;
+                          int accumulate, size_t ib0, size_t ib1) {
+  for (size_t ib = ib0; ib < ib1; ib++) {
+    size_t i0 = ib * MR16, mr = M - i0 < MR16 ? M - i0 : MR16;
     /* rows past M read row i0 again and are discarded */
     const float *a0 = A + i0 * sa;
     const float *a1 = mr > 1 ? a0 + sa : a0, *a2 = mr > 2 ? a0 + 2 * sa : a0;
@@ -230,21 +226,39 @@ static int use_avx2(void) {
  * K = batch x time) run in blocks of KC, each adding into C. */
 #define KC 256
 
+/* a kernel over the row blocks [ib0, ib1) */
+typedef void (*kernel_fn)(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
+                          const float *Bp, size_t Np, size_t M, size_t N, size_t K,
+                          int accumulate, size_t ib0, size_t ib1);
+
+/* Row blocks split over threads only for products worth it: a parallel region, even of
+ * one thread, costs an allocation and a barrier in libgomp, far more than a recurrent
+ * step's product of a small network. */
 static void packed_block(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
                          const float *Bp, size_t Np, size_t M, size_t N, size_t K,
                          int accumulate) {
-  int par = (double)M * (double)N * (double)K > TA_PAR_MIN_FLOPS && M >= 2 * MR;
+  kernel_fn f = packed_base;
+  size_t rows = MR;
 #ifdef TA_HAVE_AVX2_CLONE
   if (use_avx512()) {
-    packed_avx512(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, par);
-    return;
-  }
-  if (use_avx2()) {
-    packed_avx2(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, par);
-    return;
+    f = packed_avx512;
+    rows = MR16;
+  } else if (use_avx2()) {
+    f = packed_avx2;
   }
 #endif
-  packed_base(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, par);
+  size_t nblk = (M + rows - 1) / rows;
+  int par = (double)M * (double)N * (double)K > TA_PAR_MIN_FLOPS && nblk >= 2 && ta_threads() > 1;
+  if (!par) {
+    f(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, 0, nblk);
+    return;
+  }
+  ptrdiff_t nb = (ptrdiff_t)nblk;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(ta_threads())
+#endif
+  for (ptrdiff_t ib = 0; ib < nb; ib++)
+    f(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, (size_t)ib, (size_t)ib + 1);
 }
 
 static void packed_strided(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
@@ -280,6 +294,19 @@ static int big(size_t M, size_t N, size_t K) { return M >= 8 && (double)M * N * 
   static void NAME(float *C, size_t ldc, const float *A, size_t sa, size_t sk,              \
                    const float *B, size_t sbk, size_t sbn, size_t M, size_t N, size_t K,     \
                    int accumulate) {                                                        \
+    if (K <= KC) { /* one block: the common case, without the block bookkeeping */         \
+      for (size_t i = 0; i < M; i++) {                                                      \
+        float *c = C + i * ldc;                                                             \
+        const float *a = A + i * sa;                                                        \
+        for (size_t j = 0; j < N; j++) {                                                    \
+          const float *b = B + j * sbn;                                                     \
+          float s = 0.0f;                                                                   \
+          for (size_t k = 0; k < K; k++) s += a[k * sk] * b[k * sbk];                       \
+          c[j] = accumulate ? c[j] + s : s;                                                 \
+        }                                                                                   \
+      }                                                                                     \
+      return;                                                                               \
+    }                                                                                       \
     for (size_t i = 0; i < M; i++) {                                                        \
       float *c = C + i * ldc;                                                               \
       for (size_t j = 0; j < N; j++) {                                                      \
@@ -379,7 +406,12 @@ void ta_gemm_pack_n(float *Bp, const float *B, size_t ldb, size_t N, size_t K) {
 void ta_gemm_packed(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t M,
                     size_t N, size_t K, int accumulate) {
   if (M == 0 || N == 0) return;
-  packed(C, ldc, A, lda, Bp, round_up(N), M, N, K, accumulate);
+  size_t Np = round_up(N);
+  if (!big(M, N, K)) { /* the plain loops, reading the packed B (same sums, same rounding) */
+    small(C, ldc, A, lda, 1, Bp, Np, 1, M, N, K, accumulate);
+    return;
+  }
+  packed(C, ldc, A, lda, Bp, Np, M, N, K, accumulate);
 }
 
 /* vectorised across columns: each column still sums its rows in order */
