@@ -4,9 +4,41 @@
 #include "ta_train.h"
 #include "ta_loss.h"
 
-/* copies rows idx[0..b) of src [*, row] into dst [b, row] */
-static void gather(float *dst, const float *src, const size_t *idx, size_t b, size_t row) {
+void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, size_t row) {
   for (size_t i = 0; i < b; i++) memcpy(dst + i * row, src + idx[i] * row, row * sizeof(float));
+}
+
+void ta_shuffle(size_t *idx, size_t n, ta_rng *rng) {
+  for (size_t i = n - 1; n > 1 && i > 0; i--) {
+    size_t j = ta_rng_below(rng, (uint32_t)(i + 1));
+    size_t t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+}
+
+int ta_fail_nonfinite(ta_msg *msg, double l, int epoch) {
+  return ta_fail(msg, TA_ERR_NONFINITE,
+                 "the training loss became %s in epoch %d; training stopped and the "
+                 "weights before the diverging step were kept (try a smaller learning "
+                 "rate or clipnorm)",
+                 isnan(l) ? "NaN" : "infinite", epoch);
+}
+
+void ta_early_stop_init(ta_early_stop *e) {
+  e->best = INFINITY;
+  e->since = 0;
+}
+
+int ta_early_stop_update(ta_early_stop *e, double score, int epoch, int patience,
+                         ta_train_result *res) {
+  if (score < e->best) {
+    e->best = score;
+    e->since = 0;
+    res->best_epoch = epoch;
+    return 1;
+  }
+  return ++e->since >= patience ? -1 : 0;
 }
 
 double ta_batch_loss(const ta_net *net, int loss_kind, float *grad, const float *yhat,
@@ -74,18 +106,12 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
   for (size_t i = 0; i < n; i++) idx[i] = i;
 
   ta_optim opt = cfg->opt;
-  double best_score = INFINITY;
-  int since_best = 0;
+  ta_early_stop es;
+  ta_early_stop_init(&es);
   st = TA_OK;
   long steps = 0;
   for (int epoch = 1; epoch <= cfg->epochs && st == TA_OK; epoch++) {
-    if (cfg->shuffle) /* Fisher-Yates with the core's generator */
-      for (size_t i = n - 1; i > 0; i--) {
-        size_t j = ta_rng_below(&net->rng, (uint32_t)(i + 1));
-        size_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
-      }
+    if (cfg->shuffle) ta_shuffle(idx, n, &net->rng);
     double sum = 0.0;
     for (size_t s = 0; s < n; s += B) {
       if (cfg->interrupted && cfg->interrupted(cfg->ctx)) {
@@ -93,8 +119,8 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
         break;
       }
       size_t b = n - s < B ? n - s : B;
-      gather(xb, x, idx + s, b, xrow);
-      gather(yb, y, idx + s, b, yrow);
+      ta_gather_rows(xb, x, idx + s, b, xrow);
+      ta_gather_rows(yb, y, idx + s, b, yrow);
       if (lenb)
         for (size_t i = 0; i < b; i++) lenb[i] = train->len[idx[s + i]];
       net->target = yb;
@@ -104,11 +130,7 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
         /* the current weights gave this loss; the ones before the last step gave a
          * finite loss on their batch */
         if (steps > 0) memcpy(net->params, last_good, np * sizeof(float));
-        st = ta_fail(msg, TA_ERR_NONFINITE,
-                     "the training loss became %s in epoch %d; training stopped and the "
-                     "weights before the diverging step were kept (try a smaller learning "
-                     "rate or clipnorm)",
-                     isnan(l) ? "NaN" : "infinite", epoch);
+        st = ta_fail_nonfinite(msg, l, epoch);
         break;
       }
       sum += l * (double)b;
@@ -133,15 +155,9 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
     res->epochs_run = epoch;
     if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, epoch, loss, val);
     if (cfg->patience > 0) {
-      double score = nv > 0 ? val : loss;
-      if (score < best_score) {
-        best_score = score;
-        since_best = 0;
-        res->best_epoch = epoch;
-        memcpy(best, net->params, np * sizeof(float));
-      } else if (++since_best >= cfg->patience) {
-        break;
-      }
+      int e = ta_early_stop_update(&es, nv > 0 ? val : loss, epoch, cfg->patience, res);
+      if (e > 0) memcpy(best, net->params, np * sizeof(float));
+      if (e < 0) break;
     }
   }
   net->target = NULL;

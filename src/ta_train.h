@@ -39,6 +39,25 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
              const ta_train_cfg *cfg, double *loss_hist, double *val_hist, ta_train_result *res,
              ta_msg *msg);
 
+/* What the CPU loop and the GPU one (train_cuda.cu) share, so that a seed gives both
+ * the same batches and both stop by the same rule. */
+/* Fisher-Yates shuffle of idx [n] with the core's generator */
+void ta_shuffle(size_t *idx, size_t n, ta_rng *rng);
+/* copies rows idx[0..b) of src [*, row] into dst [b, row] */
+void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, size_t row);
+/* the TA_ERR_NONFINITE stop for a loss l that is not finite */
+int ta_fail_nonfinite(ta_msg *msg, double l, int epoch);
+/* Early stopping on a score per epoch (the validation loss, else the training loss). */
+typedef struct {
+  double best;
+  int since;
+} ta_early_stop;
+void ta_early_stop_init(ta_early_stop *e);
+/* after epoch `epoch`: 1 when it is the new best (res->best_epoch is set; keep its
+ * weights), -1 when patience has run out (stop), 0 otherwise */
+int ta_early_stop_update(ta_early_stop *e, double score, int epoch, int patience,
+                         ta_train_result *res);
+
 /* Mean loss over a data set in evaluation mode, in batches of batch_size. */
 int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_kind,
                 size_t batch_size, ta_msg *msg);

@@ -14,11 +14,6 @@
 #include "ta_cuda_net.h"
 #include "ta_cuda_ops.h"
 
-/* copies rows idx[0..b) of src [*, row] into dst [b, row] (host) */
-static void gather(float *dst, const float *src, const size_t *idx, size_t b, size_t row) {
-  for (size_t i = 0; i < b; i++) memcpy(dst + i * row, src + idx[i] * row, row * sizeof(float));
-}
-
 static int d2d(float *dst, const float *src, size_t n, ta_msg *msg) {
   if (n == 0) return TA_OK;
   return TA_CUDA(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, 0), msg);
@@ -88,17 +83,11 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
   for (size_t i = 0; i < n; i++) idx[i] = i;
 
   ta_optim opt = cfg->opt;
-  double best_score = INFINITY;
-  int since_best = 0;
+  ta_early_stop es; /* the CPU loop's rule (ta_train.c) */
+  ta_early_stop_init(&es);
   long steps = 0;
   for (int epoch = 1; epoch <= cfg->epochs && st == TA_OK; epoch++) {
-    if (cfg->shuffle) /* Fisher-Yates with the core's generator, exactly as ta_train */
-      for (size_t i = n - 1; i > 0; i--) {
-        size_t j = ta_rng_below(&net->rng, (uint32_t)(i + 1));
-        size_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
-      }
+    if (cfg->shuffle) ta_shuffle(idx, n, &net->rng); /* the same order as ta_train */
     double sum = 0.0;
     for (size_t s = 0; s < n; s += B) {
       if (cfg->interrupted && cfg->interrupted(cfg->ctx)) {
@@ -108,8 +97,8 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
       size_t b = n - s < B ? n - s : B;
       const float *yhat;
       double l = 0.0;
-      gather(xb, train->x, idx + s, b, xrow);
-      gather(yb, train->y, idx + s, b, yrow);
+      ta_gather_rows(xb, train->x, idx + s, b, xrow);
+      ta_gather_rows(yb, train->y, idx + s, b, yrow);
       if ((st = TA_CUDA(cudaMemcpyAsync(g->x, xb, b * xrow * sizeof(float),
                                         cudaMemcpyHostToDevice, 0),
                         msg)) ||
@@ -123,11 +112,7 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
         /* the current weights gave this loss; the ones before the last step gave a
          * finite loss on their batch */
         if (steps > 0 && (st = d2d(g->params, g->last_good, np, msg))) break;
-        st = ta_fail(msg, TA_ERR_NONFINITE,
-                     "the training loss became %s in epoch %d; training stopped and the "
-                     "weights before the diverging step were kept (try a smaller learning "
-                     "rate or clipnorm)",
-                     isnan(l) ? "NaN" : "infinite", epoch);
+        st = ta_fail_nonfinite(msg, l, epoch);
         break;
       }
       sum += l * (double)b;
@@ -147,15 +132,9 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
     res->epochs_run = epoch;
     if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, epoch, loss, vl);
     if (cfg->patience > 0) {
-      double score = nv > 0 ? vl : loss;
-      if (score < best_score) {
-        best_score = score;
-        since_best = 0;
-        res->best_epoch = epoch;
-        if ((st = d2d(g->best, g->params, np, msg))) break;
-      } else if (++since_best >= cfg->patience) {
-        break;
-      }
+      int e = ta_early_stop_update(&es, nv > 0 ? vl : loss, epoch, cfg->patience, res);
+      if (e > 0 && (st = d2d(g->best, g->params, np, msg))) break;
+      if (e < 0) break;
     }
   }
   /* the weights come back unless the device failed (then the host keeps its own) */
