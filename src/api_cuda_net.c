@@ -114,28 +114,17 @@ SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
                     SEXP xv, SEXP nv_, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed, SEXP device) {
   ta_net *net;
   SEXP host = build_net(ispec, dspec, in_dim, &net);
-  size_t B, T;
-  batch_dims(dims, net, &B, &T);
   fit_ctx ctx;
   ta_train_cfg cfg;
   fit_config(&cfg, &ctx, icfg, dcfg);
-  int nv = scalar_int(nv_, "nv");
-  if (nv < 0) error("internal: nv < 0");
+  ta_data train, val;
+  size_t T;
+  fit_data(&train, &val, &T, net, x, dims, R_NilValue, y, xv, nv_, R_NilValue, yv);
   /* the generator shuffles on the host, seeded as on the CPU: the same batch order */
   ta_rng_seed(&net->rng, seed_of(seed));
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
-  size_t To = ta_net_out_time(net, T);
-  size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
-  const float *xf = to_float(x, B * xrow, "x"), *yf = to_float(y, B * yrow, "y");
-  const float *xvf = nv ? to_float(xv, (size_t)nv * xrow, "validation x") : NULL;
-  const float *yvf = nv ? to_float(yv, (size_t)nv * yrow, "validation y") : NULL;
-  ta_data train = {xf, yf, NULL, B}, val = {xvf, yvf, NULL, (size_t)nv};
-
-  const char *fields[] = {"weights", "loss", "val_loss", "status", "message", "best_epoch", ""};
-  SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
   SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  SEXP w = PROTECT(allocVector(REALSXP, (R_xlen_t)net->n_params));
   ta_cuda_net *g;
   SEXP gpu = build_gpu(host, net, device, &g);
   ta_train_result tr;
@@ -148,16 +137,9 @@ SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
     error("training interrupted by the user (%s)", msg.text);
   }
   if (st != TA_OK && st != TA_ERR_NONFINITE) fail(host, gpu, msg.text);
-  SETLENGTH(lh, tr.epochs_run);
-  SETLENGTH(vh, tr.epochs_run);
-  for (size_t i = 0; i < net->n_params; i++) REAL(w)[i] = (double)net->params[i];
-  SET_VECTOR_ELT(res, 0, w);
-  SET_VECTOR_ELT(res, 1, lh);
-  SET_VECTOR_ELT(res, 2, vh);
-  SET_VECTOR_ELT(res, 3, ScalarInteger(st));
-  SET_VECTOR_ELT(res, 4, mkString(msg.text));
-  SET_VECTOR_ELT(res, 5, ScalarInteger(tr.best_epoch));
+  /* the device memory is freed by now: R may allocate */
+  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
   release(host);
-  UNPROTECT(6);
+  UNPROTECT(5);
   return res;
 }

@@ -15,16 +15,6 @@
 
 
 /* valid lengths: NULL (R NULL or length 0) or B integers in [1, T] */
-static const int *lengths_of(SEXP len, size_t B, size_t T, const char *what) {
-  if (isNull(len) || XLENGTH(len) == 0) return NULL;
-  if (!isInteger(len) || (size_t)XLENGTH(len) != B)
-    error("'%s' must be %zu integers, one per sequence", what, B);
-  const int *l = INTEGER(len);
-  for (size_t i = 0; i < B; i++)
-    if (l[i] == NA_INTEGER || l[i] < 1 || (size_t)l[i] > T)
-      error("'%s' must be between 1 and %zu, not %d (sequence %zu)", what, T, l[i], i + 1);
-  return l;
-}
 
 SEXP C_net_layout(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP T_) {
   ta_net *net;
@@ -160,29 +150,16 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
                SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed) {
   ta_net *net;
   SEXP ptr = build_net(ispec, dspec, in_dim, &net);
-  size_t B, T;
-  batch_dims(dims, net, &B, &T);
-  const int *lens = lengths_of(len, B, T, "lengths");
   fit_ctx ctx;
   ta_train_cfg cfg;
   fit_config(&cfg, &ctx, icfg, dcfg);
-  int epochs = cfg.epochs;
-  int nv = scalar_int(nv_, "nv");
-  if (nv < 0) error("internal: nv < 0");
+  ta_data train, val;
+  size_t T;
+  fit_data(&train, &val, &T, net, x, dims, len, y, xv, nv_, lenv, yv);
   ta_rng_seed(&net->rng, seed_of(seed));
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
-  size_t To = ta_net_out_time(net, T);
-  size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
-  const float *xf = to_float(x, B * xrow, "x"), *yf = to_float(y, B * yrow, "y");
-  const float *xvf = nv ? to_float(xv, (size_t)nv * xrow, "validation x") : NULL;
-  const float *yvf = nv ? to_float(yv, (size_t)nv * yrow, "validation y") : NULL;
-  const int *lensv = nv ? lengths_of(lenv, (size_t)nv, T, "validation lengths") : NULL;
-  ta_data train = {xf, yf, lens, B}, val = {xvf, yvf, lensv, (size_t)nv};
-
-  const char *fields[] = {"weights", "loss", "val_loss", "status", "message", "best_epoch", ""};
-  SEXP res = PROTECT(mkNamed(VECSXP, fields));
-  SEXP lh = PROTECT(allocVector(REALSXP, epochs));
-  SEXP vh = PROTECT(allocVector(REALSXP, epochs));
+  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
   ta_train_result tr;
   ta_msg msg;
   msg.text[0] = '\0';
@@ -195,14 +172,7 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
     release(ptr);
     error("%s", msg.text);
   }
-  SETLENGTH(lh, tr.epochs_run);
-  SETLENGTH(vh, tr.epochs_run);
-  SET_VECTOR_ELT(res, 0, from_float(net->params, net->n_params));
-  SET_VECTOR_ELT(res, 1, lh);
-  SET_VECTOR_ELT(res, 2, vh);
-  SET_VECTOR_ELT(res, 3, ScalarInteger(st));
-  SET_VECTOR_ELT(res, 4, mkString(msg.text));
-  SET_VECTOR_ELT(res, 5, ScalarInteger(tr.best_epoch));
+  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
   release(ptr);
   UNPROTECT(4);
   return res;

@@ -183,3 +183,48 @@ void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg) {
   cfg->on_epoch = fit_on_epoch;
   cfg->ctx = ctx;
 }
+
+const int *lengths_of(SEXP len, size_t B, size_t T, const char *what) {
+  if (isNull(len) || XLENGTH(len) == 0) return NULL;
+  if (!isInteger(len) || (size_t)XLENGTH(len) != B)
+    error("'%s' must be %zu integers, one per sequence", what, B);
+  const int *l = INTEGER(len);
+  for (size_t i = 0; i < B; i++)
+    if (l[i] == NA_INTEGER || l[i] < 1 || (size_t)l[i] > T)
+      error("'%s' must be between 1 and %zu, not %d (sequence %zu)", what, T, l[i], i + 1);
+  return l;
+}
+
+void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x, SEXP dims,
+              SEXP len, SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv) {
+  size_t B;
+  batch_dims(dims, net, &B, T);
+  int nv = scalar_int(nv_, "nv");
+  if (nv < 0) error("internal: nv < 0");
+  size_t To = ta_net_out_time(net, *T);
+  size_t xrow = *T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
+  train->x = to_float(x, B * xrow, "x");
+  train->y = to_float(y, B * yrow, "y");
+  train->len = lengths_of(len, B, *T, "lengths");
+  train->n = B;
+  val->x = nv ? to_float(xv, (size_t)nv * xrow, "validation x") : NULL;
+  val->y = nv ? to_float(yv, (size_t)nv * yrow, "validation y") : NULL;
+  val->len = nv ? lengths_of(lenv, (size_t)nv, *T, "validation lengths") : NULL;
+  val->n = (size_t)nv;
+}
+
+SEXP fit_result(const ta_net *net, SEXP lh, SEXP vh, int st, const ta_msg *msg,
+                const ta_train_result *tr) {
+  const char *fields[] = {"weights", "loss", "val_loss", "status", "message", "best_epoch", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
+  SETLENGTH(lh, tr->epochs_run);
+  SETLENGTH(vh, tr->epochs_run);
+  SET_VECTOR_ELT(res, 0, from_float(net->params, net->n_params));
+  SET_VECTOR_ELT(res, 1, lh);
+  SET_VECTOR_ELT(res, 2, vh);
+  SET_VECTOR_ELT(res, 3, ScalarInteger(st));
+  SET_VECTOR_ELT(res, 4, mkString(msg->text));
+  SET_VECTOR_ELT(res, 5, ScalarInteger(tr->best_epoch));
+  UNPROTECT(1);
+  return res;
+}

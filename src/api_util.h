@@ -41,4 +41,15 @@ typedef struct {
  * checked; the callbacks report to R through ctx (which must outlive cfg's use). */
 void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg);
 
+/* valid lengths [B] (each in 1..T), or NULL when len is NULL or empty */
+const int *lengths_of(SEXP len, size_t B, size_t T, const char *what);
+/* fit()'s data as float32 (R_alloc): x [B, T, F] with dims, y, optional lengths, and the
+ * validation set of nv sequences (xv, lenv, yv); T receives the sequence length */
+void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x, SEXP dims,
+              SEXP len, SEXP y, SEXP xv, SEXP nv, SEXP lenv, SEXP yv);
+/* fit()'s result list(weights, loss, val_loss, status, message, best_epoch) from the
+ * trained net and the histories lh, vh (shortened to the epochs run); not protected */
+SEXP fit_result(const ta_net *net, SEXP lh, SEXP vh, int st, const ta_msg *msg,
+                const ta_train_result *tr);
+
 #endif
