@@ -78,6 +78,7 @@ extern "C" int ta_cuda_net_create(ta_cuda_net **out, ta_net *net, int device, ta
     return ta_fail(msg, TA_ERR_NOMEM, "out of memory building the GPU network");
   }
   for (size_t i = 0; i < nl; i++) g->ops[i] = gpu_ops_for(&net->layers[i]);
+  g->pass.rng = &net->rng; /* evaluation mode until ta_cuda_train sets training */
   size_t np = net->n_params, P = pad(np + 1);
   g->n_params = np;
   /* params, grads, m, v, best, last_good */
@@ -164,6 +165,8 @@ extern "C" int ta_cuda_net_forward(ta_cuda_net *g, const float **yhat, size_t b,
   const float *in = g->x;
   size_t t = T;
   *yhat = NULL;
+  /* teacher forcing reads the batch's target in training only, as ta_net.c */
+  g->pass.target = g->pass.training ? g->y : NULL;
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
     int st = g->ops[i]->forward(L, g->act[i], g->cache[i], in, g->params + net->param_off[i],

@@ -19,10 +19,16 @@ extern "C" {
 #include "ta_layer.h"
 #include "rnn_common.h"
 
-/* What a GPU pass needs besides the layer's buffers. */
+/* What a GPU pass needs besides the layer's buffers: ta_pass's fields (ta_layer.h) with
+ * the per-sequence arrays on the device, plus the ones vector of bias gradients. */
 typedef struct {
   const float *ones; /* [ones_len] of 1.0f: bias gradients as ones^T dZ (a GEMM, fixed order) */
   size_t ones_len;
+  int training;      /* 1 in a training step (dropout active), 0 in evaluation/prediction */
+  ta_rng *rng;       /* the host network's generator: dropout keys are drawn from it */
+  const int *valid_len; /* device [B] or NULL: leading real steps per sequence (padding mask) */
+  const float *target;  /* device [B, T_out, out_dim] or NULL: teacher forcing (seq2seq) */
+  int last_only;        /* as ta_pass: only step T-1 of the output will be read */
 } ta_cuda_pass;
 
 typedef struct {

@@ -35,6 +35,14 @@ int ta_cuda_act_forward(float *out, const float *in, size_t n, int act, ta_msg *
 int ta_cuda_act_backward(float *din, const float *dout, const float *in, const float *out,
                          size_t n, int act, ta_msg *msg);
 
+/* inverted dropout: mask[i] = ta_dropout_keep(key, i, rate) (ta_math_train.h) and
+ * out[i] = in[i] * mask[i] (out may be in); key = ta_rng_next() of the host generator,
+ * drawn by the caller once per mask */
+int ta_cuda_dropout(float *out, float *mask, const float *in, size_t n, float rate,
+                    unsigned long long key, ta_msg *msg);
+/* out[i] = a[i] * b[i] (out may be a or b): a dropout mask applied again, or its backward */
+int ta_cuda_mul(float *out, const float *a, const float *b, size_t n, ta_msg *msg);
+
 /* one Adam step over n parameters (m and v start zeroed), with the scalars of
  * ta_adam_prepare() for this step */
 int ta_cuda_adam_step(float *params, const float *grads, float *m, float *v, size_t n,

@@ -57,4 +57,19 @@ static inline ta_adam_consts ta_adam_prepare(double lr, double beta1, double bet
   return c;
 }
 
+/* Inverted-dropout multiplier of element i under a key drawn from the host generator
+ * (one ta_rng_next per mask): a counter-based hash (splitmix64 of key + i), so a GPU
+ * thread draws its element without a sequential generator and a seed repeats the run.
+ * 0 with probability rate, else 1/(1-rate) (uniform from the top 24 bits, as
+ * ta_rng_uniform). The CPU layers keep their sequential generator; GPU dropout masks
+ * therefore differ from the CPU's (both are valid draws). */
+TA_HD float ta_dropout_keep(unsigned long long key, unsigned long long i, float rate) {
+  unsigned long long z = key + (i + 1ULL) * 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  float u = (float)(z >> 40) * (1.0f / 16777216.0f);
+  return u < rate ? 0.0f : 1.0f / (1.0f - rate);
+}
+
 #endif

@@ -27,6 +27,7 @@ static int evaluate(ta_cuda_net *g, double *loss, const ta_data *d, size_t T, in
   size_t xrow = T * (size_t)g->net->in_dim, yrow = To * (size_t)g->net->out_dim;
   size_t B = g->B_cap;
   double sum = 0.0;
+  g->pass.training = 0;
   for (size_t s = 0; s < d->n; s += B) {
     size_t b = d->n - s < B ? d->n - s : B;
     const float *yhat;
@@ -97,6 +98,7 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
       size_t b = n - s < B ? n - s : B;
       const float *yhat;
       double l = 0.0;
+      g->pass.training = 1; /* evaluate() turns it off */
       ta_gather_rows(xb, train->x, idx + s, b, xrow);
       ta_gather_rows(yb, train->y, idx + s, b, yrow);
       if ((st = TA_CUDA(cudaMemcpyAsync(g->x, xb, b * xrow * sizeof(float),
@@ -145,6 +147,7 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
     if (!st2) st2 = ta_cuda_to_host(net->params, g->params, np * sizeof(float), msg);
     if (st2) st = st2;
   }
+  g->pass.training = 0;
   ta_cuda_free(clip_work);
   free(idx);
   return st;
