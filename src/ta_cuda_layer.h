@@ -41,6 +41,11 @@ typedef struct {
   int (*backward)(const ta_layer *L, float *din, float *dparams, float *scratch,
                   const float *dout, const float *in, const float *out, const float *cache,
                   const float *params, const ta_cuda_pass *ps, size_t B, size_t T, ta_msg *msg);
+  /* optional, as ta_layer_ops.attn_weights (NULL for layers without attention; the
+   * host's attn_heads gives the count): after a forward, the attention weights kept in
+   * the device cache into device out [B, heads, T_out, T_key] */
+  int (*attn_weights)(const ta_layer *L, float *out, const float *cache, size_t B, size_t T,
+                      ta_msg *msg);
 } ta_cuda_layer_ops;
 
 extern const ta_cuda_layer_ops ta_cuda_dense_ops, ta_cuda_activation_ops, ta_cuda_last_step_ops,
