@@ -20,15 +20,19 @@ attention <- function(object, ...) UseMethod("attention")
 #' @rdname attention
 #' @param x Inputs `[batch, time, features]`.
 #' @param lengths `NULL` or the number of valid (unpadded) steps of each sequence.
+#' @param device "cpu", "cuda" or "auto", as in [fit()].
 #' @export
-attention.tsattn_network <- function(object, x, lengths = NULL, ...) {
+attention.tsattn_network <- function(object, x, lengths = NULL, device = "cpu", ...) {
   layout <- check_network(object)
   x <- as_seq_array(x, "x")
   check_features(x, object)
   lengths <- check_lengths(lengths, x)
+  device <- check_device(device, object)
   s <- network_spec(object)
-  res <- .Call(C_net_attention, s$ispec, s$dspec, object$input_dim,
-               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths)
+  args <- list(s$ispec, s$dspec, object$input_dim, flatten_weights(object$weights, layout),
+               to_core(x), dim(x), lengths)
+  res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_attention), args, attr(device, "id")))
+         else do.call(.Call, c(list(C_net_attention), args))
   out <- lapply(res, function(r) {
     d <- r$dims # B, heads, Tq, Tk (row-major)
     a <- aperm(array(r$weights, rev(d)), c(4L, 2L, 1L, 3L)) # [B, Tq, Tk, heads]

@@ -75,8 +75,9 @@ combination_label <- function(members) {
 #' @rdname forecast.tsattn
 #' @rawNamespace S3method(forecast::forecast, tsattn_combination)
 forecast.tsattn_combination <- function(object, h = NULL, level = c(80, 95), xreg = NULL,
-                                        npaths = 1000, seed = NULL, ...) {
+                                        npaths = 1000, seed = NULL, device = "cpu", ...) {
   h <- forecast_h(object, h)
+  devices <- lapply(object$members, function(f) check_device(device, f$network))
   level <- check_level(level)
   npaths <- check_count(npaths, "npaths")
   # one seed pair per member, drawn in order: `seed = s` repeats the whole forecast
@@ -84,7 +85,7 @@ forecast.tsattn_combination <- function(object, h = NULL, level = c(80, 95), xre
   if (!is.null(seed)) check_seed(seed) # validates it
   seeds <- if (is.null(seed)) draw() else with_seed(seed, draw())
   paths <- lapply(seq_along(object$members), function(i)
-    sample_paths(object$members[[i]], h, xreg, npaths, seeds[[i]]))
+    sample_paths(object$members[[i]], h, xreg, npaths, seeds[[i]], devices[[i]]))
   # pool [npaths, h, k] arrays along the paths
   k <- dim(paths[[1L]])[3L]
   pooled <- array(NA_real_, c(npaths * length(paths), h, k))
@@ -95,9 +96,10 @@ forecast.tsattn_combination <- function(object, h = NULL, level = c(80, 95), xre
 #' @rdname forecast.tsattn
 #' @export
 predict.tsattn_combination <- function(object, h = NULL, level = c(80, 95), xreg = NULL,
-                                       npaths = 1000, seed = NULL, newdata = NULL, ...) {
+                                       npaths = 1000, seed = NULL, device = "cpu",
+                                       newdata = NULL, ...) {
   forecast.tsattn_combination(object, h = h, level = level, xreg = xreg, npaths = npaths,
-                              seed = seed)
+                              seed = seed, device = device)
 }
 
 #' @export

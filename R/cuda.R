@@ -69,23 +69,11 @@ cuda_device_id <- function() {
 }
 
 # Loss and analytic gradients of one batch on the GPU, as net_gradient() on the CPU
-# (for the CPU/GPU parity tests, test-cuda-train.R).
-cuda_net_gradient <- function(object, x, y, loss = "mse") {
-  layout <- check_network(object)
-  x <- as_seq_array(x, "x")
-  y <- as_seq_array(y, "y")
-  check_features(x, object)
-  check_targets(y, x, layout, object = object)
-  device <- check_device("cuda", object)
-  s <- network_spec(object)
-  res <- .Call(C_cuda_net_gradient, s$ispec, s$dspec, object$input_dim,
-               flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
-               check_choice(loss, "loss", c("mse", "mae")), attr(device, "id"))
-  t_out <- out_time(object, dim(x)[2L])
-  list(loss = res$loss, weights = unflatten_weights(res$weights, layout),
-       x = from_core(res$x, dim(x)[1L], dim(x)[2L], dim(x)[3L]),
-       output = from_core(res$output, dim(x)[1L], t_out, layout$out_dim))
-}
+# (for the CPU/GPU parity tests, test-cuda-*.R).
+cuda_net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1,
+                              lengths = NULL)
+  net_gradient(object, x, y, loss = loss, training = training, seed = seed, lengths = lengths,
+               device = "cuda")
 
 # TRUE when this installation was built with the CUDA backend (for CI and tests).
 cuda_built <- function() .Call(C_cuda_built)
@@ -110,6 +98,9 @@ cuda_op_adam <- function(params, grads, m, v, step, lr = 1e-3, beta1 = 0.9, beta
                          eps = 1e-8, weight_decay = 0, gpu = FALSE) {
   .Call(C_cuda_op_adam, as.double(params), as.double(grads), as.double(m), as.double(v),
         as.double(c(lr, beta1, beta2, eps, weight_decay)), as.integer(step), gpu)
+}
+cuda_op_dropout <- function(x, rate, key, gpu = FALSE) {
+  .Call(C_cuda_op_dropout, as.double(x), as.double(rate), key, gpu)
 }
 cuda_op_loss <- function(loss = c("mse", "mae"), yhat, y, gpu = FALSE) {
   kind <- match(match.arg(loss), c("mse", "mae"))

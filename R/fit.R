@@ -1,17 +1,15 @@
 # The device a computation runs on: "cpu", or "cuda" with attribute "id" (the CUDA
 # device to use), or an error saying why the GPU cannot be used.
-# With `object` (a network, from fit() and predict()): "cuda" runs it on the GPU when
-# every layer has a GPU path (cuda_unsupported()) and no `lengths` are given, and is an
-# error naming what is missing otherwise; "auto" means the GPU when all of that holds
-# and a device is usable, else the CPU. Without `object` (tsattn(), forecasts, which
-# have no GPU path yet), "auto" is the CPU and "cuda" an error even where a device
-# exists (rather than silently running on the CPU).
-check_device <- function(device, object = NULL, lengths = NULL, call = sys.call(-1L)) {
+# With `object` (a network: fit(), predict(), attention(), forecasts): "cuda" runs it
+# on the GPU when every layer has a GPU path (cuda_unsupported()), and is an error
+# naming the first layer without one otherwise; "auto" means the GPU when every layer
+# has one and a device is usable, else the CPU. Without `object` (tsattn(), before its
+# network exists) only the build and the device are checked.
+check_device <- function(device, object = NULL, call = sys.call(-1L)) {
   device <- check_choice(device, "device", c("cpu", "cuda", "auto"), call = call)
   if (device == "cpu") return("cpu")
   if (device == "auto") {
-    if (is.null(object) || !is.null(lengths) || !is.null(cuda_unsupported(object)) ||
-        !cuda_available())
+    if ((!is.null(object) && !is.null(cuda_unsupported(object))) || !cuda_available())
       return("cpu")
     return(structure("cuda", id = cuda_device_id()))
   }
@@ -19,9 +17,6 @@ check_device <- function(device, object = NULL, lengths = NULL, call = sys.call(
   if (!is.null(object)) {
     why <- cuda_unsupported(object)
     if (!is.null(why)) stop(simpleError(paste0(prefix, why, "; use device = \"cpu\""), call))
-    if (!is.null(lengths))
-      stop(simpleError(paste0(prefix, "`lengths` (padded sequences) have no GPU implementation ",
-                              "yet; use device = \"cpu\""), call))
   }
   prefix <- paste0(prefix, "no CUDA device can be used: ")
   if (!cuda_built())
@@ -30,10 +25,6 @@ check_device <- function(device, object = NULL, lengths = NULL, call = sys.call(
   devs <- cuda_devices()
   if (!any(devs$usable)) # the reason carries CUDA's own text (no driver, no device, ...)
     stop(simpleError(paste0(prefix, attr(devs, "reason"), "; use device = \"cpu\""), call))
-  if (is.null(object))
-    stop(simpleError(paste0(
-      "`device` is \"cuda\": a CUDA device is available, but this function has no GPU ",
-      "path yet in this version of tsattn; use device = \"cpu\""), call))
   structure("cuda", id = devs$id[devs$usable][1L])
 }
 
@@ -137,13 +128,13 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #'   number, which gives the run that `set.seed(seed)` would, without touching the
 #'   session's random stream. The same seed gives the same run, bit for bit, on the CPU
 #'   (initialisation, when the network is built here, included).
-#' @param device "cpu", "cuda" or "auto" (the GPU when one is usable and the network
-#'   has a GPU path, else the CPU). The GPU trains networks of dense, activation,
-#'   last_step, GRU and LSTM layers (without inter-layer dropout), without `lengths`,
-#'   with the same batches, optimizer, clipping, validation and early stopping as the
-#'   CPU (results agree to float32 rounding, not bit for bit; a seed repeats exactly on
-#'   the same GPU). Any other layer with "cuda" is an error naming it; see
-#'   [cuda_available()] for why a GPU may not be usable.
+#' @param device "cpu", "cuda" or "auto" (the GPU when one is usable and every layer
+#'   of the network has a GPU path, else the CPU). The GPU trains with the same
+#'   batches, optimizer, clipping, validation, early stopping and `lengths` as the CPU
+#'   (results agree to float32 rounding, not bit for bit; a seed repeats exactly on the
+#'   same GPU; dropout masks are the GPU's own draws, not the CPU's). A layer without a
+#'   GPU path makes "cuda" an error naming it; see [cuda_available()] for why a GPU
+#'   may not be usable.
 #' @param verbose Print the loss during training.
 #'
 #'   The core uses OpenMP for large matrix products and attention blocks:
@@ -186,8 +177,7 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   clipnorm <- if (is.null(clipnorm)) 0 else check_number(clipnorm, "clipnorm", 0, lower_open = TRUE)
   if (!inherits(object, "tsattn_network"))
     stop_arg("object", "a network made with sequential()", describe(object))
-  requested <- device
-  device <- check_device(device, object, lengths)
+  device <- check_device(device, object)
   seed <- check_seed(seed)
   if (is.null(object$input_dim)) object <- build_network(object, dim(x)[3L], seed[[1L]])
   layout <- check_network(object)
@@ -226,11 +216,6 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   } else {
     xv <- yv <- NULL
   }
-  if (device == "cuda" && !is.null(lv)) { # validation lengths: no GPU path either
-    if (requested == "auto") device <- "cpu"
-    else stop_arg("validation_data", "no lengths with device = \"cuda\" (no GPU implementation yet)",
-                  verb = "have")
-  }
   s <- network_spec(object)
   icfg <- c(epochs, batch_size, as.integer(shuffle), if (loss == "mse") 1L else 2L, patience,
             if (optimizer$name == "adam") 1L else 2L, as.integer(verbose), max(1L, epochs %/% 10L))
@@ -238,9 +223,9 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
             optimizer$weight_decay, optimizer$momentum, clipnorm)
   res <- if (device == "cuda") {
     .Call(C_cuda_net_fit, s$ispec, s$dspec, object$input_dim,
-          flatten_weights(object$weights, layout), to_core(x), dim(x), to_core(y),
+          flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
           if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-          if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg),
+          lv, if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg),
           seed[[2L]], attr(device, "id"))
   } else {
     .Call(C_net_fit, s$ispec, s$dspec, object$input_dim,
@@ -281,12 +266,12 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
   check_features(x, object)
   lengths <- check_lengths(lengths, x)
   batch_size <- check_count(batch_size, "batch_size")
-  device <- check_device(device, object, lengths)
+  device <- check_device(device, object)
   t_out <- out_time(object, dim(x)[2L])
   s <- network_spec(object)
   out <- if (device == "cuda") {
     .Call(C_cuda_net_predict, s$ispec, s$dspec, object$input_dim,
-          flatten_weights(object$weights, layout), to_core(x), dim(x), batch_size,
+          flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size,
           attr(device, "id"))
   } else {
     .Call(C_net_predict, s$ispec, s$dspec, object$input_dim,
@@ -301,18 +286,22 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
 
 # Loss and analytic gradients on one batch (for gradient checks and fixtures):
 # list(loss, weights = named list like get_weights(), x = array like x, output).
-net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1, lengths = NULL) {
+# device = "cuda" runs it on the GPU (the CPU/GPU parity tests, test-cuda-*.R).
+net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1, lengths = NULL,
+                         device = "cpu") {
   layout <- check_network(object)
   x <- as_seq_array(x, "x")
   y <- as_seq_array(y, "y")
   check_features(x, object)
   check_targets(y, x, layout, object = object)
   lengths <- check_lengths(lengths, x)
+  device <- check_device(device, object)
   s <- network_spec(object)
-  res <- .Call(C_net_gradient, s$ispec, s$dspec, object$input_dim,
-               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
-               check_choice(loss, "loss", c("mse", "mae")), check_flag(training, "training"),
-               as.double(seed))
+  args <- list(s$ispec, s$dspec, object$input_dim, flatten_weights(object$weights, layout),
+               to_core(x), dim(x), lengths, to_core(y), check_choice(loss, "loss", c("mse", "mae")),
+               check_flag(training, "training"), as.double(seed))
+  res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_gradient), args, attr(device, "id")))
+         else do.call(.Call, c(list(C_net_gradient), args))
   t_out <- out_time(object, dim(x)[2L])
   list(loss = res$loss, weights = unflatten_weights(res$weights, layout),
        x = from_core(res$x, dim(x)[1L], dim(x)[2L], dim(x)[3L]),

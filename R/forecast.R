@@ -58,7 +58,7 @@ undo_paths <- function(object, paths) {
   paths
 }
 
-seq2seq_paths <- function(object, window, h, npaths, xf) {
+seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
   net <- object$network
   H <- object$horizon
   k <- length(object$center)
@@ -66,7 +66,7 @@ seq2seq_paths <- function(object, window, h, npaths, xf) {
   w <- window
   done <- 0L
   while (done < h) {
-    p <- predict(net, array(w, c(1L, dim(w))))
+    p <- predict(net, array(w, c(1L, dim(w))), device = device)
     p <- matrix(p[1L, , ], H, k)
     take <- min(H, h - done)
     mean_path[done + seq_len(take), ] <- p[seq_len(take), ]
@@ -100,6 +100,9 @@ seq2seq_paths <- function(object, window, h, npaths, xf) {
 #' @param xreg Future values of the regressors (`h` rows), when the model has them.
 #' @param npaths Number of simulated sample paths.
 #' @param seed `NULL` (R's RNG) or a whole number, as in [fit()].
+#' @param device "cpu", "cuda" or "auto", as in [fit()]: where the network runs the
+#'   paths forward. On the GPU every path's window stays on the device; the residual
+#'   draws are the CPU's, so the paths agree with the CPU's to float32 rounding.
 #' @param ... Not used.
 #' @return An object of class `c("tsattn_forecast", "forecast")` (for an `mts`,
 #'   `c("tsattn_mforecast", "mforecast")` holding one per series) with `mean`, `lower`,
@@ -111,12 +114,13 @@ seq2seq_paths <- function(object, window, h, npaths, xf) {
 #' fc$mean
 #' @rawNamespace S3method(forecast::forecast, tsattn)
 forecast.tsattn <- function(object, h = NULL, level = c(80, 95), xreg = NULL, npaths = 1000,
-                            seed = NULL, ...) {
+                            seed = NULL, device = "cpu", ...) {
   h <- forecast_h(object, h)
   level <- check_level(level)
   npaths <- check_count(npaths, "npaths")
+  device <- check_device(device, object$network)
   seeds <- check_seed(seed)
-  paths <- sample_paths(object, h, xreg, npaths, seeds)
+  paths <- sample_paths(object, h, xreg, npaths, seeds, device)
   forecast_object(object, paths, h, level)
 }
 
@@ -128,14 +132,15 @@ forecast_h <- function(object, h, call = sys.call(-1L)) {
 }
 
 # sample paths [npaths, h, k] of one fitted model, on the original scale
-sample_paths <- function(object, h, xreg, npaths, seeds, call = sys.call(-1L)) {
+sample_paths <- function(object, h, xreg, npaths, seeds, device = "cpu", call = sys.call(-1L)) {
   xf <- future_xreg(object, xreg, h, call = call)
   window <- last_window(object, xf)
   sim <- if (object$seq2seq) {
-    with_seed(seeds[[1L]], seq2seq_paths(object, window, h, npaths, xf))
+    with_seed(seeds[[1L]], seq2seq_paths(object, window, h, npaths, xf, device))
   } else {
     simulate_paths(object$network, window, h, npaths = npaths,
-                   resid = object$val_resid[[1L]], xreg_future = xf, seed = seeds[[2L]])
+                   resid = object$val_resid[[1L]], xreg_future = xf, seed = seeds[[2L]],
+                   device = device)
   }
   undo_paths(object, sim$paths)
 }
@@ -187,8 +192,9 @@ forecast_object <- function(object, paths, h, level) {
 #' @param newdata Not used (for the `predict()` generic).
 #' @export
 predict.tsattn <- function(object, h = NULL, level = c(80, 95), xreg = NULL, npaths = 1000,
-                           seed = NULL, newdata = NULL, ...) {
-  forecast.tsattn(object, h = h, level = level, xreg = xreg, npaths = npaths, seed = seed)
+                           seed = NULL, device = "cpu", newdata = NULL, ...) {
+  forecast.tsattn(object, h = h, level = level, xreg = xreg, npaths = npaths, seed = seed,
+                  device = device)
 }
 
 #' @export
@@ -216,7 +222,7 @@ print.tsattn_mforecast <- function(x, ...) {
 
 #' @rdname attention
 #' @export
-attention.tsattn <- function(object, ...) {
+attention.tsattn <- function(object, device = "cpu", ...) {
   L <- object$lookback
   y <- object$x
   freq <- stats::frequency(y)
@@ -224,7 +230,7 @@ attention.tsattn <- function(object, ...) {
   tt <- stats::time(y)
   key_times <- format_time(tt[(n - L + 1L):n], freq)
   w <- object$features[(nrow(object$features) - L + 1L):nrow(object$features), , drop = FALSE]
-  a <- attention(object$network, array(w, c(1L, dim(w))))
+  a <- attention(object$network, array(w, c(1L, dim(w))), device = device)
   if (length(a) == 0L) return(NULL)
   query_times <- if (object$seq2seq) {
     format_time(tt[n] + seq_len(object$horizon) / freq, freq)

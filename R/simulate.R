@@ -12,8 +12,9 @@
 # Returns list(paths = array [npaths, h, n_series], mean = matrix [h, n_series]).
 # `seed = NULL` draws the C generator's seed from R's RNG (so set.seed() governs it);
 # a whole number gives what set.seed(seed) would, leaving the session's stream alone.
+# `device` "cuda" (or "auto") simulates on the GPU (src/forecast_cuda.cu).
 simulate_paths <- function(net, window, h, npaths = 1000, resid = NULL, xreg_future = NULL,
-                           seed = NULL) {
+                           seed = NULL, device = "cpu") {
   call <- sys.call()
   layout <- check_network(net, "net", call = call)
   n_series <- layout$out_dim
@@ -57,12 +58,14 @@ simulate_paths <- function(net, window, h, npaths = 1000, resid = NULL, xreg_fut
                sprintf("%d", ncol(resid)), call = call, verb = "have")
     rf <- as.double(t(resid))
   }
+  device <- check_device(device, net, call = call)
   seed <- check_seed(seed, call = call)[[1L]]
 
   s <- network_spec(net)
-  res <- .Call(C_net_simulate, s$ispec, s$dspec, net$input_dim,
-               flatten_weights(net$weights, layout), as.double(t(window)),
-               c(lookback, ncol(window)), xf, h, npaths, rf, n_series, seed)
+  args <- list(s$ispec, s$dspec, net$input_dim, flatten_weights(net$weights, layout),
+               as.double(t(window)), c(lookback, ncol(window)), xf, h, npaths, rf, n_series, seed)
+  res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_simulate), args, attr(device, "id")))
+         else do.call(.Call, c(list(C_net_simulate), args))
   nonfinite <- sum(!is.finite(res$paths))
   if (nonfinite > 0L)
     warning(sprintf("%d of the %d simulated values are not finite: the forecast diverges",

@@ -275,3 +275,43 @@ SEXP C_cuda_op_loss(SEXP kind_, SEXP yhat_, SEXP y_, SEXP gpu_) {
   UNPROTECT(2);
   return res;
 }
+
+/* list(out, mask) of inverted dropout of x at `rate` under `key` (a whole number, as a
+ * seed): the CPU path evaluates ta_dropout_keep (ta_math_train.h) element by element,
+ * the GPU path runs ta_cuda_dropout, which must give the same mask */
+SEXP C_cuda_op_dropout(SEXP x_, SEXP rate_, SEXP key_, SEXP gpu_) {
+  size_t n = (size_t)XLENGTH(x_);
+  if (!isReal(rate_) || XLENGTH(rate_) != 1 || !(REAL(rate_)[0] >= 0.0 && REAL(rate_)[0] < 1.0))
+    error("'rate' must be a number in [0, 1)");
+  float rate = (float)REAL(rate_)[0];
+  unsigned long long key = (unsigned long long)seed_of(key_);
+  float *x = to_float(x_, n, "x");
+  float *out = (float *)R_alloc(n ? n : 1, sizeof(float));
+  float *mask = (float *)R_alloc(n ? n : 1, sizeof(float));
+  if (!flag(gpu_, "gpu")) {
+    for (size_t i = 0; i < n; i++) {
+      mask[i] = ta_dropout_keep(key, (unsigned long long)i, rate);
+      out[i] = x[i] * mask[i];
+    }
+  } else {
+    dev_bufs d = {{NULL}, 0};
+    ta_msg msg;
+    float *dx, *dout, *dmask;
+    if (dev_new(&d, &dx, x, n, &msg) || dev_new(&d, &dout, NULL, n, &msg) ||
+        dev_new(&d, &dmask, NULL, n, &msg) ||
+        ta_cuda_dropout(dout, dmask, dx, n, rate, key, &msg) ||
+        ta_cuda_to_host(out, dout, n * sizeof(float), &msg) ||
+        ta_cuda_to_host(mask, dmask, n * sizeof(float), &msg))
+      gpu_error(&d, "dropout", &msg);
+    dev_free_all(&d);
+  }
+  SEXP res = PROTECT(allocVector(VECSXP, 2));
+  SET_VECTOR_ELT(res, 0, from_float(out, n));
+  SET_VECTOR_ELT(res, 1, from_float(mask, n));
+  SEXP nm = PROTECT(allocVector(STRSXP, 2));
+  SET_STRING_ELT(nm, 0, mkChar("out"));
+  SET_STRING_ELT(nm, 1, mkChar("mask"));
+  setAttrib(res, R_NamesSymbol, nm);
+  UNPROTECT(2);
+  return res;
+}

@@ -44,11 +44,12 @@ static void fail(SEXP host, SEXP gpu, const char *text) {
 }
 
 SEXP C_cuda_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
-                        SEXP batch_size, SEXP device) {
+                        SEXP len, SEXP batch_size, SEXP device) {
   ta_net *net;
   SEXP host = build_net(ispec, dspec, in_dim, &net);
   size_t B, T;
   batch_dims(dims, net, &B, &T);
+  const int *lens = lengths_of(len, B, T, "lengths");
   int bs = scalar_int(batch_size, "batch_size");
   if (bs < 1) error("'batch_size' must be >= 1");
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
@@ -59,7 +60,7 @@ SEXP C_cuda_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x
   ta_cuda_net *g;
   SEXP gpu = build_gpu(host, net, device, &g);
   ta_msg msg;
-  if (ta_cuda_net_predict(g, yf, xf, B, T, (size_t)bs, &msg) != TA_OK) fail(host, gpu, msg.text);
+  if (ta_cuda_net_predict(g, yf, xf, lens, B, T, (size_t)bs, &msg) != TA_OK) fail(host, gpu, msg.text);
   gpu_finalizer(gpu);
   double *o = REAL(out);
   for (size_t i = 0; i < ny; i++) o[i] = (double)yf[i];
@@ -69,14 +70,18 @@ SEXP C_cuda_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x
 }
 
 /* Loss and gradients on one batch on the GPU: list(loss, weights, x, output) as
- * C_net_gradient (evaluation mode: the GPU layers have no training-only behaviour). */
+ * C_net_gradient, with the same arguments plus the device. In training mode the
+ * dropout masks are the GPU's own draws (ta_dropout_keep), not the CPU's. */
 SEXP C_cuda_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
-                         SEXP y, SEXP loss, SEXP device) {
+                         SEXP len, SEXP y, SEXP loss, SEXP training, SEXP seed, SEXP device) {
   ta_net *net;
   SEXP host = build_net(ispec, dspec, in_dim, &net);
   size_t B, T;
   batch_dims(dims, net, &B, &T);
+  const int *lens = lengths_of(len, B, T, "lengths");
   int lk = loss_code(loss);
+  int tr = asLogical(training) == TRUE;
+  ta_rng_seed(&net->rng, seed_of(seed));
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
   size_t nx = B * T * (size_t)net->in_dim;
   size_t ny = B * ta_net_out_time(net, T) * (size_t)net->out_dim;
@@ -93,7 +98,7 @@ SEXP C_cuda_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP 
   SEXP gpu = build_gpu(host, net, device, &g);
   ta_msg msg;
   double l = 0.0;
-  if (ta_cuda_net_gradient(g, &l, grads, dx, yhat, xf, yf, B, T, lk, &msg) != TA_OK)
+  if (ta_cuda_net_gradient(g, &l, grads, dx, yhat, xf, lens, yf, B, T, lk, tr, &msg) != TA_OK)
     fail(host, gpu, msg.text);
   gpu_finalizer(gpu);
   for (size_t i = 0; i < net->n_params; i++) REAL(gw)[i] = (double)grads[i];
@@ -108,10 +113,10 @@ SEXP C_cuda_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP 
   return res;
 }
 
-/* fit() on the GPU: the arguments and the result of C_net_fit without valid lengths
- * (R refuses them on the GPU), plus the device id. */
-SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP y,
-                    SEXP xv, SEXP nv_, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed, SEXP device) {
+/* fit() on the GPU: the arguments and the result of C_net_fit, plus the device id. */
+SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
+                    SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed,
+                    SEXP device) {
   ta_net *net;
   SEXP host = build_net(ispec, dspec, in_dim, &net);
   fit_ctx ctx;
@@ -119,7 +124,7 @@ SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   fit_config(&cfg, &ctx, icfg, dcfg);
   ta_data train, val;
   size_t T;
-  fit_data(&train, &val, &T, net, x, dims, R_NilValue, y, xv, nv_, R_NilValue, yv);
+  fit_data(&train, &val, &T, net, x, dims, len, y, xv, nv_, lenv, yv);
   /* the generator shuffles on the host, seeded as on the CPU: the same batch order */
   ta_rng_seed(&net->rng, seed_of(seed));
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
@@ -141,5 +146,85 @@ SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
   release(host);
   UNPROTECT(5);
+  return res;
+}
+
+/* Sample paths of a recursive forecast on the GPU: C_net_simulate's arguments and
+ * result (list(paths, mean)), plus the device id. */
+SEXP C_cuda_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP window,
+                         SEXP dims, SEXP xreg_future, SEXP h, SEXP npaths, SEXP resid,
+                         SEXP n_series, SEXP seed, SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  sim_args a;
+  sim_args_of(&a, net, params, window, dims, xreg_future, h, npaths, resid, n_series, seed);
+  memcpy(net->params, a.params, net->n_params * sizeof(float));
+  ta_cuda_net *g;
+  SEXP gpu = build_gpu(host, net, device, &g);
+  ta_msg msg;
+  if (ta_cuda_simulate(g, a.paths, a.mean, a.window, a.lookback, a.n_series, a.xreg_future,
+                       a.n_xreg, a.h, a.npaths, a.resid, a.n_resid, a.seed, &msg) != TA_OK)
+    fail(host, gpu, msg.text);
+  gpu_finalizer(gpu);
+  release(host);
+  SEXP res = sim_result(&a);
+  UNPROTECT(2);
+  return res;
+}
+
+/* Attention weights on the GPU: C_net_attention's arguments and result, plus the
+ * device id. The host buffers are allocated before the GPU network exists. */
+SEXP C_cuda_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+                          SEXP len, SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  size_t B, T;
+  batch_dims(dims, net, &B, &T);
+  const int *lens = lengths_of(len, B, T, "lengths");
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  const float *xf = to_float(x, B * T * (size_t)net->in_dim, "x");
+  int n_attn = 0;
+  for (int i = 0; i < net->n_layers; i++) n_attn += ta_net_attn_heads(net, i) > 0;
+  float **w = (float **)R_alloc((size_t)n_attn + 1, sizeof(float *));
+  size_t *tq = (size_t *)R_alloc((size_t)n_attn + 1, sizeof(size_t));
+  size_t *tk = (size_t *)R_alloc((size_t)n_attn + 1, sizeof(size_t));
+  for (int i = 0, k = 0; i < net->n_layers; i++) {
+    int h = ta_net_attn_heads(net, i);
+    if (h == 0) continue;
+    ta_net_attn_weights(net, i, NULL, B, T, &tq[k], &tk[k]);
+    w[k] = (float *)R_alloc(B * (size_t)h * tq[k] * tk[k] + 1, sizeof(float));
+    k++;
+  }
+  SEXP res = PROTECT(allocVector(VECSXP, n_attn));
+  ta_cuda_net *g;
+  SEXP gpu = build_gpu(host, net, device, &g);
+  ta_msg msg;
+  const float *yhat;
+  int st = ta_cuda_net_reserve(g, B, T, &msg);
+  if (!st) st = ta_cuda_net_upload(g, xf, NULL, B, T, &msg);
+  if (!st) st = ta_cuda_net_upload_len(g, lens, B, &msg);
+  if (!st) st = ta_cuda_net_forward(g, &yhat, B, T, &msg);
+  for (int i = 0, k = 0; i < net->n_layers && !st; i++)
+    if (ta_net_attn_heads(net, i) > 0) st = ta_cuda_net_attn_weights(g, i, w[k++], B, T, &msg);
+  if (st) fail(host, gpu, msg.text);
+  gpu_finalizer(gpu);
+  const char *fields[] = {"layer", "weights", "dims", ""};
+  for (int i = 0, k = 0; i < net->n_layers; i++) {
+    int h = ta_net_attn_heads(net, i);
+    if (h == 0) continue;
+    SEXP one = PROTECT(mkNamed(VECSXP, fields));
+    SET_VECTOR_ELT(one, 0, ScalarInteger(i + 1));
+    SET_VECTOR_ELT(one, 1, from_float(w[k], B * (size_t)h * tq[k] * tk[k]));
+    SEXP d = allocVector(INTSXP, 4);
+    SET_VECTOR_ELT(one, 2, d);
+    INTEGER(d)[0] = (int)B;
+    INTEGER(d)[1] = h;
+    INTEGER(d)[2] = (int)tq[k];
+    INTEGER(d)[3] = (int)tk[k];
+    SET_VECTOR_ELT(res, k++, one);
+    UNPROTECT(1);
+  }
+  release(host);
+  UNPROTECT(3);
   return res;
 }

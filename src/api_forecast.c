@@ -26,16 +26,8 @@ static int dim_at(SEXP dims, R_xlen_t i, const char *what) {
   return (int)v;
 }
 
-/* Sample paths of a recursive forecast:
- * window      [lookback, F] row-major (dims = c(lookback, F)), F = n_series + n_xreg
- * xreg_future [h, n_xreg] row-major, or length 0 when F == n_series
- * resid       [n_resid, n_series] row-major, or length 0 (no noise)
- * returns list(paths = [npaths, h, n_series], mean = [h, n_series]), both row-major. */
-SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
-                    SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP resid, SEXP n_series_,
-                    SEXP seed) {
-  ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+void sim_args_of(sim_args *a, const ta_net *net, SEXP params, SEXP window, SEXP dims,
+                 SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP resid, SEXP n_series_, SEXP seed) {
   if ((!isInteger(dims) && !isReal(dims)) || XLENGTH(dims) != 2)
     error("internal: dims must be c(lookback, features)");
   int lookback = dim_at(dims, 0, "lookback");
@@ -57,40 +49,65 @@ SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP windo
   if (n_out > (double)R_XLEN_T_MAX)
     error("%d paths of %d steps of %d series are too many values for an R vector", npaths, h,
           n_series);
-
-  const float *pf = to_float(params, net->n_params, "weights");
-  memcpy(net->params, pf, net->n_params * sizeof(float));
-  const float *win = to_float(window, (size_t)lookback * (size_t)F, "window");
-  const float *xr = NULL;
+  a->params = to_float(params, net->n_params, "weights");
+  a->window = to_float(window, (size_t)lookback * (size_t)F, "window");
+  a->xreg_future = NULL;
   if (n_xreg > 0) {
     if (isNull(xreg_future) || XLENGTH(xreg_future) == 0)
       error("'xreg_future' is missing: the window has %zu regressor column%s, so %d future "
             "row%s of them are needed", n_xreg, n_xreg > 1 ? "s" : "", h, h > 1 ? "s" : "");
-    xr = to_float(xreg_future, (size_t)h * n_xreg, "xreg_future");
+    a->xreg_future = to_float(xreg_future, (size_t)h * n_xreg, "xreg_future");
   } else if (!isNull(xreg_future) && XLENGTH(xreg_future) != 0) {
     error("'xreg_future' has %lld values but the window has no regressor columns",
           (long long)XLENGTH(xreg_future));
   }
-  size_t n_resid = 0;
-  const float *rs = NULL;
+  a->n_resid = 0;
+  a->resid = NULL;
   if (!isNull(resid) && XLENGTH(resid) > 0) {
     if (!isReal(resid)) error("'resid' must be a double vector");
     if ((size_t)XLENGTH(resid) % ns != 0)
       error("'resid' has %lld values, not a multiple of the %d series", (long long)XLENGTH(resid),
             n_series);
-    n_resid = (size_t)XLENGTH(resid) / ns;
-    rs = to_float(resid, n_resid * ns, "resid");
+    a->n_resid = (size_t)XLENGTH(resid) / ns;
+    a->resid = to_float(resid, a->n_resid * ns, "resid");
   }
-  uint64_t sd = seed_of(seed);
+  a->seed = seed_of(seed);
+  a->lookback = (size_t)lookback;
+  a->n_series = ns;
+  a->n_xreg = n_xreg;
+  a->h = (size_t)h;
+  a->npaths = (size_t)npaths;
+  a->paths = (float *)R_alloc(a->npaths * a->h * ns + 1, sizeof(float));
+  a->mean = (float *)R_alloc(a->h * ns + 1, sizeof(float));
+}
 
-  size_t np = (size_t)npaths * (size_t)h * ns, nm = (size_t)h * ns;
-  float *paths = (float *)R_alloc(np + 1, sizeof(float));
-  float *mean = (float *)R_alloc(nm + 1, sizeof(float));
+SEXP sim_result(const sim_args *a) {
+  const char *fields[] = {"paths", "mean", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
+  SET_VECTOR_ELT(res, 0, from_float(a->paths, a->npaths * a->h * a->n_series));
+  SET_VECTOR_ELT(res, 1, from_float(a->mean, a->h * a->n_series));
+  UNPROTECT(1);
+  return res;
+}
+
+/* Sample paths of a recursive forecast:
+ * window      [lookback, F] row-major (dims = c(lookback, F)), F = n_series + n_xreg
+ * xreg_future [h, n_xreg] row-major, or length 0 when F == n_series
+ * resid       [n_resid, n_series] row-major, or length 0 (no noise)
+ * returns list(paths = [npaths, h, n_series], mean = [h, n_series]), both row-major. */
+SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
+                    SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP resid, SEXP n_series_,
+                    SEXP seed) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  sim_args a;
+  sim_args_of(&a, net, params, window, dims, xreg_future, h_, npaths_, resid, n_series_, seed);
+  memcpy(net->params, a.params, net->n_params * sizeof(float));
 
   /* one copy of the network per thread that will run a block of paths (ta_simulate
    * uses at most one per TA_SIM_MIN_ROWS windows; more copies only cost memory) */
   int n_nets = ta_threads();
-  int useful = (int)(((size_t)npaths + TA_SIM_MIN_ROWS) / TA_SIM_MIN_ROWS);
+  int useful = (int)((a.npaths + TA_SIM_MIN_ROWS) / TA_SIM_MIN_ROWS);
   if (n_nets > useful) n_nets = useful;
   if (n_nets > 64) n_nets = 64;
   if (n_nets < 1) n_nets = 1;
@@ -100,17 +117,14 @@ SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP windo
   ptrs[0] = ptr;
   for (int i = 1; i < n_nets; i++) {
     ptrs[i] = build_net(ispec, dspec, in_dim, &nets[i]); /* protected; freed by its finalizer on error */
-    memcpy(nets[i]->params, pf, net->n_params * sizeof(float));
+    memcpy(nets[i]->params, a.params, net->n_params * sizeof(float));
   }
   ta_msg msg;
-  int st = ta_simulate(nets, n_nets, paths, mean, win, (size_t)lookback, ns, xr, n_xreg,
-                       (size_t)h, (size_t)npaths, rs, n_resid, sd, &msg);
+  int st = ta_simulate(nets, n_nets, a.paths, a.mean, a.window, a.lookback, a.n_series,
+                       a.xreg_future, a.n_xreg, a.h, a.npaths, a.resid, a.n_resid, a.seed, &msg);
   for (int i = 0; i < n_nets; i++) release(ptrs[i]);
   if (st != TA_OK) error("%s", msg.text);
-  const char *fields[] = {"paths", "mean", ""};
-  SEXP res = PROTECT(mkNamed(VECSXP, fields));
-  SET_VECTOR_ELT(res, 0, from_float(paths, np));
-  SET_VECTOR_ELT(res, 1, from_float(mean, nm));
-  UNPROTECT(n_nets + 1);
+  SEXP res = sim_result(&a);
+  UNPROTECT(n_nets);
   return res;
 }

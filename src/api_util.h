@@ -52,4 +52,17 @@ void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x
 SEXP fit_result(const ta_net *net, SEXP lh, SEXP vh, int st, const ta_msg *msg,
                 const ta_train_result *tr);
 
+/* forecast simulation's arguments (C_net_simulate, C_cuda_net_simulate), checked and
+ * converted to float32, with the output buffers (R_alloc) */
+typedef struct {
+  const float *params, *window, *xreg_future, *resid;
+  size_t lookback, n_series, n_xreg, h, npaths, n_resid;
+  uint64_t seed;
+  float *paths, *mean; /* [npaths, h, n_series], [h, n_series] */
+} sim_args;
+void sim_args_of(sim_args *a, const ta_net *net, SEXP params, SEXP window, SEXP dims,
+                 SEXP xreg_future, SEXP h, SEXP npaths, SEXP resid, SEXP n_series, SEXP seed);
+/* list(paths, mean) as doubles; not protected */
+SEXP sim_result(const sim_args *a);
+
 #endif

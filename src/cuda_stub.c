@@ -93,6 +93,12 @@ int ta_cuda_adam_step(float *params, const float *grads, float *m, float *v, siz
   return no_cuda(msg);
 }
 
+int ta_cuda_dropout(float *out, float *mask, const float *in, size_t n, float rate,
+                    unsigned long long key, ta_msg *msg) {
+  (void)out; (void)mask; (void)in; (void)n; (void)rate; (void)key;
+  return no_cuda(msg);
+}
+
 size_t ta_cuda_loss_workspace(size_t n) {
   (void)n;
   return 0;
@@ -156,16 +162,17 @@ int ta_cuda_net_upload(ta_cuda_net *g, const float *x, const float *y, size_t b,
   return no_cuda(msg);
 }
 
-int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, size_t B, size_t T,
-                        size_t chunk, ta_msg *msg) {
-  (void)g; (void)out; (void)x; (void)B; (void)T; (void)chunk;
+int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, const int *len, size_t B,
+                        size_t T, size_t chunk, ta_msg *msg) {
+  (void)g; (void)out; (void)x; (void)len; (void)B; (void)T; (void)chunk;
   return no_cuda(msg);
 }
 
 int ta_cuda_net_gradient(ta_cuda_net *g, double *loss, float *grads, float *dx, float *yhat,
-                         const float *x, const float *y, size_t B, size_t T, int loss_kind,
-                         ta_msg *msg) {
-  (void)g; (void)grads; (void)dx; (void)yhat; (void)x; (void)y; (void)B; (void)T; (void)loss_kind;
+                         const float *x, const int *len, const float *y, size_t B, size_t T,
+                         int loss_kind, int training, ta_msg *msg) {
+  (void)g; (void)grads; (void)dx; (void)yhat; (void)x; (void)len; (void)y; (void)B; (void)T;
+  (void)loss_kind; (void)training;
   *loss = 0.0;
   return no_cuda(msg);
 }
@@ -176,6 +183,26 @@ int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data *val, size
   (void)g; (void)train; (void)val; (void)T; (void)cfg; (void)loss_hist; (void)val_hist;
   res->epochs_run = 0;
   res->best_epoch = 0;
+  return no_cuda(msg);
+}
+
+int ta_cuda_simulate(ta_cuda_net *g, float *paths, float *mean, const float *window,
+                     size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
+                     size_t h, size_t npaths, const float *resid, size_t n_resid,
+                     unsigned long long seed, ta_msg *msg) {
+  (void)g; (void)paths; (void)mean; (void)window; (void)lookback; (void)n_series;
+  (void)xreg_future; (void)n_xreg; (void)h; (void)npaths; (void)resid; (void)n_resid; (void)seed;
+  return no_cuda(msg);
+}
+
+int ta_cuda_net_attn_weights(ta_cuda_net *g, int i, float *out, size_t B, size_t T,
+                             ta_msg *msg) {
+  (void)g; (void)i; (void)out; (void)B; (void)T;
+  return no_cuda(msg);
+}
+
+int ta_cuda_net_upload_len(ta_cuda_net *g, const int *len, size_t b, ta_msg *msg) {
+  (void)g; (void)len; (void)b;
   return no_cuda(msg);
 }
 

@@ -20,10 +20,15 @@ SEXP C_cuda_op_gemm(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_act(SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_adam(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_loss(SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                         SEXP);
 SEXP C_cuda_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
-                    SEXP);
+                    SEXP, SEXP, SEXP);
+SEXP C_cuda_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                         SEXP);
+SEXP C_cuda_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_op_dropout(SEXP, SEXP, SEXP, SEXP);
 SEXP C_positional_encoding(SEXP, SEXP);
 SEXP C_set_threads(SEXP);
 
@@ -42,9 +47,12 @@ static const R_CallMethodDef call_methods[] = {
     {"C_cuda_op_act", (DL_FUNC)&C_cuda_op_act, 4},
     {"C_cuda_op_adam", (DL_FUNC)&C_cuda_op_adam, 7},
     {"C_cuda_op_loss", (DL_FUNC)&C_cuda_op_loss, 4},
-    {"C_cuda_net_predict", (DL_FUNC)&C_cuda_net_predict, 8},
-    {"C_cuda_net_gradient", (DL_FUNC)&C_cuda_net_gradient, 9},
-    {"C_cuda_net_fit", (DL_FUNC)&C_cuda_net_fit, 14},
+    {"C_cuda_net_predict", (DL_FUNC)&C_cuda_net_predict, 9},
+    {"C_cuda_net_gradient", (DL_FUNC)&C_cuda_net_gradient, 12},
+    {"C_cuda_net_fit", (DL_FUNC)&C_cuda_net_fit, 16},
+    {"C_cuda_net_simulate", (DL_FUNC)&C_cuda_net_simulate, 13},
+    {"C_cuda_net_attention", (DL_FUNC)&C_cuda_net_attention, 8},
+    {"C_cuda_op_dropout", (DL_FUNC)&C_cuda_op_dropout, 4},
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
     {NULL, NULL, 0}};

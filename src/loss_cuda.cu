@@ -6,7 +6,9 @@
  * way. No atomics, so the same inputs give the same loss on every run and every GPU. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_ops.h"
+extern "C" {
 #include "ta_loss.h"
+}
 
 #define LOSS_MAX_BLOCKS 1024
 
@@ -24,13 +26,21 @@ __device__ static void block_sum(double *s) {
   }
 }
 
+/* len (device [B], or NULL: every value counts): value i of [B, T, F] (TF = T * F)
+ * counts when its step is below its sequence's length, as ta_loss_seq; the others
+ * add nothing and get a zero gradient */
 __global__ void ta_loss_partial_kernel(double *partial, float *grad, const float *yhat,
-                                       const float *y, size_t n, int mae, float scale) {
+                                       const float *y, size_t n, int mae, float scale,
+                                       const int *len, size_t TF, size_t F) {
   __shared__ double s[TA_CUDA_THREADS];
   double sum = 0.0;
   for (size_t i = blockIdx.x * (size_t)TA_CUDA_THREADS + threadIdx.x; i < n;
        i += (size_t)TA_CUDA_THREADS * gridDim.x) {
     float d = yhat[i] - y[i];
+    if (len && (long long)((i % TF) / F) >= (long long)len[i / TF]) {
+      if (grad) grad[i] = 0.0f;
+      continue;
+    }
     sum += ta_loss_term(mae, d);
     if (grad) grad[i] = ta_loss_grad(mae, d, scale);
   }
@@ -54,24 +64,39 @@ extern "C" size_t ta_cuda_loss_workspace(size_t n) {
   return ((size_t)loss_blocks(n) + 1) * sizeof(double);
 }
 
-extern "C" int ta_cuda_loss(int kind, double *loss, float *grad, const float *yhat, const float *y,
-                            size_t n, void *work, ta_msg *msg) {
+/* the mean over the n_mean counted values among n (all of them when len is NULL) */
+static int loss_run(int kind, double *loss, float *grad, const float *yhat, const float *y,
+                    size_t n, const int *len, size_t TF, size_t F, size_t n_mean, void *work,
+                    ta_msg *msg) {
   *loss = 0.0;
   if (kind != TA_LOSS_MSE && kind != TA_LOSS_MAE)
     return ta_fail(msg, TA_ERR_ARG, "loss: unknown kind %d", kind);
-  if (n == 0) return ta_fail(msg, TA_ERR_ARG, "loss: no values");
+  if (n == 0 || n_mean == 0) return ta_fail(msg, TA_ERR_ARG, "loss: no values");
   unsigned int nb = loss_blocks(n);
   double *partial = (double *)work, *total = partial + nb, sum = 0.0;
   ta_loss_partial_kernel<<<nb, TA_CUDA_THREADS>>>(partial, grad, yhat, y, n, kind == TA_LOSS_MAE,
-                                                  1.0f / (float)n);
+                                                  1.0f / (float)n_mean, len, TF, F);
   int st = TA_CUDA_LAUNCHED(msg);
   if (st) return st;
   ta_loss_final_kernel<<<1, TA_CUDA_THREADS>>>(total, partial, nb);
   if ((st = TA_CUDA_LAUNCHED(msg))) return st;
   /* synchronous: also reports a fault of either kernel */
   if ((st = TA_CUDA(cudaMemcpy(&sum, total, sizeof sum, cudaMemcpyDeviceToHost), msg))) return st;
-  *loss = sum / (double)n;
+  *loss = sum / (double)n_mean;
   return TA_OK;
+}
+
+extern "C" int ta_cuda_loss(int kind, double *loss, float *grad, const float *yhat, const float *y,
+                            size_t n, void *work, ta_msg *msg) {
+  return loss_run(kind, loss, grad, yhat, y, n, NULL, 1, 1, n, work, msg);
+}
+
+extern "C" int ta_cuda_loss_seq(int kind, double *loss, float *grad, const float *yhat,
+                                const float *y, const int *len_dev, const int *len_host, size_t B,
+                                size_t T, size_t F, void *work, ta_msg *msg) {
+  if (!len_dev) return loss_run(kind, loss, grad, yhat, y, B * T * F, NULL, 1, 1, B * T * F, work, msg);
+  return loss_run(kind, loss, grad, yhat, y, B * T * F, len_dev, T * F, F,
+                  ta_loss_seq_count(len_host, B, T, F), work, msg);
 }
 
 /* Gradient clipping (ta_clip_grad_norm's formula) without leaving the device: the sum

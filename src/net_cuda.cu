@@ -39,13 +39,22 @@ extern "C" int ta_cuda_net_unsupported(const ta_net *net, ta_msg *why) {
   return -1;
 }
 
+static void free_host(void *p) {
+  if (p && cudaFreeHost(p) != cudaSuccess) (void)cudaGetLastError();
+}
+
 static void free_work(ta_cuda_net *g) {
   ta_cuda_free(g->work);
   ta_cuda_free(g->loss_work);
-  if (g->stage && cudaFreeHost(g->stage) != cudaSuccess) (void)cudaGetLastError();
+  ta_cuda_free(g->len_dev);
+  free_host(g->stage);
+  free_host(g->len_stage);
   g->work = NULL;
   g->loss_work = NULL;
+  g->len_dev = NULL;
   g->stage = NULL;
+  g->len_stage = NULL;
+  g->pass.valid_len = NULL;
   g->B_cap = g->T_cap = 0;
 }
 
@@ -125,8 +134,9 @@ extern "C" int ta_cuda_net_reserve(ta_cuda_net *g, size_t B, size_t T, ta_msg *m
   int st;
   if ((st = ta_cuda_malloc((void **)&g->work, total * sizeof(float), msg)) ||
       (st = ta_cuda_malloc(&g->loss_work, ta_cuda_loss_workspace(ny), msg)) ||
-      (st = TA_CUDA(cudaMallocHost((void **)&g->stage, (nx + ny) * sizeof(float)), msg))) {
-    g->stage = NULL;
+      (st = ta_cuda_malloc((void **)&g->len_dev, B * sizeof(int), msg)) ||
+      (st = TA_CUDA(cudaMallocHost((void **)&g->stage, (nx + ny) * sizeof(float)), msg)) ||
+      (st = TA_CUDA(cudaMallocHost((void **)&g->len_stage, B * sizeof(int)), msg))) {
     free_work(g);
     return st;
   }
@@ -161,8 +171,13 @@ extern "C" int ta_cuda_net_reserve(ta_cuda_net *g, size_t B, size_t T, ta_msg *m
 
 extern "C" int ta_cuda_net_forward(ta_cuda_net *g, const float **yhat, size_t b, size_t T,
                                    ta_msg *msg) {
+  return ta_cuda_net_forward_from(g, g->x, yhat, b, T, msg);
+}
+
+extern "C" int ta_cuda_net_forward_from(ta_cuda_net *g, const float *x, const float **yhat,
+                                        size_t b, size_t T, ta_msg *msg) {
   const ta_net *net = g->net;
-  const float *in = g->x;
+  const float *in = x;
   size_t t = T;
   *yhat = NULL;
   /* teacher forcing reads the batch's target in training only, as ta_net.c */
@@ -213,8 +228,27 @@ extern "C" int ta_cuda_net_upload(ta_cuda_net *g, const float *x, const float *y
       cudaMemcpyAsync(g->y, g->stage + nx_cap, ny * sizeof(float), cudaMemcpyHostToDevice, 0), msg);
 }
 
-extern "C" int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, size_t B, size_t T,
-                                   size_t chunk, ta_msg *msg) {
+extern "C" int ta_cuda_net_upload_len(ta_cuda_net *g, const int *len, size_t b, ta_msg *msg) {
+  g->pass.valid_len = NULL;
+  if (!len || b == 0) return TA_OK;
+  /* the previous batch's lengths were read by its loss, which waited for the device */
+  memcpy(g->len_stage, len, b * sizeof(int));
+  int st = TA_CUDA(
+      cudaMemcpyAsync(g->len_dev, g->len_stage, b * sizeof(int), cudaMemcpyHostToDevice, 0), msg);
+  if (!st) g->pass.valid_len = g->len_dev;
+  return st;
+}
+
+extern "C" int ta_cuda_net_loss(ta_cuda_net *g, int loss_kind, double *loss, float *grad,
+                                const float *yhat, size_t b, size_t T, ta_msg *msg) {
+  size_t To = ta_net_out_time(g->net, T), F = (size_t)g->net->out_dim;
+  int masked = g->pass.valid_len && ta_loss_masks_padding(g->net, T);
+  return ta_cuda_loss_seq(loss_kind, loss, grad, yhat, g->y, masked ? g->len_dev : NULL,
+                          masked ? g->len_stage : NULL, b, To, F, g->loss_work, msg);
+}
+
+extern "C" int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, const int *len,
+                                   size_t B, size_t T, size_t chunk, ta_msg *msg) {
   size_t To = ta_net_out_time(g->net, T), xrow = T * (size_t)g->net->in_dim;
   size_t yrow = To * (size_t)g->net->out_dim;
   if (chunk > B) chunk = B;
@@ -224,8 +258,10 @@ extern "C" int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, s
   for (size_t s = 0; s < B; s += chunk) {
     size_t b = B - s < chunk ? B - s : chunk;
     const float *yhat;
-    if ((st = ta_cuda_net_upload(g, x + s * xrow, NULL, b, T, msg))) return st;
-    if ((st = ta_cuda_net_forward(g, &yhat, b, T, msg))) return st;
+    if ((st = ta_cuda_net_upload(g, x + s * xrow, NULL, b, T, msg)) ||
+        (st = ta_cuda_net_upload_len(g, len ? len + s : NULL, b, msg)) ||
+        (st = ta_cuda_net_forward(g, &yhat, b, T, msg)))
+      return st;
     if ((st = TA_CUDA(cudaMemcpyAsync(stage_y, yhat, b * yrow * sizeof(float),
                                       cudaMemcpyDeviceToHost, 0),
                       msg)))
@@ -238,8 +274,9 @@ extern "C" int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, s
 }
 
 extern "C" int ta_cuda_net_gradient(ta_cuda_net *g, double *loss, float *grads, float *dx,
-                                    float *yhat, const float *x, const float *y, size_t B, size_t T,
-                                    int loss_kind, ta_msg *msg) {
+                                    float *yhat, const float *x, const int *len, const float *y,
+                                    size_t B, size_t T, int loss_kind, int training,
+                                    ta_msg *msg) {
   size_t nx = B * T * (size_t)g->net->in_dim;
   size_t ny = B * ta_net_out_time(g->net, T) * (size_t)g->net->out_dim;
   float *dx_dev = NULL;
@@ -247,13 +284,37 @@ extern "C" int ta_cuda_net_gradient(ta_cuda_net *g, double *loss, float *grads, 
   int st = ta_cuda_net_reserve(g, B, T, msg);
   if (!st && dx) st = ta_cuda_malloc((void **)&dx_dev, nx * sizeof(float), msg);
   if (!st) st = ta_cuda_net_upload(g, x, y, B, T, msg);
+  if (!st) st = ta_cuda_net_upload_len(g, len, B, msg);
+  g->pass.training = training;
   if (!st) st = ta_cuda_net_forward(g, &out, B, T, msg);
-  if (!st) st = ta_cuda_loss(loss_kind, loss, g->dy, out, g->y, ny, g->loss_work, msg);
+  if (!st) st = ta_cuda_net_loss(g, loss_kind, loss, g->dy, out, B, T, msg);
   if (!st) st = ta_cuda_zero(g->grads, g->n_params, msg);
   if (!st) st = ta_cuda_net_backward(g, dx_dev, g->dy, B, T, msg);
   if (!st) st = ta_cuda_to_host(grads, g->grads, g->n_params * sizeof(float), msg);
   if (!st) st = ta_cuda_to_host(yhat, out, ny * sizeof(float), msg);
   if (!st && dx) st = ta_cuda_to_host(dx, dx_dev, nx * sizeof(float), msg);
+  g->pass.training = 0;
   ta_cuda_free(dx_dev);
+  return st;
+}
+
+extern "C" int ta_cuda_net_attn_weights(ta_cuda_net *g, int i, float *out, size_t B, size_t T,
+                                        ta_msg *msg) {
+  const ta_net *net = g->net;
+  const ta_layer *L = &net->layers[i];
+  int heads = ta_net_attn_heads(net, i);
+  if (heads == 0) return ta_fail(msg, TA_ERR_ARG, "layer %d (%s) has no attention", i + 1, L->ops->kind);
+  if (!g->ops[i]->attn_weights)
+    return ta_fail(msg, TA_ERR_ARG, "layer %d (%s) has no GPU attention weights yet", i + 1,
+                   L->ops->kind);
+  size_t tq, tk, t = T;
+  ta_net_attn_weights(net, i, NULL, B, T, &tq, &tk);
+  for (int j = 0; j < i; j++) t = ta_layer_out_time(&net->layers[j], t);
+  size_t n = B * (size_t)heads * tq * tk;
+  float *dev = NULL;
+  int st = ta_cuda_malloc((void **)&dev, n * sizeof(float), msg);
+  if (!st) st = g->ops[i]->attn_weights(L, dev, g->cache[i], B, t, msg);
+  if (!st) st = ta_cuda_to_host(out, dev, n * sizeof(float), msg);
+  ta_cuda_free(dev);
   return st;
 }

@@ -34,6 +34,8 @@ typedef struct {
   float **act, **cache; /* [n_layers] host arrays of device pointers into work */
   float *gA, *gB, *scratch;
   float *x, *y, *dy; /* the batch: x [B, T, in_dim], y and dy [B, T_out, out_dim] */
+  int *len_dev;      /* the batch's valid lengths [B] (pass.valid_len when it has some) */
+  int *len_stage;    /* pinned host [B]: the same lengths, uploaded from here */
   void *loss_work;   /* ta_cuda_loss's reduction workspace (and the clip norm's) */
   float *stage;      /* pinned host: x [B, T, in_dim] then y [B, T_out, out_dim] */
   ta_cuda_pass pass; /* ones [B_cap * T_cap] for bias gradients */
@@ -51,6 +53,10 @@ int ta_cuda_net_reserve(ta_cuda_net *g, size_t B, size_t T, ta_msg *msg);
 /* forward over the device batch g->x (b <= B_cap sequences, T == T_cap); *yhat points to
  * the device output [b, T_out, out_dim] */
 int ta_cuda_net_forward(ta_cuda_net *g, const float **yhat, size_t b, size_t T, ta_msg *msg);
+/* the same from device input x [b, T, in_dim] other than g->x (no backward may
+ * follow: backward reads its input from g->x) */
+int ta_cuda_net_forward_from(ta_cuda_net *g, const float *x, const float **yhat, size_t b,
+                             size_t T, ta_msg *msg);
 /* backward from dy [b, T_out, out_dim] (device) after a forward: grads +=, and dx
  * [b, T, in_dim] (device) when not NULL */
 int ta_cuda_net_backward(ta_cuda_net *g, float *dx, const float *dy, size_t b, size_t T,
@@ -61,21 +67,47 @@ int ta_cuda_net_backward(ta_cuda_net *g, float *dx, const float *dy, size_t b, s
 int ta_cuda_net_upload(ta_cuda_net *g, const float *x, const float *y, size_t b, size_t T,
                        ta_msg *msg);
 
-/* host x [B, T, in_dim] -> host out [B, T_out, out_dim], in chunks of `chunk` sequences */
-int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, size_t B, size_t T,
-                        size_t chunk, ta_msg *msg);
+/* the batch's valid lengths (host [b]; NULL: no padding) to the device, where the
+ * layers (pass.valid_len) and ta_cuda_net_loss read them; goes with each upload */
+int ta_cuda_net_upload_len(ta_cuda_net *g, const int *len, size_t b, ta_msg *msg);
+/* the loss of a forward's output yhat (device) against g->y, as ta_batch_loss: padded
+ * steps skipped when lengths were uploaded and the output keeps the input's time
+ * steps; dL/dyhat into grad (device, may be NULL). Waits for the result. */
+int ta_cuda_net_loss(ta_cuda_net *g, int loss_kind, double *loss, float *grad,
+                     const float *yhat, size_t b, size_t T, ta_msg *msg);
+
+/* host x [B, T, in_dim] -> host out [B, T_out, out_dim], in chunks of `chunk` sequences;
+ * len [B] valid lengths or NULL */
+int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, const int *len, size_t B,
+                        size_t T, size_t chunk, ta_msg *msg);
 /* loss and gradients on one batch (host in, host out), as C_net_gradient on the CPU:
- * grads [n_params], dx [B, T, in_dim] (may be NULL), yhat [B, T_out, out_dim] */
+ * grads [n_params], dx [B, T, in_dim] (may be NULL), yhat [B, T_out, out_dim]; len [B]
+ * or NULL; training 1 runs the layers in training mode (dropout, teacher forcing) */
 int ta_cuda_net_gradient(ta_cuda_net *g, double *loss, float *grads, float *dx, float *yhat,
-                         const float *x, const float *y, size_t B, size_t T, int loss_kind,
-                         ta_msg *msg);
+                         const float *x, const int *len, const float *y, size_t B, size_t T,
+                         int loss_kind, int training, ta_msg *msg);
 /* ta_train (ta_train.h) on the GPU: the same batches in the same order (the host
  * network's generator shuffles), the same losses, optimizer, clipping, validation and
- * early stopping; the final weights are copied into g->net->params. Valid lengths are
- * not supported (train->len and val->len must be NULL). */
+ * early stopping; the final weights are copied into g->net->params. Valid lengths
+ * (train->len, val->len) mask the loss and the attention as on the CPU. */
 int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data *val, size_t T,
                   const ta_train_cfg *cfg, double *loss_hist, double *val_hist,
                   ta_train_result *res, ta_msg *msg);
+
+/* after a forward of B sequences of T steps, the attention weights of layer i (one with
+ * ta_net_attn_heads > 0) into host out [B, heads, T_query, T_key], sized as
+ * ta_net_attn_weights gives */
+int ta_cuda_net_attn_weights(ta_cuda_net *g, int i, float *out, size_t B, size_t T,
+                             ta_msg *msg);
+
+/* ta_simulate (ta_forecast.h) on the GPU, with the same arguments, checks and
+ * residual picks: every path's window stays on the device for all h steps, each step
+ * forwarding the windows in chunks and advancing them with one kernel; the paths come
+ * down at the end. Path values agree with the CPU's to float32 rounding. */
+int ta_cuda_simulate(ta_cuda_net *g, float *paths, float *mean, const float *window,
+                     size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
+                     size_t h, size_t npaths, const float *resid, size_t n_resid,
+                     unsigned long long seed, ta_msg *msg);
 
 #ifdef __cplusplus
 }

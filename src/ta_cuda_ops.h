@@ -68,6 +68,14 @@ size_t ta_cuda_loss_workspace(size_t n);
 int ta_cuda_loss(int kind, double *loss, float *grad, const float *yhat, const float *y, size_t n,
                  void *work, ta_msg *msg);
 
+/* ta_loss_seq (ta_loss.h) on the GPU: the values [B, T, F] of step t < len[b] only
+ * (padding adds nothing and gets a zero gradient), averaged over their count; len_dev
+ * [B] on the device and len_host [B] (the same, for the count) on the host; with
+ * len_dev NULL, ta_cuda_loss over all B * T * F values. Waits for the result. */
+int ta_cuda_loss_seq(int kind, double *loss, float *grad, const float *yhat, const float *y,
+                     const int *len_dev, const int *len_host, size_t B, size_t T, size_t F,
+                     void *work, ta_msg *msg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -64,13 +64,9 @@ static void simulate_rows(ta_net *net, const sim_job *job, size_t r0, size_t r1)
   }
 }
 
-int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const float *window,
-                size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
-                size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
-                ta_msg *msg) {
-  if (n_nets < 1 || !nets || !nets[0])
-    return ta_fail(msg, TA_ERR_ARG, "no network to simulate with");
-  ta_net *net = nets[0];
+int ta_simulate_check(const ta_net *net, size_t lookback, size_t n_series,
+                      const float *xreg_future, size_t n_xreg, size_t h, size_t npaths,
+                      const float *resid, size_t n_resid, ta_msg *msg) {
   if (lookback < 1 || n_series < 1 || h < 1 || npaths < 1)
     return ta_fail(msg, TA_ERR_ARG, "lookback, series, horizon and paths must all be >= 1");
   size_t F = n_series + n_xreg;
@@ -88,22 +84,46 @@ int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const floa
   if (n_resid > UINT32_MAX)
     return ta_fail(msg, TA_ERR_ARG, "at most %lu residual rows, not %zu",
                    (unsigned long)UINT32_MAX, n_resid);
-  size_t T_out = ta_net_out_time(net, lookback);
-  if (T_out == 0)
+  if (ta_net_out_time(net, lookback) == 0)
     return ta_fail(msg, TA_ERR_ARG, "the network does not accept windows of %zu steps", lookback);
+  /* every count below must fit a size_t: rows of windows, their floats, the picks and
+   * the paths' values */
+  int ok = npaths + 1 > npaths;
+  size_t wall = mul_ok(npaths + 1, mul_ok(lookback, F, &ok), &ok);
+  size_t nph = mul_ok(npaths, h, &ok);
+  mul_ok(nph, n_series, &ok);
+  mul_ok(wall + 1, sizeof(float), &ok);
+  mul_ok(nph, sizeof(uint32_t), &ok);
+  if (!ok) return ta_fail(msg, TA_ERR_NOMEM, "too many paths or steps to simulate");
+  return TA_OK;
+}
+
+void ta_simulate_picks(uint32_t *pick, size_t n, size_t n_resid, uint64_t seed) {
+  ta_rng rng;
+  ta_rng_seed(&rng, seed);
+  for (size_t i = 0; i < n; i++) pick[i] = ta_rng_below(&rng, (uint32_t)n_resid);
+}
+
+int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const float *window,
+                size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
+                size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
+                ta_msg *msg) {
+  if (n_nets < 1 || !nets || !nets[0])
+    return ta_fail(msg, TA_ERR_ARG, "no network to simulate with");
+  ta_net *net = nets[0];
+  int st = ta_simulate_check(net, lookback, n_series, xreg_future, n_xreg, h, npaths, resid,
+                             n_resid, msg);
+  if (st != TA_OK) return st;
+  size_t F = n_series + n_xreg;
+  size_t T_out = ta_net_out_time(net, lookback);
 
   /* row 0 is the mean window; rows 1..npaths the paths' (only the mean without noise,
    * since every path would follow it exactly) */
   int noise = n_resid > 0;
   size_t rows = noise ? npaths + 1 : 1;
-  int ok = npaths + 1 > npaths; /* rows did not wrap */
-  size_t wrow = mul_ok(lookback, F, &ok);   /* floats per window */
-  size_t wall = mul_ok(rows, wrow, &ok);    /* floats of all windows */
-  size_t nph = mul_ok(npaths, h, &ok);      /* residual picks */
-  mul_ok(nph, n_series, &ok);               /* paths' values (the caller's buffer) */
-  mul_ok(wall + 1, sizeof(float), &ok);     /* bytes malloc'ed below */
-  mul_ok(nph, sizeof(uint32_t), &ok);
-  if (!ok) return ta_fail(msg, TA_ERR_NOMEM, "too many paths or steps to simulate");
+  size_t wrow = lookback * F;  /* floats per window (ta_simulate_check: no overflow) */
+  size_t wall = rows * wrow;   /* floats of all windows */
+  size_t nph = npaths * h;     /* residual picks */
   size_t chunk = rows < TA_SIM_CHUNK ? rows : TA_SIM_CHUNK;
   /* blocks of windows run on their own threads, each with its own network (the
    * workspace is per network) and its own packing buffers (ta_gemm's are per thread);
@@ -114,10 +134,8 @@ int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const floa
   if (nt > n_nets) nt = n_nets;
   if ((size_t)nt > n_blocks) nt = (int)n_blocks;
   if (nt < 1) nt = 1;
-  for (int t = 0; t < nt; t++) {
-    int st = ta_net_reserve(nets[t], chunk, lookback, msg);
-    if (st != TA_OK) return st;
-  }
+  for (int t = 0; t < nt; t++)
+    if ((st = ta_net_reserve(nets[t], chunk, lookback, msg)) != TA_OK) return st;
 
   float *win = malloc((wall + 1) * sizeof(float)); /* [rows, lookback, F] */
   /* residual rows of every path and step [npaths, h], drawn path by path up front: a
@@ -130,11 +148,7 @@ int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const floa
     return ta_fail(msg, TA_ERR_NOMEM, "out of memory for %zu windows", rows);
   }
   for (size_t r = 0; r < rows; r++) memcpy(win + r * wrow, window, wrow * sizeof(float));
-  if (noise) {
-    ta_rng rng;
-    ta_rng_seed(&rng, seed);
-    for (size_t i = 0; i < nph; i++) pick[i] = ta_rng_below(&rng, (uint32_t)n_resid);
-  }
+  if (noise) ta_simulate_picks(pick, nph, n_resid, seed);
   sim_job job = {paths, mean, win, pick, xreg_future, resid, lookback, n_series, n_xreg, F, h,
                  wrow, (T_out - 1) * n_series, T_out * n_series, chunk};
   if (nt == 1) {

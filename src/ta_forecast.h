@@ -40,4 +40,13 @@ int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const floa
                 size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
                 ta_msg *msg);
 
+/* ta_simulate's argument checks (shared with the GPU's ta_cuda_simulate): the
+ * network's input and output against the window, and sizes that fit a size_t */
+int ta_simulate_check(const ta_net *net, size_t lookback, size_t n_series,
+                      const float *xreg_future, size_t n_xreg, size_t h, size_t npaths,
+                      const float *resid, size_t n_resid, ta_msg *msg);
+/* the residual row of every path and step, pick [n] (n = npaths * h, path-major),
+ * uniform over n_resid rows from a generator seeded by seed */
+void ta_simulate_picks(uint32_t *pick, size_t n, size_t n_resid, uint64_t seed);
+
 #endif

@@ -13,12 +13,16 @@ double ta_loss(int kind, float *grad, const float *yhat, const float *y, size_t 
   return sum / (double)n;
 }
 
+size_t ta_loss_seq_count(const int *valid_len, size_t B, size_t T, size_t F) {
+  size_t n = 0;
+  for (size_t b = 0; b < B; b++) n += (valid_len[b] < (int)T ? (size_t)valid_len[b] : T) * F;
+  return n == 0 ? 1 : n;
+}
+
 double ta_loss_seq(int kind, float *grad, const float *yhat, const float *y,
                    const int *valid_len, size_t B, size_t T, size_t F) {
   if (!valid_len) return ta_loss(kind, grad, yhat, y, B * T * F);
-  size_t n = 0;
-  for (size_t b = 0; b < B; b++) n += (valid_len[b] < (int)T ? (size_t)valid_len[b] : T) * F;
-  if (n == 0) n = 1;
+  size_t n = ta_loss_seq_count(valid_len, B, T, F);
   double sum = 0.0;
   float scale = 1.0f / (float)n;
   int mae = kind == TA_LOSS_MAE;

@@ -14,4 +14,7 @@ double ta_loss(int kind, float *grad, const float *yhat, const float *y, size_t 
 double ta_loss_seq(int kind, float *grad, const float *yhat, const float *y,
                    const int *valid_len, size_t B, size_t T, size_t F);
 
+/* the values ta_loss_seq averages over (at least 1) */
+size_t ta_loss_seq_count(const int *valid_len, size_t B, size_t T, size_t F);
+
 #endif

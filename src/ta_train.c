@@ -41,15 +41,20 @@ int ta_early_stop_update(ta_early_stop *e, double score, int epoch, int patience
   return ++e->since >= patience ? -1 : 0;
 }
 
-double ta_batch_loss(const ta_net *net, int loss_kind, float *grad, const float *yhat,
-                     const float *y, const int *len, size_t B, size_t T) {
+int ta_loss_masks_padding(const ta_net *net, size_t T) {
   /* padded steps are skipped only when output step t is input step t: every layer maps
    * time to time (a seq2seq's horizon steps are forecasts, all of them real) */
-  size_t To = ta_net_out_time(net, T);
-  int aligned = To == T;
+  int aligned = ta_net_out_time(net, T) == T;
   for (int i = 0; i < net->n_layers; i++)
     if (!net->layers[i].keeps_time) aligned = 0;
-  return ta_loss_seq(loss_kind, grad, yhat, y, aligned ? len : NULL, B, To, (size_t)net->out_dim);
+  return aligned;
+}
+
+double ta_batch_loss(const ta_net *net, int loss_kind, float *grad, const float *yhat,
+                     const float *y, const int *len, size_t B, size_t T) {
+  size_t To = ta_net_out_time(net, T);
+  return ta_loss_seq(loss_kind, grad, yhat, y, ta_loss_masks_padding(net, T) ? len : NULL, B, To,
+                     (size_t)net->out_dim);
 }
 
 int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_kind,

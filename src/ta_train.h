@@ -62,6 +62,10 @@ int ta_early_stop_update(ta_early_stop *e, double score, int epoch, int patience
 int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_kind,
                 size_t batch_size, ta_msg *msg);
 
+/* 1 when the loss of a network on sequences of T steps skips padded steps (its output
+ * step t is input step t), 0 when every output step counts */
+int ta_loss_masks_padding(const ta_net *net, size_t T);
+
 /* Loss of one batch whose output is yhat [B, T_out, out_dim] (padding excluded when
  * T_out == T and lengths are given); grad may be NULL. */
 double ta_batch_loss(const ta_net *net, int loss_kind, float *grad, const float *yhat,

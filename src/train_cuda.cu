@@ -33,8 +33,9 @@ static int evaluate(ta_cuda_net *g, double *loss, const ta_data *d, size_t T, in
     const float *yhat;
     double l;
     int st = ta_cuda_net_upload(g, d->x + s * xrow, d->y + s * yrow, b, T, msg);
+    if (!st) st = ta_cuda_net_upload_len(g, d->len ? d->len + s : NULL, b, msg);
     if (!st) st = ta_cuda_net_forward(g, &yhat, b, T, msg);
-    if (!st) st = ta_cuda_loss(loss_kind, &l, NULL, yhat, g->y, b * yrow, g->loss_work, msg);
+    if (!st) st = ta_cuda_net_loss(g, loss_kind, &l, NULL, yhat, b, T, msg);
     if (st) return st;
     sum += l * (double)b;
   }
@@ -63,8 +64,6 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
   res->epochs_run = 0;
   res->best_epoch = 0;
   if (n < 1) return ta_fail(msg, TA_ERR_ARG, "no training sequences");
-  if (train->len || (nv > 0 && val->len))
-    return ta_fail(msg, TA_ERR_ARG, "valid lengths are not supported on the GPU yet");
   size_t B = cfg->batch_size < 1 ? 1 : (size_t)cfg->batch_size;
   if (B > n) B = n;
   size_t To = ta_net_out_time(net, T);
@@ -72,11 +71,17 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
   int st = ta_cuda_net_reserve(g, B, T, msg);
   if (st) return st;
   size_t *idx = (size_t *)malloc(n * sizeof(size_t));
-  if (!idx) return ta_fail(msg, TA_ERR_NOMEM, "out of memory for the training indices");
+  int *lenb = train->len ? (int *)malloc(B * sizeof(int)) : NULL;
+  if (!idx || (train->len && !lenb)) {
+    free(idx);
+    free(lenb);
+    return ta_fail(msg, TA_ERR_NOMEM, "out of memory for the training indices");
+  }
   void *clip_work = NULL;
   if (cfg->clipnorm > 0.0 &&
       (st = ta_cuda_malloc(&clip_work, ta_cuda_loss_workspace(np), msg))) {
     free(idx);
+    free(lenb);
     return st;
   }
   /* the batch is gathered straight into the pinned buffer: x then y */
@@ -101,14 +106,17 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
       g->pass.training = 1; /* evaluate() turns it off */
       ta_gather_rows(xb, train->x, idx + s, b, xrow);
       ta_gather_rows(yb, train->y, idx + s, b, yrow);
+      if (lenb)
+        for (size_t i = 0; i < b; i++) lenb[i] = train->len[idx[s + i]];
       if ((st = TA_CUDA(cudaMemcpyAsync(g->x, xb, b * xrow * sizeof(float),
                                         cudaMemcpyHostToDevice, 0),
                         msg)) ||
           (st = TA_CUDA(cudaMemcpyAsync(g->y, yb, b * yrow * sizeof(float),
                                         cudaMemcpyHostToDevice, 0),
                         msg)) ||
+          (st = ta_cuda_net_upload_len(g, lenb, b, msg)) ||
           (st = ta_cuda_net_forward(g, &yhat, b, T, msg)) ||
-          (st = ta_cuda_loss(cfg->loss, &l, g->dy, yhat, g->y, b * yrow, g->loss_work, msg)))
+          (st = ta_cuda_net_loss(g, cfg->loss, &l, g->dy, yhat, b, T, msg)))
         break;
       if (!isfinite(l)) {
         /* the current weights gave this loss; the ones before the last step gave a
@@ -150,5 +158,6 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
   g->pass.training = 0;
   ta_cuda_free(clip_work);
   free(idx);
+  free(lenb);
   return st;
 }

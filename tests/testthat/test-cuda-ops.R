@@ -61,6 +61,46 @@ test_that("GPU operations are clear errors where no GPU can be used", {
   expect_error(op_act("relu", 1, 1, gpu = TRUE), "^GPU activation: ")
   expect_error(op_adam(1, 1, 0, 0, step = 1, gpu = TRUE), "^GPU Adam step: ")
   expect_error(op_loss("mse", 1, 1, gpu = TRUE), "^GPU loss: ")
+  expect_error(tsattn:::cuda_op_dropout(1, 0.5, 1, gpu = TRUE), "^GPU dropout: ")
+})
+
+test_that("the dropout hash (ta_dropout_keep) drops at the rate, repeats per key, scales the rest", {
+  drop <- tsattn:::cuda_op_dropout
+  x <- f32(100000)
+  for (rate in c(0.1, 0.5, 0.9)) {
+    d <- drop(x, rate, 7)
+    keep <- 1 / (1 - rate)
+    # every multiplier is 0 or 1/(1-rate) in float32 (rate itself rounded to float32
+    # moves 1 - rate by up to 2.4e-7 relative at rate 0.9), and out is x times it
+    expect_true(all(d$mask == 0 | abs(d$mask - keep) <= keep * 5e-7))
+    expect_identical(length(unique(d$mask)), 2L)
+    expect_true(all(d$out[d$mask == 0] == 0))
+    expect_true(all(abs(d$out - x * d$mask) <= 1e-6 * abs(x * d$mask) + 1e-7))
+    # the share dropped is the rate: binomial sd sqrt(r(1-r)/1e5) <= 0.0016, so 0.01 is
+    # beyond six standard deviations
+    expect_lt(abs(mean(d$mask == 0) - rate), 0.01)
+    # a key repeats its mask; another key gives another; element i does not depend on n
+    expect_identical(drop(x, rate, 7)$mask, d$mask)
+    expect_gt(mean(drop(x, rate, 8)$mask != d$mask), 0.05)
+    expect_identical(drop(x[1:1000], rate, 7)$mask, d$mask[1:1000])
+  }
+  # neighbouring elements and neighbouring keys are not correlated: the drops of
+  # element i and i + 1 (and of key 7 and 8) agree as often as independent draws would
+  d <- drop(x, 0.5, 7)$mask == 0
+  expect_lt(abs(mean(d[-1] == d[-length(d)]) - 0.5), 0.01)
+  expect_lt(abs(mean(d == (drop(x, 0.5, 8)$mask == 0)) - 0.5), 0.01)
+  expect_true(all(drop(x, 0, 7)$mask == 1))
+})
+
+test_that("GPU dropout draws the CPU's mask from the same key", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  x <- f32(100003)
+  for (rate in c(0.1, 0.5)) {
+    cpu <- tsattn:::cuda_op_dropout(x, rate, 123456789)
+    gpu <- tsattn:::cuda_op_dropout(x, rate, 123456789, gpu = TRUE)
+    expect_identical(gpu$mask, cpu$mask)
+    expect_identical(gpu$out, cpu$out)
+  }
 })
 
 test_that("cuBLAS products match the CPU's (nt, nn, tn; write and accumulate; batched)", {

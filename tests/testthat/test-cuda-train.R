@@ -74,13 +74,6 @@ test_that("device = \"cuda\" with a layer that has no GPU path is an error namin
   expect_identical(predict(net, x, device = "auto"), predict(net, x))
 })
 
-test_that("device = \"cuda\" with lengths is an error (no GPU path for padding)", {
-  net <- gpu_test_nets()$gru
-  d <- gpu_test_data(net)
-  expect_error(fit(net, d$x, d$y, epochs = 1, device = "cuda", verbose = FALSE,
-                   lengths = rep(12, 8)), "`lengths` \\(padded sequences\\) have no GPU")
-  expect_error(predict(net, d$x, device = "cuda", lengths = rep(12, 8)), "`lengths`")
-})
 
 test_that("device = \"cuda\" on a supported network still needs a usable device", {
   skip_if(cuda_available(), "a CUDA device is usable here")
@@ -98,7 +91,7 @@ test_that("device = \"cuda\" on a supported network still needs a usable device"
   s <- tsattn:::network_spec(net)
   w <- tsattn:::flatten_weights(net$weights, tsattn:::check_network(net))
   expect_error(.Call(tsattn:::C_cuda_net_predict, s$ispec, s$dspec, 3L, w,
-                     tsattn:::to_core(d$x), dim(d$x), 4L, 0L),
+                     tsattn:::to_core(d$x), dim(d$x), NULL, 4L, 0L),
                if (tsattn:::cuda_built()) "cuda[A-Za-z]+: " else "has no CUDA backend")
   # "auto" is the CPU here
   a <- fit(net, d$x, d$y, epochs = 2, batch_size = 4, seed = 1, device = "auto", verbose = FALSE)
@@ -186,6 +179,32 @@ test_that("SGD with momentum, clipping, validation and early stopping on the GPU
     expect_near(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
     expect_identical(get_weights(run("cuda")), get_weights(gpu))
   }
+})
+
+test_that("padded sequences (lengths) train on the GPU as on the CPU", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  # the GRU's outputs keep the input's steps, so the loss skips the padded ones
+  net <- gpu_test_nets()$gru
+  d <- gpu_test_data(net)
+  len <- c(12L, 3L, 7L, 12L, 1L, 9L, 5L, 12L)
+  cpu <- tsattn:::net_gradient(net, d$x, d$y, lengths = len)
+  gpu <- tsattn:::cuda_net_gradient(net, d$x, d$y, lengths = len)
+  expect_near(gpu$loss, cpu$loss, 1e-6, 1e-5, "masked loss")
+  expect_near(gpu$weights, cpu$weights, 2e-5, 1e-4, "masked weight gradients")
+  # a padded step's output gets no gradient, so its input gets none through the dense
+  # layer either: the last step of sequence 5 (length 1) is exactly zero on both
+  expect_identical(gpu$x[5, 12, ], cpu$x[5, 12, ])
+  run <- function(device) fit(net, d$x, d$y, lengths = len, epochs = 4, batch_size = 3,
+                              validation_data = list(d$x[1:3, , , drop = FALSE],
+                                                     d$y[1:3, , , drop = FALSE], c(4L, 12L, 2L)),
+                              seed = 2, device = device, verbose = FALSE)
+  g <- run("cuda")
+  c <- run("cpu")
+  expect_near(g$history$loss, c$history$loss, 0, 1e-4, "masked loss history")
+  expect_near(g$history$val_loss, c$history$val_loss, 0, 1e-4, "masked val_loss history")
+  expect_near(get_weights(g), get_weights(c), 5e-4, 1e-3, "masked weights")
+  expect_identical(predict(net, d$x, lengths = len, device = "cuda"),
+                   predict(net, d$x, lengths = len, device = "cuda", batch_size = 3))
 })
 
 test_that("device = \"auto\" trains a supported network on the GPU when one is usable", {

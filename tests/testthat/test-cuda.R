@@ -62,10 +62,53 @@ test_that("device = \"cuda\" is a clear error where no GPU can be used", {
   expect_error(fit(net, x, x, epochs = 1, device = "cuda", verbose = FALSE), "`device` is \"cuda\"")
 })
 
-test_that("device = \"cuda\" is an error even with a GPU where there is no GPU path yet", {
+test_that("forecasts and attention with device = \"cuda\" are clear errors where no GPU can be used", {
+  skip_if(cuda_available(), "a CUDA device is usable here")
+  fit <- tsattn(AirPassengers, model = "gru", epochs = 2, seed = 1, verbose = FALSE)
+  expected <- "`device` is \"cuda\" but no CUDA device can be used"
+  expect_error(forecast::forecast(fit, h = 3, device = "cuda"), expected)
+  expect_error(predict(fit, h = 3, device = "cuda"), expected)
+  net <- sequential(layer_dense(4), layer_attention(), input_dim = 1)
+  expect_error(attention(net, array(rnorm(10), c(1, 10, 1)), device = "cuda"),
+               "`device` is \"cuda\" but (no CUDA device can be used|layer 2)")
+  # "auto" is the CPU here, with the CPU's results
+  expect_identical(forecast::forecast(fit, h = 3, seed = 2, device = "auto")$mean,
+                   forecast::forecast(fit, h = 3, seed = 2)$mean)
+  expect_error(forecast::forecast(fit, h = 3, device = "gpu"), "`device` must be one of")
+})
+
+test_that("tsattn(), forecast() and simulation on the GPU agree with the CPU", {
   skip_if_not(cuda_available(), "no CUDA device")
-  expect_error(tsattn(AirPassengers, model = "gru", epochs = 1, device = "cuda", verbose = FALSE),
-               "has no GPU path yet")
+  # training: no early stopping, so both run the same 5 epochs of the same batches; the
+  # GPU's sums differ from the CPU's in order only, so the fits agree closely
+  run <- function(device) tsattn(AirPassengers, model = "gru", epochs = 5, patience = 0, seed = 1,
+                                 device = device, verbose = FALSE)
+  g <- run("cuda")
+  c <- run("cpu")
+  expect_lt(max(abs(g$fitted - c$fitted), na.rm = TRUE), 1e-2 * max(abs(c$fitted), na.rm = TRUE))
+  # the same fit forecast on either device: the residual draws are the CPU's, so the
+  # paths differ only by float32 rounding in the network
+  fg <- forecast::forecast(c, h = 12, npaths = 200, seed = 3, device = "cuda")
+  fc <- forecast::forecast(c, h = 12, npaths = 200, seed = 3, device = "cpu")
+  expect_lt(max(abs(fg$mean - fc$mean)), 1e-4 * max(abs(fc$mean)))
+  expect_lt(max(abs(fg$upper - fc$upper)), 1e-4 * max(abs(fc$upper)))
+  expect_identical(forecast::forecast(c, h = 12, npaths = 200, seed = 3, device = "cuda")$mean,
+                   fg$mean)
+  # the simulation itself, with regressors and without noise
+  set.seed(4)
+  net <- sequential(layer_lstm(6), layer_dense(2), input_dim = 3)
+  w <- matrix(rnorm(24), 8, 3)
+  xf <- matrix(rnorm(5), 5, 1)
+  r <- matrix(rnorm(40) * 0.1, 20, 2)
+  sim <- function(device, resid) tsattn:::simulate_paths(net, w, 5, npaths = 300, resid = resid,
+                                                        xreg_future = xf, seed = 9, device = device)
+  for (resid in list(r, NULL)) {
+    a <- sim("cuda", resid)
+    b <- sim("cpu", resid)
+    expect_identical(dim(a$paths), dim(b$paths))
+    expect_true(all(abs(a$paths - b$paths) <= 1e-5 + 1e-4 * abs(b$paths)))
+    expect_true(all(abs(a$mean - b$mean) <= 1e-5 + 1e-4 * abs(b$mean)))
+  }
 })
 
 test_that("device = \"auto\" runs on the CPU and gives the CPU's results", {
