@@ -315,3 +315,10 @@ SEXP C_cuda_op_dropout(SEXP x_, SEXP rate_, SEXP key_, SEXP gpu_) {
   UNPROTECT(2);
   return res;
 }
+
+/* NULL when cuBLAS loads (no device needed), else the reason as a string */
+SEXP C_cuda_blas_library(void) {
+  ta_msg msg;
+  if (ta_cuda_blas_library(&msg) == TA_OK) return R_NilValue;
+  return mkString(msg.text);
+}

@@ -32,6 +32,8 @@ int ta_cuda_device_usable(int id, ta_msg *msg) {
   return no_cuda(msg);
 }
 
+int ta_cuda_blas_library(ta_msg *msg) { return no_cuda(msg); }
+
 int ta_cuda_select(int id, ta_msg *msg) {
   (void)id;
   return no_cuda(msg);

@@ -26,15 +26,16 @@ extern "C" int ta_cuda_gemm(int op, float *C, size_t ldc, size_t sC, const float
   void *h = NULL;
   int st = ta_cuda_blas(&h, msg);
   if (st) return st;
+  const ta_cublas_api *api = ta_cublas_loaded(); /* loaded by ta_cuda_blas */
   cublasHandle_t handle = (cublasHandle_t)h;
   cublasOperation_t opB = op == TA_GEMM_NT ? CUBLAS_OP_T : CUBLAS_OP_N; /* on B, cuBLAS's A */
   cublasOperation_t opA = op == TA_GEMM_TN ? CUBLAS_OP_T : CUBLAS_OP_N; /* on A, cuBLAS's B */
   const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   if (batch == 1)
-    return TA_CUBLAS(cublasSgemm(handle, opB, opA, (int)N, (int)M, (int)K, &one, B, (int)ldb, A,
+    return TA_CUBLAS(api->sgemm(handle, opB, opA, (int)N, (int)M, (int)K, &one, B, (int)ldb, A,
                                  (int)lda, &beta, C, (int)ldc),
                      msg);
-  return TA_CUBLAS(cublasSgemmStridedBatched(handle, opB, opA, (int)N, (int)M, (int)K, &one, B,
+  return TA_CUBLAS(api->sgemm_strided_batched(handle, opB, opA, (int)N, (int)M, (int)K, &one, B,
                                              (int)ldb, (long long)sB, A, (int)lda, (long long)sA,
                                              &beta, C, (int)ldc, (long long)sC, (int)batch),
                    msg);

@@ -29,8 +29,11 @@ int ta_cuda_fail(ta_msg *msg, cudaError_t err, const char *call) {
 int ta_cublas_fail(ta_msg *msg, cublasStatus_t err, const char *call) {
   char name[64];
   call_name(name, sizeof name, call);
+  /* a status can only come from a call through the loaded table */
+  const ta_cublas_api *api = ta_cublas_loaded();
   return ta_fail(msg, err == CUBLAS_STATUS_ALLOC_FAILED ? (int)TA_ERR_NOMEM : (int)TA_ERR_CUDA,
-                 "%s: %s (%s)", name, cublasGetStatusString(err), cublasGetStatusName(err));
+                 "%s: %s (%s)", name, api ? api->status_string(err) : "cuBLAS error",
+                 api ? api->status_name(err) : "unknown status");
 }
 
 /* ---- devices --------------------------------------------------------------------- */
@@ -165,11 +168,13 @@ extern "C" int ta_cuda_blas(void **handle, ta_msg *msg) {
     return ta_fail(msg, TA_ERR_CUDA, "CUDA device %d: tsattn handles devices 0 to %d only", dev,
                    TA_CUDA_MAX_DEVICES - 1);
   if (!blas_handles[dev]) {
+    const ta_cublas_api *api;
+    if ((st = ta_cublas_load(&api, msg))) return st;
     cublasHandle_t h = NULL;
-    if ((st = TA_CUBLAS(cublasCreate(&h), msg))) return st;
+    if ((st = TA_CUBLAS(api->create(&h), msg))) return st;
     /* results must not depend on the run: no atomics-based reductions inside cuBLAS */
-    if ((st = TA_CUBLAS(cublasSetAtomicsMode(h, CUBLAS_ATOMICS_NOT_ALLOWED), msg))) {
-      (void)cublasDestroy(h);
+    if ((st = TA_CUBLAS(api->set_atomics_mode(h, CUBLAS_ATOMICS_NOT_ALLOWED), msg))) {
+      (void)api->destroy(h);
       return st;
     }
     blas_handles[dev] = h;
@@ -179,12 +184,14 @@ extern "C" int ta_cuda_blas(void **handle, ta_msg *msg) {
 }
 
 extern "C" void ta_cuda_release(void) {
+  const ta_cublas_api *api = ta_cublas_loaded();
+  if (!api) return; /* no handle was ever created */
   int prev = -1;
   if (cudaGetDevice(&prev) != cudaSuccess) (void)cudaGetLastError();
   for (int d = 0; d < TA_CUDA_MAX_DEVICES; d++) {
     if (!blas_handles[d]) continue;
     /* cublasDestroy works on the handle's device's context */
-    if (cudaSetDevice(d) == cudaSuccess) (void)cublasDestroy(blas_handles[d]);
+    if (cudaSetDevice(d) == cudaSuccess) (void)api->destroy(blas_handles[d]);
     else (void)cudaGetLastError();
     blas_handles[d] = NULL;
   }

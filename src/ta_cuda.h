@@ -57,6 +57,8 @@ int ta_cuda_sync(ta_msg *msg);
 /* the cuBLAS handle of the current device (a cublasHandle_t), created on first use and
  * kept until ta_cuda_release() */
 int ta_cuda_blas(void **handle, ta_msg *msg);
+/* loads cuBLAS (no device needed) as the first handle would: TA_OK, or why it cannot */
+int ta_cuda_blas_library(ta_msg *msg);
 /* destroys the cuBLAS handles (at package unload) */
 void ta_cuda_release(void);
 

@@ -16,6 +16,23 @@
 #include <cublas_v2.h>
 #include "ta_cuda.h"
 
+/* The cuBLAS entry points tsattn calls, looked up when first needed (blas_cuda.cu):
+ * the package does not link libcublas, so loading tsattn does not load it. */
+typedef struct {
+  decltype(&cublasCreate_v2) create;
+  decltype(&cublasDestroy_v2) destroy;
+  decltype(&cublasSetAtomicsMode) set_atomics_mode;
+  decltype(&cublasSgemm_v2) sgemm;
+  decltype(&cublasSgemmStridedBatched) sgemm_strided_batched;
+  decltype(&cublasGetStatusString) status_string;
+  decltype(&cublasGetStatusName) status_name;
+} ta_cublas_api;
+/* the table, loading cuBLAS on the first call; an error status (dlerror's text) when
+ * the library or one of the symbols is missing */
+extern "C" int ta_cublas_load(const ta_cublas_api **api, ta_msg *msg);
+/* the table when a load has succeeded, else NULL (never loads) */
+extern "C" const ta_cublas_api *ta_cublas_loaded(void);
+
 /* call text up to its '(' (the function's name) */
 int ta_cuda_fail(ta_msg *msg, cudaError_t err, const char *call);
 int ta_cublas_fail(ta_msg *msg, cublasStatus_t err, const char *call);

@@ -27,6 +27,24 @@ test_that("cuda_available() answers TRUE or FALSE and never fails", {
   if (!tsattn:::cuda_built()) expect_false(a)
 })
 
+test_that("cuBLAS is loaded on first use, not with the package", {
+  # the CUDA build does not link libcublas: loading tsattn (done by now, with
+  # cuda_devices() above) must not have mapped it into this process
+  maps <- function() if (file.exists("/proc/self/maps")) readLines("/proc/self/maps") else NULL
+  skip_if(is.null(maps()), "no /proc/self/maps on this system")
+  if (!any(grepl("libcublas", maps()))) succeed("cuBLAS not mapped before first use")
+  else skip("cuBLAS was already loaded in this session (a GPU test ran before)")
+  why <- .Call(tsattn:::C_cuda_blas_library)
+  if (tsattn:::cuda_built()) {
+    # the toolkit's library is found through the package's run path, without a device
+    expect_null(why)
+    expect_true(any(grepl("libcublas\\.so", maps())))
+  } else {
+    expect_match(why, "has no CUDA backend")
+    expect_false(any(grepl("libcublas", maps())))
+  }
+})
+
 test_that("without a usable device, cuda_devices() says why", {
   skip_if(cuda_available(), "a CUDA device is usable here")
   d <- cuda_devices()
