@@ -3,7 +3,9 @@
 #
 #   make deps      install R and the Debian r-cran-* packages that are missing
 #   make install   install the package (R CMD INSTALL) into the default library
-#   make test      install, then run the whole testthat suite (ends with "tests: N passed, M failed")
+#   make test      install, then run the whole testthat suite (ends with "tests: N passed, M failed");
+#                  the GPU tests run a second time against the CUDA code built on a CPU
+#                  emulation of CUDA (make emu-install, tools/cuda-emu/README.md)
 #   make demo      install, then run tools/demo.R (writes PNGs into demo-output/)
 #   make check     R CMD build + R CMD check --no-manual in check/; fails on any ERROR, WARNING or NOTE
 #   make document  regenerate man/ and NAMESPACE with roxygen2 (committed; not part of test;
@@ -30,7 +32,7 @@ CONFIGURE_ARGS ?=
 CONFIG_OPT := $(if $(strip $(CONFIGURE_ARGS)),--configure-args="$(CONFIGURE_ARGS)",)
 CHECK_CONFIG_OPT := $(if $(strip $(CONFIGURE_ARGS)),--install-args="--configure-args='$(CONFIGURE_ARGS)'",)
 
-.PHONY: all deps install test demo check document bench clean
+.PHONY: all deps install test emu-install demo check document bench clean
 
 all: test
 
@@ -40,8 +42,23 @@ deps:
 install: deps
 	MAKEFLAGS=-j$(JOBS) $(R) CMD INSTALL --preclean --no-multiarch $(CONFIG_OPT) .
 
-test: install
-	$(RSCRIPT) tools/run-tests.R
+test: install emu-install
+	$(RSCRIPT) tools/run-tests.R tests/testthat --emu-lib $(EMU_DIR)/lib
+
+# The CUDA code compiled against tools/cuda-emu's CPU emulation of the CUDA runtime and
+# cuBLAS (TSATTN_CUDA_EMU=1), installed into a private library from a copy of this tree
+# (so the in-tree objects of `make install` stay as they are): `make test` runs the GPU
+# tests (test-cuda*.R) against it as well, so the GPU code paths run without a GPU.
+EMU_DIR ?= /tmp/tsattn-emu-$(shell id -u)
+emu-install: deps
+	@rm -rf $(EMU_DIR) && mkdir -p $(EMU_DIR)/src $(EMU_DIR)/lib
+	@tar -c --exclude=./.git --exclude=./check --exclude=./demo-output --exclude='*.o' \
+	  --exclude='*.so' --exclude=./src/Makevars . | tar -x -C $(EMU_DIR)/src
+	@echo "emu-install: the CUDA code on the CPU emulation into $(EMU_DIR)/lib (log: $(EMU_DIR)/install.log)"
+	@cd $(EMU_DIR)/src && TSATTN_CUDA_EMU=1 MAKEFLAGS=-j$(JOBS) $(R) CMD INSTALL --preclean \
+	  --no-multiarch -l $(EMU_DIR)/lib . > $(EMU_DIR)/install.log 2>&1 || \
+	  { tail -n 40 $(EMU_DIR)/install.log; exit 1; }
+	@grep '^tsattn: CUDA build EMULATED' $(EMU_DIR)/install.log | tail -n 1
 
 demo: install
 	@mkdir -p demo-output

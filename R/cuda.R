@@ -78,6 +78,10 @@ cuda_net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed
 # TRUE when this installation was built with the CUDA backend (for CI and tests).
 cuda_built <- function() .Call(C_cuda_built)
 
+# TRUE for a TSATTN_CUDA_EMU=1 build, whose "GPU" is tools/cuda-emu's CPU emulation
+# (developers' test builds only)
+cuda_emulated <- function() isTRUE(.Call(C_cuda_emulated))
+
 cuda_not_built_reason <- function()
   paste("this build of tsattn has no CUDA backend (it was installed without nvcc,",
         "with --without-cuda or with TSATTN_CUDA=0)")

@@ -322,3 +322,12 @@ SEXP C_cuda_blas_library(void) {
   if (ta_cuda_blas_library(&msg) == TA_OK) return R_NilValue;
   return mkString(msg.text);
 }
+
+/* TRUE in a TSATTN_CUDA_EMU=1 build (tools/cuda-emu: the GPU code run by a CPU emulation) */
+SEXP C_cuda_emulated(void) {
+#ifdef TSATTN_CUDA_EMU
+  return ScalarLogical(TRUE);
+#else
+  return ScalarLogical(FALSE);
+#endif
+}

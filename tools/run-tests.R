@@ -8,7 +8,22 @@
 # test_that() block counts too); skipped ones are not counted as passed.
 # Exits non-zero when M > 0, when a file errored, or when no test ran.
 
+# With --emu-lib DIR, the GPU test files (test-cuda*.R) then run a second time, in a
+# child R, against the build installed in DIR with TSATTN_CUDA_EMU=1 (tools/cuda-emu:
+# the CUDA code run by a CPU emulation, so that its GPU-vs-CPU comparisons run on a
+# machine without a GPU); the totals include both runs. --filter RE runs only the test
+# files whose names match RE (testthat's filter).
 args <- commandArgs(trailingOnly = TRUE)
+opt <- function(name) {
+  i <- match(name, args)
+  if (is.na(i) || i == length(args)) return(NULL)
+  v <- args[[i + 1L]]
+  args <<- args[-c(i, i + 1L)]
+  v
+}
+emu_lib <- opt("--emu-lib")
+filter <- opt("--filter")
+expect_emu <- identical(opt("--expect-emu"), "yes") # the child run of --emu-lib
 test_path <- if (length(args) >= 1L) args[[1L]] else file.path("tests", "testthat")
 pkg <- "tsattn"
 
@@ -23,6 +38,16 @@ finish <- function(passed, failed, skipped, ok) {
 }
 
 suppressPackageStartupMessages(library(testthat))
+
+if (expect_emu) {
+  # the GPU tests would all skip against a build that is not the emulation
+  emulated <- tryCatch(tsattn:::cuda_emulated() && tsattn::cuda_available(),
+                       error = function(e) FALSE)
+  if (!emulated) {
+    message("run-tests: the library on R_LIBS is not a TSATTN_CUDA_EMU=1 build with a usable device")
+    finish(0L, 1L, 0L, FALSE)
+  }
+}
 
 if (!dir.exists(test_path)) {
   message("run-tests: no directory ", test_path)
@@ -56,7 +81,7 @@ reporter <- MultiReporter$new(list(
 
 # test_dir() adds its own ListReporter; its results tell which files errored.
 res <- tryCatch(
-  test_dir(test_path, package = pkg, load_package = "installed",
+  test_dir(test_path, filter = filter, package = pkg, load_package = "installed",
            reporter = reporter, stop_on_failure = FALSE, stop_on_warning = FALSE),
   error = function(e) e
 )
@@ -81,4 +106,31 @@ if (n_warn > 0L) cat(sprintf("warnings: %d\n", n_warn))
 failed <- n_fail + n_error
 ok <- failed == 0L && !length(files_errored) && (n_pass + n_skip) > 0L
 if ((n_pass + n_skip) == 0L) message("run-tests: no expectation ran")
+
+if (!is.null(emu_lib)) {
+  cat("\n==== the GPU tests again, against the CPU emulation of the CUDA build in ", emu_lib,
+      "\n", sep = "")
+  cat(sprintf("(first run: %d passed, %d failed, %d skipped)\n", n_pass, failed, n_skip))
+  script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1L])
+  libs <- paste(c(normalizePath(emu_lib), .libPaths()), collapse = .Platform$path.sep)
+  out <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"),
+                                  c(shQuote(script), shQuote(test_path), "--filter", "cuda",
+                                    "--expect-emu", "yes"),
+                                  stdout = TRUE, stderr = TRUE,
+                                  env = paste0("R_LIBS=", shQuote(libs))))
+  writeLines(out)
+  line <- grep("^tests: [0-9]+ passed, [0-9]+ failed$", out, value = TRUE)
+  skip_line <- grep("^skipped: [0-9]+$", out, value = TRUE)
+  if (!length(line)) {
+    message("run-tests: the emulated GPU run printed no tests line")
+    failed <- failed + 1L
+    ok <- FALSE
+  } else {
+    k <- as.integer(regmatches(line, gregexpr("[0-9]+", line))[[1L]])
+    n_pass <- n_pass + k[[1L]]
+    failed <- failed + k[[2L]]
+    if (length(skip_line)) n_skip <- n_skip + as.integer(sub("^skipped: ", "", skip_line))
+    ok <- ok && k[[2L]] == 0L && is.null(attr(out, "status"))
+  }
+}
 finish(n_pass, failed, n_skip, ok)
