@@ -35,8 +35,62 @@ struct dim3 {
 extern uint3 threadIdx, blockIdx;
 extern dim3 blockDim, gridDim;
 void __syncthreads(void);
-#define __syncwarp(...) __syncthreads()
 #define warpSize 32
+
+/* Warp-level exchange: every thread of the warp posts its value, waits for the warp
+ * (a warp barrier: released when each unfinished thread of the warp has reached one),
+ * reads its source lane's value, and waits again before the slots are reused. */
+unsigned long long ta_emu_warp_exchange(unsigned long long mine, int src_lane, int width);
+void ta_emu_warp_barrier(void);
+static inline void __syncwarp(unsigned mask = 0xffffffffu) {
+  (void)mask;
+  ta_emu_warp_barrier();
+}
+unsigned ta_emu_lane(void);
+template <typename T> static inline T ta_emu_shfl(T v, int src_lane, int width) {
+  static_assert(sizeof(T) <= sizeof(unsigned long long), "shuffle of a value over 8 bytes");
+  unsigned long long b = 0, r;
+  memcpy(&b, &v, sizeof v);
+  r = ta_emu_warp_exchange(b, src_lane, width);
+  T out;
+  memcpy(&out, &r, sizeof out);
+  return out;
+}
+template <typename T> static inline T __shfl_sync(unsigned m, T v, int src, int width = 32) {
+  (void)m;
+  unsigned lane = ta_emu_lane(), base = lane - lane % width;
+  return ta_emu_shfl(v, (int)(base + ((unsigned)src % width)), width);
+}
+template <typename T> static inline T __shfl_down_sync(unsigned m, T v, unsigned d, int width = 32) {
+  (void)m;
+  unsigned lane = ta_emu_lane();
+  return ta_emu_shfl(v, lane % width + d < (unsigned)width ? (int)(lane + d) : (int)lane, width);
+}
+template <typename T> static inline T __shfl_up_sync(unsigned m, T v, unsigned d, int width = 32) {
+  (void)m;
+  unsigned lane = ta_emu_lane();
+  return ta_emu_shfl(v, lane % width >= d ? (int)(lane - d) : (int)lane, width);
+}
+template <typename T> static inline T __shfl_xor_sync(unsigned m, T v, int x, int width = 32) {
+  (void)m;
+  unsigned lane = ta_emu_lane(), src = lane ^ (unsigned)x;
+  return ta_emu_shfl(v, src / width == lane / width ? (int)src : (int)lane, width);
+}
+/* atomics: kernels run one thread at a time here, so a plain read-modify-write */
+template <typename T> static inline T atomicAdd(T *a, T v) {
+  T old = *a;
+  *a = old + v;
+  return old;
+}
+template <typename T> static inline T atomicMax(T *a, T v) {
+  T old = *a;
+  if (v > old) *a = v;
+  return old;
+}
+/* dynamic shared memory (extern __shared__ T name[]; nvcc-emu rewrites it to point here),
+ * sized by the launch's third argument */
+extern void *ta_emu_dynamic_shared;
+static inline float __ldg(const float *p) { return *p; }
 
 typedef enum cudaError {
   cudaSuccess = 0,
@@ -111,11 +165,11 @@ template <typename T> cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *a, T
 /* kernel launches */
 struct ta_emu_config {
   dim3 grid, block;
+  size_t shared;
 };
 static inline ta_emu_config ta_emu_cfg(dim3 g, dim3 b, size_t shared = 0, cudaStream_t s = 0) {
-  (void)shared;
   (void)s;
-  return ta_emu_config{g, b};
+  return ta_emu_config{g, b, shared};
 }
 void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body);
 template <typename K, typename... A> void ta_emu_launch(ta_emu_config cfg, K kernel, A... args) {

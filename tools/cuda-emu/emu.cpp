@@ -22,7 +22,7 @@ static cudaError_t fail(cudaError_t e) {
 /* ---- kernels: blocks in order, each block's threads as fibers ---------------------- */
 
 #define FIBER_STACK (256 * 1024)
-enum { READY = 0, AT_BARRIER = 1, DONE = 2 };
+enum { READY = 0, AT_BARRIER = 1, DONE = 2, AT_WARP = 3 };
 static ucontext_t scheduler;
 static std::vector<ucontext_t> fibers;
 static std::vector<char *> stacks;
@@ -30,6 +30,10 @@ static std::vector<int> state;
 static size_t current;
 static const std::function<void()> *current_body;
 static int in_kernel;
+static std::vector<unsigned long long> slots; /* warp exchange: one per thread */
+void *ta_emu_dynamic_shared;
+static size_t dynamic_shared_size;
+static int deadlocked;
 
 static void fiber_main(void) {
   (*current_body)();
@@ -40,6 +44,58 @@ void __syncthreads(void) {
   if (!in_kernel || blockDim.x * blockDim.y * blockDim.z == 1) return;
   state[current] = AT_BARRIER;
   swapcontext(&fibers[current], &scheduler);
+}
+
+unsigned ta_emu_lane(void) { return (unsigned)(current % 32); }
+
+void ta_emu_warp_barrier(void) {
+  if (!in_kernel || blockDim.x * blockDim.y * blockDim.z == 1) return;
+  state[current] = AT_WARP;
+  swapcontext(&fibers[current], &scheduler);
+}
+
+unsigned long long ta_emu_warp_exchange(unsigned long long mine, int src_lane, int width) {
+  (void)width;
+  if (!in_kernel || blockDim.x * blockDim.y * blockDim.z == 1) return mine;
+  size_t warp0 = current - current % 32, src = warp0 + (size_t)src_lane;
+  slots[current] = mine;
+  ta_emu_warp_barrier();
+  unsigned long long r = src < slots.size() ? slots[src] : mine;
+  ta_emu_warp_barrier(); /* nobody posts again before every lane has read */
+  return r;
+}
+
+/* After a pass in which every ready thread ran: release the warps whose unfinished
+ * threads all wait at a warp barrier; else, when every unfinished thread waits at
+ * __syncthreads, release the block. 0 when all are done; -1 on a deadlock. */
+static int release(size_t nt) {
+  int any_left = 0, released = 0;
+  for (size_t w0 = 0; w0 < nt; w0 += 32) {
+    size_t w1 = w0 + 32 < nt ? w0 + 32 : nt;
+    int all_warp = 1, some = 0;
+    for (size_t t = w0; t < w1; t++) {
+      if (state[t] == DONE) continue;
+      some = 1;
+      if (state[t] != AT_WARP) all_warp = 0;
+    }
+    if (some && all_warp) {
+      for (size_t t = w0; t < w1; t++)
+        if (state[t] == AT_WARP) state[t] = READY;
+      released = 1;
+    }
+  }
+  if (released) return 1;
+  int all_block = 1;
+  for (size_t t = 0; t < nt; t++) {
+    if (state[t] == DONE) continue;
+    any_left = 1;
+    if (state[t] != AT_BARRIER) all_block = 0;
+  }
+  if (!any_left) return 0;
+  if (!all_block) return -1;
+  for (size_t t = 0; t < nt; t++)
+    if (state[t] == AT_BARRIER) state[t] = READY;
+  return 1;
 }
 
 void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body) {
@@ -57,7 +113,17 @@ void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body) {
     }
     stacks.push_back(s);
   }
+  if (cfg.shared > dynamic_shared_size) {
+    void *p = realloc(ta_emu_dynamic_shared, cfg.shared);
+    if (!p) {
+      fail(cudaErrorMemoryAllocation);
+      return;
+    }
+    ta_emu_dynamic_shared = p;
+    dynamic_shared_size = cfg.shared;
+  }
   fibers.resize(nt);
+  slots.assign(nt, 0);
   state.assign(nt, READY);
   gridDim = cfg.grid;
   blockDim = cfg.block;
@@ -91,13 +157,17 @@ void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body) {
                               (unsigned int)(t / ((size_t)cfg.block.x * cfg.block.y))};
             swapcontext(&scheduler, &fibers[t]);
           }
-          int waiting = 0;
-          for (size_t t = 0; t < nt; t++)
-            if (state[t] == AT_BARRIER) {
-              state[t] = READY;
-              waiting = 1;
-            }
-          if (!waiting) break;
+          int r = release(nt);
+          if (r == 0) break;
+          if (r < 0) {
+            /* threads wait at different barriers: a real GPU hangs or is undefined */
+            fprintf(stderr, "tsattn CUDA emulation: threads of block (%u, %u, %u) wait at "
+                    "different barriers; the kernel is abandoned\n", bx, by, bz);
+            deadlocked = 1;
+            fail(cudaErrorInvalidValue);
+            in_kernel = 0;
+            return;
+          }
         }
       }
   in_kernel = 0;
