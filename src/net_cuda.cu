@@ -15,6 +15,7 @@ static const ta_cuda_layer_ops *gpu_ops_for(const ta_layer *L) {
   if (L->ops == &ta_dense_ops) return &ta_cuda_dense_ops;
   if (L->ops == &ta_activation_ops) return &ta_cuda_activation_ops;
   if (L->ops == &ta_last_step_ops) return &ta_cuda_last_step_ops;
+  if (L->ops == &ta_layer_norm_ops) return &ta_cuda_layer_norm_ops;
   /* inter-layer dropout would need the generator's draws on the device */
   if (L->ops == &ta_gru_ops && !(L->cfg.rnn.dropout > 0.0f && L->cfg.rnn.num_layers > 1))
     return &ta_cuda_gru_ops;

@@ -1,10 +1,10 @@
-/* The GPU side of the layers that have one (dense, activation, last_step, GRU, LSTM):
- * for each, a forward and a backward on device buffers with the meaning and shapes of
+/* The GPU side of the layers that have one (dense, activation, last_step, GRU, LSTM,
+ * layer_norm): for each, a forward and a backward on device buffers with the meaning and shapes of
  * ta_layer_ops (ta_layer.h), plus the sizes of the device cache and scratch they need.
  * The layer itself (shapes, configuration, parameter layout) is the host's ta_layer:
  * only the buffers live on the device. Each function launches its work on the default
  * stream and returns without waiting; a status and a message, never an exit.
- * Implemented in layer_*_cuda.cu and rnn_cuda.cu; used by net_cuda.cu. */
+ * Implemented in layer_*_cuda.cu, rnn_cuda.cu and norm_cuda.cu; used by net_cuda.cu. */
 #ifndef TA_CUDA_LAYER_H
 #define TA_CUDA_LAYER_H
 
@@ -50,6 +50,7 @@ typedef struct {
 
 extern const ta_cuda_layer_ops ta_cuda_dense_ops, ta_cuda_activation_ops, ta_cuda_last_step_ops,
     ta_cuda_gru_ops, ta_cuda_lstm_ops;
+extern const ta_cuda_layer_ops ta_cuda_layer_norm_ops;
 
 /* ---- helpers shared by the layers (layer_util_cuda.cu) ---------------------------- */
 
@@ -68,6 +69,19 @@ int ta_cuda_copy_rows(float *dst, size_t dld, const float *src, size_t sld, size
 int ta_cuda_zero(float *p, size_t n, ta_msg *msg);
 /* n floats of value v */
 int ta_cuda_fill(float *p, float v, size_t n, ta_msg *msg);
+
+/* Layer normalisation of the rows of x [R, F] (device), as ta_layernorm_forward and
+ * ta_layernorm_backward (ta_norm.h) with the same row formulas (ta_norm_math.h; one
+ * thread per row, sums in a fixed order); for the layer-norm layer and the blocks that
+ * contain one (norm_cuda.cu). Backward: dx [R, F] (=, may be NULL), dgamma and dbeta
+ * [F] (+=, column sums as ones^T products: R <= ps->ones_len), work [R, F] free. */
+int ta_cuda_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
+                              const float *gamma, const float *beta, size_t R, size_t F,
+                              float eps, ta_msg *msg);
+int ta_cuda_layernorm_backward(float *dx, float *dgamma, float *dbeta, float *work,
+                               const float *dy, const float *x, const float *mean,
+                               const float *rstd, const float *gamma, size_t R, size_t F,
+                               const ta_cuda_pass *ps, ta_msg *msg);
 
 #ifdef __cplusplus
 }

@@ -1,21 +1,18 @@
-#include <math.h>
+/* Layer normalisation on the CPU: the row formulas of ta_norm_math.h (which the GPU's
+ * norm_cuda.cu runs too) in loops over rows. */
 #include "ta_norm.h"
+#include "ta_norm_math.h"
 
 void ta_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                           const float *beta, size_t R, size_t F, float eps) {
   for (size_t r = 0; r < R; r++) {
     const float *xr = x + r * F;
-    /* two passes in double: exact enough that float32 rounding dominates */
-    double m = 0.0, v = 0.0;
-    for (size_t f = 0; f < F; f++) m += xr[f];
-    m /= (double)F;
-    for (size_t f = 0; f < F; f++) v += ((double)xr[f] - m) * ((double)xr[f] - m);
-    v /= (double)F;
-    float mu = (float)m, rs = (float)(1.0 / sqrt(v + (double)eps));
+    float mu, rs;
+    ta_ln_row_stats(&mu, &rs, xr, F, eps);
     mean[r] = mu;
     rstd[r] = rs;
     float *yr = y + r * F;
-    for (size_t f = 0; f < F; f++) yr[f] = (xr[f] - mu) * rs * gamma[f] + beta[f];
+    for (size_t f = 0; f < F; f++) yr[f] = ta_ln_out(xr[f], mu, rs, gamma[f], beta[f]);
   }
 }
 
@@ -25,22 +22,16 @@ void ta_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
   for (size_t r = 0; r < R; r++) {
     const float *xr = x + r * F, *dyr = dy + r * F;
     float mu = mean[r], rs = rstd[r];
-    /* dxhat = dy * gamma; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) */
-    double s1 = 0.0, s2 = 0.0;
+    /* dgamma += dy * xhat, dbeta += dy, summed over the rows in order */
     for (size_t f = 0; f < F; f++) {
-      float xhat = (xr[f] - mu) * rs;
-      float dxhat = dyr[f] * gamma[f];
-      s1 += dxhat;
-      s2 += (double)dxhat * xhat;
-      dgamma[f] += dyr[f] * xhat;
+      dgamma[f] += dyr[f] * ta_ln_xhat(xr[f], mu, rs);
       dbeta[f] += dyr[f];
     }
     if (!dx) continue;
-    float m1 = (float)(s1 / (double)F), m2 = (float)(s2 / (double)F);
+    /* dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma */
+    float m1, m2;
+    ta_ln_row_means(&m1, &m2, xr, dyr, gamma, mu, rs, F);
     float *dxr = dx + r * F;
-    for (size_t f = 0; f < F; f++) {
-      float xhat = (xr[f] - mu) * rs;
-      dxr[f] = rs * (dyr[f] * gamma[f] - m1 - xhat * m2);
-    }
+    for (size_t f = 0; f < F; f++) dxr[f] = ta_ln_dx(xr[f], dyr[f], gamma[f], mu, rs, m1, m2);
   }
 }

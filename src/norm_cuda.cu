@@ -1,0 +1,99 @@
+/* Layer normalisation on the GPU (ta_cuda_layernorm_forward/backward in ta_cuda_layer.h)
+ * and the layer-norm layer's GPU path (see layer_layer_norm.c for the CPU's). One thread
+ * per row runs the row formulas of ta_norm_math.h, the functions ta_norm.c runs on the
+ * CPU: each row's sums are in double in index order, as on the CPU (no atomics, no
+ * order that depends on the launch). gamma's and beta's gradients are column sums over
+ * the rows, as ones^T [dy * xhat] and ones^T dy through cuBLAS (ta_cuda_bias_grad): a
+ * fixed order too. */
+#include "ta_cuda_check.h"
+#include "ta_cuda_layer.h"
+#include "ta_cuda_ops.h"
+#include "ta_norm_math.h"
+
+__global__ void ta_ln_forward_kernel(float *y, float *mean, float *rstd, const float *x,
+                                     const float *gamma, const float *beta, size_t R, size_t F,
+                                     float eps) {
+  for (size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x; r < R;
+       r += (size_t)blockDim.x * gridDim.x) {
+    const float *xr = x + r * F;
+    float mu, rs;
+    ta_ln_row_stats(&mu, &rs, xr, F, eps);
+    mean[r] = mu;
+    rstd[r] = rs;
+    float *yr = y + r * F;
+    for (size_t f = 0; f < F; f++) yr[f] = ta_ln_out(xr[f], mu, rs, gamma[f], beta[f]);
+  }
+}
+
+/* per row: dx (when not NULL) and gx = dy * xhat, the terms of gamma's gradient */
+__global__ void ta_ln_backward_kernel(float *dx, float *gx, const float *dy, const float *x,
+                                      const float *mean, const float *rstd, const float *gamma,
+                                      size_t R, size_t F) {
+  for (size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x; r < R;
+       r += (size_t)blockDim.x * gridDim.x) {
+    const float *xr = x + r * F, *dyr = dy + r * F;
+    float mu = mean[r], rs = rstd[r];
+    float *gr = gx + r * F;
+    for (size_t f = 0; f < F; f++) gr[f] = dyr[f] * ta_ln_xhat(xr[f], mu, rs);
+    if (!dx) continue;
+    float m1, m2;
+    ta_ln_row_means(&m1, &m2, xr, dyr, gamma, mu, rs, F);
+    float *dxr = dx + r * F;
+    for (size_t f = 0; f < F; f++) dxr[f] = ta_ln_dx(xr[f], dyr[f], gamma[f], mu, rs, m1, m2);
+  }
+}
+
+extern "C" int ta_cuda_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
+                                         const float *gamma, const float *beta, size_t R,
+                                         size_t F, float eps, ta_msg *msg) {
+  if (R == 0 || F == 0) return TA_OK;
+  ta_ln_forward_kernel<<<ta_cuda_blocks(R), TA_CUDA_THREADS>>>(y, mean, rstd, x, gamma, beta, R,
+                                                               F, eps);
+  return TA_CUDA_LAUNCHED(msg);
+}
+
+extern "C" int ta_cuda_layernorm_backward(float *dx, float *dgamma, float *dbeta, float *work,
+                                          const float *dy, const float *x, const float *mean,
+                                          const float *rstd, const float *gamma, size_t R,
+                                          size_t F, const ta_cuda_pass *ps, ta_msg *msg) {
+  if (R == 0 || F == 0) return TA_OK;
+  int st;
+  ta_ln_backward_kernel<<<ta_cuda_blocks(R), TA_CUDA_THREADS>>>(dx, work, dy, x, mean, rstd,
+                                                                gamma, R, F);
+  if ((st = TA_CUDA_LAUNCHED(msg)) || (st = ta_cuda_bias_grad(dgamma, work, F, R, F, ps, msg)))
+    return st;
+  return ta_cuda_bias_grad(dbeta, dy, F, R, F, ps, msg);
+}
+
+/* ---- the layer: parameters weight [F], bias [F]; cache mean [B*T], rstd [B*T] (the
+ * CPU's); scratch dy * xhat [B*T, F] ---------------------------------------------- */
+
+static size_t ln_cache(const ta_layer *L, size_t B, size_t T) {
+  (void)L;
+  return 2 * B * T;
+}
+static size_t ln_scratch(const ta_layer *L, size_t B, size_t T) {
+  return B * T * (size_t)L->in_dim;
+}
+
+static int ln_forward(const ta_layer *L, float *out, float *cache, const float *in,
+                      const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
+                      ta_msg *msg) {
+  (void)ps;
+  size_t F = (size_t)L->in_dim, R = B * T;
+  return ta_cuda_layernorm_forward(out, cache, cache + R, in, params, params + F, R, F,
+                                   L->cfg.norm.eps, msg);
+}
+
+static int ln_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+                       const float *dout, const float *in, const float *out, const float *cache,
+                       const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
+                       ta_msg *msg) {
+  (void)out;
+  size_t F = (size_t)L->in_dim, R = B * T;
+  return ta_cuda_layernorm_backward(din, dparams, dparams + F, scratch, dout, in, cache,
+                                    cache + R, params, R, F, ps, msg);
+}
+
+extern "C" const ta_cuda_layer_ops ta_cuda_layer_norm_ops = {ln_cache, ln_scratch, ln_forward,
+                                                             ln_backward, NULL};

@@ -1,0 +1,54 @@
+/* Per-row formulas of layer normalisation (ta_norm.h), written once for the CPU
+ * (ta_norm.c, which the layer-norm layer and the transformer block call) and the GPU
+ * (norm_cuda.cu, one thread per row running the same loops), as ta_math.h does for the
+ * element-wise formulas. The sums run in double in index order, so on both sides a row's
+ * mean, rstd and backward means are the same numbers (nvcc -fmad=false: no contraction). */
+#ifndef TA_NORM_MATH_H
+#define TA_NORM_MATH_H
+
+#include <math.h>
+#include <stddef.h>
+#include "ta_common.h"
+
+/* mean and 1 / sqrt(biased variance + eps) of row x [F]: two passes in double, exact
+ * enough that float32 rounding dominates */
+TA_HD void ta_ln_row_stats(float *mean, float *rstd, const float *x, size_t F, float eps) {
+  double m = 0.0, v = 0.0;
+  for (size_t f = 0; f < F; f++) m += x[f];
+  m /= (double)F;
+  for (size_t f = 0; f < F; f++) v += ((double)x[f] - m) * ((double)x[f] - m);
+  v /= (double)F;
+  *mean = (float)m;
+  *rstd = (float)(1.0 / sqrt(v + (double)eps));
+}
+
+/* the normalised value xhat = (x - mean) * rstd */
+TA_HD float ta_ln_xhat(float x, float mu, float rs) { return (x - mu) * rs; }
+
+/* one output element: xhat * gamma + beta */
+TA_HD float ta_ln_out(float x, float mu, float rs, float gamma, float beta) {
+  return ta_ln_xhat(x, mu, rs) * gamma + beta;
+}
+
+/* backward means of row r: with dxhat = dy * gamma, m1 = mean(dxhat) and
+ * m2 = mean(dxhat * xhat), each summed in double in index order */
+TA_HD void ta_ln_row_means(float *m1, float *m2, const float *x, const float *dy,
+                           const float *gamma, float mu, float rs, size_t F) {
+  double s1 = 0.0, s2 = 0.0;
+  for (size_t f = 0; f < F; f++) {
+    float xhat = ta_ln_xhat(x[f], mu, rs);
+    float dxhat = dy[f] * gamma[f];
+    s1 += dxhat;
+    s2 += (double)dxhat * xhat;
+  }
+  *m1 = (float)(s1 / (double)F);
+  *m2 = (float)(s2 / (double)F);
+}
+
+/* one input-gradient element: rstd * (dxhat - m1 - xhat * m2) */
+TA_HD float ta_ln_dx(float x, float dy, float gamma, float mu, float rs, float m1, float m2) {
+  float xhat = ta_ln_xhat(x, mu, rs);
+  return rs * (dy * gamma - m1 - xhat * m2);
+}
+
+#endif

@@ -1,0 +1,134 @@
+# The GPU paths of layer_norm, positional_encoding, dropout and conv1d (norm_cuda.cu,
+# layer_basic_cuda.cu) against the CPU core. The GPU comparisons need a device and are
+# skipped without one; the check that the C core gives these layers a GPU path runs on
+# any CUDA build.
+#
+# Tolerances, |gpu - cpu| <= atol + rtol * |cpu|, as test-cuda-train.R: the per-row and
+# per-element formulas are the CPU's own functions (ta_norm_math.h, ta_posenc.h,
+# ta_conv.h, ta_math.h, nvcc -fmad=false), and layer norm's row sums run in the CPU's
+# order, so the two differ only where cuBLAS sums (the dense and convolution products,
+# the column sums of gamma's, beta's and the biases' gradients) and in the device's
+# double-precision sin/cos/pow of the sinusoidal table (within an ulp of the float
+# value). Layer norm divides by the row's standard deviation, which can amplify a
+# product's rounding by 1/sd; the inputs here keep sd near 1. Outputs 1e-5 + 1e-4 |cpu|,
+# gradients 2e-5 + 1e-4 |cpu|; one Adam step 1e-5; 20 steps 5e-4 + 1e-3 |cpu|.
+# Dropout masks on the GPU are draws of the counter-based hash (ta_dropout_keep), not of
+# the CPU's sequential generator, so training-mode runs with dropout are checked for
+# what a mask must satisfy and for exact repetition, not against the CPU.
+
+basic_gpu_nets <- function() {
+  set.seed(21)
+  list(
+    layer_norm = sequential(layer_dense(6, activation = "tanh"), layer_layer_norm(),
+                            layer_dense(2), input_dim = 3),
+    layer_norm_first = sequential(layer_layer_norm(eps = 1e-3), layer_gru(4), layer_dense(1),
+                                  input_dim = 3)
+  )
+}
+
+# inputs [8, 12, 3] and targets shaped as the network's output
+basic_gpu_data <- function(net, B = 8L, T = 12L) {
+  set.seed(22)
+  x <- array(round(rnorm(B * T * 3), 3), c(B, T, 3))
+  shape <- dim(predict(net, x))
+  list(x = x, y = array(round(rnorm(prod(shape)) * 0.5, 3), shape))
+}
+
+expect_close <- function(gpu, cpu, atol, rtol, what = "") {
+  gpu <- unlist(gpu)
+  cpu <- unlist(cpu)
+  expect_identical(length(gpu), length(cpu))
+  bad <- abs(gpu - cpu) > atol + rtol * abs(cpu)
+  expect_true(!any(bad), label = sprintf("%s: %d of %d values beyond atol %g + rtol %g (max diff %g)",
+                                         what, sum(bad), length(cpu), atol, rtol,
+                                         max(abs(gpu - cpu))))
+}
+
+# the GPU tests go through R's device checks; skip (saying so) while R's list of layers
+# with a GPU path (cuda_unsupported() in R/cuda.R) does not name one of the network's
+skip_unless_gpu_net <- function(net) {
+  skip_if_not(cuda_available(), "no CUDA device")
+  why <- tsattn:::cuda_unsupported(net)
+  skip_if(!is.null(why), paste("R's cuda_unsupported():", why))
+}
+
+# predict on the GPU through the .Call entry itself, past R's layer list: the C core's
+# own answer on whether the network has a GPU path
+raw_gpu_predict <- function(net, x) {
+  s <- tsattn:::network_spec(net)
+  w <- tsattn:::flatten_weights(net$weights, tsattn:::check_network(net))
+  .Call(tsattn:::C_cuda_net_predict, s$ispec, s$dspec, net$input_dim, w, tsattn:::to_core(x),
+        dim(x), NULL, 4L, 0L)
+}
+
+# ---- on any CUDA build ---------------------------------------------------------------
+
+test_that("the C core has a GPU path for layer_norm, positional_encoding, dropout and conv1d", {
+  skip_if_not(tsattn:::cuda_built(), "a build without CUDA")
+  for (nm in names(nets <- basic_gpu_nets())) {
+    d <- basic_gpu_data(nets[[nm]])
+    if (cuda_available()) {
+      expect_identical(length(raw_gpu_predict(nets[[nm]], d$x)), length(d$y))
+    } else {
+      # the network is accepted; what fails is selecting a device
+      err <- tryCatch(raw_gpu_predict(nets[[nm]], d$x), error = conditionMessage)
+      expect_no_match(err, "has no GPU implementation", label = nm)
+      expect_match(err, "cuda[A-Za-z]+: ", label = nm)
+    }
+  }
+})
+
+# ---- on a GPU ------------------------------------------------------------------------
+
+test_that("GPU forward outputs of layer_norm/posenc/dropout/conv1d networks match the CPU's", {
+  for (nm in names(nets <- basic_gpu_nets())) {
+    skip_unless_gpu_net(nets[[nm]])
+    d <- basic_gpu_data(nets[[nm]])
+    cpu <- predict(nets[[nm]], d$x, device = "cpu")
+    gpu <- predict(nets[[nm]], d$x, device = "cuda")
+    expect_identical(dim(gpu), dim(cpu))
+    expect_close(gpu, cpu, 1e-5, 1e-4, nm)
+    expect_identical(predict(nets[[nm]], d$x, device = "cuda", batch_size = 3), gpu)
+  }
+})
+
+test_that("GPU gradients of layer_norm/posenc/dropout/conv1d networks match the CPU's", {
+  for (nm in names(nets <- basic_gpu_nets())) {
+    skip_unless_gpu_net(nets[[nm]])
+    for (loss in c("mse", "mae")) {
+      d <- basic_gpu_data(nets[[nm]])
+      cpu <- tsattn:::net_gradient(nets[[nm]], d$x, d$y, loss = loss)
+      gpu <- tsattn:::cuda_net_gradient(nets[[nm]], d$x, d$y, loss = loss)
+      label <- paste(nm, loss)
+      expect_close(gpu$loss, cpu$loss, 1e-6, 1e-5, paste(label, "loss"))
+      expect_close(gpu$output, cpu$output, 1e-5, 1e-4, paste(label, "output"))
+      expect_identical(names(gpu$weights), names(cpu$weights))
+      expect_close(gpu$weights, cpu$weights, 2e-5, 1e-4, paste(label, "weight gradients"))
+      expect_close(gpu$x, cpu$x, 2e-5, 1e-4, paste(label, "input gradients"))
+    }
+  }
+})
+
+test_that("one Adam step and a 20-step run on the GPU match the CPU's", {
+  for (nm in names(nets <- basic_gpu_nets())) {
+    skip_unless_gpu_net(nets[[nm]])
+    d <- basic_gpu_data(nets[[nm]])
+    step <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 1, batch_size = 8, shuffle = FALSE,
+                                 optimizer = optimizer_adam(lr = 0.01), seed = 3,
+                                 device = device, verbose = FALSE)
+    cpu <- step("cpu")
+    gpu <- step("cuda")
+    expect_close(gpu$history$loss, cpu$history$loss, 0, 1e-5, paste(nm, "loss"))
+    expect_close(get_weights(gpu), get_weights(cpu), 1e-5, 1e-5, paste(nm, "weights"))
+    run <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 10, batch_size = 4,
+                                optimizer = optimizer_adam(lr = 0.01), seed = 5,
+                                device = device, verbose = FALSE)
+    cpu <- run("cpu")
+    gpu <- run("cuda")
+    expect_close(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
+    expect_close(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
+    again <- run("cuda")
+    expect_identical(get_weights(again), get_weights(gpu))
+    expect_identical(again$history, gpu$history)
+  }
+})
