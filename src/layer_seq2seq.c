@@ -25,16 +25,18 @@
  *   then output.weight [O, 2H], output.bias [O].
  * Spec: units = H, key_dim = A (0: H), score 0 additive / 1 dot / 2 general,
  *   num_layers = 1, d_ff = horizon, heads = O, variant 0 gru / 1 lstm.
- * The attention itself is the shared kernel (attn_kernel.h) with one query per block:
- *   additive: q = W_s s, k_j = W_h h_j, sw = v; dot: q = s, k_j = h_j; general: q = s,
- *   k_j = W h_j (so q . k_j = s' W h_j).
+ * The attention has one query per decoder step: additive: q = W_s s, k_j = W_h h_j,
+ *   e_j = v . tanh(q + k_j); dot: q = s, k_j = h_j; general: q = s, k_j = W h_j (so
+ *   q . k_j = s' W h_j). Its per-row formulas (additive score, masked softmax and their
+ *   gradients) are ta_s2s_math.h's and the cells' ta_rnn_math.h's, which the GPU path
+ *   (layer_seq2seq_cuda.cu) runs too.
  * cache (BT = B*T, Kd = A additive, H otherwise, DI = O + H):
  *   eg [BT, GH] encoder gates after activation, eaux [BT, H] (GRU: h W_hn^T + b_hn;
  *   LSTM: c), E [BT, H] encoder states, K [BT, Kd] keys (not for dot),
  *   Gd [B, Hz, GH] decoder gates, Ad [B, Hz, H] (GRU's hn), S [B, Hz+1, H] decoder states
  *   s_0..s_Hz, C [B, Hz+1, H] LSTM cell states, U [B, Hz, DI] decoder inputs
  *   [y_prev, ctx], P [B, Hz, T] attention weights, Q [B, Hz, A] additive queries,
- *   hp [B, GH] (h W_hh^T + b_hh of one step), kw [B, T] kernel work, flag [1]
+ *   hp [B, GH] (h W_hh^T + b_hh of one step), flag [1]
  *   (1: the forward used teacher forcing).
  * scratch: see s2s_scratch. */
 #include <math.h>
@@ -42,7 +44,9 @@
 #include "ta_layer.h"
 #include "ta_math.h"
 #include "ta_gemm.h"
-#include "attn_kernel.h"
+#include "ta_vec.h"
+#include "ta_rnn_math.h"
+#include "ta_s2s_math.h"
 
 enum { S2S_ADDITIVE = 0, S2S_DOT = 1, S2S_GENERAL = 2 };
 enum { S2S_GRU = 0, S2S_LSTM = 1 };
@@ -145,7 +149,7 @@ static size_t s2s_out_time(const ta_layer *L, size_t T) {
 }
 
 typedef struct {
-  float *eg, *eaux, *E, *K, *Gd, *Ad, *S, *C, *U, *P, *Q, *hp, *kw, *flag;
+  float *eg, *eaux, *E, *K, *Gd, *Ad, *S, *C, *U, *P, *Q, *hp, *flag;
 } s2s_cache;
 
 /* Places the cache's buffers at p (when c is not NULL); returns its size in floats. */
@@ -169,7 +173,6 @@ static size_t cache_layout(const s2s_dims *d, float *p, size_t B, size_t T, s2s_
   PLACE(P, BZ * T);
   PLACE(Q, d->score == S2S_ADDITIVE ? BZ * d->A : 0);
   PLACE(hp, B * d->GH);
-  PLACE(kw, BT);
   PLACE(flag, 1);
   return off;
 }
@@ -199,7 +202,7 @@ static size_t scratch_layout(const s2s_dims *d, float *p, size_t B, size_t T, s2
   PLACE(dK, BT * d->Kd);       /* [BT, Kd] keys */
   PLACE(tK, T * d->Kd);        /* [T, Kd] one block's key gradient */
   PLACE(tV, T * H);            /* [T, H] one block's value gradient */
-  PLACE(kw, 2 * T);            /* kernel work */
+  PLACE(kw, T);                /* [T] one row of dP */
   PLACE(dY0, B * d->O);        /* [B, O] the first decoder input */
   PLACE(eG, BT * d->GH);       /* [BT, GH] encoder gate gradients */
   PLACE(egh, B * d->GH);       /* [B, GH] GRU: of h W_hh^T + b_hh */
@@ -276,97 +279,104 @@ static void s2s_init(const ta_layer *L, float *params, ta_rng *rng) {
   ta_fill_uniform(params + o.wo, d.O * 2 * d.H + d.O, 1.0f / sqrtf((float)(2 * d.H)), rng);
 }
 
-/* ---- one step of a cell for one row (PyTorch's equations) ----
- * gx: x W_ih^T + b_ih, overwritten by the gates after activation; p: h W_hh^T + b_hh. */
+/* ---- one step of a cell for one row (PyTorch's equations, ta_rnn_math.h) ----
+ * gx: x W_ih^T + b_ih, overwritten by the gates after activation; p: h W_hh^T + b_hh
+ * (its bias already added, so the cell's own bias argument is -0.0f: x + -0.0f is x
+ * exactly, for every x). */
 
-/* GRU: r = s(gx_r + p_r), z = s(gx_z + p_z), n = tanh(gx_n + r p_n), h = (1-z) n + z h_prev;
- * hn = p_n is kept for backward. hprev NULL means 0. */
+/* GRU: gates r, z, n into g; hn = p_n kept for backward. hprev NULL means 0. */
 static inline void gru_step(float *g, float *hn, float *h, const float *p, const float *hprev,
                             size_t H) {
-  for (size_t j = 0; j < H; j++) {
-    float rr = ta_sigmoidf(g[j] + p[j]);
-    float zz = ta_sigmoidf(g[H + j] + p[H + j]);
-    float hnj = p[2 * H + j];
-    float nn = ta_tanhf(g[2 * H + j] + rr * hnj);
-    g[j] = rr;
-    g[H + j] = zz;
-    g[2 * H + j] = nn;
-    hn[j] = hnj;
-    h[j] = ta_gru_h(zz, nn, hprev ? hprev[j] : 0.0f);
-  }
+  for (size_t j = 0; j < H; j++)
+    h[j] = ta_gru_cell(&g[j], &g[H + j], &g[2 * H + j], &hn[j], g[j], g[H + j], g[2 * H + j],
+                       p[j], p[H + j], p[2 * H + j], -0.0f, -0.0f, -0.0f,
+                       hprev ? hprev[j] : 0.0f);
 }
 
 /* dgx [3H] (gradient of gx), dgh [3H] (of p), dhprev [H] = dh z (the direct path only) */
 static inline void gru_step_back(float *dgx, float *dgh, float *dhprev, const float *dh,
                                  const float *g, const float *hn, const float *hprev, size_t H) {
   for (size_t j = 0; j < H; j++) {
-    float rr = g[j], zz = g[H + j], nn = g[2 * H + j];
-    float dn = dh[j] * (1.0f - zz);
-    float dz = dh[j] * ((hprev ? hprev[j] : 0.0f) - nn);
-    float dan = dn * (1.0f - nn * nn);
-    float dar = dan * hn[j] * rr * (1.0f - rr);
-    float daz = dz * zz * (1.0f - zz);
+    float dar, daz, dan, rr = g[j];
+    dhprev[j] = ta_gru_cell_grad(&dar, &daz, &dan, dh[j], rr, g[H + j], g[2 * H + j], hn[j],
+                                 hprev ? hprev[j] : 0.0f);
     dgx[j] = dar;
     dgx[H + j] = daz;
     dgx[2 * H + j] = dan;
     dgh[j] = dar;
     dgh[H + j] = daz;
     dgh[2 * H + j] = dan * rr;
-    dhprev[j] = dh[j] * zz;
   }
 }
 
 /* LSTM: [i, f, g, o] = [s, s, tanh, s](gx + p); c = f c_prev + i g; h = o tanh(c) */
 static inline void lstm_step(float *g, float *c, float *h, const float *p, const float *cprev,
                              size_t H) {
-  for (size_t j = 0; j < H; j++) {
-    float ii = ta_sigmoidf(g[j] + p[j]), ff = ta_sigmoidf(g[H + j] + p[H + j]);
-    float gg = ta_tanhf(g[2 * H + j] + p[2 * H + j]), oo = ta_sigmoidf(g[3 * H + j] + p[3 * H + j]);
-    g[j] = ii;
-    g[H + j] = ff;
-    g[2 * H + j] = gg;
-    g[3 * H + j] = oo;
-    float cc = ta_lstm_c(ii, ff, gg, cprev ? cprev[j] : 0.0f);
-    c[j] = cc;
-    h[j] = oo * ta_tanhf(cc);
-  }
+  for (size_t j = 0; j < H; j++)
+    h[j] = ta_lstm_cell(&g[j], &g[H + j], &g[2 * H + j], &g[3 * H + j], &c[j], g[j] + p[j],
+                        g[H + j] + p[H + j], g[2 * H + j] + p[2 * H + j],
+                        g[3 * H + j] + p[3 * H + j], cprev ? cprev[j] : 0.0f);
 }
 
 /* dg [4H] (of gx and of p alike); dc [H]: in, the gradient reaching c from later steps;
  * out, the gradient of c_prev (dc f). In place is fine. */
 static inline void lstm_step_back(float *dg, float *dc, const float *dh, const float *g,
                                   const float *c, const float *cprev, size_t H) {
-  for (size_t j = 0; j < H; j++) {
-    float ii = g[j], ff = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j];
-    float tc = ta_tanhf(c[j]);
-    float dcj = dc[j] + dh[j] * oo * (1.0f - tc * tc);
-    dg[j] = dcj * gg * ii * (1.0f - ii);
-    dg[H + j] = dcj * (cprev ? cprev[j] : 0.0f) * ff * (1.0f - ff);
-    dg[2 * H + j] = dcj * ii * (1.0f - gg * gg);
-    dg[3 * H + j] = dh[j] * tc * oo * (1.0f - oo);
-    dc[j] = dcj * ff;
-  }
+  for (size_t j = 0; j < H; j++)
+    dc[j] = ta_lstm_cell_grad(&dg[j], &dg[H + j], &dg[2 * H + j], &dg[3 * H + j], dh[j], dc[j],
+                              g[j], g[H + j], g[2 * H + j], g[3 * H + j], c[j],
+                              cprev ? cprev[j] : 0.0f);
 }
 
 static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
-  if (!ps || !ps->valid_len) return T;
-  int l = ps->valid_len[b];
-  return l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
+  return ta_s2s_len(ps ? ps->valid_len : NULL, b, T);
 }
 
-static ta_attn_block block_of(const s2s_dims *d, size_t T) {
-  ta_attn_block a;
-  a.score = d->score == S2S_ADDITIVE ? TA_SCORE_ADDITIVE : TA_SCORE_DOT;
-  a.causal = 0;
-  a.window = -1;
-  a.Tq = 1;
-  a.q0 = 0; /* not causal: the query's position does not matter */
-  a.Tk = T;
-  a.dk = d->Kd;
-  a.dv = d->H;
-  a.ldq = a.ldk = d->Kd;
-  a.ldv = a.ldo = d->H;
-  return a;
+/* One decoder query against sequence b's keys k [T, Kd] and values (encoder states)
+ * e [T, H]: p [T] the weights (zero beyond len), ctx [H] = sum_j p_j e_j. */
+static void attend(const s2s_dims *d, float *ctx, float *p, const float *q, const float *k,
+                   const float *e, const float *v, size_t len, size_t T) {
+  const size_t Kd = d->Kd, H = d->H;
+  memset(ctx, 0, H * sizeof(float));
+  for (size_t j = 0; j < len; j++)
+    p[j] = d->score == S2S_ADDITIVE ? ta_additive_score(q, k + j * Kd, v, Kd)
+                                    : ta_dot(q, k + j * Kd, Kd);
+  ta_softmax_masked_row(p, T, len);
+  for (size_t j = 0; j < len; j++)
+    if (p[j] != 0.0f) ta_axpy(ctx, p[j], e + j * H, H);
+}
+
+/* its backward from dctx [H]: dq [Kd], dk [T, Kd], de [T, H] (=), dv [Kd] (+=, additive
+ * only); dp [T] work */
+static void attend_back(const s2s_dims *d, float *dq, float *dk, float *de, float *dv, float *dp,
+                        const float *dctx, const float *q, const float *k, const float *e,
+                        const float *p, const float *v, size_t len, size_t T) {
+  const size_t Kd = d->Kd, H = d->H;
+  memset(dq, 0, Kd * sizeof(float));
+  memset(dk, 0, T * Kd * sizeof(float));
+  memset(de, 0, T * H * sizeof(float));
+  for (size_t j = 0; j < len; j++) {
+    dp[j] = ta_dot(dctx, e + j * H, H);
+    if (p[j] != 0.0f) ta_axpy(de + j * H, p[j], dctx, H);
+  }
+  float r = ta_softmax_row_dot(p, dp, len);
+  for (size_t j = 0; j < len; j++) {
+    float ds = ta_softmax_grad(p[j], dp[j], r);
+    if (ds == 0.0f) continue;
+    const float *kj = k + j * Kd;
+    float *dkj = dk + j * Kd;
+    if (d->score == S2S_ADDITIVE) {
+      for (size_t c = 0; c < Kd; c++) {
+        float t, u = ta_additive_score_grad(ds, q[c], kj[c], v[c], &t);
+        dv[c] += ds * t;
+        dq[c] += u;
+        dkj[c] += u;
+      }
+    } else {
+      ta_axpy(dq, ds, kj, Kd);
+      ta_axpy(dkj, ds, q, Kd);
+    }
+  }
 }
 
 static void add_bias(float *y, size_t ld, const float *bias, size_t R, size_t N) {
@@ -430,7 +440,6 @@ static void s2s_forward(const ta_layer *L, float *out, float *cache, const float
     }
   }
 
-  ta_attn_block a = block_of(&d, T);
   const float *v = d.score == S2S_ADDITIVE ? params + o.a3 : NULL;
   const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh;
   const float *Wo = params + o.wo, *bo = params + o.bo;
@@ -441,8 +450,8 @@ static void s2s_forward(const ta_layer *L, float *out, float *cache, const float
     for (size_t b = 0; b < B; b++) {
       size_t row = b * Hz + t;
       const float *q = d.score == S2S_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
-      ta_attn_block_forward(&a, c.U + row * DI + O, c.P + row * T, c.kw + b * T, q,
-                            keys + b * T * Kd, c.E + b * T * H, NULL, v, len_of(ps, b, T));
+      attend(&d, c.U + row * DI + O, c.P + row * T, q, keys + b * T * Kd, c.E + b * T * H, v,
+             len_of(ps, b, T), T);
     }
     /* the cell on [y_prev, ctx] */
     ta_gemm_nt(c.Gd + t * GH, Hz * GH, c.U + t * DI, Hz * DI, dWih, DI, B, GH, DI, 0);
@@ -489,7 +498,6 @@ static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *s
   const float *v = d.score == S2S_ADDITIVE ? params + o.a3 : NULL;
   float *dv = d.score == S2S_ADDITIVE ? dparams + o.a3 : NULL;
   const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh, *Wo = params + o.wo;
-  ta_attn_block a = block_of(&d, T);
 
   memcpy(s.dY, dout, B * Hz * O * sizeof(float));
   memset(s.dsn, 0, B * H * sizeof(float));
@@ -539,9 +547,8 @@ static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *s
     for (size_t b = 0; b < B; b++) {
       size_t row = b * Hz + t;
       const float *q = d.score == S2S_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
-      ta_attn_block_backward(&a, s.dq + b * Kd, s.tK, s.tV, dv, s.kw, s.dctx + b * H, q,
-                             keys + b * T * Kd, c.E + b * T * H, c.P + row * T, NULL, v,
-                             len_of(ps, b, T));
+      attend_back(&d, s.dq + b * Kd, s.tK, s.tV, dv, s.kw, s.dctx + b * H, q, keys + b * T * Kd,
+                  c.E + b * T * H, c.P + row * T, v, len_of(ps, b, T), T);
       float *dkb = (d.score == S2S_DOT ? s.dE : s.dK) + b * T * Kd, *deb = s.dE + b * T * H;
       for (size_t i = 0; i < T * Kd; i++) dkb[i] += s.tK[i];
       for (size_t i = 0; i < T * H; i++) deb[i] += s.tV[i];
