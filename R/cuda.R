@@ -47,19 +47,15 @@ cuda_devices <- function() {
 }
 
 # Why `object` (a network) cannot run on the GPU: NULL when every layer has a GPU
-# path (src/net_cuda.cu: dense, activation, last_step, and GRU/LSTM without
-# inter-layer dropout), else a message naming the first layer that has none.
+# path, else a message naming the first layer that has none. The CUDA build's core
+# decides (src/net_cuda.cu); a CPU-only build has no GPU path at all and answers NULL
+# (check_device() then says that the build has no CUDA).
 cuda_unsupported <- function(object) {
-  gpu_types <- c("dense", "activation", "last_step", "gru", "lstm")
-  for (i in seq_along(object$layers)) {
-    l <- object$layers[[i]]
-    if (!l$type %in% gpu_types)
-      return(sprintf("layer %d (%s) has no GPU implementation yet", i, l$type))
-    if (l$type %in% c("gru", "lstm") && l$num_layers > 1 && l$dropout > 0)
-      return(sprintf("layer %d (%s) has no GPU implementation of inter-layer dropout yet (dropout = %g)",
-                     i, l$type, l$dropout))
-  }
-  NULL
+  s <- network_spec(object)
+  in_dim <- if (is.null(object$input_dim)) 1L else as.integer(object$input_dim)
+  # the GPU's own list (ta_cuda_net_unsupported in src/net_cuda.cu); a network the core
+  # cannot build here gives NULL, and its real error comes from fit() or predict()
+  tryCatch(.Call(C_cuda_net_unsupported, s$ispec, s$dspec, in_dim), error = function(e) NULL)
 }
 
 # the first usable CUDA device (check_device() has made sure there is one)

@@ -177,9 +177,9 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   clipnorm <- if (is.null(clipnorm)) 0 else check_number(clipnorm, "clipnorm", 0, lower_open = TRUE)
   if (!inherits(object, "tsattn_network"))
     stop_arg("object", "a network made with sequential()", describe(object))
-  device <- check_device(device, object)
   seed <- check_seed(seed)
   if (is.null(object$input_dim)) object <- build_network(object, dim(x)[3L], seed[[1L]])
+  device <- check_device(device, object) # on the built network: its layers decide
   layout <- check_network(object)
   check_features(x, object)
   check_targets(y, x, layout, object = object)

@@ -228,3 +228,16 @@ SEXP C_cuda_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP
   UNPROTECT(3);
   return res;
 }
+
+/* NULL when every layer of the network has a GPU path, else the first one's reason (a
+ * CPU-only build: always NULL, as it has no GPU path to speak of) */
+SEXP C_cuda_net_unsupported(SEXP ispec, SEXP dspec, SEXP in_dim) {
+  ta_net *net;
+  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  ta_msg why;
+  why.text[0] = '\0';
+  int i = ta_cuda_built() ? ta_cuda_net_unsupported(net, &why) : -1;
+  release(host);
+  UNPROTECT(1);
+  return i >= 0 ? mkString(why.text) : R_NilValue;
+}

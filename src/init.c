@@ -31,6 +31,7 @@ SEXP C_cuda_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_dropout(SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_blas_library(void);
 SEXP C_cuda_emulated(void);
+SEXP C_cuda_net_unsupported(SEXP, SEXP, SEXP);
 SEXP C_positional_encoding(SEXP, SEXP);
 SEXP C_set_threads(SEXP);
 
@@ -57,6 +58,7 @@ static const R_CallMethodDef call_methods[] = {
     {"C_cuda_op_dropout", (DL_FUNC)&C_cuda_op_dropout, 4},
     {"C_cuda_blas_library", (DL_FUNC)&C_cuda_blas_library, 0},
     {"C_cuda_emulated", (DL_FUNC)&C_cuda_emulated, 0},
+    {"C_cuda_net_unsupported", (DL_FUNC)&C_cuda_net_unsupported, 3},
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
     {NULL, NULL, 0}};

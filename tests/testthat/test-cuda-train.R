@@ -54,6 +54,7 @@ expect_near <- function(gpu, cpu, atol, rtol, what = "") {
 # ---- on any machine ----------------------------------------------------------------
 
 test_that("cuda_unsupported() names the first layer without a GPU path", {
+  skip_if_not(tsattn:::cuda_built(), "a CPU-only build has no GPU path to report on")
   unsupported <- tsattn:::cuda_unsupported
   for (net in gpu_test_nets()) expect_null(unsupported(net))
   net <- sequential(layer_dense(4), layer_multihead_attention(2), layer_dense(1))
@@ -67,7 +68,9 @@ test_that("cuda_unsupported() names the first layer without a GPU path", {
 test_that("device = \"cuda\" with a layer that has no GPU path is an error naming it", {
   x <- array(rnorm(40), c(2, 5, 4))
   net <- sequential(layer_dense(4), layer_multihead_attention(2), layer_dense(1), input_dim = 4)
-  msg <- "layer 2 \\(multihead_attention\\) has no GPU implementation yet; use device = \"cpu\""
+  msg <- if (tsattn:::cuda_built())
+    "layer 2 \\(multihead_attention\\) has no GPU implementation yet; use device = \"cpu\"" else
+    "this build of tsattn has no CUDA backend"
   expect_error(fit(net, x, x[, , 1, drop = FALSE], epochs = 1, device = "cuda", verbose = FALSE), msg)
   expect_error(predict(net, x, device = "cuda"), msg)
   # "auto" runs such a network on the CPU, wherever it runs
