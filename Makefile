@@ -15,6 +15,12 @@
 #                  ~/.cache/tsattn/bench-venv; an existing venv with torch is used as is) and
 #                  installs the package into a private library (BENCH_TMP/lib), not the site one.
 #                  BENCH_REPS=3  BENCH_THREADS=<cores> (or a list, 2,1)  BENCH_QUICK=1  BENCH_ONLY=W1,W6
+#                  BENCH_DEVICE=cuda: the same workloads on the GPU (tsattn `device = "cuda"`,
+#                  PyTorch on "cuda"); writes bench/RESULTS-cuda.md, never RESULTS.md. Stops at
+#                  once, exit 1, where there is no GPU. Its venv (default .../bench-venv-cuda)
+#                  gets torch from the CUDA wheel index download.pytorch.org/whl/$(BENCH_TORCH_CUDA)
+#                  (BENCH_TORCH_CUDA=cu130; pick one your driver supports, e.g. cu126), else PyPI;
+#                  a venv whose torch is a CPU-only build is refused. See bench/run.py's header.
 #   make clean     remove build products
 #
 # CONFIGURE_ARGS is passed to configure, e.g.  make test CONFIGURE_ARGS=--without-cuda
@@ -84,7 +90,11 @@ check: deps
 	    exit 1; \
 	  fi
 
-BENCH_VENV ?= $(HOME)/.cache/tsattn/bench-venv
+BENCH_DEVICE ?= cpu
+BENCH_CUDA := $(filter cuda,$(BENCH_DEVICE))
+BENCH_VENV ?= $(HOME)/.cache/tsattn/bench-venv$(if $(BENCH_CUDA),-cuda,)
+BENCH_TORCH_CUDA ?= cu130
+BENCH_TORCH_INDEX := https://download.pytorch.org/whl/$(if $(BENCH_CUDA),$(BENCH_TORCH_CUDA),cpu)
 BENCH_TMP ?= /tmp/tsattn-bench-$(shell id -u)
 BENCH_REPS ?= 3
 BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -94,13 +104,25 @@ BENCH_PYTHON ?= python3
 
 bench:
 	@set -e; \
+	case "$(BENCH_DEVICE)" in cpu|cuda) ;; \
+	  *) echo "bench: BENCH_DEVICE must be cpu or cuda, not '$(BENCH_DEVICE)'" >&2; exit 2;; esac; \
+	if [ "$(BENCH_DEVICE)" = cuda ] && ! { nvidia-smi -L 2>/dev/null | grep -q '^GPU '; } && \
+	   ! ls /dev/nvidia[0-9]* >/dev/null 2>&1; then \
+	  echo "bench: BENCH_DEVICE=cuda but this machine has no NVIDIA GPU (nvidia-smi lists none, no /dev/nvidia0); nothing was timed" >&2; \
+	  exit 1; \
+	fi; \
 	if ! "$(BENCH_VENV)/bin/python" -c 'import torch' >/dev/null 2>&1; then \
 	  echo "bench: creating $(BENCH_VENV) with PyTorch (once)"; \
 	  $(BENCH_PYTHON) -m venv "$(BENCH_VENV)"; \
 	  "$(BENCH_VENV)/bin/python" -m pip install --retries 1 --timeout 30 \
-	    --index-url https://download.pytorch.org/whl/cpu torch || \
-	    { echo "bench: the CPU-only index is not reachable; installing torch from PyPI"; \
+	    --index-url $(BENCH_TORCH_INDEX) torch || \
+	    { echo "bench: the $(if $(BENCH_CUDA),CUDA ($(BENCH_TORCH_CUDA)),CPU-only) index is not reachable; installing torch from PyPI"; \
 	      "$(BENCH_VENV)/bin/python" -m pip install torch; }; \
+	fi; \
+	if [ "$(BENCH_DEVICE)" = cuda ] && \
+	   ! "$(BENCH_VENV)/bin/python" -c 'import sys, torch; sys.exit(not torch.version.cuda)' >/dev/null 2>&1; then \
+	  echo "bench: BENCH_DEVICE=cuda but the torch in $(BENCH_VENV) is a CPU-only build; use another BENCH_VENV or remove this one (it is then created from $(BENCH_TORCH_INDEX))" >&2; \
+	  exit 1; \
 	fi; \
 	echo "bench: installing $(PKG) into $(BENCH_TMP)/lib (log: $(BENCH_TMP)/install.log)"; \
 	rm -rf "$(BENCH_TMP)/src" "$(BENCH_TMP)/lib"; mkdir -p "$(BENCH_TMP)/src" "$(BENCH_TMP)/lib"; \
@@ -114,8 +136,8 @@ bench:
 	  { tail -n 40 "$(BENCH_TMP)/install.log"; exit 1; }; \
 	R_LIBS="$(BENCH_TMP)/lib$${R_LIBS:+:$$R_LIBS}" "$(BENCH_VENV)/bin/python" bench/run.py \
 	  --reps $(BENCH_REPS) --threads $(BENCH_THREADS) --rscript "$(RSCRIPT)" \
-	  $(if $(BENCH_QUICK),--quick,) $(if $(BENCH_ONLY),--only $(BENCH_ONLY),) \
-	  --command "make bench BENCH_REPS=$(BENCH_REPS) BENCH_THREADS=$(BENCH_THREADS)$(if $(BENCH_QUICK), BENCH_QUICK=1,)$(if $(BENCH_ONLY), BENCH_ONLY=$(BENCH_ONLY),)"
+	  $(if $(BENCH_QUICK),--quick,) $(if $(BENCH_ONLY),--only $(BENCH_ONLY),) $(if $(BENCH_CUDA),--device cuda,) \
+	  --command "make bench$(if $(BENCH_CUDA), BENCH_DEVICE=cuda,) BENCH_REPS=$(BENCH_REPS) BENCH_THREADS=$(BENCH_THREADS)$(if $(BENCH_QUICK), BENCH_QUICK=1,)$(if $(BENCH_ONLY), BENCH_ONLY=$(BENCH_ONLY),)"
 
 clean:
 	-@[ -x ./cleanup ] && ./cleanup

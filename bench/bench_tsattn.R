@@ -4,7 +4,13 @@
 #   Rscript bench/bench_tsattn.R train    dir=D W=W2 n=.. T=.. F=.. batch=.. epochs=.. threads=..
 #   Rscript bench/bench_tsattn.R gemm     size=2048 reps=5 threads=..
 #   Rscript bench/bench_tsattn.R forecast which=tsattn|nnetar threads=..
+#   Rscript bench/bench_tsattn.R cuda                                 lines "CUDA key=value"
 #
+# GPU mode (run.py --device cuda): `train`, `gemm` and `forecast which=tsattn` take device=cuda
+# and run fit()/predict()/tsattn()/forecast() with device = "cuda". Where a layer has no GPU
+# path yet, fit() stops with "... layer N (kind) has no GPU implementation yet ..."; that is
+# caught and the RESULT line is "nogpu=1 layer=N kind=K dropout=0|1" instead of timings.
+# `forecast which=tsattn device=cuda` runs the whole job once, untimed, before the timed one.
 # Data files hold doubles in R's column-major order of the array [n, T, F]. For `train` the
 # initial weights come from D/W.weights.bin (doubles, each parameter in column-major order, in
 # the order listed in D/W.weights.txt as "name d1 d2 ..."), written by run.py from the PyTorch
@@ -20,6 +26,7 @@ arg <- function(name, default = NULL) {
     stop("missing argument ", name)
 }
 int <- function(name, default = NULL) as.integer(arg(name, default))
+device <- arg("device", "cpu")
 threads <- int("threads", "0")
 options(tsattn.threads = threads)
 now <- function() as.numeric(Sys.time())
@@ -48,6 +55,20 @@ network_for <- function(W, F) {
                  layer_activation("relu"), conv(), layer_conv1d(1, 5), input_dim = F)
     },
     stop("unknown workload ", W))
+}
+
+# GPU mode: evaluate expr; if it stops because a layer has no GPU path, print the RESULT
+# line that says so and quit (any other error stops the child, as on the CPU)
+on_gpu <- function(expr) {
+  if (device == "cpu") return(expr)
+  tryCatch(expr, error = function(e) {
+    msg <- conditionMessage(e)
+    if (!grepl("has no GPU implementation", msg, fixed = TRUE)) stop(e)
+    m <- regmatches(msg, regexec("layer ([0-9]+) \\(([^)]+)\\)", msg))[[1L]]
+    result(nogpu = 1L, layer = if (length(m)) m[2L] else NA, kind = if (length(m)) gsub("[[:space:]=]+", "_", m[3L]) else "?",
+           dropout = as.integer(grepl("dropout", msg, fixed = TRUE)))
+    quit(save = "no", status = 0L)
+  })
 }
 
 write_bin <- function(v, path) {
@@ -112,14 +133,14 @@ if (cmd == "prepare") {
   opt <- optimizer_adam(lr = lr)
   # warm-up (not timed, result discarded): one step on the first batch, as on the torch side
   tw <- now()
-  invisible(fit(net, x[seq_len(min(batch, n)), , , drop = FALSE],
-                y[seq_len(min(batch, n)), , , drop = FALSE], epochs = 1L, batch_size = batch,
-                optimizer = opt, shuffle = FALSE, verbose = FALSE))
+  invisible(on_gpu(fit(net, x[seq_len(min(batch, n)), , , drop = FALSE],
+                       y[seq_len(min(batch, n)), , , drop = FALSE], epochs = 1L, batch_size = batch,
+                       optimizer = opt, shuffle = FALSE, verbose = FALSE, device = device)))
   warmup <- now() - tw
   gc()
   t0 <- now()
   net <- fit(net, x, y, epochs = epochs, batch_size = batch, optimizer = opt, shuffle = FALSE,
-             verbose = FALSE)
+             verbose = FALSE, device = device)
   secs <- now() - t0
   steps <- epochs * ceiling(n / batch)
   result(seconds = secs, steps = steps, final_loss = net$history$loss[epochs],
@@ -134,8 +155,8 @@ if (cmd == "prepare") {
   net <- sequential(layer_dense(size, bias = FALSE), input_dim = size)
   idn <- sequential(layer_activation("linear"), input_dim = size)
   x <- array(rnorm(size * size), c(1L, size, size))
-  invisible(predict(net, x)); invisible(predict(idn, x))
-  time_of <- function(m) { t0 <- now(); invisible(predict(m, x)); now() - t0 }
+  invisible(predict(net, x, device = device)); invisible(predict(idn, x, device = device))
+  time_of <- function(m) { t0 <- now(); invisible(predict(m, x, device = device)); now() - t0 }
   secs <- ovh <- numeric(reps)
   for (i in seq_len(reps)) { secs[i] <- time_of(net); ovh[i] <- time_of(idn) }
   s <- stats::median(secs); o <- stats::median(ovh)
@@ -146,15 +167,36 @@ if (cmd == "prepare") {
   suppressPackageStartupMessages(library(forecast))
   which <- arg("which"); h <- int("h", "24"); npaths <- int("npaths", "1000")
   y <- datasets::AirPassengers
+  warmup <- NA
+  if (which == "tsattn" && device != "cpu") { # GPU mode: the same job once, untimed
+    set.seed(1)
+    tw <- now()
+    on_gpu(forecast(tsattn(y, verbose = FALSE, device = device), h = h, npaths = npaths,
+                    device = device))
+    warmup <- now() - tw
+  }
   set.seed(1)
   t0 <- now()
-  fit <- if (which == "tsattn") tsattn(y, verbose = FALSE) else nnetar(y)
+  fit <- if (which == "tsattn") tsattn(y, verbose = FALSE, device = device) else nnetar(y)
   t1 <- now()
-  fc <- if (which == "tsattn") forecast(fit, h = h, npaths = npaths) else
+  fc <- if (which == "tsattn") forecast(fit, h = h, npaths = npaths, device = device) else
     forecast(fit, h = h, PI = TRUE, npaths = npaths)
   t2 <- now()
   res <- as.numeric(stats::na.omit(residuals(fc)))
-  result(seconds = t2 - t0, fit_seconds = t1 - t0, forecast_seconds = t2 - t1,
-         final_loss = sqrt(mean(res^2)), steps = 1L,
-         epochs = if (which == "tsattn") nrow(fit$network$history) else NA)
+  out <- list(seconds = t2 - t0, fit_seconds = t1 - t0, forecast_seconds = t2 - t1,
+              final_loss = sqrt(mean(res^2)), steps = 1L,
+              epochs = if (which == "tsattn") nrow(fit$network$history) else NA)
+  if (!is.na(warmup)) out$warmup <- warmup
+  do.call(result, out)
+} else if (cmd == "cuda") {
+  # GPU mode's check before anything is timed (run.py's check_cuda())
+  d <- cuda_devices()
+  u <- d[d$usable, , drop = FALSE]
+  cat("CUDA available=", cuda_available(), "\n", "CUDA built=", tsattn:::cuda_built(), "\n",
+      "CUDA version=", as.character(packageVersion("tsattn")), "\n", sep = "")
+  if (nrow(u))
+    cat(sprintf("CUDA id=%d\nCUDA name=%s\nCUDA capability=%s\nCUDA memory_gb=%.1f\n",
+                u$id[1L], u$name[1L], u$compute_capability[1L], u$memory_gb[1L]))
+  if (!is.null(attr(d, "reason")))
+    cat("CUDA reason=", gsub("[[:space:]]+", " ", attr(d, "reason")), "\n", sep = "")
 } else stop("unknown command ", cmd)

@@ -2,7 +2,7 @@
 """tsattn against PyTorch on the workloads of issue 6 (run by `make bench`; never in CI).
 
     python bench/run.py [--reps N] [--threads N] [--quick] [--out bench/RESULTS.md]
-                        [--rscript Rscript] [--only W2,W4]
+                        [--rscript Rscript] [--only W2,W4] [--device cpu|cuda]
 
 Needs PyTorch in this Python and tsattn installed where the R children find it (R_LIBS).
 Every measured run is its own child process (a Python one for PyTorch, an R one for tsattn),
@@ -20,6 +20,24 @@ FLOPs per training step are counted analytically: 2 * (multiply-adds of every ma
 and convolution in the forward pass), times 3 for forward + backward (the backward pass
 computes two products of the same size for each forward one: the input gradient and the weight
 gradient). Element-wise work (gates, activations, softmax, layer norm, Adam) is not counted.
+
+GPU mode: `--device cuda` (`make bench BENCH_DEVICE=cuda`) runs the same workloads, data,
+initial weights and steps on the GPU and writes bench/RESULTS-cuda.md (never RESULTS.md; with
+--quick /tmp/tsattn-bench-quick-cuda.md). PyTorch: model, data and Adam's state moved with
+.to("cuda"), full float32 (TF32 off, as tsattn's cuBLAS calls), torch.cuda.synchronize() before
+the clock is read, peak device memory from torch.cuda.max_memory_allocated() over the timed
+loop. tsattn: fit()/predict()/tsattn()/forecast() with device = "cuda"; fit() returns when the
+weights are back in R, so its wall time needs no synchronisation; its device memory is not
+measured. Each side does one untimed warm-up in the same process (W6: tsattn runs the whole
+job once; nnetar() has no GPU version and runs on the CPU as in CPU mode). A workload with a
+layer that tsattn cannot run on the GPU yet is reported as "no GPU path (layer N: kind)" (from
+fit()'s error), with PyTorch still timed. Before anything is timed, both
+tsattn::cuda_available() and torch.cuda.is_available() must be TRUE; else one line on stderr
+and exit status 1 (the CPU is never timed in GPU mode). CUDA_VISIBLE_DEVICES picks the GPU for
+both sides (each uses the first it sees). The venv needs a CUDA build of torch: `make bench
+BENCH_DEVICE=cuda` creates ~/.cache/tsattn/bench-venv-cuda from the index
+https://download.pytorch.org/whl/$BENCH_TORCH_CUDA (default cu130; choose one that the
+driver supports, e.g. BENCH_TORCH_CUDA=cu126), else from PyPI, and refuses a CPU-only torch.
 """
 import argparse
 import datetime
@@ -268,9 +286,26 @@ def read_array(path, n, T, F):
     return torch.tensor(vals, dtype=torch.float64).reshape(F, T, n).permute(2, 1, 0).float().contiguous()
 
 
+def strict_fp32(torch):
+    """GPU mode: full float32 products in PyTorch (no TF32), as tsattn's cuBLAS calls."""
+    try:
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+        torch.backends.cudnn.rnn.fp32_precision = "ieee"
+        return "float32 without TF32 (fp32_precision = \"ieee\" for matmul, cuDNN conv and RNN)"
+    except AttributeError:  # PyTorch before 2.9
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        return "float32 without TF32 (allow_tf32 = False for matmul and cuDNN)"
+
+
 def child_torch_train(a):
     import torch
     torch.set_num_threads(a.threads)
+    cuda = a.device == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    if cuda:
+        strict_fp32(torch)
     w = next(w for w in WORKLOADS if w["id"] == a.workload)
     n, T, F = DATA[w["data"]]
     n = w["n"]
@@ -278,6 +313,9 @@ def child_torch_train(a):
     y = read_array(os.path.join(a.dir, w["data"] + ".y.bin"), DATA[w["data"]][0], T, 1)[:n]
     model = torch_models()(w["id"], F)
     read_weights(model, os.path.join(a.dir, w["id"]))
+    if cuda:  # weights, data and (created below) Adam's state all on the GPU
+        model, x, y = model.to("cuda"), x.to("cuda"), y.to("cuda")
+        sync()
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=w["lr"])
     lossf = torch.nn.MSELoss()
@@ -291,8 +329,12 @@ def child_torch_train(a):
     wopt = torch.optim.Adam(wm.parameters(), lr=w["lr"])
     lossf(wm(x[:bs]), y[:bs]).backward()
     wopt.step()
+    sync()
     del wm, wopt
     warmup = time.perf_counter() - tw
+    if cuda:  # the peak below is that of the timed loop (weights, data, Adam, activations)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     hist = []
     t0 = time.perf_counter()
     for _ in range(a.epochs):
@@ -305,9 +347,13 @@ def child_torch_train(a):
             opt.step()
             tot += loss.item()
         hist.append(tot / nb)
+    sync()
     secs = time.perf_counter() - t0
     print("RESULT seconds=%.9g steps=%d final_loss=%.9g first_loss=%.9g warmup=%.9g"
-          % (secs, a.epochs * nb, hist[-1], hist[0], warmup))
+          % (secs, a.epochs * nb, hist[-1], hist[0], warmup)
+          + (" gpu_peak=%.9g gpu_reserved=%.9g" % (torch.cuda.max_memory_allocated() / 2 ** 20,
+                                                   torch.cuda.max_memory_reserved() / 2 ** 20)
+             if cuda else ""))
 
 
 def child_torch_prep(a):
@@ -322,17 +368,44 @@ def child_torch_prep(a):
           + ("+oneDNN" if torch.backends.mkldnn.is_available() else "")))
 
 
+def child_torch_cuda(a):
+    """GPU mode: what PyTorch sees (one line "CUDAINFO {json}"); never fails."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import torch
+        d = dict(torch=torch.__version__, cuda=torch.version.cuda, available=False)
+        try:
+            d["available"] = bool(torch.cuda.is_available())
+            if d["available"]:
+                p = torch.cuda.get_device_properties(0)
+                d.update(name=p.name, capability="%d.%d" % (p.major, p.minor),
+                         memory_gib=p.total_memory / 2 ** 30, cudnn=torch.backends.cudnn.version(),
+                         precision=strict_fp32(torch))
+        except Exception as e:  # a driver too old for this torch, ...
+            d["available"], d["error"] = False, str(e).splitlines()[0] if str(e) else repr(e)
+    d["warning"] = " ".join(str(w.message).split()) if caught else ""
+    print("CUDAINFO " + json.dumps(d))
+
+
 def child_torch_gemm(a):
     import torch
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     s = a.size
     A, B = torch.randn(s, s), torch.randn(s, s)
+    cuda = a.device == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    if cuda:
+        strict_fp32(torch)
+        A, B = A.to("cuda"), B.to("cuda")
     C = A @ B
+    sync()
     ts = []
     for _ in range(a.reps):
         t0 = time.perf_counter()
         torch.matmul(A, B, out=C)
+        sync()
         ts.append(time.perf_counter() - t0)
     med = statistics.median(ts)
     print("RESULT seconds=%.9g gflops=%.9g" % (med, 2.0 * s ** 3 / med / 1e9))
@@ -409,7 +482,9 @@ def fmt_ms(s):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--child", choices=["torch-train", "torch-gemm", "torch-prep"])
+    ap.add_argument("--child", choices=["torch-train", "torch-gemm", "torch-prep", "torch-cuda"])
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="cuda: both sides on the GPU, report in bench/RESULTS-cuda.md")
     ap.add_argument("--workload")
     ap.add_argument("--dir")
     ap.add_argument("--epochs", type=int)
@@ -426,15 +501,22 @@ def main():
     if a.child:
         a.threads = int(a.threads)
         return {"torch-train": child_torch_train, "torch-gemm": child_torch_gemm,
-                "torch-prep": child_torch_prep}[a.child](a)
+                "torch-prep": child_torch_prep, "torch-cuda": child_torch_cuda}[a.child](a)
 
     threads = [int(t) if int(t) > 0 else os.cpu_count() for t in str(a.threads).split(",") if t.strip()]
     if a.quick:
         a.reps = 1
-    out_path = a.out or (os.path.join(tempfile.gettempdir(), "tsattn-bench-quick.md") if a.quick
-                         else os.path.join(HERE, "RESULTS.md"))
+    cuda = a.device == "cuda"
+    sfx = "-cuda" if cuda else ""
+    out_path = a.out or (os.path.join(tempfile.gettempdir(), "tsattn-bench-quick%s.md" % sfx) if a.quick
+                         else os.path.join(HERE, "RESULTS%s.md" % sfx))
     py = [sys.executable, os.path.abspath(__file__)]
     rs = [a.rscript, R_SCRIPT]
+    if cuda:
+        if os.path.abspath(out_path) == os.path.join(HERE, "RESULTS.md"):
+            sys.exit("bench: --device cuda never writes bench/RESULTS.md (the CPU figures); "
+                     "give another --out")
+        gpu = check_cuda(py, rs)  # exits with one line where either side has no GPU
     only = set(x for x in a.only.split(",") if x)
     sel = [w for w in WORKLOADS if not only or w["id"] in only or w["id"][:2] in only]
     do_w6 = not only or "W6" in only
@@ -450,8 +532,14 @@ def main():
     prep, _ = run_child(py + ["--child", "torch-prep", "--dir", tmp, "--threads", "1",
                               "--workload", ",".join(w["id"] for w in sel) or "W1"], env0)
     info = machine(a, a.rscript, prep)
+    if cuda:
+        info.update(gpu_info(gpu))
     print("bench: %s, %d cores, %s; torch %s; %s" % (info["cpu"], info["cores"], info["r"],
                                                        info["torch"], info["load_start"]), flush=True)
+    if cuda:
+        print("bench: on the GPU: %s" % info["gpu"], flush=True)
+    dev_t = ["--device", "cuda"] if cuda else []   # torch children
+    dev_r = ["device=cuda"] if cuda else []       # R children
     passes = []
     for nt in threads:
         print("threads = %d" % nt, flush=True)
@@ -459,43 +547,61 @@ def main():
         ps = dict(threads=nt, rows=[], load_start=sh("uptime"))
         # the machine's float32 GEMM peak, measured now: PyTorch (MKL) and ours (a dense layer)
         gemm_t, _ = run_child(py + ["--child", "torch-gemm", "--size", str(a.size), "--reps", "10",
-                                    "--threads", str(nt)], env)
-        gemm_o, _ = run_child(rs + ["gemm", "size=%d" % a.size, "reps=5", "threads=%d" % nt], env)
+                                    "--threads", str(nt)] + dev_t, env)
+        gemm_o, _ = run_child(rs + ["gemm", "size=%d" % a.size, "reps=5", "threads=%d" % nt] + dev_r, env)
         ps["gemm_t"], ps["gemm_o"] = gemm_t, gemm_o
         peak = gemm_t["gflops"]
-        print("GEMM %d^3 float32: torch %.1f GFLOP/s, tsattn %.1f GFLOP/s (predict(), %.1f without "
-              "its conversions)" % (a.size, peak, gemm_o["gflops"], gemm_o["gflops_kernel"]), flush=True)
+        print("GEMM %d^3 float32%s: torch %.1f GFLOP/s, tsattn %.1f GFLOP/s (predict(), %.1f without "
+              "its conversions)" % (a.size, " on the GPU" if cuda else "", peak, gemm_o["gflops"],
+                                    gemm_o["gflops_kernel"]), flush=True)
 
         for w in sel:
             epochs = w["epochs_quick"] if a.quick else w["epochs"]
             targ = ["--child", "torch-train", "--workload", w["id"], "--dir", tmp,
-                    "--epochs", str(epochs), "--threads", str(nt)]
+                    "--epochs", str(epochs), "--threads", str(nt)] + dev_t
             rarg = ["train", "dir=" + tmp, "W=" + w["id"], "data=" + w["data"], "n=%d" % w["n"],
                     "ndata=%d" % DATA[w["data"]][0], "T=%d" % w["T"], "F=%d" % w["F"],
                     "batch=%d" % w["batch"], "epochs=%d" % epochs, "lr=%g" % w["lr"],
-                    "threads=%d" % nt]
+                    "threads=%d" % nt] + dev_r
             runs = {"torch": [], "tsattn": []}
+            nogpu = None  # GPU mode: why tsattn cannot run this workload on the GPU (yet)
             for r in range(a.reps):
                 order = ["torch", "tsattn"] if r % 2 == 0 else ["tsattn", "torch"]
                 for side in order:
+                    if side == "tsattn" and nogpu:
+                        continue
                     res, rss = run_child(py + targ if side == "torch" else rs + rarg, env)
+                    if res.get("nogpu"):
+                        nogpu = no_gpu_path(res)
+                        print("  %-6s %-6s rep %d: %s" % (w["id"], side, r + 1, nogpu), flush=True)
+                        continue
                     res["rss"] = rss
                     res["per_step"] = res["seconds"] / res["steps"]
                     runs[side].append(res)
-                    print("  %-6s %-6s rep %d: %9.3f ms/step  loss %.6g  peak RSS %.0f MiB"
-                          % (w["id"], side, r + 1, res["per_step"] * 1e3, res["final_loss"], rss),
+                    print("  %-6s %-6s rep %d: %9.3f ms/step  loss %.6g  peak RSS %.0f MiB%s"
+                          % (w["id"], side, r + 1, res["per_step"] * 1e3, res["final_loss"], rss,
+                             "  GPU peak %.0f MiB" % res["gpu_peak"] if "gpu_peak" in res else ""),
                           flush=True)
-            ps["rows"].append(summarise(w, runs, peak, gemm_o["gflops_kernel"]))
+            ps["rows"].append(summarise_cuda(w, runs, peak, gemm_o["gflops_kernel"], nogpu) if cuda
+                              else summarise(w, runs, peak, gemm_o["gflops_kernel"]))
 
         if do_w6:
             w = dict(id="W6", desc="AirPassengers (144 months): `tsattn()` default fit + "
                      "`forecast(h = 24, npaths = 1000)` vs `forecast::nnetar()` + "
                      "`forecast(h = 24, PI = TRUE, npaths = 1000)`, both in R")
             runs = {"torch": [], "tsattn": []}  # "torch" is nnetar here
+            nogpu = None
             for r in range(a.reps):
                 order = ["nnetar", "tsattn"] if r % 2 == 0 else ["tsattn", "nnetar"]
                 for side in order:
-                    res, rss = run_child(rs + ["forecast", "which=" + side, "threads=%d" % nt], env)
+                    if side == "tsattn" and nogpu:
+                        continue
+                    res, rss = run_child(rs + ["forecast", "which=" + side, "threads=%d" % nt]
+                                         + (dev_r if side == "tsattn" else []), env)
+                    if res.get("nogpu"):
+                        nogpu = no_gpu_path(res)
+                        print("  W6     %-6s rep %d: %s" % (side, r + 1, nogpu), flush=True)
+                        continue
                     res["rss"] = rss
                     res["per_step"] = res["seconds"]
                     runs["torch" if side == "nnetar" else "tsattn"].append(res)
@@ -503,13 +609,14 @@ def main():
                           "peak RSS %.0f MiB" % (side, r + 1, res["seconds"], res["fit_seconds"],
                                                 res["forecast_seconds"], res["final_loss"], rss),
                           flush=True)
-            ps["rows"].append(summarise(w, runs, None, None))
+            ps["rows"].append(summarise_cuda(w, runs, None, None, nogpu) if cuda
+                              else summarise(w, runs, None, None))
         ps["load_end"] = sh("uptime")
         passes.append(ps)
 
     info["load_end"] = sh("uptime")
     shutil.rmtree(tmp, ignore_errors=True)
-    text = report(a, info, passes)
+    text = report_cuda(a, info, passes) if cuda else report(a, info, passes)
     print()
     print(text)
     with open(out_path, "w") as f:
@@ -662,6 +769,199 @@ def report(a, info, passes):
     L.append("")
     L.append("GEMM-bound parts: '% peak' is for the whole step (element-wise work, R overhead and "
              "sequential recurrences included), so it is a lower bound of the GEMM parts' own fraction.\n")
+    L.append("## FLOP counts\n")
+    L.append("```\n" + FLOP_FORMULAS + "```")
+    return "\n".join(L) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# GPU mode (--device cuda, `make bench BENCH_DEVICE=cuda`): report in bench/RESULTS-cuda.md
+# --------------------------------------------------------------------------------------------
+def one_line(text):
+    return " ".join(str(text).split())
+
+
+def check_cuda(py, rs):
+    """Before anything is timed: tsattn and PyTorch must both see a usable GPU; else one line
+    on stderr and exit 1 (the CPU is never timed in GPU mode)."""
+    def tagged(argv, tag):
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=600)
+            out = p.stdout + p.stderr
+        except Exception as e:  # Rscript missing, ...
+            out = str(e)
+        lines = [l[len(tag) + 1:] for l in out.splitlines() if l.startswith(tag + " ")]
+        last = [l for l in out.splitlines() if l.strip()]
+        return lines, one_line(last[-1]) if last else "no output"
+    r, rlast = tagged(rs + ["cuda"], "CUDA")
+    ours = dict(kv.split("=", 1) for kv in r if "=" in kv)
+    t, tlast = tagged(py + ["--child", "torch-cuda"], "CUDAINFO")
+    try:
+        theirs = json.loads(t[-1])
+    except (IndexError, ValueError):
+        theirs = dict(available=False, error=tlast)
+    problems = []
+    if ours.get("available") != "TRUE":
+        why = (ours.get("reason") or "no usable device") if ours else "tsattn did not load: " + rlast
+        problems.append("tsattn::cuda_available() is FALSE (%s)" % one_line(why))
+    if not theirs.get("available"):
+        why = ("torch %s is a CPU-only build" % theirs.get("torch") if "torch" in theirs and not theirs.get("cuda")
+               else theirs.get("error") or theirs.get("warning") or "no CUDA device or driver found")
+        problems.append("torch.cuda.is_available() is False (%s)" % one_line(why))
+    if problems:
+        sys.stderr.write("bench: --device cuda but no GPU can be used: %s; nothing was timed\n"
+                         % "; ".join(problems))
+        sys.exit(1)
+    return dict(ours=ours, torch=theirs)
+
+
+def gpu_info(gpu):
+    o, t = gpu["ours"], gpu["torch"]
+    return dict(
+        gpu="%s (compute capability %s, %.0f GiB)" % (t.get("name"), t.get("capability"), t.get("memory_gib", 0)),
+        gpu_ours="device %s: %s (compute capability %s)" % (o.get("id"), o.get("name"), o.get("capability")),
+        driver=sh("nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1") or "?",
+        torch_cuda="CUDA %s, cuDNN %s" % (t.get("cuda"), t.get("cudnn")),
+        precision=t.get("precision", "?"),
+        tsattn="%s (built with CUDA)" % o.get("version", "?"))
+
+
+def no_gpu_path(res):
+    lay = res.get("layer")
+    return "no GPU path (layer %s: %s%s)" % (int(lay) if isinstance(lay, float) else lay, res.get("kind", "?"),
+                                              " with inter-layer dropout" if res.get("dropout") else "")
+
+
+def summarise_cuda(w, runs, peak, ours_peak, nogpu):
+    t = runs["torch"]
+    if nogpu is None:
+        row = summarise(w, runs, peak, ours_peak)
+    else:
+        med = lambda rs, k: statistics.median(r[k] for r in rs)
+        row = dict(w=w, reps=len(t), steps=int(t[0]["steps"]), torch=med(t, "per_step"), ours=None,
+                   torch_all=[r["per_step"] for r in t], ours_all=[], rss_torch=max(r["rss"] for r in t),
+                   rss_ours=None, loss_torch=t[0]["final_loss"], loss_ours=None,
+                   loss0_torch=t[0].get("first_loss"), loss0_ours=None,
+                   warm_torch=[r.get("warmup") for r in t], warm_ours=[], ratio=None)
+        if w["id"] == "W6":
+            row["fit_torch"] = med(t, "fit_seconds"); row["fc_torch"] = med(t, "forecast_seconds")
+        else:
+            row["flops"] = flops_per_step(w)
+            row["gflops_torch"] = row["flops"] / row["torch"] / 1e9
+    row["nogpu"] = nogpu
+    if w["id"] != "W6":
+        row["gpu_torch"] = max(r["gpu_peak"] for r in t)
+        row["gpu_torch_reserved"] = max(r["gpu_reserved"] for r in t)
+    return row
+
+
+def report_cuda(a, info, passes):
+    L = []
+    L.append("# tsattn against PyTorch on the GPU (issue 5)\n")
+    L.append("Written by `bench/run.py --device cuda` (`make bench BENCH_DEVICE=cuda`); regenerate "
+             "rather than edit. The CPU figures are in `RESULTS.md`.\n")
+    L.append("Command: `%s`\n" % (a.command or " ".join(["python", "bench/run.py"] + sys.argv[1:])))
+    L.append("## Machine\n")
+    for k, lab in [("gpu", "GPU (PyTorch, cuda:0)"), ("gpu_ours", "GPU (tsattn, `cuda_devices()`)"),
+                   ("driver", "NVIDIA driver"), ("cpu", "CPU"), ("cores", "cores"), ("mem", "memory"),
+                   ("os", "OS"), ("r", "R"), ("tsattn", "tsattn"), ("forecast", "forecast (R)"),
+                   ("torch", "PyTorch"), ("torch_cuda", "PyTorch's CUDA libraries"),
+                   ("precision", "PyTorch precision"), ("python", "Python"), ("date", "date"),
+                   ("commit", "git commit"), ("load_start", "`uptime` at start"),
+                   ("load_end", "`uptime` at end")]:
+        L.append("- %s: %s" % (lab, info[k]))
+    L.append("- repetitions: %d per side and workload, alternating (torch, tsattn, tsattn, torch, ...), "
+             "each run its own process; thread passes (CPU threads of each side): %s"
+             % (a.reps, ", ".join(str(p["threads"]) for p in passes)))
+    L.append("")
+    L.append("How to read the tables: median time per training step on the GPU (PyTorch: model, data "
+             "and Adam's state on `cuda`, the loop of zero_grad, forward, loss, backward, Adam step, "
+             "`loss.item()`, with `torch.cuda.synchronize()` before the clock is read; tsattn: one "
+             "`fit(device = \"cuda\")` call, which returns once the weights are back in R, including "
+             "its argument checks and the copies of weights and data to and from the device, divided "
+             "by the steps; both after one untimed warm-up step in the same process, which also pays "
+             "for CUDA's context and library loading). Ratio = PyTorch / tsattn (above 1: tsattn is "
+             "faster). Both sides compute in float32 without TF32. GFLOP/s: analytic FLOPs of "
+             "forward + backward (below) over the time; '% peak' is against PyTorch's float32 GEMM "
+             "on the same GPU, measured in the same pass. Device memory: PyTorch's "
+             "`torch.cuda.max_memory_allocated()` over the timed loop (tensors only; its caching "
+             "allocator's reserve and the CUDA context are not counted); tsattn's device memory is "
+             "**not measured** (it has no such counter). Peak RSS: host memory of the whole child "
+             "process. 'no GPU path': the workload has a layer that tsattn cannot yet run on the "
+             "GPU (`fit()` says so and stops); PyTorch is still timed there for reference.\n")
+    for ps in passes:
+        nt, rows, gt, go = ps["threads"], ps["rows"], ps["gemm_t"], ps["gemm_o"]
+        L.append("## %d CPU thread%s\n" % (nt, "" if nt == 1 else "s"))
+        L.append("`torch.set_num_threads(%d)`, `options(tsattn.threads = %d)`; `uptime` at start: %s; "
+                 "at end: %s.\n" % (nt, nt, ps["load_start"], ps["load_end"]))
+        L.append("float32 GEMM %d x %d x %d on the GPU, measured in this pass: PyTorch `matmul` "
+                 "**%.0f GFLOP/s** (median of 10, synchronised; 'peak' below); tsattn: "
+                 "`predict(device = \"cuda\")` of a bias-free `layer_dense(%d)` on %d rows %.1f GFLOP/s "
+                 "including its host-device copies and R's double<->float conversions (%.0f ms "
+                 "through a linear activation instead; medians of 5).\n"
+                 % (a.size, a.size, a.size, gt["gflops"], a.size, a.size, go["gflops"], go["overhead"] * 1e3))
+        L.append("| workload | steps | PyTorch ms/step | tsattn ms/step | ratio | tsattn GFLOP/s | % peak "
+                 "| PyTorch GFLOP/s | PyTorch GPU memory (MiB) | peak RSS PyTorch / tsattn (MiB) "
+                 "| final loss PyTorch / tsattn |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            if r["w"]["id"] == "W6":
+                continue
+            if r["nogpu"]:
+                L.append("| %s | %d | %s | %s | - | - | - | %.3g | %.0f | %.0f / - | %.5g / - |"
+                         % (r["w"]["id"], r["steps"], fmt_ms(r["torch"]), r["nogpu"], r["gflops_torch"],
+                            r["gpu_torch"], r["rss_torch"], r["loss_torch"]))
+            else:
+                L.append("| %s | %d | %s | %s | **%.2f** | %.3g | %.0f%% | %.3g | %.0f | %.0f / %.0f | %.5g / %.5g |"
+                         % (r["w"]["id"], r["steps"], fmt_ms(r["torch"]), fmt_ms(r["ours"]), r["ratio"],
+                            r["gflops_ours"], 100 * r["frac_peak"], r["gflops_torch"], r["gpu_torch"],
+                            r["rss_torch"], r["rss_ours"], r["loss_torch"], r["loss_ours"]))
+        for r in [r for r in rows if r["w"]["id"] == "W6"]:
+            L.append("")
+            if r["nogpu"]:
+                L.append("W6 (tsattn() with `device = \"cuda\"`; nnetar() has no GPU version and runs on "
+                         "the CPU): tsattn has %s; nnetar() took %.3f s (fit %.3f, forecast %.3f)."
+                         % (r["nogpu"], r["torch"], r["fit_torch"], r["fc_torch"]))
+                continue
+            L.append("W6, both in R, tsattn with `device = \"cuda\"` for `tsattn()` and `forecast()` after "
+                     "one untimed warm-up job; nnetar() has no GPU version and runs on the CPU (seconds "
+                     "for the whole job; tsattn trained %s epochs, early stopping):\n"
+                     % ("%d" % r["epochs_ours"] if isinstance(r["epochs_ours"], float) else "?"))
+            L.append("| | nnetar() (CPU) | tsattn() (GPU) | ratio nnetar / tsattn |")
+            L.append("|---|---|---|---|")
+            L.append("| fit | %.3f | %.3f | %.2f |" % (r["fit_torch"], r["fit_ours"], r["fit_torch"] / r["fit_ours"]))
+            L.append("| forecast(h = 24), 1000 paths | %.3f | %.3f | %.2f |"
+                     % (r["fc_torch"], r["fc_ours"], r["fc_torch"] / r["fc_ours"]))
+            L.append("| total | %.3f | %.3f | **%.2f** |" % (r["torch"], r["ours"], r["ratio"]))
+            L.append("| peak RSS (MiB) | %.0f | %.0f | |" % (r["rss_torch"], r["rss_ours"]))
+            L.append("| in-sample RMSE (forecast object's residuals) | %.4g | %.4g | |"
+                     % (r["loss_torch"], r["loss_ours"]))
+        L.append("")
+        L.append("Every run (ms per step; W6: seconds per job), then the untimed warm-up (seconds):\n")
+        for r in rows:
+            sc = 1.0 if r["w"]["id"] == "W6" else 1e3
+            ours = (", ".join("%.4g" % (v * sc) for v in r["ours_all"]) if not r["nogpu"] else r["nogpu"])
+            L.append("- %s: %s %s; tsattn %s%s" % (
+                r["w"]["id"], "nnetar" if r["w"]["id"] == "W6" else "PyTorch",
+                ", ".join("%.4g" % (v * sc) for v in r["torch_all"]), ours,
+                "; warm-up %stsattn %s" % (
+                    "" if r["w"]["id"] == "W6" else "PyTorch %s, " % ", ".join("%.3g" % v for v in r["warm_torch"]),
+                    ", ".join("%.3g" % v if v is not None else "-" for v in r["warm_ours"]) or "-")))
+        L.append("")
+    rows = passes[0]["rows"]
+    L.append("## Workloads\n")
+    L.append("The workloads of `RESULTS.md`, with the same sizes, data, initial weights and steps:\n")
+    for r in rows:
+        L.append("- %s: %s%s" % (r["w"]["id"], r["w"]["desc"],
+                                 (", %d sequences, %.4g MFLOP per step" % (r["w"]["n"], r["flops"] / 1e6))
+                                 if "flops" in r else ""))
+    L.append("")
+    both = [r for r in rows if r["w"]["id"] != "W6" and not r["nogpu"] and r["loss0_torch"] is not None]
+    if both:
+        L.append("Equal work: both sides start from PyTorch's initial weights and see the same batches in "
+                 "the same order; first-epoch losses, PyTorch / tsattn: %s." % "; ".join(
+                     "%s %.6g / %.6g" % (r["w"]["id"], r["loss0_torch"], r["loss0_ours"]) for r in both))
+        L.append("")
     L.append("## FLOP counts\n")
     L.append("```\n" + FLOP_FORMULAS + "```")
     return "\n".join(L) + "\n"
