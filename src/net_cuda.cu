@@ -1,6 +1,8 @@
 /* A network on the GPU (ta_cuda_net.h): device buffers for a host network's layers,
  * forward and backward through the GPU layers (ta_cuda_layer.h) in the order of
- * ta_net.c, batches up and outputs down through one pinned buffer. */
+ * ta_net.c, batches up and outputs down through one pinned buffer. The layers with a GPU
+ * path are those gpu_ops_for() maps: dense, activation, last_step, layer_norm, GRU and
+ * LSTM (without inter-layer dropout), seq2seq. */
 #include <stdlib.h>
 #include <string.h>
 #include "ta_cuda_check.h"
@@ -21,6 +23,7 @@ static const ta_cuda_layer_ops *gpu_ops_for(const ta_layer *L) {
     return &ta_cuda_gru_ops;
   if (L->ops == &ta_lstm_ops && !(L->cfg.rnn.dropout > 0.0f && L->cfg.rnn.num_layers > 1))
     return &ta_cuda_lstm_ops;
+  if (L->ops == &ta_seq2seq_ops) return &ta_cuda_seq2seq_ops;
   return NULL;
 }
 

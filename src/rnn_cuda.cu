@@ -17,6 +17,7 @@
 #include "ta_cuda_layer.h"
 #include "ta_cuda_ops.h"
 #include "ta_rnn_math.h"
+#include "rnn_cuda.h"
 
 #define GRU_G 3
 #define LSTM_G 4
@@ -97,8 +98,10 @@ __global__ void ta_lstm_step_kernel(float *gates, float *c, float *h, const floa
 }
 
 /* dg [BT, 4H] rows of step t; dc [B, H] in: dL/dc_t from step t+1, out: dL/dc_{t-1};
- * dH [BT, H] from above, dh_next [B, H] = dg_{t+1} W_hh */
-__global__ void ta_lstm_step_grad_kernel(float *dg, float *dc, const float *dH,
+ * dH [BT, H] from above, dh_next [B, H] = dg_{t+1} W_hh; dc_add [B, H] (or NULL) is
+ * added to dc at the last valid step of each sequence (t = len[b] - 1; len NULL: T) */
+__global__ void ta_lstm_step_grad_kernel(float *dg, float *dc, const float *dc_add,
+                                         const int *len, const float *dH,
                                          const float *dh_next, const float *gates,
                                          const float *c, size_t B, size_t T, size_t H,
                                          size_t t) {
@@ -108,8 +111,13 @@ __global__ void ta_lstm_step_grad_kernel(float *dg, float *dc, const float *dH,
     float dh = dH[row * H + j] + dh_next[b * H + j];
     float cprev = t > 0 ? c[(row - 1) * H + j] : 0.0f;
     float *dgr = dg + row * GH;
-    float di, df, dgg, d_o;
-    dc[b * H + j] = ta_lstm_cell_grad(&di, &df, &dgg, &d_o, dh, dc[b * H + j], g[j], g[H + j],
+    float di, df, dgg, d_o, dcn = dc[b * H + j];
+    if (dc_add) {
+      int l = len ? len[b] : (int)T; /* clamped to [0, T], as the layers' valid lengths */
+      size_t lb = l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
+      if (t + 1 == lb) dcn += dc_add[b * H + j];
+    }
+    dc[b * H + j] = ta_lstm_cell_grad(&di, &df, &dgg, &d_o, dh, dcn, g[j], g[H + j],
                                       g[2 * H + j], g[3 * H + j], c[row * H + j], cprev);
     dgr[j] = di;
     dgr[H + j] = df;
@@ -120,14 +128,137 @@ __global__ void ta_lstm_step_grad_kernel(float *dg, float *dc, const float *dH,
 
 static int launched(ta_msg *msg) { return TA_CUDA_LAUNCHED(msg); }
 
+/* ---- the step kernels and one cell over a sequence, for other layers (rnn_cuda.h) ---- */
+
+extern "C" int ta_cuda_gru_step(float *gates, float *hn, float *h, const float *hp,
+                                const float *b_hh, size_t B, size_t T, size_t H, size_t t,
+                                ta_msg *msg) {
+  ta_gru_step_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(gates, hn, h, hp, b_hh, B, T, H,
+                                                                 t);
+  return launched(msg);
+}
+
+extern "C" int ta_cuda_gru_step_grad(float *dg, float *dP, float *dh_out, const float *dH,
+                                     const float *dh_next, const float *gates, const float *hn,
+                                     const float *h, size_t B, size_t T, size_t H, size_t t,
+                                     ta_msg *msg) {
+  ta_gru_step_grad_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(dg, dP, dh_out, dH, dh_next,
+                                                                      gates, hn, h, B, T, H, t);
+  return launched(msg);
+}
+
+extern "C" int ta_cuda_lstm_step(float *gates, float *c, float *h, const float *hp, size_t B,
+                                 size_t T, size_t H, size_t t, ta_msg *msg) {
+  ta_lstm_step_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(gates, c, h, hp, B, T, H, t);
+  return launched(msg);
+}
+
+extern "C" int ta_cuda_lstm_step_grad(float *dg, float *dc, const float *dc_add, const int *len,
+                                      const float *dH, const float *dh_next, const float *gates,
+                                      const float *c, size_t B, size_t T, size_t H, size_t t,
+                                      ta_msg *msg) {
+  ta_lstm_step_grad_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(dg, dc, dc_add, len, dH,
+                                                                       dh_next, gates, c, B, T, H,
+                                                                       t);
+  return launched(msg);
+}
+
+extern "C" size_t ta_cuda_rnn_cell_work(int lstm, size_t B, size_t T, size_t H) {
+  size_t G = lstm ? LSTM_G : GRU_G, BT = B * T;
+  return BT * G * H + (lstm ? 0 : BT * G * H) + 3 * B * H;
+}
+
+extern "C" int ta_cuda_rnn_cell_forward(int lstm, float *gates, float *aux, float *h, float *hp,
+                                        const float *x, size_t I, const float *W, size_t B,
+                                        size_t T, size_t H, ta_msg *msg) {
+  int st = TA_OK;
+  size_t G = lstm ? LSTM_G : GRU_G, BT = B * T, GH = G * H;
+  const float *W_ih = W, *W_hh = W_ih + GH * I, *b_ih = W_hh + GH * H, *b_hh = b_ih + GH;
+  /* gates[BT, GH] = x[BT, I] W_ih[GH, I]^T + b_ih (+ b_hh for the LSTM) */
+  if ((st = ta_cuda_gemm(TA_GEMM_NT, gates, GH, 0, x, I, 0, W_ih, I, 0, BT, GH, I, 1, 0, msg)))
+    return st;
+  if ((st = ta_cuda_add_bias(gates, GH, b_ih, lstm ? b_hh : NULL, BT, GH, msg))) return st;
+  for (size_t t = 0; t < T; t++) {
+    /* hp[B, GH] = h_{t-1} W_hh^T: rows b*T + t-1 of h, stride T*H */
+    if (t > 0 && (st = ta_cuda_gemm(TA_GEMM_NT, hp, GH, 0, h + (t - 1) * H, T * H, 0, W_hh, H, 0,
+                                    B, GH, H, 1, 0, msg)))
+      return st;
+    st = lstm ? ta_cuda_lstm_step(gates, aux, h, hp, B, T, H, t, msg)
+              : ta_cuda_gru_step(gates, aux, h, hp, b_hh, B, T, H, t, msg);
+    if (st) return st;
+  }
+  return TA_OK;
+}
+
+extern "C" int ta_cuda_rnn_cell_backward(int lstm, float *dx, float *dW, float *dH, float *work,
+                                         const float *x, size_t I, const float *W,
+                                         const float *gates, const float *aux, const float *h,
+                                         const float *dc_last, const int *len,
+                                         const ta_cuda_pass *ps, size_t B, size_t T, size_t H,
+                                         ta_msg *msg) {
+  int st = TA_OK;
+  size_t G = lstm ? LSTM_G : GRU_G, BT = B * T, GH = G * H;
+  const float *W_ih = W, *W_hh = W_ih + GH * I;
+  float *dW_ih = dW, *dW_hh = dW_ih + GH * I, *db_ih = dW_hh + GH * H, *db_hh = db_ih + GH;
+  float *dg = work, *dP = dg + BT * GH;
+  float *dh0 = dP + (lstm ? 0 : BT * GH), *dh1 = dh0 + B * H, *dc = dh1 + B * H;
+  float *dh_next = dh0, *dh_cur = dh1;
+  if ((st = ta_cuda_zero(dh_next, B * H, msg))) return st;
+  if (lstm && (st = ta_cuda_zero(dc, B * H, msg))) return st;
+  for (size_t t = T; t-- > 0;) {
+    if (!lstm) {
+      if ((st = ta_cuda_gru_step_grad(dg, dP, dh_cur, dH, dh_next, gates, aux, h, B, T, H, t,
+                                      msg)))
+        return st;
+      /* dh_{t-1}[B, H] = dh z + dP_t[B, 3H] W_hh[3H, H] (rows b*T + t: stride T*3H) */
+      if (t > 0 && (st = ta_cuda_gemm(TA_GEMM_NN, dh_cur, H, 0, dP + t * GH, T * GH, 0, W_hh, H,
+                                      0, B, H, GH, 1, 1, msg)))
+        return st;
+    } else {
+      if ((st = ta_cuda_lstm_step_grad(dg, dc, dc_last, len, dH, dh_next, gates, aux, B, T, H, t,
+                                       msg)))
+        return st;
+      /* dh_{t-1}[B, H] = dg_t[B, 4H] W_hh[4H, H] */
+      if (t > 0 && (st = ta_cuda_gemm(TA_GEMM_NN, dh_cur, H, 0, dg + t * GH, T * GH, 0, W_hh, H,
+                                      0, B, H, GH, 1, 0, msg)))
+        return st;
+    }
+    float *s = dh_next;
+    dh_next = dh_cur;
+    dh_cur = s;
+  }
+  /* dW_ih[GH, I] += dg^T x; db_ih += ones^T dg (and db_hh for the LSTM, whose
+   * recurrent pre-activation gradient is dg itself) */
+  if ((st = ta_cuda_gemm(TA_GEMM_TN, dW_ih, I, 0, dg, GH, 0, x, I, 0, GH, I, BT, 1, 1, msg)))
+    return st;
+  if ((st = ta_cuda_bias_grad(db_ih, dg, GH, BT, GH, ps, msg))) return st;
+  float *dA = lstm ? dg : dP; /* the recurrent projection's gradient */
+  if ((st = ta_cuda_bias_grad(db_hh, dA, GH, BT, GH, ps, msg))) return st;
+  /* dx = dg W_ih (dH itself is not read again, so dx may be dH) */
+  if (dx && (st = ta_cuda_gemm(TA_GEMM_NN, dx, I, 0, dg, GH, 0, W_ih, I, 0, BT, I, GH, 1, 0, msg)))
+    return st;
+  /* dW_hh[GH, H] += sum_t dA_t^T h_{t-1} as one product: row r >= 1 of dA meets row
+   * r - 1 of h, h_{t-1} of the same sequence except at t = 0, whose rows of dA are
+   * zeroed first (h_{-1} = 0; dA is not read again) */
+  if ((st = TA_CUDA(cudaMemset2DAsync(dA, T * GH * sizeof(float), 0, GH * sizeof(float), B, 0),
+                    msg)))
+    return st;
+  if (BT > 1 && (st = ta_cuda_gemm(TA_GEMM_TN, dW_hh, H, 0, dA + GH, GH, 0, h, H, 0, GH, H, BT - 1,
+                                   1, 1, msg)))
+    return st;
+  return TA_OK;
+}
+
+/* ---- the GRU and LSTM layers ---- */
+
 static size_t rnn_cache(const ta_layer *L, size_t B, size_t T) {
   size_t G = (size_t)gates_of(L), H = (size_t)L->cfg.rnn.hidden;
   return (size_t)L->cfg.rnn.num_layers * B * T * (G + 2) * H + B * G * H;
 }
 
 static size_t rnn_scratch(const ta_layer *L, size_t B, size_t T) {
-  size_t G = (size_t)gates_of(L), H = (size_t)L->cfg.rnn.hidden, BT = B * T;
-  return BT * H + BT * G * H + (G == GRU_G ? BT * G * H : 0) + 3 * B * H;
+  size_t H = (size_t)L->cfg.rnn.hidden;
+  return B * T * H + ta_cuda_rnn_cell_work(gates_of(L) == LSTM_G, B, T, H);
 }
 
 typedef struct {
@@ -148,34 +279,15 @@ static int rnn_forward(const ta_layer *L, float *out, float *cache, const float 
                        ta_msg *msg) {
   (void)ps;
   int G_ = gates_of(L), st = TA_OK;
-  size_t G = (size_t)G_, H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
+  size_t G = (size_t)G_, H = (size_t)L->cfg.rnn.hidden, BT = B * T;
   float *hp = cache + (size_t)L->cfg.rnn.num_layers * BT * (G + 2) * H;
   const float *x = in;
   cell_bufs c = {NULL, NULL, NULL};
   for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
-    size_t I = ta_rnn_in(L, l);
-    const float *W_ih = params + ta_rnn_param_offset(L, G_, l);
-    const float *W_hh = W_ih + GH * I, *b_ih = W_hh + GH * H, *b_hh = b_ih + GH;
     c = cell_at(L, G, cache, l, BT);
-    /* gates[BT, GH] = x[BT, I] W_ih[GH, I]^T + b_ih (+ b_hh for the LSTM) */
-    if ((st = ta_cuda_gemm(TA_GEMM_NT, c.gates, GH, 0, x, I, 0, W_ih, I, 0, BT, GH, I, 1, 0, msg)))
+    if ((st = ta_cuda_rnn_cell_forward(G == LSTM_G, c.gates, c.aux, c.h, hp, x, ta_rnn_in(L, l),
+                                       params + ta_rnn_param_offset(L, G_, l), B, T, H, msg)))
       return st;
-    if ((st = ta_cuda_add_bias(c.gates, GH, b_ih, G == LSTM_G ? b_hh : NULL, BT, GH, msg)))
-      return st;
-    for (size_t t = 0; t < T; t++) {
-      /* hp[B, GH] = h_{t-1} W_hh^T: rows b*T + t-1 of h, stride T*H */
-      if (t > 0 &&
-          (st = ta_cuda_gemm(TA_GEMM_NT, hp, GH, 0, c.h + (t - 1) * H, T * H, 0, W_hh, H, 0, B,
-                             GH, H, 1, 0, msg)))
-        return st;
-      if (G == GRU_G)
-        ta_gru_step_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(c.gates, c.aux, c.h, hp,
-                                                                       b_hh, B, T, H, t);
-      else
-        ta_lstm_step_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(c.gates, c.aux, c.h, hp,
-                                                                        B, T, H, t);
-      if ((st = launched(msg))) return st;
-    }
     x = c.h;
   }
   /* out [B, T_out, H] from the top cell's h */
@@ -191,9 +303,8 @@ static int rnn_backward(const ta_layer *L, float *din, float *dparams, float *sc
                         ta_msg *msg) {
   (void)out;
   int G_ = gates_of(L), st = TA_OK;
-  size_t G = (size_t)G_, H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
-  float *dH = scratch, *dg = dH + BT * H, *dP = dg + BT * GH;
-  float *dh0 = dP + (G == GRU_G ? BT * GH : 0), *dh1 = dh0 + B * H, *dc = dh1 + B * H;
+  size_t G = (size_t)G_, H = (size_t)L->cfg.rnn.hidden, BT = B * T;
+  float *dH = scratch, *work = dH + BT * H;
   /* dH [BT, H] of the top cell from dout [B, T_out, H] */
   if (L->cfg.rnn.return_sequences) {
     if ((st = TA_CUDA(cudaMemcpyAsync(dH, dout, BT * H * sizeof(float), cudaMemcpyDeviceToDevice,
@@ -205,69 +316,19 @@ static int rnn_backward(const ta_layer *L, float *din, float *dparams, float *sc
     if ((st = ta_cuda_copy_rows(dH + (T - 1) * H, T * H, dout, H, H, B, msg))) return st;
   }
   for (int l = L->cfg.rnn.num_layers - 1; l >= 0; l--) {
-    size_t I = ta_rnn_in(L, l), off = ta_rnn_param_offset(L, G_, l);
-    const float *W_ih = params + off, *W_hh = W_ih + GH * I;
-    float *dW_ih = dparams + off, *dW_hh = dW_ih + GH * I, *db_ih = dW_hh + GH * H;
-    float *db_hh = db_ih + GH;
+    size_t off = ta_rnn_param_offset(L, G_, l);
     cell_bufs c = cell_at(L, G, (float *)cache, l, BT);
     const float *x = l > 0 ? cell_at(L, G, (float *)cache, l - 1, BT).h : in;
-    float *dh_next = dh0, *dh_cur = dh1;
-    if ((st = ta_cuda_zero(dh_next, B * H, msg))) return st;
-    if (G == LSTM_G && (st = ta_cuda_zero(dc, B * H, msg))) return st;
-    for (size_t t = T; t-- > 0;) {
-      if (G == GRU_G) {
-        ta_gru_step_grad_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(
-            dg, dP, dh_cur, dH, dh_next, c.gates, c.aux, c.h, B, T, H, t);
-        if ((st = launched(msg))) return st;
-        /* dh_{t-1}[B, H] = dh z + dP_t[B, 3H] W_hh[3H, H] (rows b*T + t: stride T*3H) */
-        if (t > 0 && (st = ta_cuda_gemm(TA_GEMM_NN, dh_cur, H, 0, dP + t * GH, T * GH, 0, W_hh,
-                                        H, 0, B, H, GH, 1, 1, msg)))
-          return st;
-        float *s = dh_next;
-        dh_next = dh_cur;
-        dh_cur = s;
-      } else {
-        ta_lstm_step_grad_kernel<<<ta_cuda_blocks(B * H), TA_CUDA_THREADS>>>(
-            dg, dc, dH, dh_next, c.gates, c.aux, B, T, H, t);
-        if ((st = launched(msg))) return st;
-        /* dh_{t-1}[B, H] = dg_t[B, 4H] W_hh[4H, H] */
-        if (t > 0 && (st = ta_cuda_gemm(TA_GEMM_NN, dh_cur, H, 0, dg + t * GH, T * GH, 0, W_hh,
-                                        H, 0, B, H, GH, 1, 0, msg)))
-          return st;
-        float *s = dh_next;
-        dh_next = dh_cur;
-        dh_cur = s;
-      }
-    }
-    /* dW_ih[GH, I] += dg^T x; db_ih += ones^T dg (and db_hh for the LSTM, whose
-     * recurrent pre-activation gradient is dg itself) */
-    if ((st = ta_cuda_gemm(TA_GEMM_TN, dW_ih, I, 0, dg, GH, 0, x, I, 0, GH, I, BT, 1, 1, msg)))
-      return st;
-    if ((st = ta_cuda_bias_grad(db_ih, dg, GH, BT, GH, ps, msg))) return st;
-    float *dA = G == GRU_G ? dP : dg; /* the recurrent projection's gradient */
-    if ((st = ta_cuda_bias_grad(db_hh, dA, GH, BT, GH, ps, msg))) return st;
-    /* dx = dg W_ih: the cell below's dH, or the layer's din */
-    if (l > 0) {
-      if ((st = ta_cuda_gemm(TA_GEMM_NN, dH, H, 0, dg, GH, 0, W_ih, I, 0, BT, H, GH, 1, 0, msg)))
-        return st;
-    } else if (din) {
-      if ((st = ta_cuda_gemm(TA_GEMM_NN, din, I, 0, dg, GH, 0, W_ih, I, 0, BT, I, GH, 1, 0, msg)))
-        return st;
-    }
-    /* dW_hh[GH, H] += sum_t dA_t^T h_{t-1} as one product: row r >= 1 of dA meets row
-     * r - 1 of h, h_{t-1} of the same sequence except at t = 0, whose rows of dA are
-     * zeroed first (h_{-1} = 0; dA is not read again) */
-    if ((st = TA_CUDA(cudaMemset2DAsync(dA, T * GH * sizeof(float), 0, GH * sizeof(float), B, 0),
-                      msg)))
-      return st;
-    if (BT > 1 && (st = ta_cuda_gemm(TA_GEMM_TN, dW_hh, H, 0, dA + GH, GH, 0, c.h, H, 0, GH, H,
-                                     BT - 1, 1, 1, msg)))
+    /* dx: the cell below's dH (in place), or the layer's din */
+    if ((st = ta_cuda_rnn_cell_backward(G == LSTM_G, l > 0 ? dH : din, dparams + off, dH, work, x,
+                                        ta_rnn_in(L, l), params + off, c.gates, c.aux, c.h, NULL,
+                                        NULL, ps, B, T, H, msg)))
       return st;
   }
   return TA_OK;
 }
 
 extern "C" const ta_cuda_layer_ops ta_cuda_gru_ops = {rnn_cache, rnn_scratch, rnn_forward,
-                                                      rnn_backward};
+                                                      rnn_backward, NULL};
 extern "C" const ta_cuda_layer_ops ta_cuda_lstm_ops = {rnn_cache, rnn_scratch, rnn_forward,
-                                                       rnn_backward};
+                                                       rnn_backward, NULL};
