@@ -77,12 +77,134 @@ int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_
   return TA_OK;
 }
 
+int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int validate,
+                  const ta_train_cfg *cfg, ta_rng *rng, double *loss_hist, double *val_hist,
+                  ta_train_result *res, ta_msg *msg) {
+  size_t B = batch;
+  size_t *idx = malloc(n * sizeof(size_t));
+  if (!idx) return ta_fail(msg, TA_ERR_NOMEM, "out of memory for the training indices");
+  for (size_t i = 0; i < n; i++) idx[i] = i;
+  ta_early_stop es;
+  ta_early_stop_init(&es);
+  int st = TA_OK;
+  long steps = 0;
+  for (int epoch = 1; epoch <= cfg->epochs && st == TA_OK; epoch++) {
+    if (cfg->shuffle) ta_shuffle(idx, n, rng);
+    double sum = 0.0;
+    for (size_t s = 0; s < n; s += B) {
+      if (cfg->interrupted && cfg->interrupted(cfg->ctx)) {
+        st = ta_fail(msg, TA_ERR_INTERRUPT, "interrupted in epoch %d", epoch);
+        break;
+      }
+      size_t b = n - s < B ? n - s : B;
+      double l = 0.0;
+      if ((st = ops->forward(be, idx + s, b, &l, msg)) != TA_OK) break;
+      if (!isfinite(l)) {
+        /* the current weights gave this loss; the ones before the last step gave a
+         * finite loss on their batch */
+        if (steps > 0 && (st = ops->restore(be, TA_SLOT_LAST_GOOD, msg)) != TA_OK) break;
+        st = ta_fail_nonfinite(msg, l, epoch);
+        break;
+      }
+      sum += l * (double)b;
+      if ((st = ops->update(be, b, msg)) != TA_OK) break;
+      steps++;
+    }
+    if (st != TA_OK) break;
+    double loss = sum / (double)n, val = NAN;
+    if (validate && (st = ops->validate(be, &val, msg)) != TA_OK) break;
+    loss_hist[epoch - 1] = loss;
+    val_hist[epoch - 1] = val;
+    res->epochs_run = epoch;
+    if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, epoch, loss, val);
+    if (cfg->patience > 0) {
+      int e = ta_early_stop_update(&es, validate ? val : loss, epoch, cfg->patience, res);
+      if (e > 0 && (st = ops->save(be, TA_SLOT_BEST, msg)) != TA_OK) break;
+      if (e < 0) break;
+    }
+  }
+  /* the best epoch's weights, unless interrupted (the user keeps what there is) or
+   * the backend failed */
+  if ((st == TA_OK || st == TA_ERR_NONFINITE) && cfg->patience > 0 && res->best_epoch > 0) {
+    int st2 = ops->restore(be, TA_SLOT_BEST, msg);
+    if (st2 != TA_OK) st = st2;
+  }
+  free(idx);
+  return st;
+}
+
+/* ---- the CPU backend of the loop --------------------------------------------------- */
+
+typedef struct {
+  ta_net *net;
+  const ta_data *train, *val;
+  const ta_train_cfg *cfg;
+  ta_optim opt;
+  size_t T, B, xrow, yrow, np;
+  float *state, *best, *last_good, *xb, *yb, *dy;
+  int *lenb;
+} cpu_train;
+
+static int cpu_forward(void *be, const size_t *idx, size_t b, double *loss, ta_msg *msg) {
+  (void)msg;
+  cpu_train *c = be;
+  ta_net *net = c->net;
+  ta_gather_rows(c->xb, c->train->x, idx, b, c->xrow);
+  ta_gather_rows(c->yb, c->train->y, idx, b, c->yrow);
+  if (c->lenb)
+    for (size_t i = 0; i < b; i++) c->lenb[i] = c->train->len[idx[i]];
+  net->target = c->yb;
+  const float *yhat = ta_net_forward(net, c->xb, c->lenb, b, c->T, 1);
+  *loss = ta_batch_loss(net, c->cfg->loss, c->dy, yhat, c->yb, c->lenb, b, c->T);
+  return TA_OK;
+}
+
+static int cpu_update(void *be, size_t b, ta_msg *msg) {
+  (void)msg;
+  cpu_train *c = be;
+  ta_net *net = c->net;
+  memset(net->grads, 0, c->np * sizeof(float));
+  ta_net_backward(net, NULL, c->dy, c->xb, c->lenb, b, c->T);
+  net->target = NULL;
+  if (c->cfg->clipnorm > 0.0) ta_clip_grad_norm(net->grads, c->np, c->cfg->clipnorm);
+  memcpy(c->last_good, net->params, c->np * sizeof(float));
+  ta_optim_step(&c->opt, net->params, net->grads, c->state, c->np);
+  return TA_OK;
+}
+
+static int cpu_validate(void *be, double *loss, ta_msg *msg) {
+  cpu_train *c = be;
+  int st = ta_evaluate(c->net, loss, c->val, c->T, c->cfg->loss, c->B, msg);
+  /* evaluation may have sized the workspace for other batches */
+  if (st == TA_OK) st = ta_net_reserve(c->net, c->B, c->T, msg);
+  return st;
+}
+
+static float *cpu_slot(cpu_train *c, int slot) {
+  return slot == TA_SLOT_BEST ? c->best : c->last_good;
+}
+
+static int cpu_save(void *be, int slot, ta_msg *msg) {
+  (void)msg;
+  cpu_train *c = be;
+  memcpy(cpu_slot(c, slot), c->net->params, c->np * sizeof(float));
+  return TA_OK;
+}
+
+static int cpu_restore(void *be, int slot, ta_msg *msg) {
+  (void)msg;
+  cpu_train *c = be;
+  memcpy(c->net->params, cpu_slot(c, slot), c->np * sizeof(float));
+  return TA_OK;
+}
+
+static const ta_train_ops cpu_train_ops = {cpu_forward, cpu_update, cpu_validate, cpu_save,
+                                           cpu_restore};
+
 int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
              const ta_train_cfg *cfg, double *loss_hist, double *val_hist, ta_train_result *res,
              ta_msg *msg) {
-  const float *x = train->x, *y = train->y;
-  const ta_data *val_set = val;
-  size_t n = train->n, nv = val->n;
+  size_t n = train->n;
   res->epochs_run = 0;
   res->best_epoch = 0;
   if (n < 1) return ta_fail(msg, TA_ERR_ARG, "no training sequences");
@@ -95,81 +217,26 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
 
   /* everything the loop needs, in one allocation: no allocation inside the loop */
   size_t n_state = np * ta_optim_state_per_param(&cfg->opt);
-  size_t n_best = cfg->patience > 0 ? np : 0;
-  size_t floats = n_state + n_best + np + B * xrow + 2 * B * yrow;
+  size_t floats = n_state + 2 * np + B * xrow + 2 * B * yrow;
   float *block = calloc(floats + 1, sizeof(float));
-  size_t *idx = malloc(n * sizeof(size_t));
   int *lenb = train->len ? malloc(B * sizeof(int)) : NULL;
-  if (!block || !idx || (train->len && !lenb)) {
+  if (!block || (train->len && !lenb)) {
     free(block);
-    free(idx);
     free(lenb);
     return ta_fail(msg, TA_ERR_NOMEM, "out of memory for the training buffers");
   }
-  float *state = block, *best = state + n_state, *last_good = best + n_best;
-  float *xb = last_good + np, *yb = xb + B * xrow, *dy = yb + B * yrow;
-  for (size_t i = 0; i < n; i++) idx[i] = i;
-
-  ta_optim opt = cfg->opt;
-  ta_early_stop es;
-  ta_early_stop_init(&es);
-  st = TA_OK;
-  long steps = 0;
-  for (int epoch = 1; epoch <= cfg->epochs && st == TA_OK; epoch++) {
-    if (cfg->shuffle) ta_shuffle(idx, n, &net->rng);
-    double sum = 0.0;
-    for (size_t s = 0; s < n; s += B) {
-      if (cfg->interrupted && cfg->interrupted(cfg->ctx)) {
-        st = ta_fail(msg, TA_ERR_INTERRUPT, "interrupted in epoch %d", epoch);
-        break;
-      }
-      size_t b = n - s < B ? n - s : B;
-      ta_gather_rows(xb, x, idx + s, b, xrow);
-      ta_gather_rows(yb, y, idx + s, b, yrow);
-      if (lenb)
-        for (size_t i = 0; i < b; i++) lenb[i] = train->len[idx[s + i]];
-      net->target = yb;
-      const float *yhat = ta_net_forward(net, xb, lenb, b, T, 1);
-      double l = ta_batch_loss(net, cfg->loss, dy, yhat, yb, lenb, b, T);
-      if (!isfinite(l)) {
-        /* the current weights gave this loss; the ones before the last step gave a
-         * finite loss on their batch */
-        if (steps > 0) memcpy(net->params, last_good, np * sizeof(float));
-        st = ta_fail_nonfinite(msg, l, epoch);
-        break;
-      }
-      sum += l * (double)b;
-      memset(net->grads, 0, np * sizeof(float));
-      ta_net_backward(net, NULL, dy, xb, lenb, b, T);
-      net->target = NULL;
-      if (cfg->clipnorm > 0.0) ta_clip_grad_norm(net->grads, np, cfg->clipnorm);
-      memcpy(last_good, net->params, np * sizeof(float));
-      ta_optim_step(&opt, net->params, net->grads, state, np);
-      steps++;
-    }
-    if (st != TA_OK) break;
-    double loss = sum / (double)n, val = NAN;
-    if (nv > 0) {
-      st = ta_evaluate(net, &val, val_set, T, cfg->loss, B, msg);
-      if (st != TA_OK) break;
-      st = ta_net_reserve(net, B, T, msg);
-      if (st != TA_OK) break;
-    }
-    loss_hist[epoch - 1] = loss;
-    val_hist[epoch - 1] = val;
-    res->epochs_run = epoch;
-    if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, epoch, loss, val);
-    if (cfg->patience > 0) {
-      int e = ta_early_stop_update(&es, nv > 0 ? val : loss, epoch, cfg->patience, res);
-      if (e > 0) memcpy(best, net->params, np * sizeof(float));
-      if (e < 0) break;
-    }
-  }
+  cpu_train c = {net, train, val, cfg, cfg->opt, T, B, xrow, yrow, np, NULL, NULL, NULL,
+                 NULL, NULL, NULL, lenb};
+  c.state = block;
+  c.best = c.state + n_state;
+  c.last_good = c.best + np;
+  c.xb = c.last_good + np;
+  c.yb = c.xb + B * xrow;
+  c.dy = c.yb + B * yrow;
+  st = ta_train_loop(&cpu_train_ops, &c, n, B, val->n > 0, cfg, &net->rng, loss_hist, val_hist,
+                     res, msg);
   net->target = NULL;
-  if (cfg->patience > 0 && res->best_epoch > 0 && st != TA_ERR_INTERRUPT)
-    memcpy(net->params, best, np * sizeof(float));
   free(block);
-  free(idx);
   free(lenb);
   return st;
 }

@@ -58,6 +58,33 @@ void ta_early_stop_init(ta_early_stop *e);
 int ta_early_stop_update(ta_early_stop *e, double score, int epoch, int patience,
                          ta_train_result *res);
 
+/* The training loop itself, written once for every backend (ta_train on the CPU,
+ * ta_cuda_train on the GPU): epochs of batches of the training rows in the order of
+ * ta_shuffle with `rng`, the interrupt check between batches, the stop on a non-finite
+ * loss (restoring the weights before the last step), the histories, on_epoch and
+ * early stopping (restoring the best weights at the end). A backend supplies the
+ * work on its own buffers: */
+enum { TA_SLOT_LAST_GOOD = 0, TA_SLOT_BEST = 1 };
+typedef struct {
+  /* training-mode forward of training rows idx[0..b): the batch's mean loss into
+   * *loss, dL/dyhat kept for update() */
+  int (*forward)(void *be, const size_t *idx, size_t b, double *loss, ta_msg *msg);
+  /* after a finite loss: gradients of that batch (zeroed first), clipping, the
+   * parameters saved into TA_SLOT_LAST_GOOD, then one optimizer step */
+  int (*update)(void *be, size_t b, ta_msg *msg);
+  /* mean loss over the validation set, in evaluation mode */
+  int (*validate)(void *be, double *loss, ta_msg *msg);
+  /* parameters -> slot, and slot -> parameters */
+  int (*save)(void *be, int slot, ta_msg *msg);
+  int (*restore)(void *be, int slot, ta_msg *msg);
+} ta_train_ops;
+
+/* n training rows in batches of `batch` (1 <= batch <= n), validating after each epoch
+ * when `validate`; results as ta_train's */
+int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int validate,
+                  const ta_train_cfg *cfg, ta_rng *rng, double *loss_hist, double *val_hist,
+                  ta_train_result *res, ta_msg *msg);
+
 /* Mean loss over a data set in evaluation mode, in batches of batch_size. */
 int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_kind,
                 size_t batch_size, ta_msg *msg);
