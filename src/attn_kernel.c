@@ -17,15 +17,7 @@
  * set as ta_attn_visible(i, j, len, causal, window). */
 static inline void visible_range(const ta_attn_block *a, size_t i, size_t len, size_t *lo,
                                  size_t *hi) {
-  size_t l = 0, h = len < a->Tk ? len : a->Tk;
-  if (a->causal && i + 1 < h) h = i + 1;
-  if (a->window >= 0) {
-    size_t w = (size_t)a->window;
-    if (i > w) l = i - w;
-    if (i + w + 1 < h) h = i + w + 1;
-  }
-  *lo = l;
-  *hi = h;
+  ta_attn_range(i, a->Tk, len, a->causal, a->window, lo, hi);
 }
 
 static inline float dotf(const float *a, const float *b, size_t n) { return ta_dot(a, b, n); }
@@ -33,10 +25,7 @@ static inline float dotf(const float *a, const float *b, size_t n) { return ta_d
 static inline void axpyf(float *y, float alpha, const float *x, size_t n) { ta_axpy(y, alpha, x, n); }
 
 /* max(|x|, eps), as F.normalize clamps the norm */
-static inline float clamped_norm(const float *x, size_t n) {
-  float s = sqrtf(dotf(x, x, n));
-  return s > TA_ATTN_NORM_EPS ? s : TA_ATTN_NORM_EPS;
-}
+static inline float clamped_norm(const float *x, size_t n) { return ta_attn_norm(dotf(x, x, n)); }
 
 static inline float dot_scale(const ta_attn_block *a) {
   return a->score == TA_SCORE_SCALED_DOT ? 1.0f / sqrtf((float)a->dk) : 1.0f;
@@ -46,44 +35,13 @@ static inline float dot_scale(const ta_attn_block *a) {
 static inline float score_of(const ta_attn_block *a, const float *qi, const float *kj,
                              const float *sw, float c, float nq, float nk) {
   switch (a->score) {
-  case TA_SCORE_ADDITIVE: {
-    float s = 0.0f;
-    for (size_t d = 0; d < a->dk; d++) s += sw[d] * ta_tanhf(qi[d] + kj[d]);
-    return s;
-  }
+  case TA_SCORE_ADDITIVE:
+    return ta_attn_additive_score(qi, kj, sw, a->dk);
   case TA_SCORE_COSINE:
-    return c * (dotf(qi, kj, a->dk) / (nq * nk));
+    return ta_attn_cosine_score(dotf(qi, kj, a->dk), c, nq, nk);
   default:
     return c * dotf(qi, kj, a->dk);
   }
-}
-
-/* one row of scores si [Tk] -> softmax weights over the visible keys [lo, hi) (zeros
- * elsewhere); scores are multiplied by c first */
-static inline void softmax_row(float *si, size_t Tk, size_t lo, size_t hi, float c) {
-  float m = -INFINITY;
-  /* the maximum does not depend on the order; the exponentials are element-wise: both
-   * vectorise; the sum stays in order (a vectorised sum would round by the vector width) */
-#ifdef _OPENMP
-#pragma omp simd reduction(max : m)
-#endif
-  for (size_t j = lo; j < hi; j++) {
-    float t = c * si[j];
-    si[j] = t;
-    m = t > m ? t : m;
-  }
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-  for (size_t j = lo; j < hi; j++) si[j] = ta_expf(si[j] - m);
-  float sum = 0.0f;
-  for (size_t j = lo; j < hi; j++) sum += si[j];
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-  for (size_t j = lo; j < hi; j++) si[j] /= sum;
-  for (size_t j = 0; j < lo; j++) si[j] = 0.0f;
-  for (size_t j = hi; j < Tk; j++) si[j] = 0.0f;
 }
 
 /* the matrix-product path (ta_attn_gemm_path, no dropout): S = Q K^T into p, row
@@ -96,11 +54,7 @@ TA_SIMD_CLONES static void forward_gemm(const ta_attn_block *a, float *o, float 
   for (size_t i = 0; i < Tq; i++) {
     size_t lo, hi;
     visible_range(a, a->q0 + i, len, &lo, &hi);
-    if (lo >= hi) {
-      memset(p + i * Tk, 0, Tk * sizeof(float)); /* sees no key: zero weights and output */
-      continue;
-    }
-    softmax_row(p + i * Tk, Tk, lo, hi, c);
+    ta_attn_softmax_row(p + i * Tk, Tk, lo, hi, c); /* no key seen: a zero row, zero output */
   }
   ta_gemm_nn(o, a->ldo, p, Tk, v, a->ldv, Tq, a->dv, Tk, 0);
 }
@@ -124,23 +78,16 @@ void ta_attn_block_forward(const ta_attn_block *a, float *o, float *p, float *wo
     float *oi = o + i * a->ldo;
     size_t lo, hi;
     visible_range(a, a->q0 + i, len, &lo, &hi);
-    memset(pi, 0, Tk * sizeof(float));
     memset(oi, 0, dv * sizeof(float));
-    if (lo >= hi) continue; /* sees no key: zero weights, zero output */
+    if (lo >= hi) {
+      memset(pi, 0, Tk * sizeof(float)); /* sees no key: zero weights, zero output */
+      continue;
+    }
     float nq = cosine ? clamped_norm(qi, dk) : 1.0f;
-    float m = -INFINITY;
-    for (size_t j = lo; j < hi; j++) {
-      float s = score_of(a, qi, k + j * a->ldk, sw, c, nq, cosine ? nk[j] : 1.0f);
-      pi[j] = s;
-      if (s > m) m = s;
-    }
-    float sum = 0.0f;
-    for (size_t j = lo; j < hi; j++) {
-      float e = ta_expf(pi[j] - m);
-      pi[j] = e;
-      sum += e;
-    }
-    for (size_t j = lo; j < hi; j++) pi[j] /= sum;
+    for (size_t j = lo; j < hi; j++)
+      pi[j] = score_of(a, qi, k + j * a->ldk, sw, c, nq, cosine ? nk[j] : 1.0f);
+    /* the scores already carry c */
+    ta_attn_softmax_row(pi, Tk, lo, hi, 1.0f);
     const float *di = drop ? drop + i * Tk : NULL;
     for (size_t j = lo; j < hi; j++) {
       float w = di ? pi[j] * di[j] : pi[j];
@@ -152,12 +99,8 @@ void ta_attn_block_forward(const ta_attn_block *a, float *o, float *p, float *wo
 /* cosine: turn the gradient g with respect to xh = x / n (n = max(|x|, eps)) into the
  * gradient with respect to x, in place: (g - xh (xh.g)) / n, or g / eps when |x| <= eps */
 static inline void normalize_backward(float *g, const float *x, float n, size_t d) {
-  if (n > TA_ATTN_NORM_EPS) {
-    float xg = dotf(x, g, d) / n; /* xh.g */
-    for (size_t t = 0; t < d; t++) g[t] = (g[t] - (x[t] / n) * xg) / n;
-  } else {
-    for (size_t t = 0; t < d; t++) g[t] /= n;
-  }
+  float xg = n > TA_ATTN_NORM_EPS ? dotf(x, g, d) / n : 0.0f; /* xh.g */
+  for (size_t t = 0; t < d; t++) g[t] = ta_attn_unnormalize(g[t], x[t], n, xg);
 }
 
 /* the matrix-product path: dP = dO V^T, dS = c P (dP - rowsum(P dP)) row by row over the
@@ -174,11 +117,7 @@ static void backward_gemm(const ta_attn_block *a, float *dq, float *dk, float *d
     const float *pi = p + i * Tk;
     size_t lo, hi;
     visible_range(a, a->q0 + i, len, &lo, &hi);
-    float r = 0.0f;
-    for (size_t j = lo; j < hi; j++) r += pi[j] * dsi[j];
-    for (size_t j = lo; j < hi; j++) dsi[j] = c * (pi[j] * (dsi[j] - r));
-    for (size_t j = 0; j < lo && j < Tk; j++) dsi[j] = 0.0f;
-    for (size_t j = hi > lo ? hi : lo; j < Tk; j++) dsi[j] = 0.0f;
+    ta_attn_softmax_row_grad(dsi, pi, NULL, Tk, lo, hi, c);
   }
   ta_gemm_tn(dv, a->ldv, p, Tk, dout, a->ldo, Tk, a->dv, Tq, 0);
   ta_gemm_nn(dq, a->ldq, ds, Tk, k, a->ldk, Tq, a->dk, Tk, 0);
@@ -212,22 +151,17 @@ void ta_attn_block_backward(const ta_attn_block *a, float *dq, float *dk, float 
     visible_range(a, a->q0 + i, len, &lo, &hi);
     memset(dqi, 0, D * sizeof(float));
     if (lo >= hi) continue;
-    /* dP for the row, dV += Pd^T dO, and r = rowsum(P * dP) */
-    float r = 0.0f;
+    /* dPd = dO V^T for the row and dV += Pd^T dO; then dS = P (dP - rowsum(P dP)),
+     * dP = dPd * drop, with the score's factor applied below */
     for (size_t j = lo; j < hi; j++) {
-      float g = dotf(doi, v + j * a->ldv, dvw);
-      float w = pi[j];
-      if (di) {
-        g *= di[j];
-        w *= di[j];
-      }
-      dp[j] = g;
-      r += pi[j] * g;
+      dp[j] = dotf(doi, v + j * a->ldv, dvw);
+      float w = di ? pi[j] * di[j] : pi[j];
       if (w != 0.0f) axpyf(dv + j * a->ldv, w, doi, dvw);
     }
+    ta_attn_softmax_row_grad(dp, pi, di, Tk, lo, hi, 1.0f);
     float nq = cosine ? clamped_norm(qi, D) : 1.0f;
     for (size_t j = lo; j < hi; j++) {
-      float ds = pi[j] * (dp[j] - r); /* dS */
+      float ds = dp[j]; /* dS */
       if (ds == 0.0f) continue;
       const float *kj = k + j * a->ldk;
       float *dkj = dk + j * a->ldk;
@@ -235,14 +169,14 @@ void ta_attn_block_backward(const ta_attn_block *a, float *dq, float *dk, float 
         for (size_t d = 0; d < D; d++) {
           float t = ta_tanhf(qi[d] + kj[d]);
           dsw[d] += ds * t;
-          float u = ds * sw[d] * (1.0f - t * t);
+          float u = ta_attn_additive_grad(ds, sw[d], t);
           dqi[d] += u;
           dkj[d] += u;
         }
       } else if (cosine) {
         /* s = c qh.kh: d s / d log_scale = s; dqh += c ds kh; dkh += c ds qh */
         float cs = c * ds;
-        dls += ds * (c * (dotf(qi, kj, D) / (nq * nk[j])));
+        dls += ds * ta_attn_cosine_score(dotf(qi, kj, D), c, nq, nk[j]);
         axpyf(dqi, cs / nk[j], kj, D);
         axpyf(dkj, cs / nq, qi, D);
       } else {

@@ -17,8 +17,7 @@
 
 #include <stddef.h>
 #include "ta_layer.h" /* TA_SCORE_* */
-
-#define TA_ATTN_NORM_EPS 1e-12f
+#include "ta_attn_math.h" /* the row formulas, TA_ATTN_NORM_EPS */
 
 typedef struct {
   int score;        /* TA_SCORE_* */

@@ -15,6 +15,7 @@
 #include "ta_attn.h"
 #include "ta_gemm.h"
 #include "attn_kernel.h"
+#include "ta_attn_math.h"
 
 
 static int attention_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
@@ -48,23 +49,7 @@ static int attention_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   return TA_OK;
 }
 
-/* offsets of the parameters in the layer's block */
-typedef struct { size_t wq, bq, wk, bk, wv, bv, sw; } attn_offsets;
-
-static attn_offsets offsets_of(const ta_layer *L) {
-  const ta_attn_cfg *c = &L->cfg.attn;
-  size_t I = (size_t)L->in_dim, D = (size_t)c->key_dim, U = (size_t)c->units;
-  size_t nb = c->bias ? 1 : 0;
-  attn_offsets o;
-  o.wq = 0;
-  o.bq = o.wq + D * I;
-  o.wk = o.bq + nb * D;
-  o.bk = o.wk + D * I;
-  o.wv = o.bk + nb * D;
-  o.bv = o.wv + U * I;
-  o.sw = o.bv + nb * U;
-  return o;
-}
+static ta_attn_offsets offsets_of(const ta_layer *L) { return ta_attn_offsets_of(L); }
 
 static size_t attention_cache(const ta_layer *L, size_t B, size_t T) {
   const ta_attn_cfg *c = &L->cfg.attn;
@@ -111,7 +96,7 @@ static void attention_tensor(const ta_layer *L, int k, ta_tensor_info *info) {
 
 static void attention_init(const ta_layer *L, float *params, ta_rng *rng) {
   const ta_attn_cfg *c = &L->cfg.attn;
-  attn_offsets o = offsets_of(L);
+  ta_attn_offsets o = offsets_of(L);
   /* nn.Linear's default for the projections: uniform(+-1/sqrt(in)), weights and biases */
   ta_fill_uniform(params, o.sw, 1.0f / sqrtf((float)L->in_dim), rng);
   if (c->score == TA_SCORE_ADDITIVE) /* as nn.Linear(key_dim, 1, bias = FALSE) */
@@ -136,9 +121,7 @@ static ta_attn_block block_of(const ta_layer *L, size_t T) {
 }
 
 static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
-  if (!ps || !ps->valid_len) return T;
-  int l = ps->valid_len[b];
-  return l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
+  return ta_attn_len(ps ? ps->valid_len : NULL, b, T);
 }
 
 /* y [R, N] (row stride ldy) = x [R, I] (row stride ldx) W[N, I]^T (+ bias) */
@@ -160,7 +143,7 @@ static void attention_forward(const ta_layer *L, float *out, float *cache, const
                               const float *params, const ta_pass *ps, size_t B, size_t T) {
   const ta_attn_cfg *c = &L->cfg.attn;
   size_t I = (size_t)L->in_dim, D = (size_t)c->key_dim, U = (size_t)c->units, R = B * T;
-  attn_offsets o = offsets_of(L);
+  ta_attn_offsets o = offsets_of(L);
   float *Q = cache, *K = Q + R * D, *V = K + R * D, *P = V + R * U, *work = P + B * T * T;
   /* inference of the last step only: the query of row T-1 alone (rows T apart) */
   int last = ps && ps->last_only && !ps->training;
@@ -198,7 +181,7 @@ static void attention_backward(const ta_layer *L, float *din, float *dparams, fl
   (void)out;
   const ta_attn_cfg *c = &L->cfg.attn;
   size_t I = (size_t)L->in_dim, D = (size_t)c->key_dim, U = (size_t)c->units, R = B * T;
-  attn_offsets o = offsets_of(L);
+  ta_attn_offsets o = offsets_of(L);
   const float *Q = cache, *K = Q + R * D, *V = K + R * D, *P = V + R * U;
   float *dQ = scratch, *dK = dQ + R * D, *dV = dK + R * D, *work = dV + R * U;
   ta_attn_block a = block_of(L, T);

@@ -15,6 +15,7 @@
 #include "ta_attn.h"
 #include "ta_gemm.h"
 #include "attn_kernel.h"
+#include "ta_attn_math.h"
 
 
 int ta_mha_shape_of(ta_mha_shape *s, int E, int heads, int key_dim, int causal, int window,
@@ -161,9 +162,7 @@ static ta_attn_block block_of(const ta_mha_shape *s, size_t T) {
 }
 
 static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
-  if (!ps || !ps->valid_len) return T;
-  int l = ps->valid_len[b];
-  return l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
+  return ta_attn_len(ps ? ps->valid_len : NULL, b, T);
 }
 
 /* The attention of every (sequence, head) block from m.qkv into m.ctx and m.P, for the

@@ -24,6 +24,8 @@ static const ta_cuda_layer_ops *gpu_ops_for(const ta_layer *L) {
   if (L->ops == &ta_lstm_ops && !(L->cfg.rnn.dropout > 0.0f && L->cfg.rnn.num_layers > 1))
     return &ta_cuda_lstm_ops;
   if (L->ops == &ta_seq2seq_ops) return &ta_cuda_seq2seq_ops;
+  if (L->ops == &ta_attention_ops) return &ta_cuda_attention_ops;
+  if (L->ops == &ta_mha_ops) return &ta_cuda_mha_ops;
   return NULL;
 }
 

@@ -28,6 +28,28 @@ static inline int ta_attn_visible(size_t i, size_t j, size_t len, int causal, in
   return 1;
 }
 
+/* Single-head attention (layer_attention.c): offsets of the parameters in the layer's
+ * block, query.weight [dk, I], query.bias [dk], key.weight, key.bias, value.weight
+ * [U, I], value.bias [U] (biases only with bias), then the score's own (additive
+ * score.weight [1, dk], cosine log_scale [1]) at sw. The CPU and GPU layers both read
+ * the block through this. */
+typedef struct { size_t wq, bq, wk, bk, wv, bv, sw; } ta_attn_offsets;
+
+static inline ta_attn_offsets ta_attn_offsets_of(const ta_layer *L) {
+  const ta_attn_cfg *c = &L->cfg.attn;
+  size_t I = (size_t)L->in_dim, D = (size_t)c->key_dim, U = (size_t)c->units;
+  size_t nb = c->bias ? 1 : 0;
+  ta_attn_offsets o;
+  o.wq = 0;
+  o.bq = o.wq + D * I;
+  o.wk = o.bq + nb * D;
+  o.bk = o.wk + D * I;
+  o.wv = o.bk + nb * D;
+  o.bv = o.wv + U * I;
+  o.sw = o.bv + nb * U;
+  return o;
+}
+
 typedef struct {
   int heads;   /* H */
   int key_dim; /* dk per head */
