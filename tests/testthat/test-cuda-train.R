@@ -69,7 +69,7 @@ test_that("device = \"cuda\" with a layer that has no GPU path is an error namin
   x <- array(rnorm(40), c(2, 5, 4))
   net <- seq2seq(layer_gru(3), layer_gru(3), horizon = 2, input_dim = 4)
   msg <- if (tsattn:::cuda_built())
-    "layer 1 \(seq2seq\) has no GPU implementation yet; use device = \"cpu\"" else
+    "layer 1 \\(seq2seq\\) has no GPU implementation yet; use device = \"cpu\"" else
     "this build of tsattn has no CUDA backend"
   expect_error(fit(net, x, x[, 1:2, 1, drop = FALSE], epochs = 1, device = "cuda", verbose = FALSE), msg)
   expect_error(predict(net, x, device = "cuda"), msg)
