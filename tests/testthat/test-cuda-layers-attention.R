@@ -55,6 +55,25 @@ attn_expect_near <- function(gpu, cpu, atol, rtol, what = "") {
                                          max(abs(gpu - cpu))))
 }
 
+# The key biases of dot-product scores get a zero gradient whatever the data (a bias on
+# the keys adds q.b to every score of a row, which the softmax ignores), so their
+# gradients are rounding noise on both devices, and Adam, which moves a weight by about
+# lr * sign(g), turns different noise into different steps: they are left out of the
+# optimizer comparisons (the gradient tests compare them: near zero on both). They do
+# not change the loss, so the other weights are unaffected.
+attn_optimized <- function(w) {
+  for (nm in names(w)) {
+    if (grepl("key\\.bias$", nm)) {
+      w[[nm]] <- NULL
+    } else if (grepl("in_proj_bias$", nm)) {
+      E <- length(w[[sub("in_proj_bias$", "out_proj.bias", nm)]])
+      HK <- (length(w[[nm]]) - E) / 2
+      w[[nm]] <- w[[nm]][-(HK + seq_len(HK))]
+    }
+  }
+  w
+}
+
 test_that("the attention layers have a GPU path", {
   skip_if_not(tsattn:::cuda_built(), "a CPU-only build has no GPU path to report on")
   for (nm in names(nets <- attn_gpu_nets())) expect_null(tsattn:::cuda_unsupported(nets[[nm]]), label = nm)
@@ -115,14 +134,16 @@ test_that("one Adam step and a 20-step run of attention networks on the GPU matc
     cpu <- step("cpu")
     gpu <- step("cuda")
     attn_expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-5, paste(nm, "loss"))
-    attn_expect_near(get_weights(gpu), get_weights(cpu), 1e-5, 1e-5, paste(nm, "Adam step"))
+    attn_expect_near(attn_optimized(get_weights(gpu)), attn_optimized(get_weights(cpu)), 1e-5,
+                     1e-5, paste(nm, "Adam step"))
     run <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 10, batch_size = 3,
                                 optimizer = optimizer_adam(lr = 0.01), seed = 5,
                                 device = device, verbose = FALSE)
     cpu <- run("cpu")
     gpu <- run("cuda")
     attn_expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
-    attn_expect_near(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
+    attn_expect_near(attn_optimized(get_weights(gpu)), attn_optimized(get_weights(cpu)), 5e-4,
+                     1e-3, paste(nm, "weights"))
     expect_identical(get_weights(run("cuda")), get_weights(gpu))
   }
 })
