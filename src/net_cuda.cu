@@ -26,6 +26,7 @@ static const ta_cuda_layer_ops *gpu_ops_for(const ta_layer *L) {
   if (L->ops == &ta_seq2seq_ops) return &ta_cuda_seq2seq_ops;
   if (L->ops == &ta_attention_ops) return &ta_cuda_attention_ops;
   if (L->ops == &ta_mha_ops) return &ta_cuda_mha_ops;
+  if (L->ops == &ta_transformer_ops) return &ta_cuda_transformer_ops;
   return NULL;
 }
 

@@ -53,8 +53,9 @@ extern const ta_cuda_layer_ops ta_cuda_dense_ops, ta_cuda_activation_ops, ta_cud
     ta_cuda_gru_ops, ta_cuda_lstm_ops;
 extern const ta_cuda_layer_ops ta_cuda_seq2seq_ops;
 extern const ta_cuda_layer_ops ta_cuda_layer_norm_ops;
-/* attention (layer_attention_cuda.cu), multi-head attention (mha_cuda.cu) */
-extern const ta_cuda_layer_ops ta_cuda_attention_ops, ta_cuda_mha_ops;
+/* attention (layer_attention_cuda.cu), multi-head attention (mha_cuda.cu), transformer
+ * encoder block (layer_transformer_encoder_cuda.cu) */
+extern const ta_cuda_layer_ops ta_cuda_attention_ops, ta_cuda_mha_ops, ta_cuda_transformer_ops;
 
 /* ---- helpers shared by the layers (layer_util_cuda.cu) ---------------------------- */
 

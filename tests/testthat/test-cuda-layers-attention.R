@@ -1,7 +1,7 @@
 # The attention layers on the GPU (src/attn_cuda.cu, layer_attention_cuda.cu,
 # mha_cuda.cu) against the CPU core: single-head attention with each score (dot,
-# scaled_dot, additive, cosine), a local window, causal and padding masks, and
-# multi-head attention. Skipped without a usable CUDA device (the CPU emulation of
+# scaled_dot, additive, cosine), a local window, causal and padding masks, multi-head
+# attention, and the transformer encoder block (post- and pre-norm, relu and gelu). Skipped without a usable CUDA device (the CPU emulation of
 # tools/cuda-emu counts as one: it runs these code paths on the CPU).
 #
 # Tolerances, |gpu - cpu| <= atol + rtol * |cpu|, reasoned as in test-cuda-train.R: the
@@ -33,6 +33,12 @@ attn_gpu_nets <- function() {
   nets$mha_causal_keydim <- sequential(layer_dense(8),
                                        layer_multihead_attention(4, key_dim = 3, causal = TRUE),
                                        layer_last_step(), layer_dense(2), input_dim = 3)
+  nets$transformer <- sequential(layer_dense(8), layer_transformer_encoder(2, 16), layer_dense(1),
+                                 input_dim = 3)
+  nets$transformer_pre <- sequential(layer_dense(8),
+                                     layer_transformer_encoder(4, 12, norm_first = TRUE,
+                                                               activation = "gelu", causal = TRUE),
+                                     layer_last_step(), layer_dense(1), input_dim = 3)
   nets
 }
 
@@ -148,11 +154,9 @@ test_that("one Adam step and a 20-step run of attention networks on the GPU matc
   }
 })
 
-test_that("dropout on the attention weights trains on the GPU and repeats exactly", {
-  skip_if_not(cuda_available(), "no CUDA device")
-  set.seed(23)
-  net <- sequential(layer_dense(8), layer_multihead_attention(2, dropout = 0.3), layer_dense(1),
-                    input_dim = 3)
+# dropout: evaluation gives the CPU's values; training draws device masks (not the
+# CPU's draws), the same for the same seed
+dropout_checks <- function(net) {
   d <- attn_gpu_data(net)
   # evaluation: no dropout, the CPU's values
   attn_expect_near(predict(net, d$x, device = "cuda"), predict(net, d$x), 1e-5, 1e-4, "eval")
@@ -167,4 +171,18 @@ test_that("dropout on the attention weights trains on the GPU and repeats exactl
   a <- run()
   expect_true(all(is.finite(a$history$loss)))
   expect_identical(get_weights(run()), get_weights(a))
+}
+
+test_that("dropout (attention weights, transformer) trains on the GPU and repeats exactly", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  set.seed(23)
+  nets <- list(
+    mha = sequential(layer_dense(8), layer_multihead_attention(2, dropout = 0.3), layer_dense(1),
+                     input_dim = 3),
+    post = sequential(layer_dense(8), layer_transformer_encoder(2, 16, dropout = 0.2),
+                      layer_dense(1), input_dim = 3),
+    pre = sequential(layer_dense(8), layer_transformer_encoder(2, 16, dropout = 0.2,
+                                                               norm_first = TRUE),
+                     layer_dense(1), input_dim = 3))
+  for (net in nets) dropout_checks(net)
 })
