@@ -2,7 +2,8 @@
  * forward and backward through the GPU layers (ta_cuda_layer.h) in the order of
  * ta_net.c, batches up and outputs down through one pinned buffer. The layers with a GPU
  * path are those gpu_ops_for() maps: dense, activation, last_step, layer_norm, GRU and
- * LSTM (without inter-layer dropout), seq2seq. */
+ * LSTM (without inter-layer dropout), seq2seq, attention, multihead_attention,
+ * transformer_encoder. */
 #include <stdlib.h>
 #include <string.h>
 #include "ta_cuda_check.h"

@@ -1,11 +1,12 @@
 /* The GPU side of the layers that have one (dense, activation, last_step, GRU, LSTM,
- * layer_norm, seq2seq): for each, a forward and a backward on device buffers with the meaning and shapes of
+ * layer_norm, seq2seq, attention, multihead_attention, transformer_encoder): for each, a forward and a backward on device buffers with the meaning and shapes of
  * ta_layer_ops (ta_layer.h), plus the sizes of the device cache and scratch they need.
  * The layer itself (shapes, configuration, parameter layout) is the host's ta_layer:
  * only the buffers live on the device. Each function launches its work on the default
  * stream and returns without waiting; a status and a message, never an exit.
  * Implemented in layer_*_cuda.cu, rnn_cuda.cu and norm_cuda.cu (seq2seq:
- * layer_seq2seq_cuda.cu, on rnn_cuda.h); used by net_cuda.cu. */
+ * layer_seq2seq_cuda.cu, on rnn_cuda.h; attention: attn_cuda.cu, mha_cuda.cu,
+ * layer_attention_cuda.cu, layer_transformer_encoder_cuda.cu); used by net_cuda.cu. */
 #ifndef TA_CUDA_LAYER_H
 #define TA_CUDA_LAYER_H
 
