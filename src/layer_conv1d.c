@@ -5,6 +5,7 @@
  * Padding: same   pad_left = (K-1)/2, pad_right = K-1-pad_left, T_out = T
  *          causal pad_left = K-1, T_out = T (no output sees a later input)
  *          valid  no padding, T_out = T-K+1 (0 when T < K: too short)
+ * (the index arithmetic is ta_conv.h's, which the GPU's layer_conv1d_cuda.cu uses too)
  * Parameters (PyTorch names and layout): weight [F, I, K], bias [F].
  * As im2col: cols[B*T_out, K*I] (row r = (b,t), column k*I+i = x[b, t+k-pad_left, i], so
  * each (row, k) block is one contiguous input row) times Wr^T, where Wr [F, K*I] is the
@@ -18,6 +19,7 @@
 #include "ta_act.h"
 #include "ta_math.h"
 #include "ta_gemm.h"
+#include "ta_conv.h"
 
 static int conv_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   if (s->units < 1)
@@ -41,18 +43,11 @@ static int conv_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
 }
 
 static size_t conv_pad_left(const ta_layer *L) {
-  size_t K = (size_t)L->cfg.conv.kernel;
-  switch (L->cfg.conv.padding) {
-  case TA_PAD_SAME: return (K - 1) / 2;
-  case TA_PAD_CAUSAL: return K - 1;
-  default: return 0;
-  }
+  return ta_conv_pad_left((size_t)L->cfg.conv.kernel, L->cfg.conv.padding);
 }
 
 static size_t conv_out_time(const ta_layer *L, size_t T) {
-  size_t K = (size_t)L->cfg.conv.kernel;
-  if (L->cfg.conv.padding == TA_PAD_VALID) return T < K ? 0 : T - K + 1;
-  return T;
+  return ta_conv_out_time(T, (size_t)L->cfg.conv.kernel, L->cfg.conv.padding);
 }
 
 static size_t conv_cache(const ta_layer *L, size_t B, size_t T) {
@@ -98,11 +93,11 @@ static void conv_im2col(const ta_layer *L, float *cols, const float *in, size_t 
     for (size_t t = 0; t < To; t++) {
       float *row = cols + (b * To + t) * KI;
       for (size_t k = 0; k < K; k++) {
-        size_t s = t + k; /* input step + pad_left */
-        if (s < pl || s - pl >= T)
-          memset(row + k * I, 0, I * sizeof(float));
+        size_t s;
+        if (ta_conv_in_step(&s, t, k, pl, T))
+          memcpy(row + k * I, in + (b * T + s) * I, I * sizeof(float));
         else
-          memcpy(row + k * I, in + (b * T + (s - pl)) * I, I * sizeof(float));
+          memset(row + k * I, 0, I * sizeof(float));
       }
     }
   }
@@ -120,7 +115,8 @@ static void conv_forward(const ta_layer *L, float *out, float *cache, const floa
   /* Wr[f, k*I + i] = W[f, i, k] */
   for (size_t f = 0; f < F; f++)
     for (size_t i = 0; i < I; i++)
-      for (size_t k = 0; k < K; k++) Wr[f * KI + k * I + i] = W[f * KI + i * K + k];
+      for (size_t k = 0; k < K; k++)
+        Wr[ta_conv_wr_index(f, i, k, I, K)] = W[ta_conv_w_index(f, i, k, I, K)];
   conv_im2col(L, cols, in, B, T);
   ta_gemm_nt(z, F, cols, KI, Wr, KI, R, F, KI, 0); /* z = cols Wr^T */
   if (L->cfg.conv.bias)
@@ -150,7 +146,8 @@ static void conv_backward(const ta_layer *L, float *din, float *dparams, float *
   ta_gemm_tn(dWr, KI, dz, F, cols, KI, F, KI, R, 0);
   for (size_t f = 0; f < F; f++)
     for (size_t i = 0; i < I; i++)
-      for (size_t k = 0; k < K; k++) dparams[f * KI + i * K + k] += dWr[f * KI + k * I + i];
+      for (size_t k = 0; k < K; k++)
+        dparams[ta_conv_w_index(f, i, k, I, K)] += dWr[ta_conv_wr_index(f, i, k, I, K)];
   if (L->cfg.conv.bias) ta_colsum(dparams + F * KI, dz, F, R, F, 1); /* db += sum dz */
   if (!din) return;
   ta_gemm_nn(dcols, KI, dz, F, Wr, KI, R, KI, F, 0); /* dcols = dz Wr */
@@ -160,9 +157,9 @@ static void conv_backward(const ta_layer *L, float *din, float *dparams, float *
     for (size_t t = 0; t < To; t++) {
       const float *row = dcols + (b * To + t) * KI;
       for (size_t k = 0; k < K; k++) {
-        size_t s = t + k;
-        if (s < pl || s - pl >= T) continue;
-        float *d = din + (b * T + (s - pl)) * I;
+        size_t s;
+        if (!ta_conv_in_step(&s, t, k, pl, T)) continue;
+        float *d = din + (b * T + s) * I;
         const float *src = row + k * I;
         for (size_t i = 0; i < I; i++) d[i] += src[i];
       }

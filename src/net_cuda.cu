@@ -1,9 +1,9 @@
 /* A network on the GPU (ta_cuda_net.h): device buffers for a host network's layers,
  * forward and backward through the GPU layers (ta_cuda_layer.h) in the order of
- * ta_net.c, batches up and outputs down through one pinned buffer. The layers with a GPU
- * path are those gpu_ops_for() maps: dense, activation, last_step, layer_norm, GRU and
- * LSTM (without inter-layer dropout), seq2seq, attention, multihead_attention,
- * transformer_encoder. */
+ * ta_net.c, batches up and outputs down through one pinned buffer. The layers with a
+ * GPU path are those gpu_ops_for() maps: dense, activation, last_step, GRU and LSTM
+ * (without inter-layer dropout), layer_norm, positional_encoding, dropout, conv1d,
+ * seq2seq, attention, multihead_attention, transformer_encoder. */
 #include <stdlib.h>
 #include <string.h>
 #include "ta_cuda_check.h"
@@ -19,6 +19,9 @@ static const ta_cuda_layer_ops *gpu_ops_for(const ta_layer *L) {
   if (L->ops == &ta_activation_ops) return &ta_cuda_activation_ops;
   if (L->ops == &ta_last_step_ops) return &ta_cuda_last_step_ops;
   if (L->ops == &ta_layer_norm_ops) return &ta_cuda_layer_norm_ops;
+  if (L->ops == &ta_posenc_ops) return &ta_cuda_posenc_ops;
+  if (L->ops == &ta_dropout_ops) return &ta_cuda_dropout_ops;
+  if (L->ops == &ta_conv1d_ops) return &ta_cuda_conv1d_ops;
   /* inter-layer dropout would need the generator's draws on the device */
   if (L->ops == &ta_gru_ops && !(L->cfg.rnn.dropout > 0.0f && L->cfg.rnn.num_layers > 1))
     return &ta_cuda_gru_ops;

@@ -1,12 +1,14 @@
 /* The GPU side of the layers that have one (dense, activation, last_step, GRU, LSTM,
- * layer_norm, seq2seq, attention, multihead_attention, transformer_encoder): for each, a forward and a backward on device buffers with the meaning and shapes of
- * ta_layer_ops (ta_layer.h), plus the sizes of the device cache and scratch they need.
- * The layer itself (shapes, configuration, parameter layout) is the host's ta_layer:
- * only the buffers live on the device. Each function launches its work on the default
- * stream and returns without waiting; a status and a message, never an exit.
- * Implemented in layer_*_cuda.cu, rnn_cuda.cu and norm_cuda.cu (seq2seq:
- * layer_seq2seq_cuda.cu, on rnn_cuda.h; attention: attn_cuda.cu, mha_cuda.cu,
- * layer_attention_cuda.cu, layer_transformer_encoder_cuda.cu); used by net_cuda.cu. */
+ * layer_norm, positional_encoding, dropout, conv1d, seq2seq, attention,
+ * multihead_attention, transformer_encoder): for each, a forward and a backward on
+ * device buffers with the meaning and shapes of ta_layer_ops (ta_layer.h), plus the
+ * sizes of the device cache and scratch they need. The layer itself (shapes,
+ * configuration, parameter layout) is the host's ta_layer: only the buffers live on the
+ * device. Each function launches its work on the default stream and returns without
+ * waiting; a status and a message, never an exit. Implemented in layer_*_cuda.cu,
+ * rnn_cuda.cu and norm_cuda.cu (layer_norm; seq2seq: layer_seq2seq_cuda.cu, on
+ * rnn_cuda.h; attention: attn_cuda.cu, mha_cuda.cu, layer_attention_cuda.cu,
+ * layer_transformer_encoder_cuda.cu); used by net_cuda.cu. */
 #ifndef TA_CUDA_LAYER_H
 #define TA_CUDA_LAYER_H
 
@@ -53,7 +55,8 @@ typedef struct {
 extern const ta_cuda_layer_ops ta_cuda_dense_ops, ta_cuda_activation_ops, ta_cuda_last_step_ops,
     ta_cuda_gru_ops, ta_cuda_lstm_ops;
 extern const ta_cuda_layer_ops ta_cuda_seq2seq_ops;
-extern const ta_cuda_layer_ops ta_cuda_layer_norm_ops;
+extern const ta_cuda_layer_ops ta_cuda_layer_norm_ops, ta_cuda_posenc_ops, ta_cuda_dropout_ops,
+    ta_cuda_conv1d_ops;
 /* attention (layer_attention_cuda.cu), multi-head attention (mha_cuda.cu), transformer
  * encoder block (layer_transformer_encoder_cuda.cu) */
 extern const ta_cuda_layer_ops ta_cuda_attention_ops, ta_cuda_mha_ops, ta_cuda_transformer_ops;
