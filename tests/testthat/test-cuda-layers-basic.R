@@ -68,22 +68,23 @@ expect_close <- function(gpu, cpu, atol, rtol, what = "") {
                                          max(abs(gpu - cpu))))
 }
 
-# the GPU tests go through R's device checks; skip (saying so) while R's list of layers
-# with a GPU path (cuda_unsupported() in R/cuda.R) does not name one of the network's
-skip_unless_gpu_net <- function(net) {
-  skip_if_not(cuda_available(), "no CUDA device")
-  why <- tsattn:::cuda_unsupported(net)
-  skip_if(!is.null(why), paste("R's cuda_unsupported():", why))
-}
-
-# predict on the GPU through the .Call entry itself, past R's layer list: the C core's
-# own answer on whether the network has a GPU path
+# predict on the GPU through the .Call entry itself (no device check in R first)
 raw_gpu_predict <- function(net, x) {
   s <- tsattn:::network_spec(net)
   w <- tsattn:::flatten_weights(net$weights, tsattn:::check_network(net))
   .Call(tsattn:::C_cuda_net_predict, s$ispec, s$dspec, net$input_dim, w, tsattn:::to_core(x),
         dim(x), NULL, 4L, 0L)
 }
+
+# ---- on any machine ------------------------------------------------------------------
+
+test_that("cuda_unsupported() names none of layer_norm, positional_encoding, dropout, conv1d", {
+  for (net in basic_gpu_nets()) expect_null(tsattn:::cuda_unsupported(net))
+  # the one-layer networks of the dropout tests below
+  expect_null(tsattn:::cuda_unsupported(sequential(layer_dropout(0.5), input_dim = 3)))
+  expect_null(tsattn:::cuda_unsupported(
+    sequential(layer_positional_encoding("learned", max_len = 12, dropout = 0.25), input_dim = 3)))
+})
 
 # ---- on any CUDA build ---------------------------------------------------------------
 
@@ -105,8 +106,8 @@ test_that("the C core has a GPU path for layer_norm, positional_encoding, dropou
 # ---- on a GPU ------------------------------------------------------------------------
 
 test_that("GPU forward outputs of layer_norm/posenc/dropout/conv1d networks match the CPU's", {
+  skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- basic_gpu_nets())) {
-    skip_unless_gpu_net(nets[[nm]])
     d <- basic_gpu_data(nets[[nm]])
     cpu <- predict(nets[[nm]], d$x, device = "cpu")
     gpu <- predict(nets[[nm]], d$x, device = "cuda")
@@ -117,8 +118,8 @@ test_that("GPU forward outputs of layer_norm/posenc/dropout/conv1d networks matc
 })
 
 test_that("GPU gradients of layer_norm/posenc/dropout/conv1d networks match the CPU's", {
+  skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- basic_gpu_nets())) {
-    skip_unless_gpu_net(nets[[nm]])
     for (loss in c("mse", "mae")) {
       d <- basic_gpu_data(nets[[nm]])
       cpu <- tsattn:::net_gradient(nets[[nm]], d$x, d$y, loss = loss)
@@ -134,8 +135,8 @@ test_that("GPU gradients of layer_norm/posenc/dropout/conv1d networks match the 
 })
 
 test_that("one Adam step and a 20-step run on the GPU match the CPU's (dropout rates 0)", {
+  skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- basic_gpu_nets(rate = 0))) {
-    skip_unless_gpu_net(nets[[nm]])
     d <- basic_gpu_data(nets[[nm]])
     step <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 1, batch_size = 8, shuffle = FALSE,
                                  optimizer = optimizer_adam(lr = 0.01), seed = 3,
@@ -158,9 +159,9 @@ test_that("one Adam step and a 20-step run on the GPU match the CPU's (dropout r
 })
 
 test_that("GPU dropout in training draws a valid mask, repeats per seed and backpropagates through it", {
+  skip_if_not(cuda_available(), "no CUDA device")
   rate <- 0.5
   net <- sequential(layer_dropout(rate), input_dim = 3)
-  skip_unless_gpu_net(net)
   d <- basic_gpu_data(net)
   g <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 1)
   kept <- g$output != 0
@@ -179,11 +180,11 @@ test_that("GPU dropout in training draws a valid mask, repeats per seed and back
 })
 
 test_that("GPU positional encoding's dropout scales the encoded values it keeps", {
+  skip_if_not(cuda_available(), "no CUDA device")
   for (type in c("sinusoidal", "learned")) {
     rate <- 0.25
     set.seed(23)
     net <- sequential(layer_positional_encoding(type, max_len = 12, dropout = rate), input_dim = 3)
-    skip_unless_gpu_net(net)
     d <- basic_gpu_data(net)
     encoded <- predict(net, d$x) # x + P, no dropout outside training
     g <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 3)
@@ -202,9 +203,9 @@ test_that("GPU positional encoding's dropout scales the encoded values it keeps"
 })
 
 test_that("GPU training with dropout layers repeats exactly for a seed", {
+  skip_if_not(cuda_available(), "no CUDA device")
   nets <- basic_gpu_nets()
   for (nm in c("posenc", "dropout", "mixed")) {
-    skip_unless_gpu_net(nets[[nm]])
     d <- basic_gpu_data(nets[[nm]])
     run <- function() fit(nets[[nm]], d$x, d$y, epochs = 4, batch_size = 3,
                           optimizer = optimizer_adam(lr = 0.01), seed = 8, device = "cuda",
