@@ -114,6 +114,17 @@ test_that("tsattn(), forecast() and simulation on the GPU agree with the CPU", {
   expect_lt(max(abs(fg$upper - fc$upper)), 1e-4 * max(abs(fc$upper)))
   expect_identical(forecast::forecast(c, h = 12, npaths = 200, seed = 3, device = "cuda")$mean,
                    fg$mean)
+  # the default models (transformer with positional encoding and dropout, seq2seq)
+  # train on the GPU; their forecast and attention on either device agree
+  d <- tsattn(AirPassengers, epochs = 3, seed = 1, device = "cuda", verbose = FALSE)
+  expect_true(all(is.finite(d$fitted[!is.na(d$fitted)])))
+  dg <- forecast::forecast(d, h = 12, npaths = 100, seed = 2, device = "cuda")
+  dc <- forecast::forecast(d, h = 12, npaths = 100, seed = 2, device = "cpu")
+  expect_lt(max(abs(dg$mean - dc$mean)), 1e-4 * max(abs(dc$mean)))
+  ag <- attention(d, device = "cuda")
+  ac <- attention(d)
+  expect_identical(lapply(ag, dim), lapply(ac, dim))
+  expect_true(all(abs(unlist(ag) - unlist(ac)) <= 1e-5))
   # the simulation itself, with regressors and without noise
   set.seed(4)
   net <- sequential(layer_lstm(6), layer_dense(2), input_dim = 3)
