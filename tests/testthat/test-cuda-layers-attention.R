@@ -4,15 +4,13 @@
 # attention, and the transformer encoder block (post- and pre-norm, relu and gelu). Skipped without a usable CUDA device (the CPU emulation of
 # tools/cuda-emu counts as one: it runs these code paths on the CPU).
 #
-# Tolerances, |gpu - cpu| <= atol + rtol * |cpu|, reasoned as in test-cuda-train.R: the
+# Tolerances: helper-cuda.R, whose parity checks these are. The
 # row formulas (masks, softmax and its backward, the additive and cosine scores) are
 # the CPU's own functions of ta_attn_math.h, so the two differ only in the order of the
 # sums inside the products (cuBLAS against ta_gemm: a few float32 roundings of values
 # of order 1) and in the cosine norms' sums. The softmax is a contraction with respect
 # to its scores (|dP| <= |dS| / 2 per row) except for the cosine score's scale
-# exp(log_scale) = 10, which multiplies the score error tenfold: still ~1e-6. Hence
-# outputs 1e-5 + 1e-4 |cpu| and gradients 2e-5 + 1e-4 |cpu|; one Adam step 1e-5; a
-# 20-step run 5e-4 + 1e-3 |cpu| and its loss history 1e-4 relative.
+# exp(log_scale) = 10, which multiplies the score error tenfold: still ~1e-6.
 
 attn_gpu_nets <- function() {
   set.seed(21)
@@ -43,22 +41,11 @@ attn_gpu_nets <- function() {
 }
 
 # inputs [6, 9, 3], targets shaped as the network's output, and valid lengths
-attn_gpu_data <- function(net, B = 6L, T = 9L) {
-  set.seed(22)
-  x <- array(round(rnorm(B * T * 3), 3), c(B, T, 3))
-  shape <- dim(predict(net, x))
-  list(x = x, y = array(round(rnorm(prod(shape)) * 0.5, 3), shape),
-       len = c(9L, 4L, 1L, 7L, 9L, 2L))
-}
-
-attn_expect_near <- function(gpu, cpu, atol, rtol, what = "") {
-  gpu <- unlist(gpu)
-  cpu <- unlist(cpu)
-  expect_identical(length(gpu), length(cpu))
-  bad <- abs(gpu - cpu) > atol + rtol * abs(cpu)
-  expect_true(!any(bad), label = sprintf("%s: %d of %d values beyond atol %g + rtol %g (max diff %g)",
-                                         what, sum(bad), length(cpu), atol, rtol,
-                                         max(abs(gpu - cpu))))
+# inputs [6, 9, 3], targets shaped as the network's output, and lengths for padding
+attn_gpu_data <- function(net) {
+  d <- gpu_case_data(net, B = 6L, T = 9L, seed = 22)
+  d$len <- c(9L, 4L, 1L, 7L, 9L, 2L)
+  d
 }
 
 # The key biases of dot-product scores get a zero gradient whatever the data (a bias on
@@ -89,14 +76,8 @@ test_that("GPU attention forward outputs (with and without padding) match the CP
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- attn_gpu_nets())) {
     d <- attn_gpu_data(nets[[nm]])
-    cpu <- predict(nets[[nm]], d$x, device = "cpu")
-    gpu <- predict(nets[[nm]], d$x, device = "cuda")
-    expect_identical(dim(gpu), dim(cpu))
-    attn_expect_near(gpu, cpu, 1e-5, 1e-4, nm)
-    expect_identical(predict(nets[[nm]], d$x, device = "cuda", batch_size = 4), gpu)
-    cpu <- predict(nets[[nm]], d$x, lengths = d$len, device = "cpu")
-    gpu <- predict(nets[[nm]], d$x, lengths = d$len, device = "cuda")
-    attn_expect_near(gpu, cpu, 1e-5, 1e-4, paste(nm, "padded"))
+    expect_gpu_forward(nets[[nm]], d$x, nm, chunk = 4)
+    expect_gpu_forward(nets[[nm]], d$x, paste(nm, "padded"), chunk = 4, lengths = d$len)
   }
 })
 
@@ -107,7 +88,7 @@ test_that("GPU attention weights match the CPU's (masked keys exactly zero)", {
     cpu <- attention(nets[[nm]], d$x, lengths = d$len, device = "cpu")
     gpu <- attention(nets[[nm]], d$x, lengths = d$len, device = "cuda")
     expect_identical(lengths(gpu), lengths(cpu))
-    attn_expect_near(gpu, cpu, 1e-6, 1e-5, paste(nm, "weights"))
+    expect_gpu_near(gpu, cpu, 1e-6, 1e-5, paste(nm, "weights"))
     # the masks are exact on both: the same entries are zero
     expect_identical(unlist(gpu) == 0, unlist(cpu) == 0, label = paste(nm, "zero pattern"))
   }
@@ -117,16 +98,8 @@ test_that("GPU attention gradients (weights and inputs) match the CPU's", {
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- attn_gpu_nets())) {
     d <- attn_gpu_data(nets[[nm]])
-    for (len in list(NULL, d$len)) {
-      label <- paste(nm, if (is.null(len)) "" else "padded")
-      cpu <- tsattn:::net_gradient(nets[[nm]], d$x, d$y, lengths = len)
-      gpu <- tsattn:::cuda_net_gradient(nets[[nm]], d$x, d$y, lengths = len)
-      attn_expect_near(gpu$loss, cpu$loss, 1e-6, 1e-5, paste(label, "loss"))
-      attn_expect_near(gpu$output, cpu$output, 1e-5, 1e-4, paste(label, "output"))
-      expect_identical(names(gpu$weights), names(cpu$weights))
-      attn_expect_near(gpu$weights, cpu$weights, 2e-5, 1e-4, paste(label, "weight gradients"))
-      attn_expect_near(gpu$x, cpu$x, 2e-5, 1e-4, paste(label, "input gradients"))
-    }
+    expect_gpu_gradients(nets[[nm]], d$x, d$y, nm)
+    expect_gpu_gradients(nets[[nm]], d$x, d$y, paste(nm, "padded"), lengths = d$len)
   }
 })
 
@@ -134,23 +107,8 @@ test_that("one Adam step and a 20-step run of attention networks on the GPU matc
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- attn_gpu_nets())) {
     d <- attn_gpu_data(nets[[nm]])
-    step <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 1, batch_size = 6, shuffle = FALSE,
-                                 optimizer = optimizer_adam(lr = 0.01), seed = 3,
-                                 device = device, verbose = FALSE)
-    cpu <- step("cpu")
-    gpu <- step("cuda")
-    attn_expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-5, paste(nm, "loss"))
-    attn_expect_near(attn_optimized(get_weights(gpu)), attn_optimized(get_weights(cpu)), 1e-5,
-                     1e-5, paste(nm, "Adam step"))
-    run <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 10, batch_size = 3,
-                                optimizer = optimizer_adam(lr = 0.01), seed = 5,
-                                device = device, verbose = FALSE)
-    cpu <- run("cpu")
-    gpu <- run("cuda")
-    attn_expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
-    attn_expect_near(attn_optimized(get_weights(gpu)), attn_optimized(get_weights(cpu)), 5e-4,
-                     1e-3, paste(nm, "weights"))
-    expect_identical(get_weights(run("cuda")), get_weights(gpu))
+    expect_gpu_adam_step(nets[[nm]], d$x, d$y, nm, weights_of = attn_optimized)
+    expect_gpu_run(nets[[nm]], d$x, d$y, nm, batch_size = 3, weights_of = attn_optimized)
   }
 })
 
@@ -159,7 +117,7 @@ test_that("one Adam step and a 20-step run of attention networks on the GPU matc
 dropout_checks <- function(net) {
   d <- attn_gpu_data(net)
   # evaluation: no dropout, the CPU's values
-  attn_expect_near(predict(net, d$x, device = "cuda"), predict(net, d$x), 1e-5, 1e-4, "eval")
+  expect_gpu_near(predict(net, d$x, device = "cuda"), predict(net, d$x), 1e-5, 1e-4, "eval")
   # training: a device mask (not the CPU's draws), the same for the same seed
   g1 <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 4)
   g2 <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 4)

@@ -4,15 +4,14 @@
 # tools/cuda-emu's emulation too); the check that the C core gives these layers a GPU
 # path runs on any CUDA build.
 #
-# Tolerances, |gpu - cpu| <= atol + rtol * |cpu|, as test-cuda-train.R: the per-row and
+# Tolerances: helper-cuda.R, whose parity checks these are. The per-row and
 # per-element formulas are the CPU's own functions (ta_norm_math.h, ta_posenc.h,
-# ta_conv.h, ta_math.h, nvcc -fmad=false), and layer norm's row sums run in the CPU's
-# order, so the two differ only where cuBLAS sums (the dense and convolution products,
-# the column sums of gamma's, beta's and the biases' gradients) and in the device's
-# double-precision sin/cos/pow of the sinusoidal table (within an ulp of the float
-# value). Layer norm divides by the row's standard deviation, which can amplify a
-# product's rounding by 1/sd; the inputs here keep sd near 1. Outputs 1e-5 + 1e-4 |cpu|,
-# gradients 2e-5 + 1e-4 |cpu|; one Adam step 1e-5; 20 steps 5e-4 + 1e-3 |cpu|.
+# ta_conv.h, ta_math.h), and layer norm's row sums run in the CPU's order, so the two
+# differ only where cuBLAS sums (the dense and convolution products, the column sums of
+# gamma's, beta's and the biases' gradients) and in the device's double-precision
+# sin/cos/pow of the sinusoidal table (within an ulp of the float value). Layer norm
+# divides by the row's standard deviation, which can amplify a product's rounding by
+# 1/sd; the inputs here keep sd near 1.
 # Dropout masks on the GPU are draws of the counter-based hash (ta_dropout_keep), not of
 # the CPU's sequential generator, so training-mode runs with dropout are checked for
 # what a mask must satisfy and for exact repetition, not against the CPU.
@@ -51,22 +50,7 @@ basic_gpu_nets <- function(rate = 0.2) {
 }
 
 # inputs [8, 12, 3] and targets shaped as the network's output
-basic_gpu_data <- function(net, B = 8L, T = 12L) {
-  set.seed(22)
-  x <- array(round(rnorm(B * T * 3), 3), c(B, T, 3))
-  shape <- dim(predict(net, x))
-  list(x = x, y = array(round(rnorm(prod(shape)) * 0.5, 3), shape))
-}
-
-expect_close <- function(gpu, cpu, atol, rtol, what = "") {
-  gpu <- unlist(gpu)
-  cpu <- unlist(cpu)
-  expect_identical(length(gpu), length(cpu))
-  bad <- abs(gpu - cpu) > atol + rtol * abs(cpu)
-  expect_true(!any(bad), label = sprintf("%s: %d of %d values beyond atol %g + rtol %g (max diff %g)",
-                                         what, sum(bad), length(cpu), atol, rtol,
-                                         max(abs(gpu - cpu))))
-}
+basic_gpu_data <- function(net) gpu_case_data(net, B = 8L, T = 12L, seed = 22)
 
 # predict on the GPU through the .Call entry itself (no device check in R first)
 raw_gpu_predict <- function(net, x) {
@@ -109,28 +93,15 @@ test_that("GPU forward outputs of layer_norm/posenc/dropout/conv1d networks matc
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- basic_gpu_nets())) {
     d <- basic_gpu_data(nets[[nm]])
-    cpu <- predict(nets[[nm]], d$x, device = "cpu")
-    gpu <- predict(nets[[nm]], d$x, device = "cuda")
-    expect_identical(dim(gpu), dim(cpu))
-    expect_close(gpu, cpu, 1e-5, 1e-4, nm)
-    expect_identical(predict(nets[[nm]], d$x, device = "cuda", batch_size = 3), gpu)
+    expect_gpu_forward(nets[[nm]], d$x, nm, chunk = 3)
   }
 })
 
 test_that("GPU gradients of layer_norm/posenc/dropout/conv1d networks match the CPU's", {
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- basic_gpu_nets())) {
-    for (loss in c("mse", "mae")) {
-      d <- basic_gpu_data(nets[[nm]])
-      cpu <- tsattn:::net_gradient(nets[[nm]], d$x, d$y, loss = loss)
-      gpu <- tsattn:::cuda_net_gradient(nets[[nm]], d$x, d$y, loss = loss)
-      label <- paste(nm, loss)
-      expect_close(gpu$loss, cpu$loss, 1e-6, 1e-5, paste(label, "loss"))
-      expect_close(gpu$output, cpu$output, 1e-5, 1e-4, paste(label, "output"))
-      expect_identical(names(gpu$weights), names(cpu$weights))
-      expect_close(gpu$weights, cpu$weights, 2e-5, 1e-4, paste(label, "weight gradients"))
-      expect_close(gpu$x, cpu$x, 2e-5, 1e-4, paste(label, "input gradients"))
-    }
+    d <- basic_gpu_data(nets[[nm]])
+    for (loss in c("mse", "mae")) expect_gpu_gradients(nets[[nm]], d$x, d$y, paste(nm, loss), loss = loss)
   }
 })
 
@@ -138,23 +109,8 @@ test_that("one Adam step and a 20-step run on the GPU match the CPU's (dropout r
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- basic_gpu_nets(rate = 0))) {
     d <- basic_gpu_data(nets[[nm]])
-    step <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 1, batch_size = 8, shuffle = FALSE,
-                                 optimizer = optimizer_adam(lr = 0.01), seed = 3,
-                                 device = device, verbose = FALSE)
-    cpu <- step("cpu")
-    gpu <- step("cuda")
-    expect_close(gpu$history$loss, cpu$history$loss, 0, 1e-5, paste(nm, "loss"))
-    expect_close(get_weights(gpu), get_weights(cpu), 1e-5, 1e-5, paste(nm, "weights"))
-    run <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 10, batch_size = 4,
-                                optimizer = optimizer_adam(lr = 0.01), seed = 5,
-                                device = device, verbose = FALSE)
-    cpu <- run("cpu")
-    gpu <- run("cuda")
-    expect_close(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
-    expect_close(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
-    again <- run("cuda")
-    expect_identical(get_weights(again), get_weights(gpu))
-    expect_identical(again$history, gpu$history)
+    expect_gpu_adam_step(nets[[nm]], d$x, d$y, nm)
+    expect_gpu_run(nets[[nm]], d$x, d$y, nm, batch_size = 4)
   }
 })
 
@@ -166,13 +122,13 @@ test_that("GPU dropout in training draws a valid mask, repeats per seed and back
   g <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 1)
   kept <- g$output != 0
   # each value is dropped (0) or kept and scaled by 1 / (1 - rate)
-  expect_close(g$output[kept], d$x[kept] / (1 - rate), 1e-7, 1e-6, "kept values")
+  expect_gpu_near(g$output[kept], d$x[kept] / (1 - rate), 1e-7, 1e-6, "kept values")
   expect_gt(mean(kept), 0.35)
   expect_lt(mean(kept), 0.65)
   # dL/dx = dL/dout * mask: zero exactly where the value was dropped
   expect_true(all(g$x[!kept] == 0))
   dout <- 2 * (g$output - d$y) / length(d$y)
-  expect_close(g$x, dout * kept / (1 - rate), 1e-7, 1e-5, "input gradient")
+  expect_gpu_near(g$x, dout * kept / (1 - rate), 1e-7, 1e-5, "input gradient")
   # a seed repeats the mask; another seed draws another
   expect_identical(tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 1), g)
   expect_false(identical(tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 2)$output,
@@ -189,14 +145,14 @@ test_that("GPU positional encoding's dropout scales the encoded values it keeps"
     encoded <- predict(net, d$x) # x + P, no dropout outside training
     g <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 3)
     kept <- g$output != 0
-    expect_close(g$output[kept], encoded[kept] / (1 - rate), 1e-6, 1e-5, paste(type, "kept values"))
+    expect_gpu_near(g$output[kept], encoded[kept] / (1 - rate), 1e-6, 1e-5, paste(type, "kept values"))
     expect_gt(mean(kept), 0.6)
     expect_lt(mean(kept), 0.9)
     expect_true(all(g$x[!kept] == 0))
     if (type == "learned") {
       # the table's gradient sums the masked output gradients over the batch
       dout <- 2 * (g$output - d$y) / length(d$y) * kept / (1 - rate)
-      expect_close(g$weights[[1]], apply(dout, c(2, 3), sum), 1e-7, 1e-4, "learned table gradient")
+      expect_gpu_near(g$weights[[1]], apply(dout, c(2, 3), sum), 1e-7, 1e-4, "learned table gradient")
     }
     expect_identical(tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 3), g)
   }

@@ -4,20 +4,9 @@
 # The GPU comparisons need a device and are skipped without one; the errors that do not
 # (unsupported layers, no usable device, a build without CUDA) run everywhere.
 #
-# Tolerances, |gpu - cpu| <= atol + rtol * |cpu|: the element-wise math is the CPU's
-# (the same ta_math.h / ta_rnn_math.h functions, nvcc -fmad=false), so the two differ
-# only in the order cuBLAS sums its products (and its use of FMA). In float32 (unit
-# roundoff 6e-8) a reordered sum of n terms moves by about 6e-8 * sqrt(n) * max|term|;
-# here n <= B*T*4H = 480, so ~1e-6 of the values' scale (about 1), and the recurrences
-# (tanh and sigmoid are contractions) do not amplify it over 12 steps. Hence outputs
-# 1e-5 + 1e-4 |cpu| and gradients 2e-5 + 1e-4 |cpu| (gradients sum over all B*T
-# rows, so they get the larger atol), about ten times the expected error. One Adam
-# step moves each weight by about lr * sign(g) whatever |g|, so its weights agree to
-# 1e-5 (a thousandth of lr = 0.01) unless a gradient is within 1e-5 of 0 on one side
-# only. A 20-step run compounds the gradient differences through the optimizer state:
-# each step moves a weight by at most lr, so 20 steps stay within 5e-4 + 1e-3 |cpu|
-# (a few percent of one step), and the loss history within 1e-4 relative. Repeating a
-# GPU run is exact: no atomics in any sum, and cuBLAS runs with atomics disallowed.
+# Tolerances: helper-cuda.R, whose parity checks these are. Here sums have at most
+# B*T*4H = 480 terms and the recurrences (tanh and sigmoid are contractions) do not
+# amplify the products' rounding over 12 steps.
 
 gpu_test_nets <- function() {
   set.seed(11)
@@ -34,22 +23,7 @@ gpu_test_nets <- function() {
 }
 
 # inputs [8, 12, 3] and targets shaped as the network's output
-gpu_test_data <- function(net, B = 8L, T = 12L) {
-  set.seed(12)
-  x <- array(round(rnorm(B * T * 3), 3), c(B, T, 3))
-  shape <- dim(predict(net, x))
-  list(x = x, y = array(round(rnorm(prod(shape)) * 0.5, 3), shape))
-}
-
-expect_near <- function(gpu, cpu, atol, rtol, what = "") {
-  gpu <- unlist(gpu)
-  cpu <- unlist(cpu)
-  expect_identical(length(gpu), length(cpu))
-  bad <- abs(gpu - cpu) > atol + rtol * abs(cpu)
-  expect_true(!any(bad), label = sprintf("%s: %d of %d values beyond atol %g + rtol %g (max diff %g)",
-                                         what, sum(bad), length(cpu), atol, rtol,
-                                         max(abs(gpu - cpu))))
-}
+gpu_test_data <- function(net) gpu_case_data(net, B = 8L, T = 12L, seed = 12)
 
 # ---- on any machine ----------------------------------------------------------------
 
@@ -108,60 +82,25 @@ test_that("GPU forward outputs match the CPU's", {
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- gpu_test_nets())) {
     d <- gpu_test_data(nets[[nm]])
-    cpu <- predict(nets[[nm]], d$x, device = "cpu")
-    gpu <- predict(nets[[nm]], d$x, device = "cuda")
-    expect_identical(dim(gpu), dim(cpu))
-    expect_near(gpu, cpu, 1e-5, 1e-4, nm)
-    # chunks of 3 sequences give the same values as one batch
-    expect_identical(predict(nets[[nm]], d$x, device = "cuda", batch_size = 3), gpu)
+    expect_gpu_forward(nets[[nm]], d$x, nm, chunk = 3)
   }
 })
 
 test_that("GPU gradients (weights and inputs) match the CPU's", {
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- gpu_test_nets())) {
-    for (loss in c("mse", "mae")) {
-      d <- gpu_test_data(nets[[nm]])
-      cpu <- tsattn:::net_gradient(nets[[nm]], d$x, d$y, loss = loss)
-      gpu <- tsattn:::cuda_net_gradient(nets[[nm]], d$x, d$y, loss = loss)
-      label <- paste(nm, loss)
-      expect_near(gpu$loss, cpu$loss, 1e-6, 1e-5, paste(label, "loss"))
-      expect_near(gpu$output, cpu$output, 1e-5, 1e-4, paste(label, "output"))
-      expect_identical(names(gpu$weights), names(cpu$weights))
-      expect_near(gpu$weights, cpu$weights, 2e-5, 1e-4, paste(label, "weight gradients"))
-      expect_near(gpu$x, cpu$x, 2e-5, 1e-4, paste(label, "input gradients"))
-    }
+    d <- gpu_test_data(nets[[nm]])
+    for (loss in c("mse", "mae")) expect_gpu_gradients(nets[[nm]], d$x, d$y, paste(nm, loss), loss = loss)
   }
 })
 
-test_that("one Adam step on the GPU matches the CPU's", {
+test_that("one Adam step and a 20-step GPU run match the CPU's; the run repeats exactly", {
   skip_if_not(cuda_available(), "no CUDA device")
   for (nm in names(nets <- gpu_test_nets())) {
     d <- gpu_test_data(nets[[nm]])
-    step <- function(device) fit(nets[[nm]], d$x, d$y, epochs = 1, batch_size = 8, shuffle = FALSE,
-                                 optimizer = optimizer_adam(lr = 0.01), seed = 3,
-                                 device = device, verbose = FALSE)
-    cpu <- step("cpu")
-    gpu <- step("cuda")
-    expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-5, paste(nm, "loss"))
-    expect_near(get_weights(gpu), get_weights(cpu), 1e-5, 1e-5, paste(nm, "weights"))
-  }
-})
-
-test_that("a 20-step GPU run matches the CPU's and repeats exactly", {
-  skip_if_not(cuda_available(), "no CUDA device")
-  for (nm in names(nets <- gpu_test_nets())) {
-    d <- gpu_test_data(nets[[nm]])
-    # 10 epochs of 2 shuffled batches: the batch order comes from the same generator
-    run <- function(device, ...) fit(nets[[nm]], d$x, d$y, epochs = 10, batch_size = 4,
-                                     optimizer = optimizer_adam(lr = 0.01), seed = 5,
-                                     device = device, verbose = FALSE, ...)
-    cpu <- run("cpu")
-    gpu <- run("cuda")
-    expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
-    expect_near(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
-    expect_identical(get_weights(run("cuda")), get_weights(gpu))
-    expect_identical(run("cuda")$history, gpu$history)
+    expect_gpu_adam_step(nets[[nm]], d$x, d$y, nm)
+    # 10 epochs of 2 shuffled batches
+    expect_gpu_run(nets[[nm]], d$x, d$y, nm, batch_size = 4)
   }
 })
 
@@ -177,9 +116,9 @@ test_that("SGD with momentum, clipping, validation and early stopping on the GPU
     cpu <- run("cpu")
     gpu <- run("cuda")
     expect_identical(nrow(gpu$history), nrow(cpu$history))
-    expect_near(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
-    expect_near(gpu$history$val_loss, cpu$history$val_loss, 0, 1e-4, paste(nm, "val_loss"))
-    expect_near(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
+    expect_gpu_near(gpu$history$loss, cpu$history$loss, 0, 1e-4, paste(nm, "loss history"))
+    expect_gpu_near(gpu$history$val_loss, cpu$history$val_loss, 0, 1e-4, paste(nm, "val_loss"))
+    expect_gpu_near(get_weights(gpu), get_weights(cpu), 5e-4, 1e-3, paste(nm, "weights"))
     expect_identical(get_weights(run("cuda")), get_weights(gpu))
   }
 })
@@ -192,8 +131,8 @@ test_that("padded sequences (lengths) train on the GPU as on the CPU", {
   len <- c(12L, 3L, 7L, 12L, 1L, 9L, 5L, 12L)
   cpu <- tsattn:::net_gradient(net, d$x, d$y, lengths = len)
   gpu <- tsattn:::cuda_net_gradient(net, d$x, d$y, lengths = len)
-  expect_near(gpu$loss, cpu$loss, 1e-6, 1e-5, "masked loss")
-  expect_near(gpu$weights, cpu$weights, 2e-5, 1e-4, "masked weight gradients")
+  expect_gpu_near(gpu$loss, cpu$loss, 1e-6, 1e-5, "masked loss")
+  expect_gpu_near(gpu$weights, cpu$weights, 2e-5, 1e-4, "masked weight gradients")
   # a padded step's output gets no gradient, so its input gets none through the dense
   # layer either: the last step of sequence 5 (length 1) is exactly zero on both
   expect_identical(gpu$x[5, 12, ], cpu$x[5, 12, ])
@@ -203,9 +142,9 @@ test_that("padded sequences (lengths) train on the GPU as on the CPU", {
                               seed = 2, device = device, verbose = FALSE)
   g <- run("cuda")
   c <- run("cpu")
-  expect_near(g$history$loss, c$history$loss, 0, 1e-4, "masked loss history")
-  expect_near(g$history$val_loss, c$history$val_loss, 0, 1e-4, "masked val_loss history")
-  expect_near(get_weights(g), get_weights(c), 5e-4, 1e-3, "masked weights")
+  expect_gpu_near(g$history$loss, c$history$loss, 0, 1e-4, "masked loss history")
+  expect_gpu_near(g$history$val_loss, c$history$val_loss, 0, 1e-4, "masked val_loss history")
+  expect_gpu_near(get_weights(g), get_weights(c), 5e-4, 1e-3, "masked weights")
   expect_identical(predict(net, d$x, lengths = len, device = "cuda"),
                    predict(net, d$x, lengths = len, device = "cuda", batch_size = 3))
 })
