@@ -1,9 +1,9 @@
 /* A network on the GPU (ta_cuda_net.h): device buffers for a host network's layers,
  * forward and backward through the GPU layers (ta_cuda_layer.h) in the order of
  * ta_net.c, batches up and outputs down through one pinned buffer. The layers with a
- * GPU path are those gpu_ops_for() maps: dense, activation, last_step, GRU and LSTM
- * (without inter-layer dropout), layer_norm, positional_encoding, dropout, conv1d,
- * seq2seq, attention, multihead_attention, transformer_encoder. */
+ * GPU path are those gpu_ops_for() maps: every layer of the CPU core (dense,
+ * activation, last_step, GRU, LSTM, layer_norm, positional_encoding, dropout, conv1d,
+ * seq2seq, attention, multihead_attention, transformer_encoder). */
 #include <stdlib.h>
 #include <string.h>
 #include "ta_cuda_check.h"
@@ -22,11 +22,8 @@ static const ta_cuda_layer_ops *gpu_ops_for(const ta_layer *L) {
   if (L->ops == &ta_posenc_ops) return &ta_cuda_posenc_ops;
   if (L->ops == &ta_dropout_ops) return &ta_cuda_dropout_ops;
   if (L->ops == &ta_conv1d_ops) return &ta_cuda_conv1d_ops;
-  /* inter-layer dropout would need the generator's draws on the device */
-  if (L->ops == &ta_gru_ops && !(L->cfg.rnn.dropout > 0.0f && L->cfg.rnn.num_layers > 1))
-    return &ta_cuda_gru_ops;
-  if (L->ops == &ta_lstm_ops && !(L->cfg.rnn.dropout > 0.0f && L->cfg.rnn.num_layers > 1))
-    return &ta_cuda_lstm_ops;
+  if (L->ops == &ta_gru_ops) return &ta_cuda_gru_ops;
+  if (L->ops == &ta_lstm_ops) return &ta_cuda_lstm_ops;
   if (L->ops == &ta_seq2seq_ops) return &ta_cuda_seq2seq_ops;
   if (L->ops == &ta_attention_ops) return &ta_cuda_attention_ops;
   if (L->ops == &ta_mha_ops) return &ta_cuda_mha_ops;
@@ -38,13 +35,7 @@ extern "C" int ta_cuda_net_unsupported(const ta_net *net, ta_msg *why) {
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
     if (gpu_ops_for(L)) continue;
-    if (L->ops == &ta_gru_ops || L->ops == &ta_lstm_ops)
-      ta_fail(why, TA_ERR_ARG,
-              "layer %d (%s) has no GPU implementation of inter-layer dropout yet (dropout = %g "
-              "with num_layers = %d)",
-              i + 1, L->ops->kind, (double)L->cfg.rnn.dropout, L->cfg.rnn.num_layers);
-    else
-      ta_fail(why, TA_ERR_ARG, "layer %d (%s) has no GPU implementation yet", i + 1, L->ops->kind);
+    ta_fail(why, TA_ERR_ARG, "layer %d (%s) has no GPU implementation yet", i + 1, L->ops->kind);
     return i;
   }
   return -1;

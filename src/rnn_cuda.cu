@@ -6,10 +6,14 @@
  * Backward walks the steps in reverse with the fused ta_*_cell_grad kernels and the
  * product dh_{t-1} += da_t W_hh; the weight gradients are one product each over all
  * steps, and the bias gradients ones^T dA (no atomics anywhere: a fixed order).
- * Inter-layer dropout has no GPU path (net_cuda.cu refuses such a layer).
+ * Inter-layer dropout (training only, as PyTorch) multiplies a lower cell's h by a
+ * device mask (ta_cuda_dropout, one key from the host generator per cell) before the
+ * cell above reads it; backward multiplies that cell's input gradient by the mask.
  *
  * Device cache per cell l (BT = B*T): gates [BT, G*H] after activation, aux [BT, H]
- *   (GRU: hn = h W_hn^T + b_hn; LSTM: the cell state c), h [BT, H]; then hp [B, G*H].
+ *   (GRU: hn = h W_hn^T + b_hn; LSTM: the cell state c), h [BT, H]; then hp [B, G*H];
+ *   then, with inter-layer dropout, per cell below the top: mask and hd = h * mask
+ *   [BT, H] each.
  * Device scratch: dH [BT, H], dg [BT, G*H] (pre-activation gradients), for the GRU dP
  *   [BT, 3H] (the recurrent projection's, whose n part is da_n * r), dh0, dh1 [B, H]
  *   (dL/dh_{t-1}, two so one step reads while the next is written), dc [B, H]. */
@@ -251,9 +255,26 @@ extern "C" int ta_cuda_rnn_cell_backward(int lstm, float *dx, float *dW, float *
 
 /* ---- the GRU and LSTM layers ---- */
 
+/* whether dropout follows the cells below the top one (the configuration; whether a
+ * pass applies it is ps->training, the same in a forward and its backward) */
+static int has_dropout(const ta_layer *L) {
+  return L->cfg.rnn.dropout > 0.0f && L->cfg.rnn.num_layers > 1;
+}
+
 static size_t rnn_cache(const ta_layer *L, size_t B, size_t T) {
-  size_t G = (size_t)gates_of(L), H = (size_t)L->cfg.rnn.hidden;
-  return (size_t)L->cfg.rnn.num_layers * B * T * (G + 2) * H + B * G * H;
+  size_t G = (size_t)gates_of(L), H = (size_t)L->cfg.rnn.hidden, nl = (size_t)L->cfg.rnn.num_layers;
+  size_t drop = has_dropout(L) ? (nl - 1) * 2 * B * T * H : 0;
+  return nl * B * T * (G + 2) * H + B * G * H + drop;
+}
+
+/* cell l's dropout mask and dropped output (l below the top; has_dropout(L)) */
+static float *drop_mask_at(const ta_layer *L, size_t G, float *cache, int l, size_t B, size_t BT) {
+  size_t H = (size_t)L->cfg.rnn.hidden, nl = (size_t)L->cfg.rnn.num_layers;
+  return cache + nl * BT * (G + 2) * H + B * G * H + (size_t)l * 2 * BT * H;
+}
+
+static int dropping(const ta_layer *L, const ta_cuda_pass *ps) {
+  return has_dropout(L) && ps->training;
 }
 
 static size_t rnn_scratch(const ta_layer *L, size_t B, size_t T) {
@@ -277,18 +298,24 @@ static cell_bufs cell_at(const ta_layer *L, size_t G, float *cache, int l, size_
 static int rnn_forward(const ta_layer *L, float *out, float *cache, const float *in,
                        const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
                        ta_msg *msg) {
-  (void)ps;
-  int G_ = gates_of(L), st = TA_OK;
+  int G_ = gates_of(L), st = TA_OK, nl = L->cfg.rnn.num_layers;
   size_t G = (size_t)G_, H = (size_t)L->cfg.rnn.hidden, BT = B * T;
-  float *hp = cache + (size_t)L->cfg.rnn.num_layers * BT * (G + 2) * H;
+  float *hp = cache + (size_t)nl * BT * (G + 2) * H;
   const float *x = in;
   cell_bufs c = {NULL, NULL, NULL};
-  for (int l = 0; l < L->cfg.rnn.num_layers; l++) {
+  for (int l = 0; l < nl; l++) {
     c = cell_at(L, G, cache, l, BT);
     if ((st = ta_cuda_rnn_cell_forward(G == LSTM_G, c.gates, c.aux, c.h, hp, x, ta_rnn_in(L, l),
                                        params + ta_rnn_param_offset(L, G_, l), B, T, H, msg)))
       return st;
     x = c.h;
+    if (l + 1 < nl && dropping(L, ps)) {
+      float *mask = drop_mask_at(L, G, cache, l, B, BT), *hd = mask + BT * H;
+      if ((st = ta_cuda_dropout(hd, mask, c.h, BT * H, L->cfg.rnn.dropout, ta_rng_next(ps->rng),
+                                msg)))
+        return st;
+      x = hd;
+    }
   }
   /* out [B, T_out, H] from the top cell's h */
   if (L->cfg.rnn.return_sequences)
@@ -315,15 +342,20 @@ static int rnn_backward(const ta_layer *L, float *din, float *dparams, float *sc
     if ((st = ta_cuda_zero(dH, BT * H, msg))) return st;
     if ((st = ta_cuda_copy_rows(dH + (T - 1) * H, T * H, dout, H, H, B, msg))) return st;
   }
+  int drop = dropping(L, ps);
   for (int l = L->cfg.rnn.num_layers - 1; l >= 0; l--) {
     size_t off = ta_rnn_param_offset(L, G_, l);
     cell_bufs c = cell_at(L, G, (float *)cache, l, BT);
-    const float *x = l > 0 ? cell_at(L, G, (float *)cache, l - 1, BT).h : in;
+    /* the cell's input: the layer's, or the cell below's h (after its dropout) */
+    const float *mask = l > 0 && drop ? drop_mask_at(L, G, (float *)cache, l - 1, B, BT) : NULL;
+    const float *x = l == 0 ? in : mask ? mask + BT * H : cell_at(L, G, (float *)cache, l - 1, BT).h;
     /* dx: the cell below's dH (in place), or the layer's din */
     if ((st = ta_cuda_rnn_cell_backward(G == LSTM_G, l > 0 ? dH : din, dparams + off, dH, work, x,
                                         ta_rnn_in(L, l), params + off, c.gates, c.aux, c.h, NULL,
                                         NULL, ps, B, T, H, msg)))
       return st;
+    /* the cell below receives dx through its dropout mask */
+    if (mask && (st = ta_cuda_mul(dH, dH, mask, BT * H, msg))) return st;
   }
   return TA_OK;
 }

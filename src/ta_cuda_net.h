@@ -3,10 +3,8 @@
  * optimizer state, activations, caches, the batch, and a pinned host staging buffer
  * through which batches go up and outputs come down. Created once per fit() or
  * predict(), sized once per batch shape; nothing is allocated inside the training loop.
- * Only networks of dense, activation, last_step, GRU and LSTM layers (the recurrent
- * ones without inter-layer dropout), layer_norm, positional_encoding, dropout, conv1d,
- * seq2seq, attention, multihead_attention and transformer_encoder have a GPU path
- * (gpu_ops_for() in net_cuda.cu); ta_cuda_net_create refuses others, naming the layer.
+ * Every layer of the CPU core has a GPU path (gpu_ops_for() in net_cuda.cu);
+ * ta_cuda_net_create refuses a layer without one, naming it.
  * A CUDA build implements this in net_cuda.cu and train_cuda.cu; a CPU-only build's
  * cuda_stub.c answers TA_ERR_NO_CUDA. No R API, no exit, no printing. */
 #ifndef TA_CUDA_NET_H

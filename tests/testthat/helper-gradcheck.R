@@ -21,19 +21,22 @@ directional <- function(fh, eps) {
   (4 * d1 - d2) / 3
 }
 
-fd_loss <- function(net, x, y, loss, training, seed, lengths = NULL) {
+# `device`: "cuda" checks the GPU's analytic gradients against the GPU's own losses (in
+# training mode its dropout masks are its own draws, the same for the same seed)
+fd_loss <- function(net, x, y, loss, training, seed, lengths = NULL, device = "cpu") {
   tsattn:::net_gradient(net, x, y, loss = loss, training = training, seed = seed,
-                        lengths = lengths)$loss
+                        lengths = lengths, device = device)$loss
 }
 
 expect_gradients_match <- function(net, x, y, loss = "mse", training = FALSE, seed = 7,
                                    eps = 1e-2, max_elements = 12, check_x = TRUE,
                                    dir_rtol = 2e-3, el_atol = 2e-4, el_rtol = 2e-2,
-                                   lengths = NULL) {
+                                   lengths = NULL, device = "cpu") {
   g <- tsattn:::net_gradient(net, x, y, loss = loss, training = training, seed = seed,
-                             lengths = lengths)
+                             lengths = lengths, device = device)
   w <- get_weights(net)
-  f <- function(wt, xt = x) fd_loss(set_weights(net, wt), xt, y, loss, training, seed, lengths)
+  f <- function(wt, xt = x) fd_loss(set_weights(net, wt), xt, y, loss, training, seed, lengths,
+                                    device)
   for (nm in names(w)) {
     d <- stats::rnorm(length(w[[nm]]))
     d <- d / sqrt(sum(d^2))

@@ -27,30 +27,19 @@ gpu_test_data <- function(net) gpu_case_data(net, B = 8L, T = 12L, seed = 12)
 
 # ---- on any machine ----------------------------------------------------------------
 
-test_that("cuda_unsupported() names the first layer without a GPU path", {
+test_that("every layer has a GPU path, stacked cells with inter-layer dropout included", {
   skip_if_not(tsattn:::cuda_built(), "a CPU-only build has no GPU path to report on")
   unsupported <- tsattn:::cuda_unsupported
   for (net in gpu_test_nets()) expect_null(unsupported(net))
-  expect_match(unsupported(sequential(layer_gru(3, num_layers = 2, dropout = 0.1))),
-               "layer 1 \\(gru\\) has no GPU implementation of inter-layer dropout yet")
-  # dropout on a single cell does nothing (as in PyTorch): that has a GPU path
-  expect_null(unsupported(sequential(layer_lstm(3, dropout = 0.1))))
+  expect_null(unsupported(sequential(layer_gru(3, num_layers = 2, dropout = 0.1))))
+  expect_null(unsupported(sequential(layer_lstm(3, num_layers = 3, dropout = 0.5))))
+  expect_null(unsupported(sequential(
+    layer_conv1d(8, 3), layer_positional_encoding(max_len = 20, dropout = 0.1),
+    layer_layer_norm(), layer_dropout(0.1), layer_attention(score = "additive"),
+    layer_multihead_attention(2), layer_transformer_encoder(2, d_ff = 16),
+    layer_activation("tanh"), layer_gru(4, num_layers = 2, dropout = 0.2), layer_last_step(),
+    layer_dense(1), input_dim = 3)))
 })
-
-test_that("device = \"cuda\" with a layer that has no GPU path is an error naming it", {
-  x <- array(rnorm(40), c(2, 5, 4))
-  # (the attention layers and seq2seq have GPU paths now; stacked recurrent cells with
-  # inter-layer dropout do not)
-  net <- sequential(layer_gru(3, num_layers = 2, dropout = 0.1), layer_dense(1), input_dim = 4)
-  msg <- if (tsattn:::cuda_built())
-    "layer 1 \\(gru\\) has no GPU implementation of inter-layer dropout yet .*; use device = \"cpu\"" else
-    "this build of tsattn has no CUDA backend"
-  expect_error(fit(net, x, x[, , 1, drop = FALSE], epochs = 1, device = "cuda", verbose = FALSE), msg)
-  expect_error(predict(net, x, device = "cuda"), msg)
-  # "auto" runs such a network on the CPU, wherever it runs
-  expect_identical(predict(net, x, device = "auto"), predict(net, x))
-})
-
 
 test_that("device = \"cuda\" on a supported network still needs a usable device", {
   skip_if(cuda_available(), "a CUDA device is usable here")
@@ -147,6 +136,61 @@ test_that("padded sequences (lengths) train on the GPU as on the CPU", {
   expect_gpu_near(get_weights(g), get_weights(c), 5e-4, 1e-3, "masked weights")
   expect_identical(predict(net, d$x, lengths = len, device = "cuda"),
                    predict(net, d$x, lengths = len, device = "cuda", batch_size = 3))
+})
+
+test_that("inter-layer dropout of stacked cells on the GPU: off in evaluation, repeatable in training", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  set.seed(13)
+  nets <- list(gru = sequential(layer_gru(5, num_layers = 3, dropout = 0.4), layer_dense(1),
+                                input_dim = 3),
+               lstm = sequential(layer_lstm(5, num_layers = 2, dropout = 0.4),
+                                 layer_dense(1), input_dim = 3))
+  for (nm in names(nets)) {
+    net <- nets[[nm]]
+    d <- gpu_test_data(net)
+    # evaluation: no dropout on either device, so the CPU's values
+    expect_gpu_forward(net, d$x, nm, chunk = 3)
+    expect_gpu_gradients(net, d$x, d$y, nm)
+    # training: the GPU's own masks (other draws than the CPU's), the same for a seed
+    g1 <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 4)
+    g2 <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 4)
+    g3 <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = TRUE, seed = 5)
+    ge <- tsattn:::cuda_net_gradient(net, d$x, d$y, training = FALSE)
+    expect_identical(g1, g2)
+    expect_false(identical(g1$weights, g3$weights), label = paste(nm, "another seed, other masks"))
+    expect_false(identical(g1$output, ge$output), label = paste(nm, "training drops units"))
+    expect_true(all(is.finite(unlist(g1))))
+    # the top cell has no dropout after it: with one cell, training is evaluation
+    one <- sequential(layer_gru(5, dropout = 0.4), layer_dense(1), input_dim = 3)
+    expect_identical(tsattn:::cuda_net_gradient(one, d$x, d$y, training = TRUE, seed = 4)$weights,
+                     tsattn:::cuda_net_gradient(one, d$x, d$y, training = FALSE)$weights)
+    run <- function() fit(net, d$x, d$y, epochs = 3, batch_size = 4, seed = 6, device = "cuda",
+                          verbose = FALSE)
+    expect_identical(get_weights(run()), get_weights(run()))
+  }
+})
+
+test_that("GPU gradients in training mode, through the GPU's dropout masks, pass finite-difference checks", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  # the masks depend on the seed only, so the loss of a seed is a smooth function of the
+  # weights and its finite differences check the backward through the masks
+  set.seed(14)
+  nets <- list(
+    gru_stack = sequential(layer_gru(4, num_layers = 2, dropout = 0.4), layer_dense(1), input_dim = 2),
+    lstm_stack = sequential(layer_lstm(3, num_layers = 3, dropout = 0.3), layer_dense(1), input_dim = 2),
+    dropout_posenc = sequential(layer_dense(4), layer_positional_encoding(max_len = 8, dropout = 0.3),
+                                layer_dropout(0.3), layer_dense(1), input_dim = 2),
+    # gelu: finite differences across relu's kink fail on the CPU as well
+    transformer = sequential(layer_dense(4), layer_transformer_encoder(2, d_ff = 8, dropout = 0.3,
+                                                                       activation = "gelu"),
+                             layer_dense(1), input_dim = 2),
+    mha = sequential(layer_multihead_attention(2, dropout = 0.3), layer_dense(1), input_dim = 2))
+  for (nm in names(nets)) {
+    set.seed(15)
+    x <- rand_array(3, 6, 2)
+    y <- array(rnorm(prod(dim(predict(nets[[nm]], x)))), dim(predict(nets[[nm]], x)))
+    expect_gradients_match(nets[[nm]], x, y, training = TRUE, seed = 9, device = "cuda")
+  }
 })
 
 test_that("device = \"auto\" trains a supported network on the GPU when one is usable", {
