@@ -98,6 +98,19 @@ static int release(size_t nt) {
   return 1;
 }
 
+/* TSATTN_EMU_ORDER=reverse runs the blocks of a grid, and the threads of a block
+ * between barriers, in reverse order: a kernel whose result depends on the order of its
+ * blocks or threads (a race on a real GPU) then gives other results than in the
+ * default order, which the tests' comparisons show */
+static int reverse_order(void) {
+  static int r = -1;
+  if (r < 0) {
+    const char *e = getenv("TSATTN_EMU_ORDER");
+    r = e && !strcmp(e, "reverse");
+  }
+  return r;
+}
+
 void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body) {
   size_t nt = (size_t)cfg.block.x * cfg.block.y * cfg.block.z;
   if (nt == 0 || nt > 1024 || cfg.grid.x == 0 || cfg.grid.y == 0 || cfg.grid.z == 0 ||
@@ -129,9 +142,12 @@ void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body) {
   blockDim = cfg.block;
   current_body = &body;
   in_kernel = 1;
-  for (unsigned int bz = 0; bz < cfg.grid.z; bz++)
-    for (unsigned int by = 0; by < cfg.grid.y; by++)
-      for (unsigned int bx = 0; bx < cfg.grid.x; bx++) {
+  int rev = reverse_order();
+  size_t n_blocks = (size_t)cfg.grid.x * cfg.grid.y * cfg.grid.z;
+  for (size_t bi = 0; bi < n_blocks; bi++) {
+        size_t k = rev ? n_blocks - 1 - bi : bi;
+        unsigned int bx = (unsigned int)(k % cfg.grid.x), by = (unsigned int)(k / cfg.grid.x % cfg.grid.y),
+                     bz = (unsigned int)(k / ((size_t)cfg.grid.x * cfg.grid.y));
         blockIdx = uint3{bx, by, bz};
         if (nt == 1) { /* no barrier can wait on anyone: run it in place */
           threadIdx = uint3{0, 0, 0};
@@ -149,7 +165,8 @@ void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body) {
         }
         for (;;) {
           /* every ready thread runs to its next barrier or its end */
-          for (size_t t = 0; t < nt; t++) {
+          for (size_t ti = 0; ti < nt; ti++) {
+            size_t t = rev ? nt - 1 - ti : ti;
             if (state[t] != READY) continue;
             current = t;
             threadIdx = uint3{(unsigned int)(t % cfg.block.x),
