@@ -8,7 +8,8 @@
  * linear1.bias [Fd], linear2.weight [E, Fd], linear2.bias [E], norm1.weight [E],
  * norm1.bias [E], norm2.weight [E], norm2.bias [E].
  *
- * cache, with R = B*T (every offset a function of B and T alone):
+ * cache, with R = B*T (every offset a function of B and T alone; the layout is
+ * ta_tf_cache_of of layer_transformer_encoder.h, shared with the GPU path, with the flag):
  *   mha      [ta_mha_cache_size]
  *   flag     [1]     1 when the dropout masks below were drawn (training, rate > 0)
  *   s1       [R, E]  post: norm1 input x + drop1(a);  pre: x1 (norm2 input)
@@ -27,32 +28,7 @@
 #include "ta_norm.h"
 #include "ta_gemm.h"
 #include "ta_math.h"
-
-static void tf_shape(const ta_layer *L, ta_mha_shape *s) {
-  ta_msg m;
-  /* validated by setup, cannot fail here */
-  ta_mha_shape_of(s, L->in_dim, L->cfg.tf.heads, 0, L->cfg.tf.causal, -1, L->cfg.tf.rate, &m);
-}
-
-/* offsets into the parameter block (after the MHA's) */
-typedef struct {
-  size_t w1, b1, w2, b2, g1, be1, g2, be2, n;
-} tf_poff;
-
-static tf_poff tf_param_offsets(const ta_layer *L, const ta_mha_shape *s) {
-  size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff;
-  tf_poff o;
-  o.w1 = ta_mha_n_params(s, E);
-  o.b1 = o.w1 + Fd * E;
-  o.w2 = o.b1 + Fd;
-  o.b2 = o.w2 + E * Fd;
-  o.g1 = o.b2 + E;
-  o.be1 = o.g1 + E;
-  o.g2 = o.be1 + E;
-  o.be2 = o.g2 + E;
-  o.n = o.be2 + E;
-  return o;
-}
+#include "layer_transformer_encoder.h"
 
 static int tf_setup(ta_layer *L, const ta_layer_spec *sp, ta_msg *msg) {
   if (sp->heads < 1)
@@ -89,67 +65,28 @@ static int tf_setup(ta_layer *L, const ta_layer_spec *sp, ta_msg *msg) {
   c->eps = (float)sp->eps;
   L->out_dim = L->in_dim;
   L->keeps_time = 1;
-  L->n_params = tf_param_offsets(L, &s).n;
+  L->n_params = ta_tf_param_offsets(L, &s).n;
   return TA_OK;
 }
 
-/* pointers into the cache */
-typedef struct {
-  float *mha, *flag, *s1, *u, *c, *mean1, *rstd1, *mean2, *rstd2, *z, *hd, *m1, *m, *m2;
-  size_t size;
-} tf_cache;
-
-static tf_cache tf_cache_of(const ta_layer *L, const ta_mha_shape *s, float *base, size_t B,
-                            size_t T) {
-  size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff, R = B * T;
-  tf_cache c;
-  size_t off = 0;
-#define TF_TAKE(field, n) do { c.field = base ? base + off : NULL; off += (n); } while (0)
-  TF_TAKE(mha, ta_mha_cache_size(s, E, B, T));
-  TF_TAKE(flag, 1);
-  TF_TAKE(s1, R * E);
-  TF_TAKE(u, R * E);
-  TF_TAKE(c, R * E);
-  TF_TAKE(mean1, R);
-  TF_TAKE(rstd1, R);
-  TF_TAKE(mean2, R);
-  TF_TAKE(rstd2, R);
-  TF_TAKE(z, R * Fd);
-  TF_TAKE(hd, R * Fd);
-  if (L->cfg.tf.rate > 0.0f) {
-    TF_TAKE(m1, R * E);
-    TF_TAKE(m, R * Fd);
-    TF_TAKE(m2, R * E);
-  } else {
-    c.m1 = c.m = c.m2 = NULL;
-  }
-#undef TF_TAKE
-  c.size = off;
-  return c;
-}
-
 static size_t tf_cache_size(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape s;
-  tf_shape(L, &s);
-  return tf_cache_of(L, &s, NULL, B, T).size;
+  ta_mha_shape s = ta_tf_shape(L);
+  return ta_tf_cache_of(L, ta_mha_cache_size(&s, (size_t)L->in_dim, B, T), 1, NULL, B, T).size;
 }
 
 static size_t tf_scratch_size(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape s;
-  tf_shape(L, &s);
+  ta_mha_shape s = ta_tf_shape(L);
   size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff, R = B * T;
   return ta_mha_scratch_size(&s, E, B, T) + 3 * R * E + R * Fd;
 }
 
 static int tf_n_tensors(const ta_layer *L) {
-  ta_mha_shape s;
-  tf_shape(L, &s);
+  ta_mha_shape s = ta_tf_shape(L);
   return ta_mha_n_tensors(&s) + 8;
 }
 
 static void tf_tensor(const ta_layer *L, int k, ta_tensor_info *info) {
-  ta_mha_shape s;
-  tf_shape(L, &s);
+  ta_mha_shape s = ta_tf_shape(L);
   int E = L->in_dim, Fd = L->cfg.tf.d_ff, nm = ta_mha_n_tensors(&s);
   if (k < nm) {
     ta_tensor_info inner;
@@ -177,10 +114,9 @@ static void tf_tensor(const ta_layer *L, int k, ta_tensor_info *info) {
 }
 
 static void tf_init(const ta_layer *L, float *params, ta_rng *rng) {
-  ta_mha_shape s;
-  tf_shape(L, &s);
+  ta_mha_shape s = ta_tf_shape(L);
   size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff;
-  tf_poff o = tf_param_offsets(L, &s);
+  ta_tf_poff o = ta_tf_param_offsets(L, &s);
   ta_mha_init(&s, E, params, rng);
   /* nn.Linear: kaiming_uniform(a = sqrt(5)) gives bound 1/sqrt(fan_in) for weight and bias */
   float bound1 = 1.0f / sqrtf((float)E), bound2 = 1.0f / sqrtf((float)Fd);
@@ -216,8 +152,8 @@ static void drop_inplace(float *v, float *mask, size_t n, float rate, int active
 }
 
 /* feed-forward from u [R, E]: z, hd (cache) and f [R, E] (= linear2 output) */
-static void ffn_fwd(const ta_layer *L, float *f, const tf_cache *c, const float *params,
-                    const tf_poff *o, int active, ta_rng *rng, size_t R) {
+static void ffn_fwd(const ta_layer *L, float *f, const ta_tf_cache *c, const float *params,
+                    const ta_tf_poff *o, int active, ta_rng *rng, size_t R) {
   size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff;
   int a = L->cfg.tf.activation;
   linear_fwd(c->z, c->u, params + o->w1, params + o->b1, R, Fd, E);
@@ -230,9 +166,9 @@ static void ffn_fwd(const ta_layer *L, float *f, const tf_cache *c, const float 
  * of each sequence over all keys, and the rest of the block (residuals, norms,
  * feed-forward) runs on those B rows, gathered into the first rows of the cache's
  * buffers; the result is written to row T-1 of each sequence of out. */
-static void tf_forward_last(const ta_layer *L, float *out, const tf_cache *c, const float *in,
-                            const float *params, const ta_pass *ps, const ta_mha_shape *s,
-                            const tf_poff *o, size_t B, size_t T) {
+static void tf_forward_last(const ta_layer *L, float *out, const ta_tf_cache *c,
+                            const float *in, const float *params, const ta_pass *ps,
+                            const ta_mha_shape *s, const ta_tf_poff *o, size_t B, size_t T) {
   size_t E = (size_t)L->in_dim, last = T - 1;
   float eps = L->cfg.tf.eps;
   const float *g1 = params + o->g1, *be1 = params + o->be1, *g2 = params + o->g2,
@@ -266,12 +202,11 @@ static void tf_forward_last(const ta_layer *L, float *out, const tf_cache *c, co
 
 static void tf_forward(const ta_layer *L, float *out, float *cache, const float *in,
                        const float *params, const ta_pass *ps, size_t B, size_t T) {
-  ta_mha_shape s;
-  tf_shape(L, &s);
+  ta_mha_shape s = ta_tf_shape(L);
   size_t E = (size_t)L->in_dim, R = B * T, n = R * E;
   float rate = L->cfg.tf.rate, eps = L->cfg.tf.eps;
-  tf_poff o = tf_param_offsets(L, &s);
-  tf_cache c = tf_cache_of(L, &s, cache, B, T);
+  ta_tf_poff o = ta_tf_param_offsets(L, &s);
+  ta_tf_cache c = ta_tf_cache_of(L, ta_mha_cache_size(&s, E, B, T), 1, cache, B, T);
   int active = ps->training && rate > 0.0f;
   c.flag[0] = active ? 1.0f : 0.0f;
   const float *g1 = params + o.g1, *be1 = params + o.be1, *g2 = params + o.g2,
@@ -306,8 +241,8 @@ static void tf_forward(const ta_layer *L, float *out, float *cache, const float 
 /* feed-forward backward from df [R, E]: dparams of linear1/linear2 +=, du [R, E]
  * (= or += by accumulate); gF [R, Fd] is scratch */
 static void ffn_bwd(const ta_layer *L, float *du, int accumulate, float *dparams, float *gF,
-                    const float *df, const tf_cache *c, const float *params, const tf_poff *o,
-                    int active, size_t R) {
+                    const float *df, const ta_tf_cache *c, const float *params,
+                    const ta_tf_poff *o, int active, size_t R) {
   size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff;
   int a = L->cfg.tf.activation;
   ta_gemm_tn(dparams + o->w2, Fd, df, E, c->hd, Fd, E, Fd, R, 1); /* dW2 += df^T hd */
@@ -324,11 +259,10 @@ static void tf_backward(const ta_layer *L, float *din, float *dparams, float *sc
                         const float *dout, const float *in, const float *out, const float *cache,
                         const float *params, const ta_pass *ps, size_t B, size_t T) {
   (void)out;
-  ta_mha_shape s;
-  tf_shape(L, &s);
+  ta_mha_shape s = ta_tf_shape(L);
   size_t E = (size_t)L->in_dim, R = B * T, n = R * E;
-  tf_poff o = tf_param_offsets(L, &s);
-  tf_cache c = tf_cache_of(L, &s, (float *)cache, B, T);
+  ta_tf_poff o = ta_tf_param_offsets(L, &s);
+  ta_tf_cache c = ta_tf_cache_of(L, ta_mha_cache_size(&s, E, B, T), 1, (float *)cache, B, T);
   int active = c.flag[0] != 0.0f;
   float *mha_scratch = scratch;
   float *g1 = scratch + ta_mha_scratch_size(&s, E, B, T), *g2 = g1 + n, *g3 = g2 + n,
@@ -385,8 +319,7 @@ static int tf_attn_heads(const ta_layer *L) { return L->cfg.tf.heads; }
 
 static void tf_attn_weights(const ta_layer *L, float *out, const float *cache, size_t B,
                             size_t T) {
-  ta_mha_shape s;
-  tf_shape(L, &s);
+  ta_mha_shape s = ta_tf_shape(L);
   ta_mha_weights(&s, out, cache, (size_t)L->in_dim, B, T); /* the MHA cache comes first */
 }
 

@@ -10,81 +10,26 @@
  * parameter block is the CPU layer's, in state_dict order: self_attn.*, linear1.weight
  * [Fd, E], linear1.bias, linear2.weight [E, Fd], linear2.bias, norm1.weight, norm1.bias,
  * norm2.weight, norm2.bias.
- * Device cache (R = B*T): the MHA's, then s1, u, c [R, E], mean1, rstd1, mean2, rstd2
- *   [R], z, hd [R, Fd], and with dropout the masks m1 [R, E], m [R, Fd], m2 [R, E]
- *   (the buffers' meanings as in the CPU layer's cache).
+ * Device cache (R = B*T): the CPU layer's layout (ta_tf_cache_of of
+ *   layer_transformer_encoder.h) without the flag: the MHA's, then s1, u, c [R, E],
+ *   mean1, rstd1, mean2, rstd2 [R], z, hd [R, Fd], and with dropout the masks m1 [R, E],
+ *   m [R, Fd], m2 [R, E] (the buffers' meanings as in the CPU layer's cache).
  * Device scratch: the MHA's, g1 g2 g3 g4 [R, E], gF [R, Fd].
  * last_only is not used: every row is computed (row T-1 is the CPU's). */
 #include "ta_cuda_check.h"
 #include "ta_cuda_attn.h"
 #include "ta_cuda_ops.h"
 #include "ta_math.h"
-
-/* the attention's shape, as the CPU layer's tf_shape (validated by setup) */
-static ta_mha_shape tf_shape(const ta_layer *L) {
-  ta_mha_shape s;
-  ta_mha_shape_of(&s, L->in_dim, L->cfg.tf.heads, 0, L->cfg.tf.causal, -1, L->cfg.tf.rate, NULL);
-  return s;
-}
-
-typedef struct {
-  size_t w1, b1, w2, b2, g1, be1, g2, be2;
-} tf_poff;
-
-/* the CPU layer's tf_param_offsets */
-static tf_poff tf_offsets(const ta_layer *L, const ta_mha_shape *s) {
-  size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff;
-  tf_poff o;
-  o.w1 = ta_mha_n_params(s, E);
-  o.b1 = o.w1 + Fd * E;
-  o.w2 = o.b1 + Fd;
-  o.b2 = o.w2 + E * Fd;
-  o.g1 = o.b2 + E;
-  o.be1 = o.g1 + E;
-  o.g2 = o.be1 + E;
-  o.be2 = o.g2 + E;
-  return o;
-}
-
-typedef struct {
-  float *mha, *s1, *u, *c, *mean1, *rstd1, *mean2, *rstd2, *z, *hd, *m1, *m, *m2;
-  size_t size;
-} tf_cache;
-
-static tf_cache cache_of(const ta_layer *L, const ta_mha_shape *s, float *base, size_t B,
-                         size_t T) {
-  size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff, R = B * T, off = 0;
-  tf_cache c;
-#define TF_TAKE(field, n) do { c.field = base ? base + off : NULL; off += (n); } while (0)
-  TF_TAKE(mha, ta_cuda_mha_cache_size(s, E, B, T));
-  TF_TAKE(s1, R * E);
-  TF_TAKE(u, R * E);
-  TF_TAKE(c, R * E);
-  TF_TAKE(mean1, R);
-  TF_TAKE(rstd1, R);
-  TF_TAKE(mean2, R);
-  TF_TAKE(rstd2, R);
-  TF_TAKE(z, R * Fd);
-  TF_TAKE(hd, R * Fd);
-  if (L->cfg.tf.rate > 0.0f) {
-    TF_TAKE(m1, R * E);
-    TF_TAKE(m, R * Fd);
-    TF_TAKE(m2, R * E);
-  } else {
-    c.m1 = c.m = c.m2 = NULL;
-  }
-#undef TF_TAKE
-  c.size = off;
-  return c;
-}
+#include "layer_transformer_encoder.h"
 
 static size_t tf_cache_size(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape s = tf_shape(L);
-  return cache_of(L, &s, NULL, B, T).size;
+  ta_mha_shape s = ta_tf_shape(L);
+  size_t E = (size_t)L->in_dim;
+  return ta_tf_cache_of(L, ta_cuda_mha_cache_size(&s, E, B, T), 0, NULL, B, T).size;
 }
 
 static size_t tf_scratch_size(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape s = tf_shape(L);
+  ta_mha_shape s = ta_tf_shape(L);
   size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff, R = B * T;
   return ta_cuda_mha_scratch_size(&s, E, B, T) + 4 * R * E + R * Fd;
 }
@@ -117,8 +62,8 @@ static int linear(float *y, const float *x, const float *W, const float *b, size
 }
 
 /* the feed-forward from c->u into f [R, E] (z, hd in the cache) */
-static int ffn_forward(const ta_layer *L, float *f, const tf_cache *c, const float *params,
-                       const tf_poff *o, int active, const ta_cuda_pass *ps, size_t R,
+static int ffn_forward(const ta_layer *L, float *f, const ta_tf_cache *c, const float *params,
+                       const ta_tf_poff *o, int active, const ta_cuda_pass *ps, size_t R,
                        ta_msg *msg) {
   size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff;
   int st;
@@ -132,11 +77,11 @@ static int ffn_forward(const ta_layer *L, float *f, const tf_cache *c, const flo
 static int tf_forward(const ta_layer *L, float *out, float *cache, const float *in,
                       const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
                       ta_msg *msg) {
-  ta_mha_shape s = tf_shape(L);
+  ta_mha_shape s = ta_tf_shape(L);
   size_t E = (size_t)L->in_dim, R = B * T, n = R * E;
   float rate = L->cfg.tf.rate, eps = L->cfg.tf.eps;
-  tf_poff o = tf_offsets(L, &s);
-  tf_cache c = cache_of(L, &s, cache, B, T);
+  ta_tf_poff o = ta_tf_param_offsets(L, &s);
+  ta_tf_cache c = ta_tf_cache_of(L, ta_cuda_mha_cache_size(&s, E, B, T), 0, cache, B, T);
   int active = ps->training && rate > 0.0f, st;
   const float *g1 = params + o.g1, *be1 = params + o.be1, *g2 = params + o.g2,
               *be2 = params + o.be2;
@@ -164,8 +109,8 @@ static int tf_forward(const ta_layer *L, float *out, float *cache, const float *
 /* the feed-forward's backward from df [R, E]: linear1/linear2 gradients +=, du [R, E]
  * (= or += by accumulate); gF [R, Fd] scratch */
 static int ffn_backward(const ta_layer *L, float *du, int accumulate, float *dparams, float *gF,
-                        const float *df, const tf_cache *c, const float *params,
-                        const tf_poff *o, int active, const ta_cuda_pass *ps, size_t R,
+                        const float *df, const ta_tf_cache *c, const float *params,
+                        const ta_tf_poff *o, int active, const ta_cuda_pass *ps, size_t R,
                         ta_msg *msg) {
   size_t E = (size_t)L->in_dim, Fd = (size_t)L->cfg.tf.d_ff;
   int a = L->cfg.tf.activation, st;
@@ -193,10 +138,11 @@ static int tf_backward(const ta_layer *L, float *din, float *dparams, float *scr
                        const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
                        ta_msg *msg) {
   (void)out;
-  ta_mha_shape s = tf_shape(L);
+  ta_mha_shape s = ta_tf_shape(L);
   size_t E = (size_t)L->in_dim, R = B * T, n = R * E;
-  tf_poff o = tf_offsets(L, &s);
-  tf_cache c = cache_of(L, &s, (float *)cache, B, T);
+  ta_tf_poff o = ta_tf_param_offsets(L, &s);
+  ta_tf_cache c =
+      ta_tf_cache_of(L, ta_cuda_mha_cache_size(&s, E, B, T), 0, (float *)cache, B, T);
   int active = ps->training && L->cfg.tf.rate > 0.0f, st;
   float *mha_scratch = scratch;
   float *g1 = scratch + ta_cuda_mha_scratch_size(&s, E, B, T), *g2 = g1 + n, *g3 = g2 + n,
@@ -255,7 +201,7 @@ static int tf_backward(const ta_layer *L, float *din, float *dparams, float *scr
 
 static int tf_attn_weights(const ta_layer *L, float *out, const float *cache, size_t B, size_t T,
                            ta_msg *msg) {
-  ta_mha_shape s = tf_shape(L);
+  ta_mha_shape s = ta_tf_shape(L);
   return ta_cuda_mha_weights(&s, out, cache, (size_t)L->in_dim, B, T, msg); /* MHA cache first */
 }
 
