@@ -25,42 +25,34 @@ static int mha_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   return TA_OK;
 }
 
-/* the shape again from the validated configuration (cannot fail after setup) */
-static ta_mha_shape shape_of(const ta_layer *L) {
-  const ta_attn_cfg *c = &L->cfg.attn;
-  ta_mha_shape sh;
-  ta_mha_shape_of(&sh, L->in_dim, c->heads, c->key_dim, c->causal, c->window, c->rate, NULL);
-  return sh;
-}
-
 static size_t mha_cache(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   return ta_mha_cache_size(&sh, (size_t)L->in_dim, B, T);
 }
 
 static size_t mha_scratch(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   return ta_mha_scratch_size(&sh, (size_t)L->in_dim, B, T);
 }
 
 static int mha_n_tensors(const ta_layer *L) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   return ta_mha_n_tensors(&sh);
 }
 
 static void mha_tensor(const ta_layer *L, int k, ta_tensor_info *info) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   ta_mha_tensor(&sh, (size_t)L->in_dim, k, info);
 }
 
 static void mha_init(const ta_layer *L, float *params, ta_rng *rng) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   ta_mha_init(&sh, (size_t)L->in_dim, params, rng);
 }
 
 static void mha_forward(const ta_layer *L, float *out, float *cache, const float *in,
                         const float *params, const ta_pass *ps, size_t B, size_t T) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   ta_mha_forward(&sh, out, cache, in, params, ps, (size_t)L->in_dim, B, T);
 }
 
@@ -68,14 +60,14 @@ static void mha_backward(const ta_layer *L, float *din, float *dparams, float *s
                          const float *dout, const float *in, const float *out, const float *cache,
                          const float *params, const ta_pass *ps, size_t B, size_t T) {
   (void)out;
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   ta_mha_backward(&sh, din, dparams, scratch, dout, in, cache, params, ps, (size_t)L->in_dim, B, T);
 }
 
 static int mha_heads(const ta_layer *L) { return L->cfg.attn.heads; }
 
 static void mha_weights(const ta_layer *L, float *out, const float *cache, size_t B, size_t T) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   ta_mha_weights(&sh, out, cache, (size_t)L->in_dim, B, T);
 }
 

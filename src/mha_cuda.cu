@@ -97,28 +97,20 @@ extern "C" int ta_cuda_mha_weights(const ta_mha_shape *s, float *out, const floa
 
 /* ---- the layer (layer_multihead_attention.c) --------------------------------------- */
 
-/* the shape from the validated configuration, as the CPU layer (cannot fail) */
-static ta_mha_shape shape_of(const ta_layer *L) {
-  const ta_attn_cfg *c = &L->cfg.attn;
-  ta_mha_shape sh;
-  ta_mha_shape_of(&sh, L->in_dim, c->heads, c->key_dim, c->causal, c->window, c->rate, NULL);
-  return sh;
-}
-
 static size_t mha_cache(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   return ta_cuda_mha_cache_size(&sh, (size_t)L->in_dim, B, T);
 }
 
 static size_t mha_scratch(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   return ta_cuda_mha_scratch_size(&sh, (size_t)L->in_dim, B, T);
 }
 
 static int mha_forward(const ta_layer *L, float *out, float *cache, const float *in,
                        const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
                        ta_msg *msg) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   return ta_cuda_mha_forward(&sh, out, cache, in, params, ps, (size_t)L->in_dim, B, T, msg);
 }
 
@@ -127,14 +119,14 @@ static int mha_backward(const ta_layer *L, float *din, float *dparams, float *sc
                         const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
                         ta_msg *msg) {
   (void)out;
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   return ta_cuda_mha_backward(&sh, din, dparams, scratch, dout, in, cache, params, ps,
                               (size_t)L->in_dim, B, T, msg);
 }
 
 static int mha_weights(const ta_layer *L, float *out, const float *cache, size_t B, size_t T,
                        ta_msg *msg) {
-  ta_mha_shape sh = shape_of(L);
+  ta_mha_shape sh = ta_mha_layer_shape(L);
   return ta_cuda_mha_weights(&sh, out, cache, (size_t)L->in_dim, B, T, msg);
 }
 

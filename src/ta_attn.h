@@ -65,6 +65,14 @@ typedef struct {
 int ta_mha_shape_of(ta_mha_shape *s, int E, int heads, int key_dim, int causal, int window,
                     float dropout, ta_msg *msg);
 size_t ta_mha_n_params(const ta_mha_shape *s, size_t E);
+/* the multi-head attention layer's shape from its validated configuration (cannot fail
+ * after setup), for its CPU (layer_multihead_attention.c) and GPU (mha_cuda.cu) paths */
+static inline ta_mha_shape ta_mha_layer_shape(const ta_layer *L) {
+  const ta_attn_cfg *c = &L->cfg.attn;
+  ta_mha_shape sh;
+  ta_mha_shape_of(&sh, L->in_dim, c->heads, c->key_dim, c->causal, c->window, c->rate, NULL);
+  return sh;
+}
 int ta_mha_n_tensors(const ta_mha_shape *s);
 /* tensor k's PyTorch name (without any prefix) and shape */
 void ta_mha_tensor(const ta_mha_shape *s, size_t E, int k, ta_tensor_info *info);
