@@ -14,15 +14,8 @@ __global__ void ta_ln_forward_kernel(float *y, float *mean, float *rstd, const f
                                      const float *gamma, const float *beta, size_t R, size_t F,
                                      float eps) {
   for (size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x; r < R;
-       r += (size_t)blockDim.x * gridDim.x) {
-    const float *xr = x + r * F;
-    float mu, rs;
-    ta_ln_row_stats(&mu, &rs, xr, F, eps);
-    mean[r] = mu;
-    rstd[r] = rs;
-    float *yr = y + r * F;
-    for (size_t f = 0; f < F; f++) yr[f] = ta_ln_out(xr[f], mu, rs, gamma[f], beta[f]);
-  }
+       r += (size_t)blockDim.x * gridDim.x)
+    ta_ln_forward_row(y, mean, rstd, x, gamma, beta, r, F, eps);
 }
 
 /* per row: dx (when not NULL) and gx = dy * xhat, the terms of gamma's gradient */
@@ -35,11 +28,7 @@ __global__ void ta_ln_backward_kernel(float *dx, float *gx, const float *dy, con
     float mu = mean[r], rs = rstd[r];
     float *gr = gx + r * F;
     for (size_t f = 0; f < F; f++) gr[f] = dyr[f] * ta_ln_xhat(xr[f], mu, rs);
-    if (!dx) continue;
-    float m1, m2;
-    ta_ln_row_means(&m1, &m2, xr, dyr, gamma, mu, rs, F);
-    float *dxr = dx + r * F;
-    for (size_t f = 0; f < F; f++) dxr[f] = ta_ln_dx(xr[f], dyr[f], gamma[f], mu, rs, m1, m2);
+    if (dx) ta_ln_dx_row(dx + r * F, xr, dyr, gamma, mu, rs, F);
   }
 }
 

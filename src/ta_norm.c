@@ -5,15 +5,7 @@
 
 void ta_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                           const float *beta, size_t R, size_t F, float eps) {
-  for (size_t r = 0; r < R; r++) {
-    const float *xr = x + r * F;
-    float mu, rs;
-    ta_ln_row_stats(&mu, &rs, xr, F, eps);
-    mean[r] = mu;
-    rstd[r] = rs;
-    float *yr = y + r * F;
-    for (size_t f = 0; f < F; f++) yr[f] = ta_ln_out(xr[f], mu, rs, gamma[f], beta[f]);
-  }
+  for (size_t r = 0; r < R; r++) ta_ln_forward_row(y, mean, rstd, x, gamma, beta, r, F, eps);
 }
 
 void ta_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
@@ -27,11 +19,6 @@ void ta_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
       dgamma[f] += dyr[f] * ta_ln_xhat(xr[f], mu, rs);
       dbeta[f] += dyr[f];
     }
-    if (!dx) continue;
-    /* dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma */
-    float m1, m2;
-    ta_ln_row_means(&m1, &m2, xr, dyr, gamma, mu, rs, F);
-    float *dxr = dx + r * F;
-    for (size_t f = 0; f < F; f++) dxr[f] = ta_ln_dx(xr[f], dyr[f], gamma[f], mu, rs, m1, m2);
+    if (dx) ta_ln_dx_row(dx + r * F, xr, dyr, gamma, mu, rs, F);
   }
 }

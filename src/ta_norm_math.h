@@ -51,4 +51,26 @@ TA_HD float ta_ln_dx(float x, float dy, float gamma, float mu, float rs, float m
   return rs * (dy * gamma - m1 - xhat * m2);
 }
 
+/* the forward of row r of x [R, F]: mean[r], rstd[r] and row r of y */
+TA_HD void ta_ln_forward_row(float *y, float *mean, float *rstd, const float *x,
+                             const float *gamma, const float *beta, size_t r, size_t F,
+                             float eps) {
+  const float *xr = x + r * F;
+  float mu, rs;
+  ta_ln_row_stats(&mu, &rs, xr, F, eps);
+  mean[r] = mu;
+  rstd[r] = rs;
+  float *yr = y + r * F;
+  for (size_t f = 0; f < F; f++) yr[f] = ta_ln_out(xr[f], mu, rs, gamma[f], beta[f]);
+}
+
+/* the input gradient of one row, dx [F] (=), from x [F], dy [F] and the row's mean and
+ * rstd: dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma */
+TA_HD void ta_ln_dx_row(float *dx, const float *x, const float *dy, const float *gamma,
+                        float mu, float rs, size_t F) {
+  float m1, m2;
+  ta_ln_row_means(&m1, &m2, x, dy, gamma, mu, rs, F);
+  for (size_t f = 0; f < F; f++) dx[f] = ta_ln_dx(x[f], dy[f], gamma[f], mu, rs, m1, m2);
+}
+
 #endif
