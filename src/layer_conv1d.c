@@ -50,18 +50,6 @@ static size_t conv_out_time(const ta_layer *L, size_t T) {
   return ta_conv_out_time(T, (size_t)L->cfg.conv.kernel, L->cfg.conv.padding);
 }
 
-static size_t conv_cache(const ta_layer *L, size_t B, size_t T) {
-  size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
-  size_t R = B * conv_out_time(L, T);
-  return F * KI + R * KI + (L->cfg.conv.activation == TA_ACT_LINEAR ? 0 : R * F);
-}
-
-static size_t conv_scratch(const ta_layer *L, size_t B, size_t T) {
-  size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
-  size_t R = B * conv_out_time(L, T);
-  return R * F + R * KI + F * KI;
-}
-
 static int conv_n_tensors(const ta_layer *L) { return L->cfg.conv.bias ? 2 : 1; }
 
 static void conv_tensor(const ta_layer *L, int k, ta_tensor_info *info) {
@@ -171,8 +159,8 @@ const ta_layer_ops ta_conv1d_ops = {
     .kind = "conv1d",
     .setup = conv_setup,
     .out_time = conv_out_time,
-    .cache_size = conv_cache,
-    .scratch_size = conv_scratch,
+    .cache_size = ta_conv_cache_size,
+    .scratch_size = ta_conv_scratch_size,
     .n_tensors = conv_n_tensors,
     .tensor = conv_tensor,
     .init = conv_init,

@@ -6,7 +6,8 @@
  * and col2im as a gather: each input element sums its taps in the CPU's order (output
  * steps ascending), so no two threads write one element and no atomics are needed.
  * The index arithmetic (taps, padding, reordering) is ta_conv.h's, the CPU's own.
- * cache: Wr [F, K*I], cols [B*T_out, K*I], z [B*T_out, F] (activation not linear).
+ * cache: Wr [F, K*I], cols [B*T_out, K*I], z [B*T_out, F] (activation not linear), and
+ * scratch as the CPU's (sized by ta_conv.h's ta_conv_cache_size / ta_conv_scratch_size):
  * scratch: dz [B*T_out, F], dcols [B*T_out, K*I], dWr [F, K*I]. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"
@@ -62,18 +63,6 @@ __global__ void ta_conv_col2im_kernel(float *din, const float *dcols, size_t B, 
     }
     din[j] = acc;
   }
-}
-
-static size_t conv_cache(const ta_layer *L, size_t B, size_t T) {
-  size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
-  size_t R = B * ta_layer_out_time(L, T);
-  return F * KI + R * KI + (L->cfg.conv.activation == TA_ACT_LINEAR ? 0 : R * F);
-}
-
-static size_t conv_scratch(const ta_layer *L, size_t B, size_t T) {
-  size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
-  size_t R = B * ta_layer_out_time(L, T);
-  return R * F + R * KI + F * KI;
 }
 
 static int conv_forward(const ta_layer *L, float *out, float *cache, const float *in,
@@ -133,5 +122,5 @@ static int conv_backward(const ta_layer *L, float *din, float *dparams, float *s
   return TA_CUDA_LAUNCHED(msg);
 }
 
-extern "C" const ta_cuda_layer_ops ta_cuda_conv1d_ops = {conv_cache, conv_scratch, conv_forward,
-                                                         conv_backward, NULL};
+extern "C" const ta_cuda_layer_ops ta_cuda_conv1d_ops = {
+    ta_conv_cache_size, ta_conv_scratch_size, conv_forward, conv_backward, NULL};

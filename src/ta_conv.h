@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include "ta_common.h"
 #include "ta_layer.h" /* TA_PAD_* (a .cu file includes ta_cuda_layer.h first) */
+#include "ta_math.h"  /* TA_ACT_LINEAR */
 
 /* zeros added before step 0: same (K-1)/2 (the extra one of an even kernel goes right),
  * causal K-1, valid 0 */
@@ -37,6 +38,23 @@ TA_HD size_t ta_conv_w_index(size_t f, size_t i, size_t k, size_t I, size_t K) {
 }
 TA_HD size_t ta_conv_wr_index(size_t f, size_t i, size_t k, size_t I, size_t K) {
   return f * I * K + k * I + i;
+}
+
+/* The conv1d layer's cache and scratch, the same layout on the CPU and the GPU, with
+ * R = B * T_out rows and KI = K*I columns:
+ *   cache    Wr [F, KI] (the reordered weight), cols [R, KI] (im2col), then z [R, F]
+ *            (the pre-activation) only with an activation
+ *   scratch  dz [R, F], dcols [R, KI], dWr [F, KI] */
+static inline size_t ta_conv_cache_size(const ta_layer *L, size_t B, size_t T) {
+  size_t F = (size_t)L->cfg.conv.filters, K = (size_t)L->cfg.conv.kernel;
+  size_t KI = K * (size_t)L->in_dim, R = B * ta_conv_out_time(T, K, L->cfg.conv.padding);
+  return F * KI + R * KI + (L->cfg.conv.activation == TA_ACT_LINEAR ? 0 : R * F);
+}
+
+static inline size_t ta_conv_scratch_size(const ta_layer *L, size_t B, size_t T) {
+  size_t F = (size_t)L->cfg.conv.filters, K = (size_t)L->cfg.conv.kernel;
+  size_t KI = K * (size_t)L->in_dim, R = B * ta_conv_out_time(T, K, L->cfg.conv.padding);
+  return R * F + R * KI + F * KI;
 }
 
 #endif
