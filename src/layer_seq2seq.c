@@ -27,8 +27,9 @@
  *   num_layers = 1, d_ff = horizon, heads = O, variant 0 gru / 1 lstm.
  * The attention has one query per decoder step: additive: q = W_s s, k_j = W_h h_j,
  *   e_j = v . tanh(q + k_j); dot: q = s, k_j = h_j; general: q = s, k_j = W h_j (so
- *   q . k_j = s' W h_j). Its per-row formulas (additive score, masked softmax and their
- *   gradients) are ta_s2s_math.h's and the cells' ta_rnn_math.h's, which the GPU path
+ *   q . k_j = s' W h_j). Its per-row formulas (valid length, additive score, masked
+ *   softmax and their gradients) are the attention layers' ta_attn_math.h's (one query
+ *   row, keys [0, len), factor c = 1) and the cells' ta_rnn_math.h's, which the GPU path
  *   (layer_seq2seq_cuda.cu) runs too.
  * cache (BT = B*T, Kd = A additive, H otherwise, DI = O + H):
  *   eg [BT, GH] encoder gates after activation, eaux [BT, H] (GRU: h W_hn^T + b_hn;
@@ -46,7 +47,7 @@
 #include "ta_gemm.h"
 #include "ta_vec.h"
 #include "ta_rnn_math.h"
-#include "ta_s2s_math.h"
+#include "ta_attn_math.h"
 #include "layer_seq2seq.h"
 
 static int s2s_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
@@ -276,7 +277,7 @@ static inline void lstm_step_back(float *dg, float *dc, const float *dh, const f
 }
 
 static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
-  return ta_s2s_len(ps ? ps->valid_len : NULL, b, T);
+  return ta_attn_len(ps ? ps->valid_len : NULL, b, T);
 }
 
 /* One decoder query against sequence b's keys k [T, Kd] and values (encoder states)
@@ -286,9 +287,9 @@ static void attend(const s2s_dims *d, float *ctx, float *p, const float *q, cons
   const size_t Kd = d->Kd, H = d->H;
   memset(ctx, 0, H * sizeof(float));
   for (size_t j = 0; j < len; j++)
-    p[j] = d->score == S2S_ADDITIVE ? ta_additive_score(q, k + j * Kd, v, Kd)
+    p[j] = d->score == S2S_ADDITIVE ? ta_attn_additive_score(q, k + j * Kd, v, Kd)
                                     : ta_dot(q, k + j * Kd, Kd);
-  ta_softmax_masked_row(p, T, len);
+  ta_attn_softmax_row(p, T, 0, len, 1.0f);
   for (size_t j = 0; j < len; j++)
     if (p[j] != 0.0f) ta_axpy(ctx, p[j], e + j * H, H);
 }
@@ -306,15 +307,15 @@ static void attend_back(const s2s_dims *d, float *dq, float *dk, float *de, floa
     dp[j] = ta_dot(dctx, e + j * H, H);
     if (p[j] != 0.0f) ta_axpy(de + j * H, p[j], dctx, H);
   }
-  float r = ta_softmax_row_dot(p, dp, len);
+  ta_attn_softmax_row_grad(dp, p, NULL, T, 0, len, 1.0f); /* dp becomes dS */
   for (size_t j = 0; j < len; j++) {
-    float ds = ta_softmax_grad(p[j], dp[j], r);
+    float ds = dp[j];
     if (ds == 0.0f) continue;
     const float *kj = k + j * Kd;
     float *dkj = dk + j * Kd;
     if (d->score == S2S_ADDITIVE) {
       for (size_t c = 0; c < Kd; c++) {
-        float t, u = ta_additive_score_grad(ds, q[c], kj[c], v[c], &t);
+        float t = ta_tanhf(q[c] + kj[c]), u = ta_attn_additive_grad(ds, v[c], t);
         dv[c] += ds * t;
         dq[c] += u;
         dkj[c] += u;

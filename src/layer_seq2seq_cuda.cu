@@ -3,8 +3,8 @@
  * (layer_seq2seq.h) are used as they are; only the buffers are on the device.
  *
  * Arithmetic shared with the CPU path: the cells are rnn_cuda.cu's fused step kernels
- * (ta_rnn_math.h), the attention rows ta_s2s_math.h's (additive score, masked softmax,
- * their gradients): one thread per key or per row, in the CPU's order. Products go
+ * (ta_rnn_math.h), the attention rows ta_attn_math.h's (valid length, additive score,
+ * masked softmax, their gradients): one thread per key or per row, in the CPU's order. Products go
  * through cuBLAS: per-sequence scores (dot, general) and contexts as strided-batched
  * products with one query row per sequence. The decoder's greedy feedback (its own
  * y_{t-1} as the next input at prediction time) is a device copy: nothing waits for
@@ -30,7 +30,7 @@
 #include "ta_cuda_ops.h"
 #include "rnn_cuda.h"
 #include "layer_seq2seq.h"
-#include "ta_s2s_math.h"
+#include "ta_attn_math.h"
 
 #define S2S_LOOP(i, n)                                                               \
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n);            \
@@ -45,7 +45,7 @@ __global__ void s2s_start_kernel(float *S, float *Ad, float *U, const float *E,
                                  size_t T, size_t T1, size_t H, size_t O, size_t F, size_t DI,
                                  size_t W, int lstm) {
   S2S_LOOP(i, B * W) {
-    size_t b = i / W, j = i % W, l = ta_s2s_len(len, b, T), row = b * T + l - 1;
+    size_t b = i / W, j = i % W, l = ta_attn_len(len, b, T), row = b * T + l - 1;
     if (j < H) {
       S[b * T1 * H + j] = l > 0 ? E[row * H + j] : 0.0f;
       Ad[b * T1 * H + j] = l > 0 && lstm ? eaux[row * H + j] : 0.0f;
@@ -60,43 +60,47 @@ __global__ void s2s_additive_scores_kernel(float *P, const float *Q, const float
                                            size_t T1, size_t Hz, size_t A, size_t t) {
   S2S_LOOP(i, B * T) {
     size_t b = i / T, j = i % T;
-    if (j < ta_s2s_len(len, b, T))
-      P[(b * Hz + t) * T + j] = ta_additive_score(Q + (b * T1 + t) * A, K + (b * T + j) * A, v, A);
+    if (j < ta_attn_len(len, b, T))
+      P[(b * Hz + t) * T + j] =
+          ta_attn_additive_score(Q + (b * T1 + t) * A, K + (b * T + j) * A, v, A);
   }
 }
 
 /* softmax of each row b of step t over its valid keys (one thread per row) */
 __global__ void s2s_softmax_kernel(float *P, const int *len, size_t B, size_t T, size_t Hz,
                                    size_t t) {
-  S2S_LOOP(b, B) { ta_softmax_masked_row(P + (b * Hz + t) * T, T, ta_s2s_len(len, b, T)); }
+  S2S_LOOP(b, B) {
+    ta_attn_softmax_row(P + (b * Hz + t) * T, T, 0, ta_attn_len(len, b, T), 1.0f);
+  }
 }
 
 /* the softmax's backward, one thread per row b: dS [B, T] = p (dp - r) over the valid
- * keys, 0 beyond */
+ * keys (r = sum_j p_j dp_j), 0 beyond */
 __global__ void s2s_softmax_grad_kernel(float *dS, const float *dp, const float *P,
                                         const int *len, size_t B, size_t T, size_t Hz,
                                         size_t t) {
   S2S_LOOP(b, B) {
     const float *p = P + (b * Hz + t) * T, *dpb = dp + b * T;
-    size_t l = ta_s2s_len(len, b, T);
-    float r = ta_softmax_row_dot(p, dpb, l);
-    for (size_t j = 0; j < T; j++) dS[b * T + j] = j < l ? ta_softmax_grad(p[j], dpb[j], r) : 0.0f;
+    float *dSb = dS + b * T;
+    size_t l = ta_attn_len(len, b, T);
+    for (size_t j = 0; j < l; j++) dSb[j] = dpb[j];
+    ta_attn_softmax_row_grad(dSb, p, NULL, T, 0, l, 1.0f);
   }
 }
 
 /* additive score backward of step t, per (b, c < A): dQ[b, t, c] = sum_j u_jc and
- * dK[b, j, c] += u_jc, u = ta_additive_score_grad (keys in order, as the CPU) */
+ * dK[b, j, c] += u_jc, u = ta_attn_additive_grad (keys in order, as the CPU) */
 __global__ void s2s_additive_grad_kernel(float *dQ, float *dK, const float *dS, const float *Q,
                                          const float *K, const float *v, const int *len,
                                          size_t B, size_t T, size_t T1, size_t A, size_t t) {
   S2S_LOOP(i, B * A) {
-    size_t b = i / A, c = i % A, l = ta_s2s_len(len, b, T);
+    size_t b = i / A, c = i % A, l = ta_attn_len(len, b, T);
     float q = Q[(b * T1 + t) * A + c], acc = 0.0f;
     for (size_t j = 0; j < l; j++) {
-      float ds = dS[b * T + j], th;
+      float ds = dS[b * T + j];
       if (ds == 0.0f) continue;
       size_t kj = (b * T + j) * A + c;
-      float u = ta_additive_score_grad(ds, q, K[kj], v[c], &th);
+      float th = ta_tanhf(q + K[kj]), u = ta_attn_additive_grad(ds, v[c], th);
       dK[kj] += u;
       acc += u;
     }
@@ -111,13 +115,12 @@ __global__ void s2s_additive_dv_kernel(float *dv, const float *dS, const float *
   S2S_LOOP(c, A) {
     float acc = dv[c];
     for (size_t b = 0; b < B; b++) {
-      size_t l = ta_s2s_len(len, b, T);
+      size_t l = ta_attn_len(len, b, T);
       float q = Q[(b * T1 + t) * A + c];
       for (size_t j = 0; j < l; j++) {
-        float ds = dS[b * T + j], th;
+        float ds = dS[b * T + j];
         if (ds == 0.0f) continue;
-        (void)ta_additive_score_grad(ds, q, K[(b * T + j) * A + c], v[c], &th);
-        acc += ds * th;
+        acc += ds * ta_tanhf(q + K[(b * T + j) * A + c]);
       }
     }
     dv[c] = acc;
@@ -137,7 +140,7 @@ __global__ void s2s_add_rows_kernel(float *dst, size_t dld, const float *src, si
 __global__ void s2s_add_at_last_kernel(float *dst, size_t ld, const float *src, size_t width,
                                        const int *len, size_t B, size_t T) {
   S2S_LOOP(i, B * width) {
-    size_t b = i / width, k = i % width, l = ta_s2s_len(len, b, T);
+    size_t b = i / width, k = i % width, l = ta_attn_len(len, b, T);
     if (l > 0) dst[(b * T + l - 1) * ld + k] += src[b * width + k];
   }
 }
