@@ -5,7 +5,7 @@
 # one Adam step and a short fit. Skipped without a CUDA device.
 #
 # Tolerances: helper-cuda.R, whose parity checks these are. The element-wise and
-# per-row math is the CPU's (ta_rnn_math.h, ta_s2s_math.h), so the two differ by the
+# per-row math is the CPU's (ta_rnn_math.h, ta_attn_math.h), so the two differ by the
 # order in which cuBLAS sums its products and by the cells' bias sums ((x W + b_ih) +
 # (h W + b_hh) on the CPU, b_ih + b_hh first on the GPU: one rounding of values of
 # order 1). Sums here have at most B*T*4H = 840 terms (the weight gradients) and the
