@@ -183,19 +183,8 @@ SEXP C_cuda_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP
   const int *lens = lengths_of(len, B, T, "lengths");
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
   const float *xf = to_float(x, B * T * (size_t)net->in_dim, "x");
-  int n_attn = 0;
-  for (int i = 0; i < net->n_layers; i++) n_attn += ta_net_attn_heads(net, i) > 0;
-  float **w = (float **)R_alloc((size_t)n_attn + 1, sizeof(float *));
-  size_t *tq = (size_t *)R_alloc((size_t)n_attn + 1, sizeof(size_t));
-  size_t *tk = (size_t *)R_alloc((size_t)n_attn + 1, sizeof(size_t));
-  for (int i = 0, k = 0; i < net->n_layers; i++) {
-    int h = ta_net_attn_heads(net, i);
-    if (h == 0) continue;
-    ta_net_attn_weights(net, i, NULL, B, T, &tq[k], &tk[k]);
-    w[k] = (float *)R_alloc(B * (size_t)h * tq[k] * tk[k] + 1, sizeof(float));
-    k++;
-  }
-  SEXP res = PROTECT(allocVector(VECSXP, n_attn));
+  attn_bufs a;
+  attn_bufs_of(&a, net, B, T);
   ta_cuda_net *g;
   SEXP gpu = build_gpu(host, net, device, &g);
   ta_msg msg;
@@ -205,25 +194,10 @@ SEXP C_cuda_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP
   if (!st) st = ta_cuda_net_upload_len(g, lens, B, &msg);
   if (!st) st = ta_cuda_net_forward(g, &yhat, B, T, &msg);
   for (int i = 0, k = 0; i < net->n_layers && !st; i++)
-    if (ta_net_attn_heads(net, i) > 0) st = ta_cuda_net_attn_weights(g, i, w[k++], B, T, &msg);
+    if (ta_net_attn_heads(net, i) > 0) st = ta_cuda_net_attn_weights(g, i, a.w[k++], B, T, &msg);
   if (st) fail(host, gpu, msg.text);
   gpu_finalizer(gpu);
-  const char *fields[] = {"layer", "weights", "dims", ""};
-  for (int i = 0, k = 0; i < net->n_layers; i++) {
-    int h = ta_net_attn_heads(net, i);
-    if (h == 0) continue;
-    SEXP one = PROTECT(mkNamed(VECSXP, fields));
-    SET_VECTOR_ELT(one, 0, ScalarInteger(i + 1));
-    SET_VECTOR_ELT(one, 1, from_float(w[k], B * (size_t)h * tq[k] * tk[k]));
-    SEXP d = allocVector(INTSXP, 4);
-    SET_VECTOR_ELT(one, 2, d);
-    INTEGER(d)[0] = (int)B;
-    INTEGER(d)[1] = h;
-    INTEGER(d)[2] = (int)tq[k];
-    INTEGER(d)[3] = (int)tk[k];
-    SET_VECTOR_ELT(res, k++, one);
-    UNPROTECT(1);
-  }
+  SEXP res = PROTECT(attn_result(&a, net, B));
   release(host);
   UNPROTECT(3);
   return res;

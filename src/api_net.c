@@ -190,34 +190,18 @@ SEXP C_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, S
   const int *lens = lengths_of(len, B, T, "lengths");
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
   const float *xf = to_float(x, B * T * (size_t)net->in_dim, "x");
+  attn_bufs a;
+  attn_bufs_of(&a, net, B, T);
   ta_msg msg;
   if (ta_net_reserve(net, B, T, &msg) != TA_OK) error("%s", msg.text);
-  int n_attn = 0;
-  for (int i = 0; i < net->n_layers; i++) n_attn += ta_net_attn_heads(net, i) > 0;
-  SEXP res = PROTECT(allocVector(VECSXP, n_attn));
   ta_net_forward(net, xf, lens, B, T, 0);
-  const char *fields[] = {"layer", "weights", "dims", ""};
-  for (int i = 0, k = 0; i < net->n_layers; i++) {
-    int h = ta_net_attn_heads(net, i);
-    if (h == 0) continue;
-    size_t tq, tk;
-    ta_net_attn_weights(net, i, NULL, B, T, &tq, &tk);
-    size_t n = B * (size_t)h * tq * tk;
-    float *w = (float *)R_alloc(n + 1, sizeof(float));
-    ta_net_attn_weights(net, i, w, B, T, &tq, &tk);
-    SEXP one = PROTECT(mkNamed(VECSXP, fields));
-    SET_VECTOR_ELT(one, 0, ScalarInteger(i + 1));
-    SET_VECTOR_ELT(one, 1, from_float(w, n));
-    SEXP d = allocVector(INTSXP, 4);
-    SET_VECTOR_ELT(one, 2, d);
-    INTEGER(d)[0] = (int)B;
-    INTEGER(d)[1] = h;
-    INTEGER(d)[2] = (int)tq;
-    INTEGER(d)[3] = (int)tk;
-    SET_VECTOR_ELT(res, k++, one);
-    UNPROTECT(1);
-  }
+  for (int i = 0, k = 0; i < net->n_layers; i++)
+    if (ta_net_attn_heads(net, i) > 0) {
+      size_t tq, tk;
+      ta_net_attn_weights(net, i, a.w[k++], B, T, &tq, &tk);
+    }
+  SEXP res = attn_result(&a, net, B);
   release(ptr);
-  UNPROTECT(2);
+  UNPROTECT(1);
   return res;
 }

@@ -228,3 +228,40 @@ SEXP fit_result(const ta_net *net, SEXP lh, SEXP vh, int st, const ta_msg *msg,
   UNPROTECT(1);
   return res;
 }
+
+void attn_bufs_of(attn_bufs *a, const ta_net *net, size_t B, size_t T) {
+  a->n = 0;
+  for (int i = 0; i < net->n_layers; i++) a->n += ta_net_attn_heads(net, i) > 0;
+  a->w = (float **)R_alloc((size_t)a->n + 1, sizeof(float *));
+  a->tq = (size_t *)R_alloc((size_t)a->n + 1, sizeof(size_t));
+  a->tk = (size_t *)R_alloc((size_t)a->n + 1, sizeof(size_t));
+  for (int i = 0, k = 0; i < net->n_layers; i++) {
+    int h = ta_net_attn_heads(net, i);
+    if (h == 0) continue;
+    ta_net_attn_weights(net, i, NULL, B, T, &a->tq[k], &a->tk[k]);
+    a->w[k] = (float *)R_alloc(B * (size_t)h * a->tq[k] * a->tk[k] + 1, sizeof(float));
+    k++;
+  }
+}
+
+SEXP attn_result(const attn_bufs *a, const ta_net *net, size_t B) {
+  SEXP res = PROTECT(allocVector(VECSXP, a->n));
+  const char *fields[] = {"layer", "weights", "dims", ""};
+  for (int i = 0, k = 0; i < net->n_layers; i++) {
+    int h = ta_net_attn_heads(net, i);
+    if (h == 0) continue;
+    SEXP one = PROTECT(mkNamed(VECSXP, fields));
+    SET_VECTOR_ELT(one, 0, ScalarInteger(i + 1));
+    SET_VECTOR_ELT(one, 1, from_float(a->w[k], B * (size_t)h * a->tq[k] * a->tk[k]));
+    SEXP d = allocVector(INTSXP, 4);
+    SET_VECTOR_ELT(one, 2, d);
+    INTEGER(d)[0] = (int)B;
+    INTEGER(d)[1] = h;
+    INTEGER(d)[2] = (int)a->tq[k];
+    INTEGER(d)[3] = (int)a->tk[k];
+    SET_VECTOR_ELT(res, k++, one);
+    UNPROTECT(1);
+  }
+  UNPROTECT(1);
+  return res;
+}

@@ -52,6 +52,18 @@ void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x
 SEXP fit_result(const ta_net *net, SEXP lh, SEXP vh, int st, const ta_msg *msg,
                 const ta_train_result *tr);
 
+/* attention(): the weights of every attention layer of net for B sequences of T steps,
+ * w[k] [B, heads, T_query, T_key] of the k-th such layer (R_alloc, sized before any
+ * forward), and the list C_net_attention returns: per layer list(layer = i, weights,
+ * dims = c(B, heads, T_query, T_key)); not protected */
+typedef struct {
+  int n;
+  float **w;
+  size_t *tq, *tk;
+} attn_bufs;
+void attn_bufs_of(attn_bufs *a, const ta_net *net, size_t B, size_t T);
+SEXP attn_result(const attn_bufs *a, const ta_net *net, size_t B);
+
 /* forecast simulation's arguments (C_net_simulate, C_cuda_net_simulate), checked and
  * converted to float32, with the output buffers (R_alloc) */
 typedef struct {
