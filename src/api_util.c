@@ -265,3 +265,11 @@ SEXP attn_result(const attn_bufs *a, const ta_net *net, size_t B) {
   UNPROTECT(1);
   return res;
 }
+
+const float *net_batch(ta_net *net, SEXP params, SEXP x, SEXP dims, SEXP len, size_t *B,
+                       size_t *T, const int **lens) {
+  batch_dims(dims, net, B, T);
+  *lens = lengths_of(len, *B, *T, "lengths");
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  return to_float(x, *B * *T * (size_t)net->in_dim, "x");
+}

@@ -25,6 +25,11 @@ SEXP from_float(const float *f, size_t len);
 /* the C generator's seed from a number drawn by R */
 uint64_t seed_of(SEXP seed);
 
+/* the batch of the predict, gradient and attention entry points: dims c(B, T, F)
+ * checked against net, the valid lengths (*lens, or NULL), the weights `params` copied
+ * into net; returns x as float32 (R_alloc) */
+const float *net_batch(ta_net *net, SEXP params, SEXP x, SEXP dims, SEXP len, size_t *B,
+                       size_t *T, const int **lens);
 /* reads dims c(B, T, F) of x and checks F against the network */
 void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T);
 /* TA_LOSS_MSE or TA_LOSS_MAE from "mse" or "mae" */
