@@ -186,14 +186,11 @@ SEXP C_cuda_op_act(SEXP act_, SEXP x_, SEXP dout_, SEXP gpu_) {
       gpu_error(&d, "activation", &msg);
     dev_free_all(&d);
   }
-  SEXP res = PROTECT(allocVector(VECSXP, 2));
+  const char *fields[] = {"out", "din", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SET_VECTOR_ELT(res, 0, from_float(out, n));
   SET_VECTOR_ELT(res, 1, from_float(din, n));
-  SEXP nm = PROTECT(allocVector(STRSXP, 2));
-  SET_STRING_ELT(nm, 0, mkChar("out"));
-  SET_STRING_ELT(nm, 1, mkChar("din"));
-  setAttrib(res, R_NamesSymbol, nm);
-  UNPROTECT(2);
+  UNPROTECT(1);
   return res;
 }
 
@@ -229,16 +226,12 @@ SEXP C_cuda_op_adam(SEXP p_, SEXP g_, SEXP m_, SEXP v_, SEXP cfg_, SEXP step_, S
       gpu_error(&d, "Adam step", &msg);
     dev_free_all(&d);
   }
-  SEXP res = PROTECT(allocVector(VECSXP, 3));
+  const char *fields[] = {"params", "m", "v", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SET_VECTOR_ELT(res, 0, from_float(p, n));
   SET_VECTOR_ELT(res, 1, from_float(state, n));
   SET_VECTOR_ELT(res, 2, from_float(state + n, n));
-  SEXP nm = PROTECT(allocVector(STRSXP, 3));
-  SET_STRING_ELT(nm, 0, mkChar("params"));
-  SET_STRING_ELT(nm, 1, mkChar("m"));
-  SET_STRING_ELT(nm, 2, mkChar("v"));
-  setAttrib(res, R_NamesSymbol, nm);
-  UNPROTECT(2);
+  UNPROTECT(1);
   return res;
 }
 
@@ -265,14 +258,11 @@ SEXP C_cuda_op_loss(SEXP kind_, SEXP yhat_, SEXP y_, SEXP gpu_) {
       gpu_error(&d, "loss", &msg);
     dev_free_all(&d);
   }
-  SEXP res = PROTECT(allocVector(VECSXP, 2));
+  const char *fields[] = {"loss", "grad", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SET_VECTOR_ELT(res, 0, ScalarReal(loss));
   SET_VECTOR_ELT(res, 1, from_float(grad, n));
-  SEXP nm = PROTECT(allocVector(STRSXP, 2));
-  SET_STRING_ELT(nm, 0, mkChar("loss"));
-  SET_STRING_ELT(nm, 1, mkChar("grad"));
-  setAttrib(res, R_NamesSymbol, nm);
-  UNPROTECT(2);
+  UNPROTECT(1);
   return res;
 }
 
@@ -305,14 +295,11 @@ SEXP C_cuda_op_dropout(SEXP x_, SEXP rate_, SEXP key_, SEXP gpu_) {
       gpu_error(&d, "dropout", &msg);
     dev_free_all(&d);
   }
-  SEXP res = PROTECT(allocVector(VECSXP, 2));
+  const char *fields[] = {"out", "mask", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SET_VECTOR_ELT(res, 0, from_float(out, n));
   SET_VECTOR_ELT(res, 1, from_float(mask, n));
-  SEXP nm = PROTECT(allocVector(STRSXP, 2));
-  SET_STRING_ELT(nm, 0, mkChar("out"));
-  SET_STRING_ELT(nm, 1, mkChar("mask"));
-  setAttrib(res, R_NamesSymbol, nm);
-  UNPROTECT(2);
+  UNPROTECT(1);
   return res;
 }
 
