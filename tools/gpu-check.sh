@@ -1,0 +1,106 @@
+#!/bin/sh
+# The GPU session's one call (issue: the GPU backend on a real GPU). Run from the repository
+# root on a machine with an NVIDIA GPU, nvcc and PyTorch, and no R:
+#
+#   sh tools/gpu-check.sh            logs into $OUT (default /tmp/tsattn-gpu-check)
+#
+# 1. builds tests/gpu's gpucheck for the GPU's own architecture only (CUDA_ARCH, default 90:
+#    H100/H200) with every core, and records the machine;
+# 2. runs every CPU-against-GPU check (gpucheck.log; exit status 1 on a failure);
+# 3. times the W1-W5 training steps: tsattn's C core on the GPU (gpucheck --time) and PyTorch
+#    on the same GPU (bench/gpu_torch.py), and prints the two side by side (timing.md);
+# 4. runs part of the check under compute-sanitizer memcheck and racecheck, where it exists
+#    (sanitizer-*.log), each under a time limit.
+# Meant to end in about 4 minutes on an H200, so that a rerun fits in one 10-minute call.
+# Tested beforehand under the CPU emulation: GPUCHECK_EMU=1 sh tools/gpu-check.sh (no timing
+# comparison then: PyTorch is skipped where it has no GPU).
+set -u
+# cuBLAS is loaded with dlopen on first use: let it be found beside libcudart
+CUDA_HOME=${CUDA_HOME:-$(dirname "$(dirname "$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")")}
+export LD_LIBRARY_PATH="$CUDA_HOME/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+OUT=${OUT:-/tmp/tsattn-gpu-check}
+mkdir -p "$OUT"
+JOBS=$(nproc 2>/dev/null || echo 4)
+ARCH=${CUDA_ARCH:-90}
+EMU=${GPUCHECK_EMU:-0}
+TIME_ARGS="--reps 5"
+if [ "$EMU" = 1 ]; then
+  BIN=tests/gpu/build-emu/gpucheck
+  TIME_ARGS="--reps 1 --only W1" # the emulation is slow: just that the timing runs
+else
+  BIN=tests/gpu/build/gpucheck
+fi
+status=0
+t0=$(date +%s)
+stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "commit: $(cat tools/.gpu-check-commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "uname: $(uname -srm)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($JOBS cores)"
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,power.limit --format=csv
+  command -v nvcc >/dev/null && nvcc --version | tail -n 2
+  echo "R: $(command -v R || echo none)"
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' 2>&1 | tail -n 1
+} > "$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt"
+
+stamp "build (sm_$ARCH, $JOBS jobs)"
+if ! make -C tests/gpu -j"$JOBS" EMU="$EMU" CUDA_ARCH="$ARCH" > "$OUT/build.log" 2>&1; then
+  tail -n 30 "$OUT/build.log"
+  echo "gpu-check: the build failed"
+  exit 1
+fi
+grep -i 'warning' "$OUT/build.log" | head -n 5
+
+stamp "check"
+"$BIN" > "$OUT/gpucheck.log" 2>&1 || status=1
+grep -v '^ok' "$OUT/gpucheck.log" | head -n 60
+echo "checks passed: $(grep -c '^ok' "$OUT/gpucheck.log"), failed: $(grep -c '^FAIL' "$OUT/gpucheck.log")"
+
+stamp "timing: tsattn"
+"$BIN" --time $TIME_ARGS > "$OUT/time-tsattn.txt" 2>&1 || status=1
+cat "$OUT/time-tsattn.txt"
+stamp "timing: PyTorch"
+if python3 -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2>/dev/null; then
+  PYTHONUNBUFFERED=1 python3 bench/gpu_torch.py --reps 5 > "$OUT/time-torch.txt" 2>&1 || status=1
+  cat "$OUT/time-torch.txt"
+  python3 - "$OUT" > "$OUT/timing.md" <<'PY'
+import sys, os
+out = sys.argv[1]
+def table(path, col):
+    rows = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) >= 3 and f[0].startswith("W") and f[1].isdigit():
+            rows[f[0]] = (int(f[1]), float(f[col]))
+    return rows
+ts, tt = table(os.path.join(out, "time-tsattn.txt"), 2), table(os.path.join(out, "time-torch.txt"), 2)
+print("| workload | steps | PyTorch ms/step | tsattn ms/step | ratio PyTorch / tsattn |")
+print("|---|---|---|---|---|")
+for w in ts:
+    if w in tt:
+        print("| %s | %d | %.3f | %.3f | **%.2f** |" % (w, ts[w][0], tt[w][1], ts[w][1], tt[w][1] / ts[w][1]))
+PY
+  cat "$OUT/timing.md"
+else
+  echo "no PyTorch with a GPU here: PyTorch not timed"
+fi
+
+if command -v compute-sanitizer >/dev/null 2>&1 && [ "$EMU" != 1 ]; then
+  for tool in memcheck racecheck; do
+    stamp "compute-sanitizer $tool (named cases and 10 random ones, at most 90 s)"
+    timeout 90 compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN" --random 10 \
+      > "$OUT/sanitizer-$tool.log" 2>&1
+    rc=$?
+    tail -n 4 "$OUT/sanitizer-$tool.log"
+    case $rc in
+      0) echo "$tool: clean" ;;
+      124) echo "$tool: stopped at the time limit (no error reported before it)" ;;
+      *) echo "$tool: exit $rc"; status=1 ;;
+    esac
+  done
+fi
+stamp "done, status $status"
+exit $status
