@@ -138,8 +138,12 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #' @param verbose Print the loss during training.
 #'
 #'   The core uses OpenMP for large matrix products and attention blocks:
-#'   `options(tsattn.threads = n)` sets the number of threads (default: all cores);
-#'   results do not depend on it.
+#'   `options(tsattn.threads = n)` sets the number of threads (default: all cores;
+#'   never more than the processors OpenMP may use); results do not depend on it.
+#'   In a forked child (`parallel::mclapply()`, `future`'s multicore) the core runs on
+#'   one thread, as GNU OpenMP's thread pool does not survive `fork()`. A count set in
+#'   the child (a value other than the parent's) is honoured only when tsattn had not
+#'   asked for more than one thread in the parent before the fork.
 #' @param clipnorm `NULL` or the largest global L2 norm of the gradient.
 #' @param validation_data `NULL` or `list(x, y)` (or `list(x, y, lengths)`), used
 #'   instead of `validation_split`.

@@ -131,7 +131,9 @@ print.summary.tsattn_network <- function(x, ...) {
   invisible(x)
 }
 
-# options(tsattn.threads = n) sets the core's OpenMP threads (NULL or 0: all cores)
+# options(tsattn.threads = n) sets the core's OpenMP threads (NULL or 0: all cores); returns
+# the count a parallel region would now get: capped at the processors, and 1 in a forked
+# child unless set there and safe (src/ta_threads.h)
 sync_threads <- function() {
   n <- getOption("tsattn.threads")
   if (is.null(n)) n <- 0L

@@ -21,11 +21,12 @@ SEXP C_positional_encoding(SEXP length, SEXP d_model) {
   return out;
 }
 
-/* options(tsattn.threads = n): threads of the core; returns the count now in use */
+/* options(tsattn.threads = n): threads of the core; returns the count a parallel region
+ * would now get (capped at the processors, 1 in a forked child: ta_threads.h) */
 SEXP C_set_threads(SEXP n) {
   if ((!isInteger(n) && !isReal(n)) || XLENGTH(n) != 1) error("'tsattn.threads' must be one number");
   double v = asReal(n);
   if (ISNAN(v) || v < 0 || v > 1024) error("'tsattn.threads' must be between 0 (default) and 1024");
   ta_set_threads((int)v);
-  return ScalarInteger(ta_threads());
+  return ScalarInteger(ta_threads_planned());
 }

@@ -1,9 +1,17 @@
-/* Registration of the .Call entry points, with fixed arity, and no dynamic lookup. */
+/* Registration of the .Call entry points, with fixed arity, and no dynamic lookup, and
+ * the fork handler of the core's threads (ta_threads.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr, where it is needed (not glibc) */
+#endif
 #include <R.h>
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 #include "ta_gemm.h"
 #include "ta_cuda.h"
+#include "ta_threads.h"
+#if !defined(_WIN32) && !defined(__GLIBC__)
+#include <dlfcn.h>
+#endif
 
 SEXP C_net_layout(SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_init(SEXP, SEXP, SEXP, SEXP);
@@ -63,10 +71,31 @@ static const R_CallMethodDef call_methods[] = {
     {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
     {NULL, NULL, 0}};
 
+void R_init_tsattn(DllInfo *dll);
+
+/* A pthread_atfork handler cannot be removed. glibc removes it itself when the library
+ * that registered it is unloaded; elsewhere the library stays loaded for the life of the
+ * process (a second, never-closed reference), so that a fork after
+ * library.dynam.unload() does not call code that is gone. */
+static void pin_library(void) {
+#if !defined(_WIN32) && !defined(__GLIBC__) && defined(RTLD_NODELETE) && defined(RTLD_NOLOAD)
+  Dl_info info;
+  if (dladdr((void *)&R_init_tsattn, &info) && info.dli_fname)
+    (void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD | RTLD_NODELETE);
+#endif
+}
+
 void R_init_tsattn(DllInfo *dll) {
   R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
   R_useDynamicSymbols(dll, FALSE);
   R_forceSymbols(dll, TRUE);
+  /* forked children (mclapply) run the core on one thread: GNU OpenMP's pool does not
+   * survive fork() */
+  pin_library();
+  int err = ta_threads_init();
+  if (err)
+    warning("tsattn: no fork handler (pthread_atfork error %d): set "
+            "options(tsattn.threads = 1) before forking", err);
 }
 
 void R_unload_tsattn(DllInfo *dll) {
