@@ -1,8 +1,10 @@
 /* GRU and LSTM (stacked, PyTorch's equations and parameter layout: see layer_gru.c,
  * layer_lstm.c and rnn_common.h) on the GPU. Per cell: the input projections of all
- * time steps are one cuBLAS product; each step multiplies only h_{t-1} by W_hh (one
- * product over the batch) and runs one fused kernel whose per-unit math is
- * ta_gru_cell / ta_lstm_cell (ta_rnn_math.h, on ta_math.h), the CPU's formulas.
+ * time steps are one cuBLAS product; then, where W_hh fits in a block's shared memory,
+ * the whole recurrence is one launch (rnn_seq_cuda.cu, forward and backward); else each
+ * step multiplies only h_{t-1} by W_hh (one product over the batch) and runs one fused
+ * kernel. Either way the per-unit math is ta_gru_cell / ta_lstm_cell (ta_rnn_math.h, on
+ * ta_math.h), the CPU's formulas.
  * Backward walks the steps in reverse with the fused ta_*_cell_grad kernels and the
  * product dh_{t-1} += da_t W_hh; the weight gradients are one product each over all
  * steps, and the bias gradients ones^T dA (no atomics anywhere: a fixed order).
@@ -182,6 +184,8 @@ extern "C" int ta_cuda_rnn_cell_forward(int lstm, float *gates, float *aux, floa
   if ((st = ta_cuda_gemm(TA_GEMM_NT, gates, GH, 0, x, I, 0, W_ih, I, 0, BT, GH, I, 1, 0, msg)))
     return st;
   if ((st = ta_cuda_add_bias(gates, GH, b_ih, lstm ? b_hh : NULL, BT, GH, msg))) return st;
+  if (ta_cuda_rnn_seq_fits(lstm, H))
+    return ta_cuda_rnn_seq_forward(lstm, gates, aux, h, W_hh, b_hh, B, T, H, msg);
   for (size_t t = 0; t < T; t++) {
     /* hp[B, GH] = h_{t-1} W_hh^T: rows b*T + t-1 of h, stride T*H */
     if (t > 0 && (st = ta_cuda_gemm(TA_GEMM_NT, hp, GH, 0, h + (t - 1) * H, T * H, 0, W_hh, H, 0,
@@ -205,11 +209,18 @@ extern "C" int ta_cuda_rnn_cell_backward(int lstm, float *dx, float *dW, float *
   const float *W_ih = W, *W_hh = W_ih + GH * I;
   float *dW_ih = dW, *dW_hh = dW_ih + GH * I, *db_ih = dW_hh + GH * H, *db_hh = db_ih + GH;
   float *dg = work, *dP = dg + BT * GH;
+  size_t T_steps = T; /* steps left to the per-step path: none after the one-launch one */
   float *dh0 = dP + (lstm ? 0 : BT * GH), *dh1 = dh0 + B * H, *dc = dh1 + B * H;
   float *dh_next = dh0, *dh_cur = dh1;
-  if ((st = ta_cuda_zero(dh_next, B * H, msg))) return st;
-  if (lstm && (st = ta_cuda_zero(dc, B * H, msg))) return st;
-  for (size_t t = T; t-- > 0;) {
+  if (ta_cuda_rnn_seq_fits(lstm, H)) {
+    if ((st = ta_cuda_rnn_seq_backward(lstm, dg, dP, dH, gates, aux, h, W_hh, dc_last, len, B, T,
+                                       H, msg)))
+      return st;
+    T_steps = 0;
+  }
+  if (T_steps && (st = ta_cuda_zero(dh_next, B * H, msg))) return st;
+  if (T_steps && lstm && (st = ta_cuda_zero(dc, B * H, msg))) return st;
+  for (size_t t = T_steps; t-- > 0;) {
     if (!lstm) {
       if ((st = ta_cuda_gru_step_grad(dg, dP, dh_cur, dH, dh_next, gates, aux, h, B, T, H, t,
                                       msg)))

@@ -46,6 +46,20 @@ int ta_cuda_rnn_cell_backward(int lstm, float *dx, float *dW, float *dH, float *
                               const int *len, const ta_cuda_pass *ps, size_t B, size_t T,
                               size_t H, ta_msg *msg);
 
+/* the whole recurrence in one launch (rnn_seq_cuda.cu), when W_hh of a cell of width H
+ * fits in a block's shared memory on the current device (1) or not (0) */
+int ta_cuda_rnn_seq_fits(int lstm, size_t H);
+/* the steps of ta_cuda_rnn_cell_forward after the input projection: gates [BT, G*H] in
+ * x W_ih^T + b_ih (+ b_hh for the LSTM), out the gates; aux, h [BT, H] out */
+int ta_cuda_rnn_seq_forward(int lstm, float *gates, float *aux, float *h, const float *W_hh,
+                            const float *b_hh, size_t B, size_t T, size_t H, ta_msg *msg);
+/* the steps of ta_cuda_rnn_cell_backward: dg [BT, G*H] and (GRU) dP [BT, 3H] from dH;
+ * LSTM: dc_add, len as ta_cuda_lstm_step_grad's */
+int ta_cuda_rnn_seq_backward(int lstm, float *dg, float *dP, const float *dH, const float *gates,
+                             const float *aux, const float *h, const float *W_hh,
+                             const float *dc_add, const int *len, size_t B, size_t T, size_t H,
+                             ta_msg *msg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,7 @@
 # 3. times the W1-W5 training steps: tsattn's C core on the GPU (gpucheck --time) and PyTorch
 #    on the same GPU (bench/gpu_torch.py), and prints the two side by side (timing.md);
 # 4. runs part of the check under compute-sanitizer memcheck and racecheck, where it exists
-#    (sanitizer-*.log), each under a time limit.
+#    (sanitizer-*.log), each under a time limit (gpucheck --quick, --filter).
 # Meant to end in about 4 minutes on an H200, so that a rerun fits in one 10-minute call.
 # Tested beforehand under the CPU emulation: GPUCHECK_EMU=1 sh tools/gpu-check.sh (no timing
 # comparison then: PyTorch is skipped where it has no GPU).
@@ -89,16 +89,20 @@ else
 fi
 
 if command -v compute-sanitizer >/dev/null 2>&1 && [ "$EMU" != 1 ]; then
-  for tool in memcheck racecheck; do
-    stamp "compute-sanitizer $tool (named cases and 10 random ones, at most 90 s)"
-    timeout 90 compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN" --random 10 \
+  # memcheck over every named case's forward, gradients, prediction and attention;
+  # racecheck (slower) over the recurrent cells, whose one-launch kernels share memory
+  for run in "memcheck --quick" "racecheck --quick --filter gru|lstm|seq2seq"; do
+    tool=${run%% *}
+    args=${run#* }
+    stamp "compute-sanitizer $tool (gpucheck $args, at most 120 s)"
+    timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN" $args \
       > "$OUT/sanitizer-$tool.log" 2>&1
     rc=$?
-    tail -n 4 "$OUT/sanitizer-$tool.log"
+    grep -E '^gpucheck: [0-9]+ cases|ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitizer-$tool.log"
     case $rc in
       0) echo "$tool: clean" ;;
-      124) echo "$tool: stopped at the time limit (no error reported before it)" ;;
-      *) echo "$tool: exit $rc"; status=1 ;;
+      124) echo "$tool: stopped at the time limit"; status=1 ;;
+      *) echo "$tool: exit $rc"; grep -m 5 -E '^=+ (Invalid|Error|Race|.*hazard)' "$OUT/sanitizer-$tool.log"; status=1 ;;
     esac
   done
 fi

@@ -134,8 +134,11 @@ test_that("padded sequences (lengths) train on the GPU as on the CPU", {
   expect_gpu_near(g$history$loss, c$history$loss, 0, 1e-4, "masked loss history")
   expect_gpu_near(g$history$val_loss, c$history$val_loss, 0, 1e-4, "masked val_loss history")
   expect_gpu_near(get_weights(g), get_weights(c), 5e-4, 1e-3, "masked weights")
-  expect_identical(predict(net, d$x, lengths = len, device = "cuda"),
-                   predict(net, d$x, lengths = len, device = "cuda", batch_size = 3))
+  # in chunks of 3: within the outputs' tolerance (cuBLAS's kernels depend on the shape:
+  # helper-cuda.R's expect_gpu_forward)
+  expect_gpu_near(predict(net, d$x, lengths = len, device = "cuda", batch_size = 3),
+                  predict(net, d$x, lengths = len, device = "cuda"), 1e-5, 1e-4,
+                  "masked predict in chunks of 3")
 })
 
 test_that("inter-layer dropout of stacked cells on the GPU: off in evaluation, repeatable in training", {

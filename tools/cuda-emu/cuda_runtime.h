@@ -113,8 +113,10 @@ typedef struct ta_emu_stream *cudaStream_t;
 enum cudaDeviceAttr {
   cudaDevAttrComputeMode = 20,
   cudaDevAttrComputeCapabilityMajor = 75,
-  cudaDevAttrComputeCapabilityMinor = 76
+  cudaDevAttrComputeCapabilityMinor = 76,
+  cudaDevAttrMaxSharedMemoryPerBlockOptin = 97
 };
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
 enum cudaComputeMode { cudaComputeModeDefault = 0, cudaComputeModeProhibited = 2 };
 struct cudaDeviceProp {
   char name[256];
@@ -159,6 +161,11 @@ const char *cudaGetErrorString(cudaError_t e);
 const char *cudaGetErrorName(cudaError_t e);
 template <typename T> cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *a, T) {
   a->maxThreadsPerBlock = 1024;
+  return cudaSuccess;
+}
+/* the emulated device takes any dynamic shared size (ta_emu_dynamic_shared is sized by
+ * each launch) */
+template <typename T> cudaError_t cudaFuncSetAttribute(T, cudaFuncAttribute, int) {
   return cudaSuccess;
 }
 

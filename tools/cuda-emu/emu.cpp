@@ -217,7 +217,9 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
 }
 cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
   if (d != 0) return fail(cudaErrorInvalidDevice);
-  *v = a == cudaDevAttrComputeCapabilityMajor ? 9 : 0;
+  /* an H100/H200's: compute capability 9.0, 227 KiB of shared memory per block on opt-in */
+  *v = a == cudaDevAttrComputeCapabilityMajor ? 9
+       : a == cudaDevAttrMaxSharedMemoryPerBlockOptin ? 227 * 1024 : 0;
   return cudaSuccess;
 }
 cudaError_t cudaMalloc(void **p, size_t bytes) {
