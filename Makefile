@@ -5,7 +5,16 @@
 #   make install   install the package (R CMD INSTALL) into the default library
 #   make test      install, then run the whole testthat suite (ends with "tests: N passed, M failed");
 #                  the GPU tests run a second time against the CUDA code built on a CPU
-#                  emulation of CUDA (make emu-install, tools/cuda-emu/README.md)
+#                  emulation of CUDA (make emu-install, tools/cuda-emu/README.md), and
+#                  tests/gpu's gpucheck (built as make gpucheck builds it) runs too: each of its
+#                  checks counts in the totals (a build that fails or a run that ends badly
+#                  with no FAIL line counts as one failure)
+#   make gpucheck  build and run tests/gpu's gpucheck, the C core against its CUDA backend
+#                  without R (one line per check, exit 1 on a failure): the real CUDA build
+#                  (nvcc; make -C tests/gpu run) where `nvidia-smi -L` lists a GPU, else the
+#                  one on the CPU emulation of CUDA (make -C tests/gpu EMU=1 run, ~15 s).
+#                  GPUCHECK_EMU=1 or 0 forces either. Needs no R: only cc, g++, make and
+#                  python3 (installed with tools/install-deps.sh --tools where one is missing)
 #   make demo      install, then run tools/demo.R (writes PNGs into demo-output/)
 #   make check     R CMD build + R CMD check --no-manual in check/; fails on any ERROR, WARNING or NOTE
 #   make document  regenerate man/ and NAMESPACE with roxygen2 (committed; not part of test;
@@ -38,7 +47,7 @@ CONFIGURE_ARGS ?=
 CONFIG_OPT := $(if $(strip $(CONFIGURE_ARGS)),--configure-args="$(CONFIGURE_ARGS)",)
 CHECK_CONFIG_OPT := $(if $(strip $(CONFIGURE_ARGS)),--install-args="--configure-args='$(CONFIGURE_ARGS)'",)
 
-.PHONY: all deps install test emu-install demo check document bench clean
+.PHONY: all deps install test emu-install gpucheck gpucheck-build demo check document bench clean
 
 all: test
 
@@ -48,8 +57,8 @@ deps:
 install: deps
 	MAKEFLAGS=-j$(JOBS) $(R) CMD INSTALL --preclean --no-multiarch $(CONFIG_OPT) .
 
-test: install emu-install
-	$(RSCRIPT) tools/run-tests.R tests/testthat --emu-lib $(EMU_DIR)/lib
+test: install emu-install gpucheck-build
+	$(RSCRIPT) tools/run-tests.R tests/testthat --emu-lib $(EMU_DIR)/lib --gpucheck $(GPUCHECK_BIN)
 
 # The CUDA code compiled against tools/cuda-emu's CPU emulation of the CUDA runtime and
 # cuBLAS (TSATTN_CUDA_EMU=1), installed into a private library from a copy of this tree
@@ -65,6 +74,36 @@ emu-install: deps
 	  --no-multiarch -l $(EMU_DIR)/lib . > $(EMU_DIR)/install.log 2>&1 || \
 	  { tail -n 40 $(EMU_DIR)/install.log; exit 1; }
 	@grep '^tsattn: CUDA build EMULATED' $(EMU_DIR)/install.log | tail -n 1
+
+# tests/gpu's gpucheck: the real CUDA build where nvidia-smi lists a GPU, else the emulated
+# one (GPUCHECK_EMU=1|0 in the environment or on the command line decides instead).
+ifeq ($(origin GPUCHECK_EMU),undefined)
+GPUCHECK_EMU := $(shell nvidia-smi -L 2>/dev/null | grep -q '^GPU ' && echo 0 || echo 1)
+endif
+GPUCHECK_VARIANT := $(if $(filter 1,$(GPUCHECK_EMU)),CPU emulation of CUDA,real CUDA)
+GPUCHECK_BIN := tests/gpu/$(if $(filter 1,$(GPUCHECK_EMU)),build-emu,build)/gpucheck
+GPUCHECK_MAKE = $(MAKE) -C tests/gpu -j$(JOBS) EMU=$(GPUCHECK_EMU)
+# the build tools only (no R), installed where one is missing: `deps` only where needed
+GPUCHECK_TOOLS := cc g++ make $(if $(filter 1,$(GPUCHECK_EMU)),python3,)
+GPUCHECK_DEPS = @case "$(GPUCHECK_EMU)" in 0|1) ;; *) echo "$@: GPUCHECK_EMU must be 1 (the \
+	  CPU emulation) or 0 (real CUDA), not '$(GPUCHECK_EMU)'" >&2; exit 2;; esac; \
+	for t in $(GPUCHECK_TOOLS); do \
+	  command -v $$t >/dev/null 2>&1 || { sh tools/install-deps.sh --tools || exit 1; break; }; \
+	done
+
+gpucheck:
+	$(GPUCHECK_DEPS)
+	@echo "gpucheck: $(GPUCHECK_VARIANT) ($(GPUCHECK_BIN))"
+	@$(GPUCHECK_MAKE) run
+
+# For make test: build it; where the build fails, show why and leave no binary, so that
+# tools/run-tests.R counts it as one failure instead of make test stopping short of its totals.
+GPUCHECK_LOG ?= /tmp/tsattn-gpucheck-build-$(shell id -u).log
+gpucheck-build:
+	$(GPUCHECK_DEPS)
+	@echo "gpucheck-build: $(GPUCHECK_VARIANT) into $(GPUCHECK_BIN) (log: $(GPUCHECK_LOG))"
+	@$(GPUCHECK_MAKE) > $(GPUCHECK_LOG) 2>&1 || \
+	  { tail -n 30 $(GPUCHECK_LOG); echo "gpucheck-build: the build FAILED"; rm -f $(GPUCHECK_BIN); }
 
 demo: install
 	@mkdir -p demo-output
@@ -141,4 +180,4 @@ bench:
 
 clean:
 	-@[ -x ./cleanup ] && ./cleanup
-	rm -rf $(CHECK_DIR) $(PKG).Rcheck $(PKG)_*.tar.gz
+	rm -rf $(CHECK_DIR) $(PKG).Rcheck $(PKG)_*.tar.gz tests/gpu/build tests/gpu/build-emu

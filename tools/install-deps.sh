@@ -1,14 +1,38 @@
 #!/bin/sh
 # Installs what tsattn needs to build, test and check on Debian 12, when it is missing.
 # Called by `make deps`.  Quick no-op when everything is there.
+#
+#   sh tools/install-deps.sh           R, the R packages, and the build tools below
+#   sh tools/install-deps.sh --tools   only the build tools of tests/gpu's gpucheck, which
+#                                      needs no R (make gpucheck): cc, g++, make, and python3
+#                                      (tools/cuda-emu/nvcc-emu, the emulated CUDA build that
+#                                      make test and make emu-install use, is a Python script)
 set -u
 
-DEB_PKGS="r-base-dev r-cran-testthat r-cran-ggplot2 r-cran-forecast r-cran-generics r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-cli"
+TOOL_PKGS="build-essential python3"
+TOOLS="cc g++ make python3"
+DEB_PKGS="r-base-dev r-cran-testthat r-cran-ggplot2 r-cran-forecast r-cran-generics r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-cli $TOOL_PKGS"
 R_PKGS="testthat ggplot2 forecast generics roxygen2 knitr rmarkdown cli"
+WHAT="R and all required packages are"
+TOOLS_ONLY=0
+if [ "${1:-}" = "--tools" ]; then
+  TOOLS_ONLY=1
+  DEB_PKGS=$TOOL_PKGS
+  WHAT="the build tools ($TOOLS) are"
+fi
 
-# r_ready: R with headers and a C compiler, and every R package loadable
-# (from Debian or from anywhere else on .libPaths()).
+# tools_ready: every command of TOOLS on PATH
+tools_ready() {
+  for t in $TOOLS; do
+    command -v "$t" >/dev/null 2>&1 || return 1
+  done
+}
+
+# r_ready: the build tools, and (but with --tools) R with headers and a C compiler, and
+# every R package loadable (from Debian or from anywhere else on .libPaths()).
 r_ready() {
+  tools_ready || return 1
+  [ "$TOOLS_ONLY" = 1 ] && return 0
   command -v Rscript >/dev/null 2>&1 || return 1
   command -v R >/dev/null 2>&1 || return 1
   cc=`R CMD config CC 2>/dev/null | awk '{print $1}'`
@@ -22,7 +46,7 @@ r_ready() {
 export R_PKGS
 
 if r_ready; then
-  echo "deps: R and all required packages are installed"
+  echo "deps: $WHAT installed"
   exit 0
 fi
 
@@ -38,13 +62,13 @@ else
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "deps: no apt-get here; install R (with headers and a C compiler) and the R packages: $R_PKGS" >&2
+  echo "deps: no apt-get here; install $TOOLS, and (for all but make gpucheck) R (with headers and a C compiler) and the R packages: $R_PKGS" >&2
   exit 1
 fi
 
 if test -z "$missing"; then
   # All Debian packages are there yet R is not usable: reinstalling will not help.
-  echo "deps: the Debian packages are installed but R or an R package does not load; check: $R_PKGS" >&2
+  echo "deps: the Debian packages are installed but a build tool ($TOOLS), R or an R package is not usable; check: $R_PKGS" >&2
   exit 1
 fi
 
@@ -67,5 +91,5 @@ if r_ready; then
   echo "deps: done"
   exit 0
 fi
-echo "deps: installed$missing but R or an R package still does not load" >&2
+echo "deps: installed$missing but a build tool ($TOOLS), R or an R package is still not usable" >&2
 exit 1

@@ -13,6 +13,13 @@
 # the CUDA code run by a CPU emulation, so that its GPU-vs-CPU comparisons run on a
 # machine without a GPU); the totals include both runs. --filter RE runs only the test
 # files whose names match RE (testthat's filter).
+#
+# With --gpucheck PATH, tests/gpu's gpucheck (the C core against its CUDA backend, without R;
+# make gpucheck) at PATH runs last, and its checks count in the totals: each line that starts
+# with "ok" as one passed, each that starts with "FAIL" as one failed. Its FAIL lines and its
+# summary line ("gpucheck: N cases ...") are printed. A run that exits non-zero without any
+# FAIL line (a crash, no CUDA device), one that runs no check, or no executable at PATH
+# counts as one failure, with its last lines.
 args <- commandArgs(trailingOnly = TRUE)
 opt <- function(name) {
   i <- match(name, args)
@@ -22,6 +29,7 @@ opt <- function(name) {
   v
 }
 emu_lib <- opt("--emu-lib")
+gpucheck <- opt("--gpucheck")
 filter <- opt("--filter")
 expect_emu <- identical(opt("--expect-emu"), "yes") # the child run of --emu-lib
 test_path <- if (length(args) >= 1L) args[[1L]] else file.path("tests", "testthat")
@@ -131,6 +139,42 @@ if (!is.null(emu_lib)) {
     failed <- failed + k[[2L]]
     if (length(skip_line)) n_skip <- n_skip + as.integer(sub("^skipped: ", "", skip_line))
     ok <- ok && k[[2L]] == 0L && is.null(attr(out, "status"))
+  }
+}
+if (!is.null(gpucheck)) {
+  cat("\n==== gpucheck: the C core against its CUDA backend, without R (", gpucheck, ")\n",
+      sep = "")
+  gpu_fail <- function(msg, out = character()) {
+    message("run-tests: gpucheck ", msg, " (counted as 1 failure)")
+    if (length(out)) writeLines(c("last lines of its output:", utils::tail(out, 15L)))
+    failed <<- failed + 1L
+    ok <<- FALSE
+  }
+  if (!file.exists(gpucheck) || dir.exists(gpucheck) || file.access(gpucheck, 1L) != 0L) {
+    gpu_fail(paste0("is not an executable file: ", gpucheck,
+                    " (not built? make gpucheck builds it)"))
+  } else {
+    t0 <- proc.time()[["elapsed"]]
+    # a relative path without a slash would be looked up on PATH
+    cmd <- if (grepl("/", gpucheck, fixed = TRUE)) gpucheck else file.path(".", gpucheck)
+    out <- suppressWarnings(system2(cmd, stdout = TRUE, stderr = TRUE))
+    status <- attr(out, "status")
+    if (is.null(status)) status <- 0L
+    g_pass <- sum(grepl("^ok", out))
+    fail_lines <- grep("^FAIL", out, value = TRUE)
+    if (length(fail_lines)) writeLines(fail_lines)
+    summary_line <- grep("^gpucheck: ", out, value = TRUE)
+    if (length(summary_line)) writeLines(summary_line)
+    cat(sprintf("gpucheck: %d passed, %d failed, exit status %d, %.0f s\n", g_pass,
+                length(fail_lines), status, proc.time()[["elapsed"]] - t0))
+    n_pass <- n_pass + g_pass
+    failed <- failed + length(fail_lines)
+    if (length(fail_lines)) ok <- FALSE
+    if (status != 0L && !length(fail_lines)) {
+      gpu_fail(sprintf("exited with status %d and no FAIL line", status), out)
+    } else if (status == 0L && g_pass == 0L) {
+      gpu_fail("ran no check", out)
+    }
   }
 }
 finish(n_pass, failed, n_skip, ok)

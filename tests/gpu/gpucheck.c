@@ -7,9 +7,10 @@
  *   gpucheck --time     training-step times of the workloads W1-W5 on the GPU
  *                       (--reps N, --cpu to time the CPU core too)
  *
- * Built by tests/gpu/Makefile against the real CUDA runtime (make gpucheck on a machine
- * with a GPU) or against tools/cuda-emu's CPU emulation of it (make gpucheck EMU=1, run by
- * make test), so that it runs between GPU sessions and cannot rot.
+ * Built by tests/gpu/Makefile against the real CUDA runtime (make -C tests/gpu; the top-level
+ * make gpucheck on a machine with a GPU) or against tools/cuda-emu's CPU emulation of it
+ * (make -C tests/gpu EMU=1; make gpucheck elsewhere, and make test, which counts its checks),
+ * so that it runs between GPU sessions and cannot rot.
  *
  * Each case is a network built from specs as R builds them (R/layers.R's layer_spec_row),
  * with PyTorch's initialisation from a fixed seed, on inputs drawn from a fixed seed. The
