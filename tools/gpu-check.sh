@@ -47,7 +47,7 @@ stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
 cat "$OUT/machine.txt"
 
 stamp "build (sm_$ARCH, $JOBS jobs)"
-if ! make -C tests/gpu -j"$JOBS" EMU="$EMU" CUDA_ARCH="$ARCH" > "$OUT/build.log" 2>&1; then
+if ! make -C tests/gpu -j"$JOBS" EMU="$EMU" CUDA_ARCH="$ARCH" EXTRA_NVCC_FLAGS=-lineinfo > "$OUT/build.log" 2>&1; then
   tail -n 30 "$OUT/build.log"
   echo "gpu-check: the build failed"
   exit 1
