@@ -32,12 +32,20 @@ static size_t seq_parts(size_t H, unsigned threads) {
   return np < 1 ? 1 : np;
 }
 
+/* Every shared array starts at a multiple of 4 floats and is padded to one: the compiler
+ * reads a short remainder of a sum with one 16-byte load (LDS.128, seen in the sm_90
+ * code of seq_dot_fwd), which past the end of an unpadded h would touch the array after
+ * it (a harmless over-read of unused values, but one that compute-sanitizer's racecheck
+ * rightly reports against that array's writes). */
+TA_HD size_t seq_pad(size_t n) { return (n + 3) & ~(size_t)3; }
+
 /* shared floats: forward W_hh^T [H, GH], h [H], p [GH] (LSTM: c [H]); backward W_hh
- * [GH, H], dh_next [H], da [GH], dz or dc [H], parts [NP, H] */
+ * [GH, H], dh_next [H], da [GH], dz or dc [H], parts [NP, H]; each padded */
 static size_t seq_smem(int lstm, size_t H, int backward) {
   size_t GH = (lstm ? 4 : 3) * H;
-  if (!backward) return (GH * H + H + GH + (lstm ? H : 0)) * sizeof(float);
-  return (GH * H + 2 * H + GH + seq_parts(H, seq_threads(GH)) * H) * sizeof(float);
+  if (!backward) return (seq_pad(GH * H) + seq_pad(H) + seq_pad(GH) + (lstm ? seq_pad(H) : 0)) * sizeof(float);
+  return (seq_pad(GH * H) + 2 * seq_pad(H) + seq_pad(GH) + seq_pad(seq_parts(H, seq_threads(GH)) * H)) *
+         sizeof(float);
 }
 
 /* h_{t-1} W_hh^T for output k: sum over j of h[j] Wt[j, k], in four interleaved partial
@@ -69,9 +77,9 @@ __device__ static void seq_load_w(float *Ws, const float *W, size_t GH, size_t H
  * hn, h [BT, H] out */
 __global__ void ta_gru_seq_kernel(float *gates, float *hn, float *h, const float *W_hh,
                                   const float *b_hh, size_t T, size_t H) {
-  extern __shared__ float sm[];
+  extern __shared__ __align__(16) float sm[];
   size_t GH = 3 * H, b = blockIdx.x;
-  float *Wt = sm, *hs = Wt + GH * H, *ps = hs + H;
+  float *Wt = sm, *hs = Wt + seq_pad(GH * H), *ps = hs + seq_pad(H);
   seq_load_w(Wt, W_hh, GH, H, 1);
   __syncthreads();
   for (size_t t = 0; t < T; t++) {
@@ -101,9 +109,9 @@ __global__ void ta_gru_seq_kernel(float *gates, float *hn, float *h, const float
 /* LSTM forward: gates [BT, 4H] in: x W_ih^T + b_ih + b_hh, out: i, f, g, o; c, h [BT, H] */
 __global__ void ta_lstm_seq_kernel(float *gates, float *c, float *h, const float *W_hh, size_t T,
                                    size_t H) {
-  extern __shared__ float sm[];
+  extern __shared__ __align__(16) float sm[];
   size_t GH = 4 * H, b = blockIdx.x;
-  float *Wt = sm, *hs = Wt + GH * H, *ps = hs + H, *cs = ps + GH;
+  float *Wt = sm, *hs = Wt + seq_pad(GH * H), *ps = hs + seq_pad(H), *cs = ps + seq_pad(GH);
   seq_load_w(Wt, W_hh, GH, H, 1);
   __syncthreads();
   for (size_t t = 0; t < T; t++) {
@@ -158,9 +166,10 @@ __device__ static void seq_dot_bwd(float *dh_next, const float *da, const float 
 __global__ void ta_gru_seq_grad_kernel(float *dg, float *dP, const float *dH, const float *gates,
                                        const float *hn, const float *h, const float *W_hh,
                                        size_t T, size_t H, size_t NP) {
-  extern __shared__ float sm[];
+  extern __shared__ __align__(16) float sm[];
   size_t GH = 3 * H, b = blockIdx.x;
-  float *Ws = sm, *dhn = Ws + GH * H, *da = dhn + H, *dz = da + GH, *parts = dz + H;
+  float *Ws = sm, *dhn = Ws + seq_pad(GH * H), *da = dhn + seq_pad(H), *dz = da + seq_pad(GH);
+  float *parts = dz + seq_pad(H);
   seq_load_w(Ws, W_hh, GH, H, 0);
   for (size_t j = threadIdx.x; j < H; j += blockDim.x) dhn[j] = 0.0f;
   __syncthreads();
@@ -192,9 +201,10 @@ __global__ void ta_gru_seq_grad_kernel(float *dg, float *dP, const float *dH, co
 __global__ void ta_lstm_seq_grad_kernel(float *dg, const float *dc_add, const int *len,
                                         const float *dH, const float *gates, const float *c,
                                         const float *W_hh, size_t T, size_t H, size_t NP) {
-  extern __shared__ float sm[];
+  extern __shared__ __align__(16) float sm[];
   size_t GH = 4 * H, b = blockIdx.x;
-  float *Ws = sm, *dhn = Ws + GH * H, *da = dhn + H, *dcs = da + GH, *parts = dcs + H;
+  float *Ws = sm, *dhn = Ws + seq_pad(GH * H), *da = dhn + seq_pad(H), *dcs = da + seq_pad(GH);
+  float *parts = dcs + seq_pad(H);
   seq_load_w(Ws, W_hh, GH, H, 0);
   for (size_t j = threadIdx.x; j < H; j += blockDim.x) dhn[j] = dcs[j] = 0.0f;
   size_t lb = T;
