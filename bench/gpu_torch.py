@@ -3,12 +3,14 @@
 (tests/gpu) times for tsattn: the same models as bench/run.py (imported from there), the
 same shapes, batches, steps and Adam, on random data, in one process.
 
-    python3 bench/gpu_torch.py [--reps 5] [--only W1,W4]
+    python3 bench/gpu_torch.py [--reps 5] [--only W1,W4] [--cudnn-benchmark]
 
 Full float32 (TF32 off, as tsattn's cuBLAS calls). One untimed warm-up epoch, then --reps
 timed runs of the whole step count; each run's time is read after torch.cuda.synchronize();
 the median per step is printed. Each step is zero_grad, forward, MSE loss, backward, Adam step
-and loss.item() (a host read each step, as tsattn's loop reads its loss). This is R-free on
+and loss.item() (a host read each step, as tsattn's loop reads its loss). PyTorch's defaults
+otherwise; --cudnn-benchmark sets torch.backends.cudnn.benchmark = True (cuDNN then times its
+algorithms for each shape in the warm-up and keeps the fastest). This is R-free on
 purpose: the GPU machine has no R (tools/gpu-check.sh runs it there).
 """
 import argparse
@@ -36,14 +38,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--only", default="")
+    ap.add_argument("--cudnn-benchmark", action="store_true")
     a = ap.parse_args()
     import torch
+    torch.backends.cudnn.benchmark = a.cudnn_benchmark
     if not torch.cuda.is_available():
         print("gpu_torch: torch sees no CUDA device", file=sys.stderr)
         return 1
     prec = run.strict_fp32(torch)
-    print("torch %s, CUDA %s, cuDNN %s, %s; %s" % (torch.__version__, torch.version.cuda,
-          torch.backends.cudnn.version(), torch.cuda.get_device_name(0), prec))
+    print("torch %s, CUDA %s, cuDNN %s, %s; %s; cudnn.benchmark %s" % (
+        torch.__version__, torch.version.cuda, torch.backends.cudnn.version(),
+        torch.cuda.get_device_name(0), prec, torch.backends.cudnn.benchmark))
     print("%-6s %6s %12s %12s %12s" % ("id", "steps", "torch ms/step", "torch min", "final loss"))
     build = run.torch_models()
     only = set(a.only.split(",")) if a.only else None

@@ -8,9 +8,11 @@
 #    H100/H200) with every core, and records the machine;
 # 2. runs every CPU-against-GPU check (gpucheck.log; exit status 1 on a failure);
 # 3. times the W1-W5 training steps: tsattn's C core on the GPU (gpucheck --time) and PyTorch
-#    on the same GPU (bench/gpu_torch.py), and prints the two side by side (timing.md);
+#    on the same GPU (bench/gpu_torch.py; its defaults, then cudnn.benchmark), side by side
+#    (timing.txt);
 # 4. runs part of the check under compute-sanitizer memcheck and racecheck, where it exists
 #    (sanitizer-*.log), each under a time limit (gpucheck --quick, --filter).
+# 5. profiles the kernels of a W4 training step with ncu, where it exists (ncu-w4.txt).
 # Meant to end in about 4 minutes on an H200, so that a rerun fits in one 10-minute call.
 # Tested beforehand under the CPU emulation: GPUCHECK_EMU=1 sh tools/gpu-check.sh (no timing
 # comparison then: PyTorch is skipped where it has no GPU).
@@ -60,32 +62,38 @@ grep -v '^ok' "$OUT/gpucheck.log" | head -n 60
 echo "checks passed: $(grep -c '^ok' "$OUT/gpucheck.log"), failed: $(grep -c '^FAIL' "$OUT/gpucheck.log")"
 
 stamp "timing: tsattn"
+T="$OUT/timing.txt"
 "$BIN" --time $TIME_ARGS > "$OUT/time-tsattn.txt" 2>&1 || status=1
 cat "$OUT/time-tsattn.txt"
-stamp "timing: PyTorch"
 if python3 -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2>/dev/null; then
+  stamp "timing: PyTorch (defaults), then with cudnn.benchmark"
   PYTHONUNBUFFERED=1 python3 bench/gpu_torch.py --reps 5 > "$OUT/time-torch.txt" 2>&1 || status=1
-  cat "$OUT/time-torch.txt"
+  PYTHONUNBUFFERED=1 python3 bench/gpu_torch.py --reps 5 --cudnn-benchmark > "$OUT/time-torch-bench.txt" 2>&1 || status=1
+  cat "$OUT/time-torch.txt" "$OUT/time-torch-bench.txt"
   python3 - "$OUT" > "$OUT/timing.md" <<'PY'
 import sys, os
 out = sys.argv[1]
-def table(path, col):
+def table(name):
     rows = {}
-    for line in open(path):
+    for line in open(os.path.join(out, name)):
         f = line.split()
         if len(f) >= 3 and f[0].startswith("W") and f[1].isdigit():
-            rows[f[0]] = (int(f[1]), float(f[col]))
+            rows[f[0]] = (int(f[1]), float(f[2]))
     return rows
-ts, tt = table(os.path.join(out, "time-tsattn.txt"), 2), table(os.path.join(out, "time-torch.txt"), 2)
-print("| workload | steps | PyTorch ms/step | tsattn ms/step | ratio PyTorch / tsattn |")
-print("|---|---|---|---|---|")
+ts, tt, tb = table("time-tsattn.txt"), table("time-torch.txt"), table("time-torch-bench.txt")
+print("| workload | steps | PyTorch ms/step | PyTorch, cudnn.benchmark | tsattn ms/step | ratio PyTorch / tsattn | ratio, cudnn.benchmark |")
+print("|---|---|---|---|---|---|---|")
 for w in ts:
-    if w in tt:
-        print("| %s | %d | %.3f | %.3f | **%.2f** |" % (w, ts[w][0], tt[w][1], ts[w][1], tt[w][1] / ts[w][1]))
+    if w in tt and w in tb:
+        print("| %s | %d | %.3f | %.3f | %.3f | **%.2f** | **%.2f** |" % (
+            w, ts[w][0], tt[w][1], tb[w][1], ts[w][1], tt[w][1] / ts[w][1], tb[w][1] / ts[w][1]))
 PY
   cat "$OUT/timing.md"
+  cat "$OUT/time-tsattn.txt" "$OUT/time-torch.txt" "$OUT/time-torch-bench.txt" "$OUT/timing.md" > "$T"
+  rm -f "$OUT/time-tsattn.txt" "$OUT/time-torch.txt" "$OUT/time-torch-bench.txt" "$OUT/timing.md"
 else
   echo "no PyTorch with a GPU here: PyTorch not timed"
+  mv "$OUT/time-tsattn.txt" "$T"
 fi
 
 if command -v compute-sanitizer >/dev/null 2>&1 && [ "$EMU" != 1 ]; then
@@ -105,6 +113,15 @@ if command -v compute-sanitizer >/dev/null 2>&1 && [ "$EMU" != 1 ]; then
       *) echo "$tool: exit $rc"; grep -m 5 -E '^=+ (Invalid|Error|Race|.*hazard)' "$OUT/sanitizer-$tool.log"; status=1 ;;
     esac
   done
+fi
+if command -v ncu >/dev/null 2>&1 && [ "$EMU" != 1 ]; then
+  # where a W4 (transformer) training step's time goes: each kernel's duration over about
+  # two steps after a warm-up (ncu serialises the launches, so no overlap is measured)
+  stamp "ncu: kernel durations of W4 (at most 100 s)"
+  timeout 100 ncu --clock-control none --metrics gpu__time_duration.sum --launch-skip 600 \
+    --launch-count 400 --print-summary per-kernel "$BIN" --time --reps 1 --only W4 \
+    > "$OUT/ncu-w4.txt" 2>&1 || echo "ncu: exit $? (see ncu-w4.txt)"
+  grep -c 'gpu__time_duration' "$OUT/ncu-w4.txt"
 fi
 stamp "done, status $status"
 exit $status
