@@ -1,9 +1,14 @@
 /* The attention core on the GPU (ta_cuda_attn.h): cuBLAS products per head, strided
- * over the sequences, and fused row kernels (one thread per score row) calling the
- * row formulas of ta_attn_math.h, which the CPU kernels call too. */
+ * over the sequences, and fused row kernels calling the row and element formulas of
+ * ta_attn_math.h, which the CPU kernels call too. The masked softmax and its backward run
+ * one warp per score row (ta_cuda_warp.h: coalesced reads, the row's sum in a fixed lane
+ * order); one thread per row read rows T floats apart across a warp and took about a
+ * quarter of a W4 (transformer) training step on an H200 (ncu, 2026-12-04). The other
+ * row kernels (norms, additive and cosine parts) still run one thread per row. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_attn.h"
 #include "ta_cuda_ops.h"
+#include "ta_cuda_warp.h"
 #include "ta_attn_math.h"
 
 #define ROW_LOOP(i, n)                                                               \
@@ -100,34 +105,71 @@ __global__ void ta_attn_additive_kernel(float *S, const float *q, const float *k
   }
 }
 
-/* the masked softmax of each score row in place; cosine (nq, nk not NULL): the row's
- * dot products become ta_attn_cosine_score first, with c = exp(log_scale[0]) */
+/* the masked softmax of each score row in place, a warp per row, as ta_attn_softmax_row:
+ * the visible keys [lo, hi) scaled by c, less their maximum, exponentiated and divided by
+ * their sum; zeros elsewhere (and a zero row when no key is visible). Cosine (nq, nk not
+ * NULL): the row's dot products become ta_attn_cosine_score first, with
+ * c = exp(log_scale[0]). */
 __global__ void ta_attn_softmax_kernel(float *S, const int *valid_len, int causal, int window,
                                        size_t H, size_t T, float c, const float *nq,
                                        const float *nk, const float *log_scale, size_t rows) {
-  ROW_LOOP(r, rows) {
+  unsigned lane = ta_lane();
+  TA_WARP_ROW_LOOP(r, rows) {
     row_view v = row_of(r, H, T);
     float *s = S + r * T;
     size_t lo, hi;
     ta_attn_range(v.i, T, ta_attn_len(valid_len, v.b, T), causal, window, &lo, &hi);
-    if (nq) {
-      float cs = ta_expf(log_scale[0]);
-      const float *nkr = nk + (r - v.i); /* the keys' norms of this (b, h) */
-      for (size_t j = lo; j < hi; j++) s[j] = ta_attn_cosine_score(s[j], cs, nq[r], nkr[j]);
+    if (lo >= hi) {
+      for (size_t j = lane; j < T; j += TA_WARP) s[j] = 0.0f;
+      continue; /* the same for every lane of the warp */
     }
-    ta_attn_softmax_row(s, T, lo, hi, c);
+    float cs = nq ? ta_expf(log_scale[0]) : 0.0f;
+    const float *nkr = nq ? nk + (r - v.i) : NULL; /* the keys' norms of this (b, h) */
+    float m = -INFINITY;
+    for (size_t j = lo + lane; j < hi; j += TA_WARP) {
+      float x = nq ? ta_attn_cosine_score(s[j], cs, nq[r], nkr[j]) : s[j];
+      float t = c * x;
+      s[j] = t;
+      m = t > m ? t : m;
+    }
+    m = ta_warp_max(m);
+    float sum = 0.0f;
+    for (size_t j = lo + lane; j < hi; j += TA_WARP) {
+      float e = ta_attn_softmax_exp(s[j], m);
+      s[j] = e;
+      sum += e;
+    }
+    sum = ta_warp_sum(sum);
+    for (size_t j = lo + lane; j < hi; j += TA_WARP) s[j] /= sum;
+    for (size_t j = lane; j < lo; j += TA_WARP) s[j] = 0.0f;
+    for (size_t j = hi + lane; j < T; j += TA_WARP) s[j] = 0.0f;
   }
 }
 
-/* the softmax's backward of each row in place: dS from dPd (ta_attn_softmax_row_grad) */
+/* the softmax's backward of each row in place, a warp per row, as
+ * ta_attn_softmax_row_grad: dS from dPd (times the dropout multipliers when mask is not
+ * NULL), c P (dP - sum_j P dP) over the visible keys, zero elsewhere */
 __global__ void ta_attn_softmax_grad_kernel(float *dS, const float *P, const float *mask,
                                             const int *valid_len, int causal, int window,
                                             size_t H, size_t T, float c, size_t rows) {
-  ROW_LOOP(r, rows) {
+  unsigned lane = ta_lane();
+  TA_WARP_ROW_LOOP(r, rows) {
     row_view v = row_of(r, H, T);
     size_t lo, hi;
     ta_attn_range(v.i, T, ta_attn_len(valid_len, v.b, T), causal, window, &lo, &hi);
-    ta_attn_softmax_row_grad(dS + r * T, P + r * T, mask ? mask + r * T : NULL, T, lo, hi, c);
+    float *ds = dS + r * T;
+    const float *p = P + r * T, *drop = mask ? mask + r * T : NULL;
+    float acc = 0.0f;
+    for (size_t j = lo + lane; j < hi; j += TA_WARP) {
+      float g = ds[j];
+      if (drop) g *= drop[j];
+      ds[j] = g;
+      acc += p[j] * g;
+    }
+    float rr = ta_warp_sum(acc);
+    for (size_t j = lo + lane; j < hi; j += TA_WARP) ds[j] = ta_attn_softmax_dgrad(p[j], ds[j], rr, c);
+    for (size_t j = lane; j < lo && j < T; j += TA_WARP) ds[j] = 0.0f;
+    for (size_t j = (hi > lo ? hi : lo) + lane; j < T; j += TA_WARP) ds[j] = 0.0f;
   }
 }
 
@@ -268,7 +310,7 @@ extern "C" int ta_cuda_attn_forward(const ta_cuda_attn *a, float *o, float *cach
     ta_attn_norms_kernel<<<grid, TA_CUDA_THREADS>>>(c.nk, k, a->ldk, H, T, a->dk, rows);
     if ((st = launched(msg))) return st;
   }
-  ta_attn_softmax_kernel<<<grid, TA_CUDA_THREADS>>>(c.P, ps->valid_len, a->causal, a->window, H, T,
+  ta_attn_softmax_kernel<<<ta_cuda_warp_blocks(rows), TA_CUDA_THREADS>>>(c.P, ps->valid_len, a->causal, a->window, H, T,
                                                     dot_scale(a), c.nq, c.nk, sw, rows);
   if ((st = launched(msg))) return st;
   const float *W = c.P;
@@ -297,7 +339,7 @@ extern "C" int ta_cuda_attn_backward(const ta_cuda_attn *a, float *dq, float *dk
   if ((st = apply_scores(a, TA_GEMM_TN, dv, a->ldv, W, dout, a->ldo, a->dv, msg))) return st;
   /* dS = c P (dP - rowsum(P dP)), c folded in for the dot products only (as the CPU) */
   float c_ds = a->score == TA_SCORE_DOT || a->score == TA_SCORE_SCALED_DOT ? dot_scale(a) : 1.0f;
-  ta_attn_softmax_grad_kernel<<<grid, TA_CUDA_THREADS>>>(dS, c.P, drop ? c.mask : NULL,
+  ta_attn_softmax_grad_kernel<<<ta_cuda_warp_blocks(rows), TA_CUDA_THREADS>>>(dS, c.P, drop ? c.mask : NULL,
                                                          ps->valid_len, a->causal, a->window, H,
                                                          T, c_ds, rows);
   if ((st = launched(msg))) return st;

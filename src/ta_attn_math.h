@@ -46,6 +46,13 @@ TA_HD void ta_attn_range(size_t i, size_t Tk, size_t len, int causal, int window
   *hi = h;
 }
 
+/* element of a softmax row: the exponential of a scaled score t against the row's
+ * maximum m (the GPU's warp-per-row kernels call it too) */
+TA_HD float ta_attn_softmax_exp(float t, float m) { return ta_expf(t - m); }
+
+/* element of the softmax's backward: c * p * (g - r), r = sum_j p_j g_j of the row */
+TA_HD float ta_attn_softmax_dgrad(float p, float g, float r, float c) { return c * (p * (g - r)); }
+
 /* One row of scores s [Tk] -> softmax weights over the visible keys [lo, hi), zeros
  * elsewhere (all zeros when lo >= hi); the scores are multiplied by c first and the row
  * maximum is subtracted (stable). The sum runs in key order. */
@@ -64,7 +71,7 @@ TA_HD void ta_attn_softmax_row(float *s, size_t Tk, size_t lo, size_t hi, float 
     m = t > m ? t : m;
   }
   TA_ATTN_SIMD
-  for (size_t j = lo; j < hi; j++) s[j] = ta_expf(s[j] - m);
+  for (size_t j = lo; j < hi; j++) s[j] = ta_attn_softmax_exp(s[j], m);
   float sum = 0.0f;
   for (size_t j = lo; j < hi; j++) sum += s[j];
   TA_ATTN_SIMD
@@ -87,7 +94,7 @@ TA_HD void ta_attn_softmax_row_grad(float *ds, const float *p, const float *drop
     ds[j] = g;
     r += p[j] * g;
   }
-  for (size_t j = lo; j < hi; j++) ds[j] = c * (p[j] * (ds[j] - r));
+  for (size_t j = lo; j < hi; j++) ds[j] = ta_attn_softmax_dgrad(p[j], ds[j], r, c);
   for (size_t j = 0; j < lo && j < Tk; j++) ds[j] = 0.0f;
   for (size_t j = hi > lo ? hi : lo; j < Tk; j++) ds[j] = 0.0f;
 }

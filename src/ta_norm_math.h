@@ -1,8 +1,9 @@
 /* Per-row formulas of layer normalisation (ta_norm.h), written once for the CPU
  * (ta_norm.c, which the layer-norm layer and the transformer block call) and the GPU
- * (norm_cuda.cu, one thread per row running the same loops), as ta_math.h does for the
- * element-wise formulas. The sums run in double in index order, so on both sides a row's
- * mean, rstd and backward means are the same numbers (nvcc -fmad=false: no contraction). */
+ * (norm_cuda.cu, a warp per row running the same element formulas), as ta_math.h does
+ * for the element-wise formulas. The sums run in double (in index order on the CPU, in
+ * a fixed lane order on the GPU), so on both sides a row's mean, rstd and backward means
+ * round to the same floats but for the rarest ties (nvcc -fmad=false: no contraction). */
 #ifndef TA_NORM_MATH_H
 #define TA_NORM_MATH_H
 
@@ -10,16 +11,24 @@
 #include <stddef.h>
 #include "ta_common.h"
 
+/* the pieces of a row's statistics, for the CPU's loop below and the GPU's warp per row
+ * (norm_cuda.cu), which sums the same terms in another order: a deviation's square, and
+ * 1 / sqrt(biased variance + eps) from the sum ss of those squares */
+TA_HD double ta_ln_var_term(float x, double m) { return ((double)x - m) * ((double)x - m); }
+TA_HD float ta_ln_rstd_of(double ss, size_t F, float eps) {
+  double v = ss / (double)F;
+  return (float)(1.0 / sqrt(v + (double)eps));
+}
+
 /* mean and 1 / sqrt(biased variance + eps) of row x [F]: two passes in double, exact
  * enough that float32 rounding dominates */
 TA_HD void ta_ln_row_stats(float *mean, float *rstd, const float *x, size_t F, float eps) {
   double m = 0.0, v = 0.0;
   for (size_t f = 0; f < F; f++) m += x[f];
   m /= (double)F;
-  for (size_t f = 0; f < F; f++) v += ((double)x[f] - m) * ((double)x[f] - m);
-  v /= (double)F;
+  for (size_t f = 0; f < F; f++) v += ta_ln_var_term(x[f], m);
   *mean = (float)m;
-  *rstd = (float)(1.0 / sqrt(v + (double)eps));
+  *rstd = ta_ln_rstd_of(v, F, eps);
 }
 
 /* the normalised value xhat = (x - mean) * rstd */
@@ -32,14 +41,23 @@ TA_HD float ta_ln_out(float x, float mu, float rs, float gamma, float beta) {
 
 /* backward means of row r: with dxhat = dy * gamma, m1 = mean(dxhat) and
  * m2 = mean(dxhat * xhat), each summed in double in index order */
+/* the terms of those sums for element f: dxhat and dxhat * xhat */
+TA_HD void ta_ln_mean_terms(double *t1, double *t2, float x, float dy, float gamma, float mu,
+                            float rs) {
+  float xhat = ta_ln_xhat(x, mu, rs);
+  float dxhat = dy * gamma;
+  *t1 = dxhat;
+  *t2 = (double)dxhat * xhat;
+}
+
 TA_HD void ta_ln_row_means(float *m1, float *m2, const float *x, const float *dy,
                            const float *gamma, float mu, float rs, size_t F) {
   double s1 = 0.0, s2 = 0.0;
   for (size_t f = 0; f < F; f++) {
-    float xhat = ta_ln_xhat(x[f], mu, rs);
-    float dxhat = dy[f] * gamma[f];
-    s1 += dxhat;
-    s2 += (double)dxhat * xhat;
+    double t1, t2;
+    ta_ln_mean_terms(&t1, &t2, x[f], dy[f], gamma[f], mu, rs);
+    s1 += t1;
+    s2 += t2;
   }
   *m1 = (float)(s1 / (double)F);
   *m2 = (float)(s2 / (double)F);

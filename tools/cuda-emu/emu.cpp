@@ -30,7 +30,8 @@ static std::vector<int> state;
 static size_t current;
 static const std::function<void()> *current_body;
 static int in_kernel;
-static std::vector<unsigned long long> slots; /* warp exchange: one per thread */
+static std::vector<unsigned long long> slots; /* warp exchange: two sets of one per thread */
+static std::vector<unsigned char> parity;      /* the set each thread posts to next */
 void *ta_emu_dynamic_shared;
 static size_t dynamic_shared_size;
 static int deadlocked;
@@ -54,15 +55,20 @@ void ta_emu_warp_barrier(void) {
   swapcontext(&fibers[current], &scheduler);
 }
 
+/* Two sets of slots used in turn (parity[t] says which set thread t posts to next): a
+ * lane that runs ahead to its next exchange posts into the other set, and cannot reach
+ * the one after (this set again) before every lane has passed the next exchange's barrier,
+ * that is, has read this one. So one warp barrier per exchange is enough, which halves
+ * the fiber switches of the warp-per-row kernels. */
 unsigned long long ta_emu_warp_exchange(unsigned long long mine, int src_lane, int width) {
   (void)width;
   if (!in_kernel || blockDim.x * blockDim.y * blockDim.z == 1) return mine;
-  size_t warp0 = current - current % 32, src = warp0 + (size_t)src_lane;
-  slots[current] = mine;
+  size_t nt = parity.size(), warp0 = current - current % 32, src = warp0 + (size_t)src_lane;
+  unsigned long long *set = slots.data() + (size_t)parity[current] * nt;
+  parity[current] ^= 1;
+  set[current] = mine;
   ta_emu_warp_barrier();
-  unsigned long long r = src < slots.size() ? slots[src] : mine;
-  ta_emu_warp_barrier(); /* nobody posts again before every lane has read */
-  return r;
+  return src < nt ? set[src] : mine;
 }
 
 /* After a pass in which every ready thread ran: release the warps whose unfinished
@@ -136,7 +142,8 @@ void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body) {
     dynamic_shared_size = cfg.shared;
   }
   fibers.resize(nt);
-  slots.assign(nt, 0);
+  slots.assign(2 * nt, 0);
+  parity.assign(nt, 0);
   state.assign(nt, READY);
   gridDim = cfg.grid;
   blockDim = cfg.block;
@@ -162,6 +169,7 @@ void ta_emu_run(ta_emu_config cfg, const std::function<void()> &body) {
           fibers[t].uc_link = &scheduler;
           makecontext(&fibers[t], fiber_main, 0);
           state[t] = READY;
+          parity[t] = 0;
         }
         for (;;) {
           /* every ready thread runs to its next barrier or its end */
