@@ -11,7 +11,7 @@
 #    on the same GPU (bench/gpu_torch.py; its defaults, then cudnn.benchmark), side by side
 #    (timing.txt);
 # 4. runs part of the check under compute-sanitizer memcheck and racecheck, where it exists
-#    (sanitizer-*.log), each under a time limit (gpucheck --quick, --filter).
+#    and synccheck (sanitizer.log), each under a time limit (gpucheck --quick, --filter).
 # 5. profiles the kernels of a W4 training step with ncu, where it exists (ncu-w4.txt).
 # Meant to end in about 4 minutes on an H200, so that a rerun fits in one 10-minute call.
 # Tested beforehand under the CPU emulation: GPUCHECK_EMU=1 sh tools/gpu-check.sh (no timing
@@ -98,22 +98,29 @@ fi
 
 if command -v compute-sanitizer >/dev/null 2>&1 && [ "$EMU" != 1 ]; then
   # memcheck over every named case's forward, gradients, prediction and attention;
-  # racecheck (slower) over the recurrent cells, whose one-launch kernels share memory
-  for run in "memcheck --quick" "racecheck --quick --filter gru|lstm|seq2seq"; do
+  # racecheck (slower) over the recurrent cells, whose one-launch kernels share memory;
+  # synccheck over the warp-per-row kernels' shuffles (softmax, layer norm). One log.
+  : > "$OUT/sanitizer.log"
+  for run in "memcheck --quick" "racecheck --quick --filter gru|lstm|seq2seq" \
+             "synccheck --quick --filter attention|layer_norm|transformer|mha"; do
     tool=${run%% *}
     args=${run#* }
     stamp "compute-sanitizer $tool (gpucheck $args, at most 120 s)"
+    echo "==== compute-sanitizer --tool $tool gpucheck $args" >> "$OUT/sanitizer.log"
     timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN" $args \
-      > "$OUT/sanitizer-$tool.log" 2>&1
+      > "$OUT/sanitizer-run.log" 2>&1
     rc=$?
-    grep -E '^gpucheck: [0-9]+ cases|ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitizer-$tool.log"
+    cat "$OUT/sanitizer-run.log" >> "$OUT/sanitizer.log"
+    grep -E '^gpucheck: [0-9]+ cases|ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitizer-run.log"
     case $rc in
       0) echo "$tool: clean" ;;
       124) echo "$tool: stopped at the time limit"; status=1 ;;
-      *) echo "$tool: exit $rc"; grep -m 5 -E '^=+ (Invalid|Error|Race|.*hazard)' "$OUT/sanitizer-$tool.log"; status=1 ;;
+      *) echo "$tool: exit $rc"; grep -m 5 -E '^=+ (Invalid|Error|Race|.*hazard|Barrier|.*sync)' "$OUT/sanitizer-run.log"; status=1 ;;
     esac
   done
+  rm -f "$OUT/sanitizer-run.log"
 fi
+
 if command -v ncu >/dev/null 2>&1 && [ "$EMU" != 1 ]; then
   # where a W4 (transformer) training step's time goes: each kernel's duration over about
   # two steps after a warm-up (ncu serialises the launches, so no overlap is measured)
