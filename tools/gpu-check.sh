@@ -105,9 +105,9 @@ if command -v compute-sanitizer >/dev/null 2>&1 && [ "$EMU" != 1 ]; then
              "synccheck --quick --filter attention|layer_norm|transformer|mha"; do
     tool=${run%% *}
     args=${run#* }
-    stamp "compute-sanitizer $tool (gpucheck $args, at most 120 s)"
+    stamp "compute-sanitizer $tool (gpucheck $args, at most 60 s)"
     echo "==== compute-sanitizer --tool $tool gpucheck $args" >> "$OUT/sanitizer.log"
-    timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN" $args \
+    timeout 60 compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN" $args \
       > "$OUT/sanitizer-run.log" 2>&1
     rc=$?
     cat "$OUT/sanitizer-run.log" >> "$OUT/sanitizer.log"
