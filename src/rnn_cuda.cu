@@ -22,8 +22,8 @@
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"
 #include "ta_cuda_ops.h"
-#include "ta_rnn_math.h"
 #include "rnn_cuda.h"
+#include "rnn_unit_cuda.h"
 
 #define GRU_G 3
 #define LSTM_G 4
@@ -41,18 +41,9 @@ __global__ void ta_gru_step_kernel(float *gates, float *hn, float *h, const floa
                                    const float *b_hh, size_t B, size_t T, size_t H, size_t t) {
   STEP_LOOP(i, B * H) {
     size_t b = i / H, j = i % H, row = b * T + t, GH = 3 * H;
-    float *g = gates + row * GH;
-    const float *p = hp + b * GH;
-    float pr = t > 0 ? p[j] : 0.0f, pz = t > 0 ? p[H + j] : 0.0f, pn = t > 0 ? p[2 * H + j] : 0.0f;
     float hprev = t > 0 ? h[(row - 1) * H + j] : 0.0f;
-    float r, z, n, hh;
-    float out = ta_gru_cell(&r, &z, &n, &hh, g[j], g[H + j], g[2 * H + j], pr, pz, pn, b_hh[j],
-                            b_hh[H + j], b_hh[2 * H + j], hprev);
-    g[j] = r;
-    g[H + j] = z;
-    g[2 * H + j] = n;
-    hn[row * H + j] = hh;
-    h[row * H + j] = out;
+    ta_gru_unit(gates + row * GH, hn + row * H, h + row * H, t > 0 ? hp + b * GH : NULL, b_hh,
+                hprev, H, j);
   }
 }
 
@@ -64,19 +55,10 @@ __global__ void ta_gru_step_grad_kernel(float *dg, float *dP, float *dh_out, con
                                         size_t H, size_t t) {
   STEP_LOOP(i, B * H) {
     size_t b = i / H, j = i % H, row = b * T + t, GH = 3 * H;
-    const float *g = gates + row * GH;
-    float r = g[j], z = g[H + j], n = g[2 * H + j];
     float dh = dH[row * H + j] + dh_next[b * H + j];
     float hprev = t > 0 ? h[(row - 1) * H + j] : 0.0f;
-    float dar, daz, dan;
-    dh_out[b * H + j] = ta_gru_cell_grad(&dar, &daz, &dan, dh, r, z, n, hn[row * H + j], hprev);
-    float *dgr = dg + row * GH, *dpr = dP + row * GH;
-    dgr[j] = dar;
-    dgr[H + j] = daz;
-    dgr[2 * H + j] = dan;
-    dpr[j] = dar;
-    dpr[H + j] = daz;
-    dpr[2 * H + j] = dan * r;
+    dh_out[b * H + j] = ta_gru_unit_grad(dg + row * GH, dP + row * GH, gates + row * GH, dh,
+                                         hn[row * H + j], hprev, H, j);
   }
 }
 
@@ -85,21 +67,9 @@ __global__ void ta_lstm_step_kernel(float *gates, float *c, float *h, const floa
                                     size_t T, size_t H, size_t t) {
   STEP_LOOP(i, B * H) {
     size_t b = i / H, j = i % H, row = b * T + t, GH = 4 * H;
-    float *g = gates + row * GH;
-    const float *p = hp + b * GH;
-    /* as the CPU: g + p with p = 0 at t = 0 */
-    float ai = g[j] + (t > 0 ? p[j] : 0.0f), af = g[H + j] + (t > 0 ? p[H + j] : 0.0f),
-          ag = g[2 * H + j] + (t > 0 ? p[2 * H + j] : 0.0f),
-          ao = g[3 * H + j] + (t > 0 ? p[3 * H + j] : 0.0f);
-    float cprev = t > 0 ? c[(row - 1) * H + j] : 0.0f;
-    float gi, gf, gg, go, cc;
-    float out = ta_lstm_cell(&gi, &gf, &gg, &go, &cc, ai, af, ag, ao, cprev);
-    g[j] = gi;
-    g[H + j] = gf;
-    g[2 * H + j] = gg;
-    g[3 * H + j] = go;
-    c[row * H + j] = cc;
-    h[row * H + j] = out;
+    float cprev = t > 0 ? c[(row - 1) * H + j] : 0.0f, c_t;
+    ta_lstm_unit(gates + row * GH, c + row * H, h + row * H, &c_t, t > 0 ? hp + b * GH : NULL,
+                 cprev, H, j);
   }
 }
 
@@ -113,22 +83,16 @@ __global__ void ta_lstm_step_grad_kernel(float *dg, float *dc, const float *dc_a
                                          size_t t) {
   STEP_LOOP(i, B * H) {
     size_t b = i / H, j = i % H, row = b * T + t, GH = 4 * H;
-    const float *g = gates + row * GH;
     float dh = dH[row * H + j] + dh_next[b * H + j];
     float cprev = t > 0 ? c[(row - 1) * H + j] : 0.0f;
-    float *dgr = dg + row * GH;
-    float di, df, dgg, d_o, dcn = dc[b * H + j];
+    float dcn = dc[b * H + j];
     if (dc_add) {
       int l = len ? len[b] : (int)T; /* clamped to [0, T], as the layers' valid lengths */
       size_t lb = l < 0 ? 0 : ((size_t)l < T ? (size_t)l : T);
       if (t + 1 == lb) dcn += dc_add[b * H + j];
     }
-    dc[b * H + j] = ta_lstm_cell_grad(&di, &df, &dgg, &d_o, dh, dcn, g[j], g[H + j],
-                                      g[2 * H + j], g[3 * H + j], c[row * H + j], cprev);
-    dgr[j] = di;
-    dgr[H + j] = df;
-    dgr[2 * H + j] = dgg;
-    dgr[3 * H + j] = d_o;
+    dc[b * H + j] = ta_lstm_unit_grad(dg + row * GH, gates + row * GH, dh, dcn, c[row * H + j],
+                                      cprev, H, j);
   }
 }
 

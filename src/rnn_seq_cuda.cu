@@ -14,8 +14,8 @@
  * Layouts as rnn_cuda.h: rows b*T + t of gates [BT, G*H], aux [BT, H], h [BT, H]. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"
-#include "ta_rnn_math.h"
 #include "rnn_cuda.h"
+#include "rnn_unit_cuda.h"
 
 #define SEQ_MAX_THREADS 256
 
@@ -73,6 +73,15 @@ __device__ static void seq_load_w(float *Ws, const float *W, size_t GH, size_t H
   }
 }
 
+/* p = h_{t-1} W_hh^T of this block's sequence (shared) from h (shared), then a barrier;
+ * nothing at t = 0, where p is zero */
+__device__ static void seq_step_product(float *ps, const float *hs, const float *Wt, size_t GH,
+                                        size_t H, size_t t) {
+  if (t == 0) return; /* the same for every thread of the block */
+  for (size_t k = threadIdx.x; k < GH; k += blockDim.x) ps[k] = seq_dot_fwd(hs, Wt, GH, H, k);
+  __syncthreads();
+}
+
 /* GRU forward, block b = sequence b: gates [BT, 3H] in: x W_ih^T + b_ih, out: r, z, n;
  * hn, h [BT, H] out */
 __global__ void ta_gru_seq_kernel(float *gates, float *hn, float *h, const float *W_hh,
@@ -83,25 +92,11 @@ __global__ void ta_gru_seq_kernel(float *gates, float *hn, float *h, const float
   seq_load_w(Wt, W_hh, GH, H, 1);
   __syncthreads();
   for (size_t t = 0; t < T; t++) {
-    if (t > 0) {
-      for (size_t k = threadIdx.x; k < GH; k += blockDim.x) ps[k] = seq_dot_fwd(hs, Wt, GH, H, k);
-      __syncthreads();
-    }
+    seq_step_product(ps, hs, Wt, GH, H, t);
     size_t row = b * T + t;
-    for (size_t j = threadIdx.x; j < H; j += blockDim.x) {
-      float *g = gates + row * GH;
-      float pr = t > 0 ? ps[j] : 0.0f, pz = t > 0 ? ps[H + j] : 0.0f;
-      float pn = t > 0 ? ps[2 * H + j] : 0.0f, hprev = t > 0 ? hs[j] : 0.0f;
-      float r, z, n, hh;
-      float out = ta_gru_cell(&r, &z, &n, &hh, g[j], g[H + j], g[2 * H + j], pr, pz, pn, b_hh[j],
-                              b_hh[H + j], b_hh[2 * H + j], hprev);
-      g[j] = r;
-      g[H + j] = z;
-      g[2 * H + j] = n;
-      hn[row * H + j] = hh;
-      h[row * H + j] = out;
-      hs[j] = out; /* only this thread reads hs[j] before the barrier below */
-    }
+    for (size_t j = threadIdx.x; j < H; j += blockDim.x) /* only this thread reads hs[j] here */
+      hs[j] = ta_gru_unit(gates + row * GH, hn + row * H, h + row * H, t > 0 ? ps : NULL, b_hh,
+                          t > 0 ? hs[j] : 0.0f, H, j);
     __syncthreads();
   }
 }
@@ -115,28 +110,11 @@ __global__ void ta_lstm_seq_kernel(float *gates, float *c, float *h, const float
   seq_load_w(Wt, W_hh, GH, H, 1);
   __syncthreads();
   for (size_t t = 0; t < T; t++) {
-    if (t > 0) {
-      for (size_t k = threadIdx.x; k < GH; k += blockDim.x) ps[k] = seq_dot_fwd(hs, Wt, GH, H, k);
-      __syncthreads();
-    }
+    seq_step_product(ps, hs, Wt, GH, H, t);
     size_t row = b * T + t;
-    for (size_t j = threadIdx.x; j < H; j += blockDim.x) {
-      float *g = gates + row * GH;
-      /* as the CPU: g + p with p = 0 at t = 0 */
-      float ai = g[j] + (t > 0 ? ps[j] : 0.0f), af = g[H + j] + (t > 0 ? ps[H + j] : 0.0f),
-            ag = g[2 * H + j] + (t > 0 ? ps[2 * H + j] : 0.0f),
-            ao = g[3 * H + j] + (t > 0 ? ps[3 * H + j] : 0.0f);
-      float gi, gf, gg, go, cc;
-      float out = ta_lstm_cell(&gi, &gf, &gg, &go, &cc, ai, af, ag, ao, t > 0 ? cs[j] : 0.0f);
-      g[j] = gi;
-      g[H + j] = gf;
-      g[2 * H + j] = gg;
-      g[3 * H + j] = go;
-      c[row * H + j] = cc;
-      h[row * H + j] = out;
-      hs[j] = out;
-      cs[j] = cc;
-    }
+    for (size_t j = threadIdx.x; j < H; j += blockDim.x) /* only this thread reads hs[j], cs[j] */
+      hs[j] = ta_lstm_unit(gates + row * GH, c + row * H, h + row * H, &cs[j], t > 0 ? ps : NULL,
+                           t > 0 ? cs[j] : 0.0f, H, j);
     __syncthreads();
   }
 }
@@ -176,19 +154,12 @@ __global__ void ta_gru_seq_grad_kernel(float *dg, float *dP, const float *dH, co
   for (size_t t = T; t-- > 0;) {
     size_t row = b * T + t;
     for (size_t j = threadIdx.x; j < H; j += blockDim.x) {
-      const float *g = gates + row * GH;
-      float r = g[j], z = g[H + j], n = g[2 * H + j];
       float dh = dH[row * H + j] + dhn[j];
       float hprev = t > 0 ? h[(row - 1) * H + j] : 0.0f;
-      float dar, daz, dan;
-      dz[j] = ta_gru_cell_grad(&dar, &daz, &dan, dh, r, z, n, hn[row * H + j], hprev);
-      float *dgr = dg + row * GH, *dpr = dP + row * GH;
-      dgr[j] = dar;
-      dgr[H + j] = daz;
-      dgr[2 * H + j] = dan;
-      dpr[j] = da[j] = dar;
-      dpr[H + j] = da[H + j] = daz;
-      dpr[2 * H + j] = da[2 * H + j] = dan * r;
+      /* the recurrent projection's gradient into shared da, then its row of dP */
+      dz[j] = ta_gru_unit_grad(dg + row * GH, da, gates + row * GH, dh, hn[row * H + j], hprev,
+                               H, j);
+      for (size_t q = 0; q < 3; q++) dP[row * GH + q * H + j] = da[q * H + j];
     }
     __syncthreads();
     /* dh_{t-1} = dh z + dP_t W_hh */
@@ -216,19 +187,13 @@ __global__ void ta_lstm_seq_grad_kernel(float *dg, const float *dc_add, const in
   for (size_t t = T; t-- > 0;) {
     size_t row = b * T + t;
     for (size_t j = threadIdx.x; j < H; j += blockDim.x) {
-      const float *g = gates + row * GH;
       float dh = dH[row * H + j] + dhn[j];
       float cprev = t > 0 ? c[(row - 1) * H + j] : 0.0f;
       float dcn = dcs[j];
       if (dc_add && t + 1 == lb) dcn += dc_add[b * H + j];
-      float di, df, dgg, d_o;
-      dcs[j] = ta_lstm_cell_grad(&di, &df, &dgg, &d_o, dh, dcn, g[j], g[H + j], g[2 * H + j],
-                                 g[3 * H + j], c[row * H + j], cprev);
-      float *dgr = dg + row * GH;
-      dgr[j] = da[j] = di;
-      dgr[H + j] = da[H + j] = df;
-      dgr[2 * H + j] = da[2 * H + j] = dgg;
-      dgr[3 * H + j] = da[3 * H + j] = d_o;
+      /* the gradient into shared da, then its row of dg */
+      dcs[j] = ta_lstm_unit_grad(da, gates + row * GH, dh, dcn, c[row * H + j], cprev, H, j);
+      for (size_t q = 0; q < 4; q++) dg[row * GH + q * H + j] = da[q * H + j];
     }
     __syncthreads();
     /* dh_{t-1} = dg_t W_hh */
