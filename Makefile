@@ -30,6 +30,11 @@
 #                  gets torch from the CUDA wheel index download.pytorch.org/whl/$(BENCH_TORCH_CUDA)
 #                  (BENCH_TORCH_CUDA=cu130; pick one your driver supports, e.g. cu126), else PyPI;
 #                  a venv whose torch is a CPU-only build is refused. See bench/run.py's header.
+#   make accuracy  the tsattn default against ets, auto.arima, thetaf, (s)naive, nnetar and the
+#                  ETS+ARIMA+Theta mean on M1 (bench/m1.R); writes bench/M1-RESULTS.md. Never in
+#                  CI. Installs the package into a private library (ACC_TMP/lib); results are
+#                  cached in M1_CACHE (default ~/.cache/tsattn/m1), so a rerun resumes.
+#                  M1_ARGS="--per-period 100 --workers 2 --label default" (bench/m1.R's header)
 #   make clean     remove build products
 #
 # CONFIGURE_ARGS is passed to configure, e.g.  make test CONFIGURE_ARGS=--without-cuda
@@ -47,7 +52,7 @@ CONFIGURE_ARGS ?=
 CONFIG_OPT := $(if $(strip $(CONFIGURE_ARGS)),--configure-args="$(CONFIGURE_ARGS)",)
 CHECK_CONFIG_OPT := $(if $(strip $(CONFIGURE_ARGS)),--install-args="--configure-args='$(CONFIGURE_ARGS)'",)
 
-.PHONY: all deps install test emu-install gpucheck gpucheck-build demo check document bench clean
+.PHONY: all deps install test emu-install gpucheck gpucheck-build demo check document bench accuracy clean
 
 all: test
 
@@ -177,6 +182,19 @@ bench:
 	  --reps $(BENCH_REPS) --threads $(BENCH_THREADS) --rscript "$(RSCRIPT)" \
 	  $(if $(BENCH_QUICK),--quick,) $(if $(BENCH_ONLY),--only $(BENCH_ONLY),) $(if $(BENCH_CUDA),--device cuda,) \
 	  --command "make bench$(if $(BENCH_CUDA), BENCH_DEVICE=cuda,) BENCH_REPS=$(BENCH_REPS) BENCH_THREADS=$(BENCH_THREADS)$(if $(BENCH_QUICK), BENCH_QUICK=1,)$(if $(BENCH_ONLY), BENCH_ONLY=$(BENCH_ONLY),)"
+
+ACC_TMP ?= /tmp/tsattn-accuracy-$(shell id -u)
+M1_CACHE ?= $(HOME)/.cache/tsattn/m1
+M1_ARGS ?= --per-period 100 --workers 2 --label default
+
+accuracy:
+	@set -e; \
+	$(RSCRIPT) -e 'for (p in c("forecast", "future", "future.apply")) if (!requireNamespace(p, quietly = TRUE)) stop("accuracy: the R package ", p, " is missing (Debian: apt-get install r-cran-", tolower(p), ")", call. = FALSE)'; \
+	echo "accuracy: installing $(PKG) into $(ACC_TMP)/lib (log: $(ACC_TMP)/install.log)"; \
+	rm -rf "$(ACC_TMP)/lib"; mkdir -p "$(ACC_TMP)/lib"; \
+	MAKEFLAGS=-j$(JOBS) $(R) CMD INSTALL --no-multiarch $(CONFIG_OPT) -l "$(ACC_TMP)/lib" . \
+	  >"$(ACC_TMP)/install.log" 2>&1 || { tail -n 40 "$(ACC_TMP)/install.log"; exit 1; }; \
+	R_LIBS="$(ACC_TMP)/lib$${R_LIBS:+:$$R_LIBS}" $(RSCRIPT) bench/m1.R --cache "$(M1_CACHE)" $(M1_ARGS)
 
 clean:
 	-@[ -x ./cleanup ] && ./cleanup
