@@ -92,7 +92,10 @@ seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
 #' forecast recursively on `npaths` sample paths, adding a validation residual drawn at
 #' random at every step (in C); seq2seq predicts `horizon` steps at once and adds
 #' residuals of the same step ahead. The point forecast is the mean of the paths and
-#' the intervals their quantiles; both are returned on the original scale.
+#' the intervals their quantiles; both are returned on the original scale. The default
+#' ensemble (`tsattn(y)` on one series) adds the networks' correction to the Theta
+#' backbone's forecast (the point forecast) and draws paths around it whose spread at each
+#' step ahead is the backbone's rolling-origin error there.
 #'
 #' @param object A fit from [tsattn()].
 #' @param h Steps ahead; default two seasons (10 for non-seasonal series).
@@ -147,7 +150,8 @@ sample_paths <- function(object, h, xreg, npaths, seeds, device = "cpu", call = 
 
 # the forecast object of `object` from its sample paths [npaths, h, k]: the mean and
 # the quantiles of the paths, at the times after the series
-forecast_object <- function(object, paths, h, level) {
+# (`point` [h, k], when given, is the point forecast instead of the paths' mean)
+forecast_object <- function(object, paths, h, level, point = NULL) {
   y <- object$x
   freq <- stats::frequency(y)
   k <- dim(paths)[3L]
@@ -159,7 +163,7 @@ forecast_object <- function(object, paths, h, level) {
   att <- attention(object)
   one <- function(j) {
     pj <- matrix(paths[, , j], npaths, h)
-    mean <- colMeans(pj)
+    mean <- if (is.null(point)) colMeans(pj) else point[, j]
     lo <- sapply(level, function(l) apply(pj, 2L, stats::quantile, probs = (1 - l / 100) / 2, names = FALSE))
     hi <- sapply(level, function(l) apply(pj, 2L, stats::quantile, probs = 1 - (1 - l / 100) / 2, names = FALSE))
     lo <- matrix(lo, h, length(level))

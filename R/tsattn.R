@@ -93,7 +93,36 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' Fits a recurrent or attention network to a `ts` (one series) or `mts` (several
 #' aligned series, forecast jointly) and keeps what [forecast()][forecast.tsattn] needs.
 #'
-#' How the defaults are chosen from the series:
+#' The default, `model = "auto"`, for one series without regressors (and without
+#' `lookback` or `horizon` given): an ensemble of small attention networks on a classical
+#' backbone, as ES-RNN (the M4 winner) puts a network on an exponential-smoothing level
+#' and season:
+#' * the log when the series is positive; a season (the classical decomposition's indices
+#'   on the log scale) where the autocorrelation at the seasonal lag passes the test of
+#'   `forecast::thetaf()`;
+#' * a Theta backbone on the seasonally adjusted series (simple exponential smoothing
+#'   plus half the slope of the least-squares line), computed at every origin;
+#' * five attention networks (a dense projection to width 16, positional encoding, causal
+#'   scaled-dot attention, the last step, dense layers to `H` outputs), with lookbacks of
+#'   one, two and one and a half seasons (4 to 10 steps for non-seasonal series), each
+#'   trained for 60 epochs with weight decay on every window of the series (stride 1):
+#'   inputs are the window minus its level, targets what the backbone misses at steps
+#'   1..H (two seasons, or 10 steps; fewer for short series), both over the backbone's
+#'   one-step error scale. The networks' average is added to the backbone with a share
+#'   (0 or 1/2) chosen per series by rolling origin over its last steps (members fitted
+#'   without those steps' targets); 0 unless it lowers that error by 20%;
+#' * intervals from the backbone's rolling-origin errors at each step ahead, as the
+#'   quantiles of `npaths` simulated paths; the point forecast is the paths' median path
+#'   (the forecast before the noise) on the original scale.
+#'
+#' These settings were chosen on a stratified sample of 300 M1 series
+#' (`bench/m1.R`; results in `bench/M1-RESULTS.md`): there the default has a lower mean
+#' MASE than the mean of the ETS, ARIMA and Theta forecasts. Series of 5 observations or
+#' more are forecast; `epochs`, `difference` and `patience` do not apply to it.
+#' `attention()` of the default is its first network's, over the last window.
+#'
+#' For named models, and for the default with several series or regressors (the
+#' combination of "transformer" and "seq2seq"), the defaults come from the series:
 #' * transformation: the log when the series is positive and its swings grow with its
 #'   level (the last third's mean and standard deviation both 1.5 times the first
 #'   third's), none otherwise;
@@ -107,11 +136,8 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' * validation: the last windows covering `max(frequency, 10%)` of the series hold out
 #'   for early stopping (patience 20 epochs) and give the residuals that make the
 #'   prediction intervals;
-#' * model: by default two models, combined: "transformer" forecasts one step at a time
-#'   (feeding its forecasts back) and "seq2seq" a season at once, so their errors differ
-#'   and their average is more accurate than either (on the ten series of
-#'   `bench/accuracy.R`, mean test MASE 1.21 for the pair against 1.42 and 1.40 alone,
-#'   and 1.33 for `forecast::nnetar()`). "transformer" is a dense projection to width 32,
+#' * models: "transformer" forecasts one step at a time (feeding its forecasts back) and
+#'   "seq2seq" a season at once. "transformer" is a dense projection to width 32,
 #'   positional encoding, one causal transformer block (4 heads, feed-forward 64,
 #'   dropout 0.1) and a dense output of the last step; "gru" and "lstm" have 32 units;
 #'   "attention" is one causal scaled-dot self-attention layer; "seq2seq" a GRU
@@ -124,8 +150,8 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' model's attention (`attention(fit$members$seq2seq)` gives the other's).
 #'
 #' @param y A `ts` or `mts` object; a numeric vector is accepted (frequency 1 assumed).
-#' @param model One of "gru", "lstm", "attention", "transformer", "seq2seq"; several of
-#'   them (a combination, see above; the default combines "transformer" and "seq2seq");
+#' @param model "auto" (the default, see above); one of "gru", "lstm", "attention",
+#'   "transformer", "seq2seq"; several of them (a combination, see above);
 #'   or a network from [sequential()] or [seq2seq()] whose input has
 #'   `ncol(y) + ncol(xreg)` features and whose last step outputs `ncol(y)` values.
 #' @param lookback Steps of history each prediction sees.
@@ -139,17 +165,31 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' @param difference `"auto"`, `TRUE` (the seasonal lag, or 1), `FALSE`, or the lag.
 #' @param patience Epochs without improvement of the validation loss before stopping.
 #' @param seed,device,verbose As in [fit()].
-#' @return An object of class `tsattn` (`c("tsattn_combination", "tsattn")` for several
-#'   models).
+#' @return An object of class `tsattn`: `c("tsattn_ensemble", "tsattn")` for the
+#'   default on one series, `c("tsattn_combination", "tsattn")` for several models.
 #' @examples
 #' fit <- tsattn(AirPassengers, model = "gru", epochs = 30, seed = 1)
 #' fit
 #' fc <- predict(fit, h = 12) # or forecast::forecast(fit, h = 12)
 #' @export
-tsattn <- function(y, model = c("transformer", "seq2seq"), lookback = NULL, horizon = NULL,
+tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
                    xreg = NULL, ..., epochs = 200, lambda = "auto", difference = "auto",
                    patience = 20, seed = NULL, device = "cpu", verbose = interactive()) {
   call <- match.call()
+  if (identical(model, "auto")) {
+    y <- as_series(y)
+    if (NCOL(y) == 1L && is.null(xreg) && is.null(lookback) && is.null(horizon)) {
+      check_device(device)
+      if (!is.null(seed)) check_seed(seed)
+      if (!(identical(lambda, "auto") || is.null(lambda) || identical(lambda, 0) || identical(lambda, 0L)))
+        stop_arg("lambda", "\"auto\", 0 (log) or NULL", describe(lambda))
+      if (!is.null(lambda) && !identical(lambda, "auto") && any(y <= 0))
+        stop_arg("lambda", "NULL for a series with values <= 0", "0")
+      return(fit_ensemble(y, lambda, if (is.null(seed)) draw_seed() else seed, device,
+                          check_flag(verbose, "verbose"), list(...), call))
+    }
+    model <- c("transformer", "seq2seq")
+  }
   if (!inherits(model, "tsattn_network")) model <- check_models(model)
   if (is.character(model) && length(model) > 1L) {
     y <- as_series(y) # its errors and message once, before any model is fitted

@@ -114,9 +114,10 @@ test_that("tsattn(), forecast() and simulation on the GPU agree with the CPU", {
   expect_lt(max(abs(fg$upper - fc$upper)), 1e-4 * max(abs(fc$upper)))
   expect_identical(forecast::forecast(c, h = 12, npaths = 200, seed = 3, device = "cuda")$mean,
                    fg$mean)
-  # the default models (transformer with positional encoding and dropout, seq2seq)
+  # the combination (transformer with positional encoding and dropout, seq2seq)
   # train on the GPU; their forecast and attention on either device agree
-  d <- tsattn(AirPassengers, epochs = 3, seed = 1, device = "cuda", verbose = FALSE)
+  d <- tsattn(AirPassengers, model = c("transformer", "seq2seq"), epochs = 3, seed = 1,
+              device = "cuda", verbose = FALSE)
   expect_true(all(is.finite(d$fitted[!is.na(d$fitted)])))
   dg <- forecast::forecast(d, h = 12, npaths = 100, seed = 2, device = "cuda")
   dc <- forecast::forecast(d, h = 12, npaths = 100, seed = 2, device = "cpu")

@@ -153,8 +153,9 @@ test_that("bad input is an error naming the argument", {
   y <- AirPassengers
   y[c(5, 40)] <- NA
   expect_error(tsattn(y, verbose = FALSE), "`y` must be free of missing values.*2 NA values, at 1949 May, 1952 Apr")
-  expect_error(tsattn(stats::ts(1:20, frequency = 12), verbose = FALSE),
+  expect_error(tsattn(stats::ts(1:20, frequency = 12), model = "gru", verbose = FALSE),
                "`y` must have at least [0-9]+ observations for lookback")
+  expect_error(tsattn(stats::ts(1:4), verbose = FALSE), "`y` must have at least 5 observations")
   expect_error(tsattn(AirPassengers, model = "prophet"), "`model` must be one or more of \"gru\".*not \"prophet\"")
   expect_error(tsattn(AirPassengers, model = 3), "`model` must be one or more of")
   expect_error(tsattn(AirPassengers, model = character()), "`model` must be one or more of")
@@ -178,8 +179,8 @@ test_that("a constant series forecasts its constant without NaN", {
   expect_lt(max(abs(fc$mean - 5)), 0.5)
 })
 
-test_that("the default model combines the transformer and seq2seq", {
-  fit <- tsattn(ldeaths, epochs = 15, seed = 1, verbose = FALSE)
+test_that("model = c(\"transformer\", \"seq2seq\") combines the two", {
+  fit <- tsattn(ldeaths, model = c("transformer", "seq2seq"), epochs = 15, seed = 1, verbose = FALSE)
   expect_s3_class(fit, c("tsattn_combination", "tsattn"), exact = TRUE)
   expect_named(fit$members, c("transformer", "seq2seq"))
   expect_identical(fit$model, c("transformer", "seq2seq"))
@@ -242,4 +243,40 @@ test_that("a combination's forecast pools the members' sample paths", {
   grDevices::pdf(NULL)
   on.exit(grDevices::dev.off())
   expect_identical(plot(fit), fit)
+})
+
+test_that("the default is an attention ensemble on a Theta backbone that forecasts short series", {
+  fit <- tsattn(ldeaths, seed = 1, verbose = FALSE)
+  expect_s3_class(fit, c("tsattn_ensemble", "tsattn"), exact = TRUE)
+  expect_match(fit$method, "tsattn ensemble of 5 attention networks .* on a Theta backbone, log, seasonally adjusted")
+  expect_length(fit$members, 5L)
+  out <- capture.output(print(fit))
+  expect_match(out[1L], "^tsattn ensemble")
+  expect_true(any(grepl("^backbone: Theta", out)))
+  fc <- forecast::forecast(fit, h = 18, seed = 2)
+  expect_forecast_object(fc, ldeaths, 18)
+  # reproducible with the seed
+  again <- tsattn(ldeaths, seed = 1, verbose = FALSE)
+  expect_identical(again$members[[3L]]$network$weights, fit$members[[3L]]$network$weights)
+  expect_identical(forecast::forecast(again, h = 18, seed = 2)$upper, fc$upper)
+  # attention: the first member's, over time-stamped keys of the last window
+  a <- attention(fit)
+  expect_identical(dim(a), c(fit$lookback, fit$lookback))
+  expect_identical(dimnames(a)$key[fit$lookback], "1979 Dec")
+  expect_identical(attention(fc), a)
+  expect_equal(rowSums(unclass(a)), rep(1, fit$lookback), ignore_attr = TRUE, tolerance = 1e-5)
+  # the shortest series of M1 (9 yearly, 10 quarterly, 30 monthly observations)
+  for (y in list(stats::ts(c(12, 14, 13, 17, 18, 21, 20, 24, 26), start = 1970),
+                 stats::ts(c(5, 7, 6, 4, 6, 8, 7, 5, 7, 9), start = c(1980, 1), frequency = 4),
+                 stats::ts(100 + 10 * sin(1:30 * pi / 6) + 1:30, start = c(1980, 1), frequency = 12))) {
+    f <- tsattn(y, seed = 1, verbose = FALSE)
+    fy <- forecast::forecast(f, h = 6, seed = 1)
+    expect_forecast_object(fy, y, 6)
+    expect_false(is.null(attention(f)))
+  }
+  # a series with zeros or negative values: no log
+  z <- stats::ts(c(0, -2, 3, 5, 4, 6, 8, 7, 9, 12, 11, 13))
+  fz <- tsattn(z, seed = 1, verbose = FALSE)
+  expect_false(fz$log)
+  expect_true(all(is.finite(forecast::forecast(fz, h = 4, seed = 1)$mean)))
 })

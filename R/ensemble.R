@@ -1,0 +1,358 @@
+# The default forecaster of one series (tsattn(y) with model = "auto", no regressors):
+# a classical backbone for level, trend and season, and an ensemble of small attention
+# networks on the per-window normalised remainder, as ES-RNN (Smyl 2020, the M4 winner)
+# puts a network on an exponential-smoothing level and season, with windows normalised
+# by their level as N-BEATS, DeepAR and RevIN do.
+#
+# The pipeline, each step with its inverse:
+#   series_transform_fit/apply/invert  log (positive series) and the season: the
+#                                      classical decomposition's indices on the log scale,
+#                                      where the seasonality test of thetaf() (Hyndman and
+#                                      Billah 2003) finds a season
+#   theta_backbone                     Theta (SES with half the linear drift, Assimakopoulos
+#                                      and Nikolopoulos 2000) on the adjusted series, at
+#                                      every origin (its level and drift use only the past)
+#   remainder_windows / _invert        inputs: the window minus its origin's level, over
+#                                      the one-step error scale; targets: what the backbone
+#                                      misses at steps 1..H, on the same scale (direct
+#                                      multi-step, every origin: stride 1)
+#   fit_remainder_member               one attention network on those windows (fixed epochs
+#                                      and weight decay instead of early stopping on a short
+#                                      tail); the ensemble averages members over seeds and
+#                                      lookbacks (as nnetar averages 20 networks)
+#   origin_error_scale                 interval widths from the backbone's rolling-origin
+#                                      errors at each step ahead, calibrated on M1
+#                                      (bench/m1.R)
+#
+# Settings were chosen on M1 only (bench/m1.R, bench/M1-RESULTS.md).
+
+ensemble_defaults <- list(
+  members = 5L,        # networks averaged
+  epochs = 60L,        # fixed epochs per member
+  width = 16L,         # model width of the attention network
+  lr = 3e-3,
+  weight_decay = 1e-2,
+  net_weight = 1,      # the networks' share of the remainder (0: the backbone alone)
+  select_weight = TRUE, # choose the share among `weights` by rolling origin per series
+  weights = c(0, 0.5),
+  margin = 0.8,        # a share > 0 is kept only when its error is below margin x the backbone's
+  interval_scale = 1   # calibration of the interval widths (M1 coverage)
+)
+
+# the settings, with options(tsattn.ensemble = list(...)) overriding any of them (used by
+# bench/m1.R to measure alternatives)
+ensemble_settings <- function() {
+  s <- ensemble_defaults
+  o <- getOption("tsattn.ensemble")
+  if (is.list(o)) s[names(o)] <- o
+  s
+}
+
+# ---- transform: log and season ---------------------------------------------------------
+
+# TRUE when z has a season of period m (thetaf()'s test: the lag-m autocorrelation beyond
+# 1.645 standard errors)
+has_season <- function(z, m) {
+  n <- length(z)
+  if (m <= 1 || n < 2 * m + 1 || stats::sd(z) == 0) return(FALSE)
+  r <- as.numeric(stats::acf(z, lag.max = m, plot = FALSE)$acf)[-1L]
+  se <- sqrt((1 + 2 * sum(r[-m]^2)) / n)
+  abs(r[m]) / se > stats::qnorm(0.95)
+}
+
+series_transform_fit <- function(y, lambda = "auto") {
+  v <- as.numeric(y)
+  use_log <- if (identical(lambda, "auto")) all(v > 0) else !is.null(lambda)
+  z <- if (use_log) log(v) else v
+  m <- as.integer(round(stats::frequency(y)))
+  season <- NULL
+  if (has_season(z, m)) {
+    season <- as.numeric(stats::decompose(stats::ts(z, frequency = m), type = "additive")$figure)
+  }
+  list(log = use_log, m = m, season = season, start_cycle = as.integer(stats::cycle(y)[1L]))
+}
+
+# seasonal index of observations at positions `idx` (1 = the first observation)
+season_at <- function(tf, idx) {
+  if (is.null(tf$season)) return(rep(0, length(idx)))
+  tf$season[(idx - 1L + tf$start_cycle - 1L) %% tf$m + 1L]
+}
+
+series_transform_apply <- function(tf, v, idx = seq_along(v)) {
+  z <- if (tf$log) log(v) else v
+  z - season_at(tf, idx)
+}
+
+series_transform_invert <- function(tf, z, idx) {
+  if (is.matrix(z)) z <- sweep(z, 2L, season_at(tf, idx), "+") else z <- z + season_at(tf, idx)
+  if (tf$log) exp(z) else z
+}
+
+# ---- backbone: Theta at every origin ---------------------------------------------------
+
+ses_levels <- function(a, alpha) {
+  as.numeric(stats::filter(alpha * a, 1 - alpha, method = "recursive", init = a[1L]))
+}
+
+# list(level [n], drift [n], alpha): the SES level after each observation and half the
+# slope of the least-squares line through the observations up to it (Theta's drift)
+theta_backbone <- function(a) {
+  n <- length(a)
+  sse <- function(alpha) {
+    l <- ses_levels(a, alpha)
+    sum((a[-1L] - l[-n])^2)
+  }
+  alpha <- if (n >= 3L) stats::optimize(sse, c(0.05, 1))$minimum else 0.5
+  level <- ses_levels(a, alpha)
+  t <- seq_len(n)
+  st <- cumsum(t); sa <- cumsum(a); stt <- cumsum(t * t); sta <- cumsum(t * a)
+  den <- t * stt - st^2
+  slope <- ifelse(den > 0, (t * sta - st * sa) / pmax(den, 1e-12), 0)
+  list(level = level, drift = slope / 2, alpha = alpha)
+}
+
+# the backbone's forecasts [length(origins), H] made at each origin (an index of a)
+theta_forecast <- function(bb, origins, H) {
+  a <- bb$alpha
+  k <- seq_len(H) - 1L
+  adj <- (1 - (1 - a)^origins) / a
+  bb$level[origins] + bb$drift[origins] * outer(adj, k, "+")
+}
+
+# ---- windows ---------------------------------------------------------------------------
+
+# the normalised window ending at each origin [length(origins), L, 1] and, where the
+# targets are known, what the backbone misses at steps 1..H [., 1, H]
+remainder_windows <- function(a, bb, origins, L, H, scale, targets = TRUE) {
+  x <- array(0, c(length(origins), L, 1L))
+  for (i in seq_along(origins)) {
+    o <- origins[i]
+    x[i, , 1L] <- (a[(o - L + 1L):o] - bb$level[o]) / scale
+  }
+  if (!targets) return(list(x = x))
+  fc <- theta_forecast(bb, origins, H)
+  obs <- t(vapply(origins, function(o) a[o + seq_len(H)], numeric(H)))
+  if (H == 1L) obs <- matrix(obs, ncol = 1L)
+  list(x = x, y = array((obs - fc) / scale, c(length(origins), 1L, H)))
+}
+
+remainder_network <- function(H, width) {
+  sequential(layer_dense(width), layer_positional_encoding(),
+             layer_attention(score = "scaled_dot", causal = TRUE),
+             layer_last_step(), layer_dense(width, activation = "relu"), layer_dense(H))
+}
+
+# lookbacks of the members: a season or two (4 to 10 steps for yearly data), at most
+# what leaves `min_win` training windows
+member_lookbacks <- function(n, m, H, members, min_win = 4L) {
+  base <- if (m > 1L) c(m, 2L * m, m + m %/% 2L) else c(5L, 8L, 4L, 10L, 6L)
+  most <- max(2L, n - H - min_win + 1L)
+  lb <- pmax(2L, pmin(base, most))
+  rep_len(lb, members)
+}
+
+# steps the networks predict at once: the default horizon (two seasons, 10 for
+# non-seasonal series), fewer where the series would leave fewer than `min_win` windows
+# of the shortest lookback
+remainder_horizon <- function(n, m, min_win = 4L) {
+  want <- if (m > 1L) 2L * m else 10L
+  shortest <- if (m > 1L) m else 4L
+  as.integer(max(1L, min(want, n - shortest - min_win + 1L)))
+}
+
+# ---- the fit -----------------------------------------------------------------------------
+
+fit_ensemble <- function(y, lambda, seed, device, verbose, dots, call) {
+  s <- ensemble_settings()
+  n <- length(y)
+  if (n < 5L)
+    stop_arg("y", "at least 5 observations (no model is fitted to fewer)", sprintf("%d", n), verb = "have")
+  tf <- series_transform_fit(y, lambda)
+  a <- series_transform_apply(tf, as.numeric(y))
+  bb <- theta_backbone(a)
+  # the scale of the remainder: the backbone's one-step errors
+  e1 <- a[-1L] - theta_forecast(bb, seq_len(n - 1L), 1L)[, 1L]
+  scale <- stats::sd(e1)
+  if (!is.finite(scale) || scale < 1e-8 * max(1, abs(mean(a)))) scale <- 1
+  H <- remainder_horizon(n, tf$m)
+  lbs <- member_lookbacks(n, tf$m, H, s$members)
+  seeds <- with_seed(seed, lapply(seq_len(s$members), function(i) c(draw_seed(), draw_seed())))
+  t0 <- proc.time()[["elapsed"]]
+  members <- fit_members(a, bb, n, H, lbs, scale, s, seeds, device, verbose, dots, y, call)
+  # the networks' share, chosen by rolling origin inside the series: members fitted on the
+  # windows whose targets end v steps before the end forecast from every origin of those
+  # last v steps; the share (of s$weights) with the least absolute error there is kept
+  weight <- s$net_weight
+  if (isTRUE(s$select_weight)) weight <- select_weight(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, call)
+  secs <- proc.time()[["elapsed"]] - t0
+  names(members) <- sprintf("attention %d (lookback %d)", seq_along(members), lbs)
+  for (i in seq_along(members)) members[[i]]$model <- names(members)[i]
+
+  # one-step fitted values at every origin the longest lookback allows
+  Lmax <- max(lbs)
+  origins <- if (n - 1L >= Lmax) Lmax:(n - 1L) else integer()
+  fitted <- rep(NA_real_, n)
+  if (length(origins)) {
+    corr <- remainder_predict(members, a, bb, origins, scale, weight, H)
+    fc1 <- theta_forecast(bb, origins, 1L)[, 1L] + corr[, 1L]
+    fitted[origins + 1L] <- series_transform_invert(tf, fc1, origins + 1L)
+  }
+  obj <- members[[1L]]
+  obj$members <- members
+  obj$model <- "auto"
+  obj$transform <- tf
+  obj$backbone <- bb
+  obj$adjusted <- a
+  obj$scale_remainder <- scale
+  obj$remainder_horizon <- H
+  obj$settings <- s
+  obj$net_weight <- weight
+  obj$lookbacks <- lbs
+  obj$log <- tf$log
+  obj$call <- call
+  obj$train_time <- secs
+  obj$fitted <- like_series(fitted, y)
+  obj$residuals <- like_series(as.numeric(y) - fitted, y)
+  obj$method <- sprintf("tsattn ensemble of %d attention networks (lookback %s) on a Theta backbone%s%s",
+                        length(members), paste(unique(lbs), collapse = "/"),
+                        if (tf$log) ", log" else "", if (!is.null(tf$season)) ", seasonally adjusted" else "")
+  class(obj) <- c("tsattn_ensemble", "tsattn")
+  obj
+}
+
+# the ensemble's members fitted on the windows of origins L..(last - H) of `a`
+fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, dots, y, call) {
+  lapply(seq_along(lbs), function(i) {
+    L <- lbs[i]
+    origins <- L:(last - H)
+    w <- remainder_windows(a, bb, origins, L, H, scale)
+    net <- remainder_network(H, s$width)
+    args <- c(list(net, w$x, w$y, epochs = s$epochs, batch_size = 32L,
+                   optimizer = optimizer_adam(lr = s$lr, weight_decay = s$weight_decay),
+                   seed = seeds[[i]][[2L]], device = device, verbose = verbose), dots)
+    fitted_net <- do.call(fit, args)
+    last_w <- remainder_windows(a, bb, length(a), L, H, scale, targets = FALSE)$x
+    structure(list(x = y, model = "attention", network = fitted_net, lookback = L, horizon = 1L,
+                   seq2seq = FALSE, features = matrix(last_w[1L, , 1L], L, 1L),
+                   history = fitted_net$history, call = call),
+              class = "tsattn")
+  })
+}
+
+# the networks' share of the remainder with the least absolute error over the last v
+# origins (v = min(H, a fifth of the series)), from members fitted without those targets
+select_weight <- function(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, call) {
+  v <- as.integer(min(H, floor(n / 5)))
+  if (v < 1L || n - v - H < max(lbs) + 1L) return(0)
+  val <- fit_members(a, bb, n - v, H, lbs, scale, s, seeds, device, FALSE, dots, y, call)
+  origins <- (n - v):(n - 1L)
+  corr <- remainder_predict(val, a, bb, origins, scale, 1, H, device)
+  base <- theta_forecast(bb, origins, H)
+  err <- vapply(s$weights, function(w) {
+    e <- 0
+    for (i in seq_along(origins)) {
+      k <- seq_len(min(H, n - origins[i]))
+      e <- e + sum(abs(a[origins[i] + k] - base[i, k] - w * corr[i, k]))
+    }
+    e
+  }, 1)
+  best <- which.min(err)
+  if (s$weights[best] != 0 && any(s$weights == 0) && err[best] >= s$margin * err[s$weights == 0])
+    return(0)
+  s$weights[best]
+}
+
+# the members' average remainder [length(origins), H] on the adjusted scale, times weight
+remainder_predict <- function(members, a, bb, origins, scale, weight, H, device = "cpu") {
+  if (weight == 0) return(matrix(0, length(origins), H))
+  preds <- lapply(members, function(f) {
+    w <- remainder_windows(a, bb, origins, f$lookback, 1L, scale, targets = FALSE)$x
+    p <- predict(f$network, w, device = device)
+    matrix(p, length(origins))
+  })
+  weight * scale * Reduce(`+`, preds) / length(preds)
+}
+
+# the standard deviation of the backbone's errors k = 1..h steps after each origin
+# (rolling origin over the series), non-decreasing in k; a step with fewer than 3 errors
+# grows from the last one that has them as sqrt(k)
+origin_error_scale <- function(a, bb, h) {
+  n <- length(a)
+  sd_k <- rep(NA_real_, h)
+  first <- min(3L, n - 1L)
+  for (k in seq_len(h)) {
+    origins <- first:(n - k)
+    if (n - k < first || length(origins) < 3L) break
+    e <- a[origins + k] - theta_forecast(bb, origins, k)[, k]
+    sd_k[k] <- sqrt(mean(e^2))
+  }
+  known <- which(is.finite(sd_k))
+  if (!length(known)) {
+    sd_k[] <- stats::sd(diff(a)) * sqrt(seq_len(h))
+  } else {
+    K <- max(known)
+    if (K < h) sd_k[(K + 1L):h] <- sd_k[K] * sqrt(((K + 1L):h) / K)
+  }
+  sd_k[!is.finite(sd_k) | sd_k <= 0] <- 1e-8
+  cummax(sd_k)
+}
+
+#' @rdname forecast.tsattn
+#' @rawNamespace S3method(forecast::forecast, tsattn_ensemble)
+forecast.tsattn_ensemble <- function(object, h = NULL, level = c(80, 95), xreg = NULL,
+                                     npaths = 1000, seed = NULL, device = "cpu", ...) {
+  h <- forecast_h(object, h)
+  level <- check_level(level)
+  npaths <- check_count(npaths, "npaths")
+  if (!is.null(xreg)) stop_arg("xreg", "NULL: the model was fitted without regressors", describe(xreg))
+  device <- check_device(device, object$network)
+  seeds <- check_seed(seed)
+  s <- object$settings
+  a <- object$adjusted
+  n <- length(a)
+  bb <- object$backbone
+  H <- object$remainder_horizon
+  corr <- remainder_predict(object$members, a, bb, n, object$scale_remainder, object$net_weight, H, device)
+  corr <- c(corr[1L, ], rep(corr[1L, H], max(0L, h - H)))[seq_len(h)]
+  point <- theta_forecast(bb, n, h)[1L, ] + corr
+  sd_k <- origin_error_scale(a, bb, h) * s$interval_scale
+  # paths: errors that accumulate along the path (a random walk), scaled to sd_k at step k
+  u <- with_seed(seeds[[1L]], matrix(stats::rnorm(npaths * h), npaths, h))
+  walk <- t(apply(u, 1L, cumsum))
+  if (h == 1L) walk <- matrix(walk, ncol = 1L)
+  walk <- sweep(walk, 2L, sqrt(seq_len(h)), "/")
+  idx <- n + seq_len(h)
+  paths <- sweep(sweep(walk, 2L, sd_k, "*"), 2L, point, "+")
+  paths <- series_transform_invert(object$transform, paths, idx)
+  forecast_object(object, array(paths, c(npaths, h, 1L)), h, level,
+                  point = matrix(series_transform_invert(object$transform, point, idx), h, 1L))
+}
+
+#' @rdname forecast.tsattn
+#' @export
+predict.tsattn_ensemble <- function(object, h = NULL, level = c(80, 95), xreg = NULL,
+                                    npaths = 1000, seed = NULL, device = "cpu",
+                                    newdata = NULL, ...) {
+  forecast.tsattn_ensemble(object, h = h, level = level, xreg = xreg, npaths = npaths,
+                           seed = seed, device = device)
+}
+
+#' @export
+print.tsattn_ensemble <- function(x, ...) {
+  cat(x$method, "\n", sep = "")
+  print_series_line(x)
+  np <- network_layout(x$network)$n_params
+  cat(sprintf("networks: %d of %s parameters, %d epochs each, %.1f s in all; they predict %d step%s of the remainder at once\n",
+              length(x$members), format(np, big.mark = ","), nrow(x$history), x$train_time,
+              x$remainder_horizon, if (x$remainder_horizon > 1L) "s" else ""))
+  cat(sprintf("backbone: Theta, SES alpha %.3f\n", x$backbone$alpha))
+  invisible(x)
+}
+
+#' @export
+summary.tsattn_ensemble <- function(object, ...) {
+  print(object)
+  cat("\n")
+  print(object$network)
+  invisible(object)
+}
