@@ -25,18 +25,27 @@ fit_combination <- function(models, y, lookback, horizon, xreg, dots, epochs, la
                             patience, seed, device, verbose, call) {
   s2s_in <- "seq2seq" %in% models
   members <- list()
+  interrupted <- NULL
   for (m in models) {
     # horizon is seq2seq's alone (the recursive models predict one step); with no
     # seq2seq member it goes to every model, which then says what it accepts
     hm <- if (m == "seq2seq" || !s2s_in) horizon else NULL
-    fit <- do.call(tsattn, c(list(y, model = m, lookback = lookback, horizon = hm, xreg = xreg),
-                             dots, list(epochs = epochs, lambda = lambda, difference = difference,
-                                        patience = patience, seed = seed, device = device,
-                                        verbose = verbose)))
+    fit <- tryCatch(
+      do.call(tsattn, c(list(y, model = m, lookback = lookback, horizon = hm, xreg = xreg),
+                        dots, list(epochs = epochs, lambda = lambda, difference = difference,
+                                   patience = patience, seed = seed, device = device,
+                                   verbose = verbose))),
+      # an interrupt keeps the models fitted so far, this one as trained so far
+      tsattn_interrupt = function(e) {
+        interrupted <<- e
+        e$object
+      })
     fit$call <- call
     fit$call$model <- m
     members[[m]] <- fit
+    if (!is.null(interrupted)) break
   }
+  models <- names(members)
   obj <- members[[1L]]
   obj$members <- members
   obj$model <- models
@@ -56,6 +65,10 @@ fit_combination <- function(models, y, lookback, horizon, xreg, dots, epochs, la
   obj$val_mae <- mean(abs(res[tail_rows, , drop = FALSE]))
   obj$method <- combination_label(members)
   class(obj) <- c("tsattn_combination", "tsattn")
+  if (!is.null(interrupted))
+    signal_tsattn_interrupt(obj, sprintf("%s (model \"%s\"; the combination has the models fitted so far)",
+                                         conditionMessage(interrupted), utils::tail(models, 1L)),
+                            call)
   obj
 }
 

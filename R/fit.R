@@ -153,6 +153,14 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #' @param ... Not used.
 #' @return The trained network; `$history` is a data frame of `epoch`, `loss`,
 #'   `val_loss` (appended to by later fits).
+#'
+#'   An interrupt (Ctrl-C) stops training at the next mini-batch and keeps the
+#'   completed epochs: it is signalled as a condition of class
+#'   `c("tsattn_interrupt", "interrupt", "condition")` whose `object` is the network
+#'   with the weights that `epochs = k` would have given for the `k` completed epochs
+#'   (with `patience`, the best of them) and their `$history`. Catch it with
+#'   `tryCatch(fit(...), interrupt = function(e) e$object)`; without a handler the
+#'   interrupt returns to the top level and [interrupted_fit()] returns the network.
 #' @examples
 #' s <- sin(seq(0, 2 * pi * 5, length.out = 201))
 #' x <- array(s[1:200], c(1, 200, 1)); y <- array(s[2:201], c(1, 200, 1))
@@ -244,7 +252,13 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
                      val_loss = res$val_loss)
   object$history <- rbind(object$history, hist)
   if (res$status == 3L) warning(res$message, call. = FALSE)
-  if (verbose && patience > 0L && res$best_epoch > 0L && res$best_epoch < length(res$loss))
+  done <- length(res$loss)
+  if (res$status == 4L) { # interrupted: the completed epochs' weights (ta_train_loop)
+    kept <- if (patience > 0L && res$best_epoch > 0L) res$best_epoch else done
+    signal_tsattn_interrupt(object, interrupt_message(done + 1L, start, done, kept),
+                            sys.call())
+  }
+  if (verbose && patience > 0L && res$best_epoch > 0L && res$best_epoch < done)
     message(sprintf("early stopping: restored the weights of epoch %d", start + res$best_epoch))
   object
 }

@@ -166,7 +166,10 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' @param patience Epochs without improvement of the validation loss before stopping.
 #' @param seed,device,verbose As in [fit()].
 #' @return An object of class `tsattn`: `c("tsattn_ensemble", "tsattn")` for the
-#'   default on one series, `c("tsattn_combination", "tsattn")` for several models.
+#'   default on one series, `c("tsattn_combination", "tsattn")` for several models. An
+#'   interrupt (Ctrl-C) during training keeps the epochs completed so far: the fit made
+#'   from them (of a combination, the models fitted so far) is the `object` of the
+#'   interrupt condition, as in [fit()], and is returned by [interrupted_fit()].
 #' @examples
 #' fit <- tsattn(AirPassengers, model = "gru", epochs = 30, seed = 1)
 #' fit
@@ -303,11 +306,18 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
   bs <- if (is.null(args$batch_size)) 32L else args$batch_size
   opt <- if (is.null(args$optimizer)) optimizer_adam(lr = 3e-3) else args$optimizer
   args$batch_size <- args$optimizer <- NULL
-  fitted_net <- do.call(fit, c(list(net, xa[tr, , , drop = FALSE], ya[tr, , , drop = FALSE],
+  # an interrupt keeps the epochs trained so far: the fit is completed from them and the
+  # interrupt signalled again, carrying it (R/interrupt.R)
+  interrupted <- NULL
+  fitted_net <- tryCatch(do.call(fit, c(list(net, xa[tr, , , drop = FALSE], ya[tr, , , drop = FALSE],
                                     epochs = epochs, batch_size = bs, optimizer = opt,
                                     validation_data = list(xa[va, , , drop = FALSE], ya[va, , , drop = FALSE]),
                                     patience = patience, seed = seeds[[2L]], device = device,
-                                    verbose = verbose), args))
+                                    verbose = verbose), args)),
+                         tsattn_interrupt = function(e) {
+                           interrupted <<- e
+                           e$object
+                         })
   secs <- proc.time()[["elapsed"]] - t0
 
   # one-step (or first-step) in-sample predictions, residuals in model space
@@ -335,6 +345,7 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
   obj$residuals <- like_series(drop_if_one(Y - fitted), y)
   obj$val_mae <- mean(abs((Y - fitted)[utils::tail(target_idx, n_val), ]))
   obj$method <- method_label(obj)
+  if (!is.null(interrupted)) signal_tsattn_interrupt(obj, conditionMessage(interrupted), call)
   obj
 }
 
@@ -388,8 +399,9 @@ print.tsattn <- function(x, ...) {
   print_series_line(x)
   np <- network_layout(x$network)$n_params
   h <- x$history
-  cat(sprintf("network: %s parameters; trained %d epochs in %.1f s (best validation epoch %d)\n",
-              format(np, big.mark = ","), nrow(h), x$train_time, which.min(h$val_loss)))
+  best <- if (nrow(h)) sprintf(" (best validation epoch %d)", which.min(h$val_loss)) else ""
+  cat(sprintf("network: %s parameters; trained %d epochs in %.1f s%s\n",
+              format(np, big.mark = ","), nrow(h), x$train_time, best))
   cat(sprintf("validation: MAE %.4g over the last %d observations\n", x$val_mae, x$n_val))
   invisible(x)
 }

@@ -134,11 +134,8 @@ SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   msg.text[0] = '\0';
   int st = ta_cuda_train(g, &train, &val, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
   gpu_finalizer(gpu);
-  if (st == TA_ERR_INTERRUPT) {
-    release(host);
-    error("training interrupted by the user (%s)", msg.text);
-  }
-  if (st != TA_OK && st != TA_ERR_NONFINITE) fail(host, gpu, msg.text);
+  /* an interrupt returns what was trained (status TA_ERR_INTERRUPT): fit() signals it */
+  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) fail(host, gpu, msg.text);
   /* the device memory is freed by now: R may allocate */
   SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
   release(host);

@@ -161,11 +161,8 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
   ta_msg msg;
   msg.text[0] = '\0';
   int st = ta_train(net, &train, &val, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
-  if (st == TA_ERR_INTERRUPT) {
-    release(ptr);
-    error("training interrupted by the user (%s)", msg.text);
-  }
-  if (st != TA_OK && st != TA_ERR_NONFINITE) {
+  /* an interrupt returns what was trained (status TA_ERR_INTERRUPT): fit() signals it */
+  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) {
     release(ptr);
     error("%s", msg.text);
   }

@@ -86,7 +86,10 @@ int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int
   for (size_t i = 0; i < n; i++) idx[i] = i;
   ta_early_stop es;
   ta_early_stop_init(&es);
-  int st = TA_OK;
+  /* TA_SLOT_BEST holds what an interrupt returns: the weights as fit(epochs = k) would
+   * give them for the k epochs completed (the start's before any; the last completed
+   * epoch's, or with patience the best one's) */
+  int st = ops->save(be, TA_SLOT_BEST, msg);
   long steps = 0;
   for (int epoch = 1; epoch <= cfg->epochs && st == TA_OK; epoch++) {
     if (cfg->shuffle) ta_shuffle(idx, n, rng);
@@ -119,13 +122,19 @@ int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int
     if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, epoch, loss, val);
     if (cfg->patience > 0) {
       int e = ta_early_stop_update(&es, validate ? val : loss, epoch, cfg->patience, res);
-      if (e > 0 && (st = ops->save(be, TA_SLOT_BEST, msg)) != TA_OK) break;
+      /* no best yet (a NaN validation loss): the end keeps the last epoch's, so does
+       * an interrupt */
+      if ((e > 0 || res->best_epoch == 0) && (st = ops->save(be, TA_SLOT_BEST, msg)) != TA_OK)
+        break;
       if (e < 0) break;
+    } else if (cfg->interrupted && (st = ops->save(be, TA_SLOT_BEST, msg)) != TA_OK) {
+      break;
     }
   }
-  /* the best epoch's weights, unless interrupted (the user keeps what there is) or
-   * the backend failed */
-  if ((st == TA_OK || st == TA_ERR_NONFINITE) && cfg->patience > 0 && res->best_epoch > 0) {
+  /* the best epoch's weights; after an interrupt those of the completed epochs (see
+   * above); none when the backend failed */
+  if (((st == TA_OK || st == TA_ERR_NONFINITE) && cfg->patience > 0 && res->best_epoch > 0) ||
+      st == TA_ERR_INTERRUPT) {
     int st2 = ops->restore(be, TA_SLOT_BEST, msg);
     if (st2 != TA_OK) st = st2;
   }

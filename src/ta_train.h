@@ -62,7 +62,9 @@ int ta_early_stop_update(ta_early_stop *e, double score, int epoch, int patience
  * ta_cuda_train on the GPU): epochs of batches of the training rows in the order of
  * ta_shuffle with `rng`, the interrupt check between batches, the stop on a non-finite
  * loss (restoring the weights before the last step), the histories, on_epoch and
- * early stopping (restoring the best weights at the end). A backend supplies the
+ * early stopping (restoring the best weights at the end) and, after an interrupt
+ * (status TA_ERR_INTERRUPT), the weights of the completed epochs as epochs = epochs_run
+ * would have left them (TA_SLOT_BEST holds them throughout). A backend supplies the
  * work on its own buffers: */
 enum { TA_SLOT_LAST_GOOD = 0, TA_SLOT_BEST = 1 };
 typedef struct {
