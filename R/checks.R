@@ -22,9 +22,13 @@ describe <- function(x) {
   sprintf("an object of class %s", paste(class(x), collapse = "/"))
 }
 
+# a whole number in [min, .Machine$integer.max] (larger counts would become NA in C)
 check_count <- function(x, arg, min = 1L, call = sys.call(-1L)) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || !is.finite(x) || x != round(x) || x < min)
     stop_arg(arg, sprintf("a whole number >= %d", min), describe(x), call = call)
+  if (x > .Machine$integer.max)
+    stop_arg(arg, sprintf("a whole number between %d and %d (.Machine$integer.max)", min,
+                          .Machine$integer.max), describe(x), call = call)
   as.integer(x)
 }
 

@@ -89,6 +89,7 @@ combination_label <- function(members) {
 #' @rawNamespace S3method(forecast::forecast, tsattn_combination)
 forecast.tsattn_combination <- function(object, h = NULL, level = c(80, 95), xreg = NULL,
                                         npaths = 1000, seed = NULL, device = "cpu", ...) {
+  validate_combination(object)
   h <- forecast_h(object, h)
   devices <- lapply(object$members, function(f) check_device(device, f$network))
   level <- check_level(level)

@@ -121,8 +121,10 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #' @param validation_split Fraction in `[0, 1)` of the sequences, taken from the end
 #'   (before shuffling), held out for validation.
 #' @param patience `NULL`, or stop after this many epochs without improvement of the
-#'   validation loss (the training loss without validation data) and restore the best
-#'   weights.
+#'   validation loss and restore the best weights. Needs validation data
+#'   (`validation_split` or `validation_data`); without it `patience` is an error, as
+#'   the training loss (a running mean over each epoch's batches) does not measure the
+#'   weights an epoch ends with.
 #' @param shuffle Shuffle the sequences every epoch.
 #' @param seed `NULL` (draw from R's RNG, so `set.seed()` governs the run) or a whole
 #'   number, which gives the run that `set.seed(seed)` would, without touching the
@@ -228,6 +230,12 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   } else {
     xv <- yv <- NULL
   }
+  # early stopping judges the weights at the end of each epoch; the training loss is a
+  # running mean over the epoch's batches, which can be low for weights that have
+  # diverged by its end: restoring "the best" by it could bring back anything
+  if (patience > 0L && is.null(xv))
+    stop_arg("patience", "NULL without validation data (early stopping compares the validation loss of each epoch's weights: give validation_split or validation_data)",
+             format(patience))
   s <- network_spec(object)
   icfg <- c(epochs, batch_size, as.integer(shuffle), if (loss == "mse") 1L else 2L, patience,
             if (optimizer$name == "adam") 1L else 2L, as.integer(verbose), max(1L, epochs %/% 10L))

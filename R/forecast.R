@@ -97,6 +97,13 @@ seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
 #' backbone's forecast (the point forecast) and draws paths around it whose spread at each
 #' step ahead is the backbone's rolling-origin error there.
 #'
+#' The fit's fields are checked first, against each other and against its network
+#' (`lookback`, `horizon`, `lag`, `center`, `scale`, `val_resid`, `seq2seq`, the
+#' regressors' scaling, a combination's `members`, and the network's layers and
+#' weights): an edited or corrupted fit is an error naming the field. A forecast that
+#' is not finite on the original scale (a diverged fit, whose values overflow when the
+#' log transformation is undone) is an error, never `Inf`.
+#'
 #' @param object A fit from [tsattn()].
 #' @param h Steps ahead; default two seasons (10 for non-seasonal series).
 #' @param level Confidence levels of the prediction intervals, in (0, 100).
@@ -118,6 +125,7 @@ seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
 #' @rawNamespace S3method(forecast::forecast, tsattn)
 forecast.tsattn <- function(object, h = NULL, level = c(80, 95), xreg = NULL, npaths = 1000,
                             seed = NULL, device = "cpu", ...) {
+  validate_tsattn(object)
   h <- forecast_h(object, h)
   level <- check_level(level)
   npaths <- check_count(npaths, "npaths")
@@ -145,7 +153,17 @@ sample_paths <- function(object, h, xreg, npaths, seeds, device = "cpu", call = 
                    resid = object$val_resid[[1L]], xreg_future = xf, seed = seeds[[2L]],
                    device = device)
   }
-  undo_paths(object, sim$paths)
+  paths <- undo_paths(object, sim$paths)
+  # the check in simulate_paths() is in model space; exp() of the log transform (and
+  # undoing differences) can still overflow a diverged fit's values
+  bad <- sum(!is.finite(paths))
+  if (bad > 0L) {
+    vl <- object$history$val_loss
+    best <- if (length(vl) && any(is.finite(vl))) sprintf(" (best validation loss %.3g on the scaled series, where predicting the mean scores about 1)", min(vl, na.rm = TRUE)) else ""
+    stop(simpleError(sprintf("the forecast is not finite: %d of the %d simulated values overflow on the original scale; the fit has diverged%s: refit with a smaller learning rate (optimizer_adam(lr = )) or clipnorm",
+                             bad, length(paths), best), call))
+  }
+  paths
 }
 
 # the forecast object of `object` from its sample paths [npaths, h, k]: the mean and
@@ -227,6 +245,7 @@ print.tsattn_mforecast <- function(x, ...) {
 #' @rdname attention
 #' @export
 attention.tsattn <- function(object, device = "cpu", ...) {
+  validate_tsattn(object)
   L <- object$lookback
   y <- object$x
   freq <- stats::frequency(y)

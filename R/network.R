@@ -9,7 +9,11 @@
 #' @param input_dim Number of input features, or `NULL` to take it from the data at
 #'   the first [fit()].
 #' @return A `tsattn_network`: a plain R list (`layers`, `input_dim`, `weights`,
-#'   `history`) that survives `saveRDS()`.
+#'   `history`, and once built `built_layers`, the layers its weights were made for)
+#'   that survives `saveRDS()`. Editing `layers` of a built network (heads,
+#'   activation, padding, window, ...) is an error naming the field when the network is
+#'   next used: make a new network, and move weights that still fit with
+#'   [set_weights()].
 #' @examples
 #' net <- sequential(layer_gru(4, num_layers = 2), layer_dense(1, activation = "tanh"),
 #'                   input_dim = 1)
@@ -59,7 +63,42 @@ build_network <- function(net, input_dim, seed = draw_seed()) {
   flat <- .Call(C_net_init, s$ispec, s$dspec, as.integer(input_dim), as.double(seed))
   net$input_dim <- as.integer(input_dim)
   net$weights <- unflatten_weights(flat, layout)
+  net$built_layers <- net$layers
   net
+}
+
+# Edits of $layers after the network was built (heads, activation, padding, window, ...)
+# would give its weights another meaning, silently: they are an error naming the field.
+# `built_layers` (set when the weights are made or set) holds the layers as they were;
+# objects without it (made before it existed) are not checked.
+check_layers_unchanged <- function(object, arg = "object", call = sys.call(-1L)) {
+  built <- object$built_layers
+  cur <- object$layers
+  if (is.null(built) || identical(cur, built)) return(invisible(TRUE))
+  if (!is.list(built))
+    stop_arg(sprintf("%s$built_layers", arg), "the list of layers the network was built with",
+             describe(built), call = call)
+  if (!is.list(cur) || length(cur) != length(built))
+    stop_arg(sprintf("%s$layers", arg),
+             sprintf("the %d layer%s the network was built with", length(built),
+                     if (length(built) > 1L) "s" else ""),
+             describe(cur), call = call)
+  for (i in seq_along(built)) {
+    a <- built[[i]]
+    b <- cur[[i]]
+    if (identical(a, b)) next
+    if (!inherits(b, "tsattn_layer"))
+      stop_arg(sprintf("%s$layers[[%d]]", arg, i), sprintf("the layer %s", layer_label(a)),
+               describe(b), call = call)
+    fields <- union(names(a), names(b))
+    changed <- fields[!vapply(fields, function(f) identical(a[[f]], b[[f]]), TRUE)]
+    f <- if (length(changed)) changed[[1L]] else "class"
+    stop_arg(sprintf("%s$layers[[%d]]$%s", arg, i, f),
+             sprintf("%s, as when the network was built (its weights belong to those layers; make a new network with sequential() for other settings)",
+                     describe(a[[f]])),
+             describe(b[[f]]), call = call, verb = "be")
+  }
+  invisible(TRUE)
 }
 
 # Checks that a network object is built and whole: every weight present, of the right
@@ -70,7 +109,9 @@ check_network <- function(object, arg = "object", call = sys.call(-1L)) {
   if (is.null(object$input_dim) || is.null(object$weights))
     stop_arg(arg, "a built network (give `input_dim` to sequential() or call fit() first)",
              "an unbuilt network", call = call)
+  check_count(object$input_dim, sprintf("%s$input_dim", arg), call = call)
   layout <- network_layout(object)
+  check_layers_unchanged(object, arg, call = call)
   check_weight_list(object$weights, layout, sprintf("%s$weights", arg), call = call)
   invisible(layout)
 }

@@ -170,6 +170,8 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #'   interrupt (Ctrl-C) during training keeps the epochs completed so far: the fit made
 #'   from them (of a combination, the models fitted so far) is the `object` of the
 #'   interrupt condition, as in [fit()], and is returned by [interrupted_fit()].
+#'   A fit whose best validation loss exceeds 1000 (the series is scaled, so predicting
+#'   its mean scores about 1) has diverged: `tsattn()` warns and says what to change.
 #' @examples
 #' fit <- tsattn(AirPassengers, model = "gru", epochs = 30, seed = 1)
 #' fit
@@ -319,6 +321,12 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
                            e$object
                          })
   secs <- proc.time()[["elapsed"]] - t0
+  # the series is scaled, so predicting its mean scores about 1: a best validation loss
+  # a thousand times that is a diverged fit, whose forecasts would be meaningless
+  vl <- fitted_net$history$val_loss
+  if (is.null(interrupted) && length(vl) && any(is.finite(vl)) && min(vl, na.rm = TRUE) > 1e3)
+    warning(sprintf("training diverged: the best validation loss is %.3g on the scaled series, where predicting its mean scores about 1; refit with a smaller learning rate (optimizer_adam(lr = )) or clipnorm",
+                    min(vl, na.rm = TRUE)), call. = FALSE)
 
   # one-step (or first-step) in-sample predictions, residuals in model space
   pred <- predict(fitted_net, xa)

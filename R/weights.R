@@ -69,7 +69,8 @@ check_weight_list <- function(weights, layout, arg, call = sys.call(-1L)) {
 #' @param weights A named list with exactly the names and shapes `get_weights()` gives.
 #'   If the network is not built yet, its input size is taken from the first weight.
 #' @return `get_weights()`: the named list. `set_weights()`: the network with the
-#'   new weights.
+#'   new weights, which from then on belong to its layers as they are (see
+#'   [sequential()] on editing layers).
 #' @examples
 #' net <- sequential(layer_gru(4), layer_dense(1), input_dim = 2)
 #' w <- get_weights(net)
@@ -107,5 +108,6 @@ set_weights <- function(object, weights) {
   object$weights <- lapply(weights[layout$names], function(w) {
     if (length(dim(w)) >= 2L) array(as.double(w), dim(w)) else as.double(w)
   })
+  object$built_layers <- object$layers # these weights are given for these layers
   object
 }
