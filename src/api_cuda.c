@@ -136,6 +136,10 @@ SEXP C_cuda_op_gemm(SEXP op_, SEXP A_, SEXP B_, SEXP C_, SEXP dims_, SEXP accumu
     if (dm[i] == NA_INTEGER || dm[i] < 1) error("'dims' must be positive");
   size_t M = (size_t)dm[0], N = (size_t)dm[1], K = (size_t)dm[2], nb = (size_t)dm[3];
   int acc = flag(accumulate_, "accumulate"), gpu = flag(gpu_, "gpu");
+  /* no product may wrap around in size_t and pass to_float's length check */
+  check_count_fits("'A'", (double)M * (double)K * (double)nb);
+  check_count_fits("'B'", (double)N * (double)K * (double)nb);
+  check_count_fits("'C'", (double)M * (double)N * (double)nb);
   size_t sA = M * K, sB = N * K, sC = M * N;
   size_t lda = op == TA_GEMM_TN ? M : K, ldb = op == TA_GEMM_NT ? K : N, ldc = N;
   float *A = to_float(A_, sA * nb, "A"), *B = to_float(B_, sB * nb, "B");

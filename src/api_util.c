@@ -123,6 +123,17 @@ void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T) {
     error("'x' has %d features but the network was built for %d", d[2], net->in_dim);
   *B = (size_t)d[0];
   *T = (size_t)d[1];
+  /* sizes that no R vector has are an error here, before any product of them can wrap
+   * around in size_t and pass a length check (then a read far out of bounds) */
+  double To = (double)ta_net_out_time(net, *T);
+  check_count_fits("'x'", (double)d[0] * (double)d[1] * (double)d[2]);
+  check_count_fits("the output for 'x'", (double)d[0] * To * (double)net->out_dim);
+}
+
+void check_count_fits(const char *what, double n) {
+  if (!(n <= (double)R_XLEN_T_MAX))
+    error("%s would have %.0f values, more than an R vector can hold (%.0f): its dimensions are "
+          "wrong", what, n, (double)R_XLEN_T_MAX);
 }
 
 int loss_code(SEXP loss) {
@@ -203,6 +214,8 @@ void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x
   if (nv < 0) error("internal: nv < 0");
   size_t To = ta_net_out_time(net, *T);
   size_t xrow = *T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
+  check_count_fits("the validation 'x'", (double)nv * (double)xrow);
+  check_count_fits("the validation 'y'", (double)nv * (double)yrow);
   train->x = to_float(x, B * xrow, "x");
   train->y = to_float(y, B * yrow, "y");
   train->len = lengths_of(len, B, *T, "lengths");

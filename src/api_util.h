@@ -32,6 +32,9 @@ const float *net_batch(ta_net *net, SEXP params, SEXP x, SEXP dims, SEXP len, si
                        size_t *T, const int **lens);
 /* reads dims c(B, T, F) of x and checks F against the network */
 void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T);
+/* an R error unless n values (a product of dimensions, computed in double so that it
+ * cannot wrap around) fit an R vector; what: "'x'" etc. */
+void check_count_fits(const char *what, double n);
 /* TA_LOSS_MSE or TA_LOSS_MAE from "mse" or "mae" */
 int loss_code(SEXP loss);
 

@@ -10,6 +10,7 @@
  *   forward applied dropout).
  * scratch: dqkv [B,T,C], dctx [B,T,H*dv], kernel work [B*H, ta_attn_bwd_work]. */
 #include "ta_threads.h"
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include "ta_attn.h"
@@ -25,14 +26,19 @@ int ta_mha_shape_of(ta_mha_shape *s, int E, int heads, int key_dim, int causal, 
   if (E < 1)
     return ta_fail(msg, TA_ERR_ARG, "multihead_attention: the input width must be >= 1, not %d", E);
   if (E % heads != 0) {
-    /* suggest a width with at least 4 columns per head */
-    int per = (E + heads - 1) / heads;
+    /* suggest a width with at least 4 columns per head, when that width is an int
+     * (heads = 1e9 would make it overflow and advise a negative width) */
+    long long per = ((long long)E + heads - 1) / heads;
     if (per < 4) per = 4;
+    if ((long long)heads * per > INT_MAX)
+      return ta_fail(msg, TA_ERR_ARG,
+                     "multihead_attention: the input width %d is not divisible by heads = %d; "
+                     "use fewer heads (a divisor of %d)", E, heads, E);
     return ta_fail(msg, TA_ERR_ARG,
                    "multihead_attention: the input width %d is not divisible by heads = %d; "
                    "project the input first, e.g. layer_dense(%d) before this layer "
                    "(%d = %d heads x %d)",
-                   E, heads, heads * per, heads * per, heads, per);
+                   E, heads, (int)(heads * per), (int)(heads * per), heads, (int)per);
   }
   if (key_dim < 0)
     return ta_fail(msg, TA_ERR_ARG,
@@ -49,7 +55,8 @@ int ta_mha_shape_of(ta_mha_shape *s, int E, int heads, int key_dim, int causal, 
   s->key_dim = key_dim > 0 ? key_dim : s->val_dim;
   s->causal = causal ? 1 : 0;
   s->window = window;
-  s->separate_proj = s->heads * s->key_dim != E || s->heads * s->val_dim != E;
+  /* in long long: heads * key_dim can exceed INT_MAX */
+  s->separate_proj = (long long)s->heads * s->key_dim != E || (long long)s->heads * s->val_dim != E;
   s->dropout = dropout;
   return TA_OK;
 }
