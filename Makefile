@@ -17,6 +17,9 @@
 #                  python3 (installed with tools/install-deps.sh --tools where one is missing)
 #   make demo      install, then run tools/demo.R (writes PNGs into demo-output/)
 #   make check     R CMD build + R CMD check --no-manual in check/; fails on any ERROR, WARNING or NOTE
+#   make sanitize  (alias asan) the CPU-only package built with -fsanitize=address,undefined into a
+#                  private library (tools/sanitize.sh), then the test suite under it; fails on any
+#                  sanitizer report or failed test. SANITIZE_FILTER=regex runs a subset of test files
 #   make document  regenerate man/ and NAMESPACE with roxygen2 (committed; not part of test;
 #                  R/ is sourced, not compiled, so pkgbuild is not needed)
 #   make bench     tsattn against PyTorch on the workloads of issue 6; writes bench/RESULTS.md.
@@ -52,7 +55,8 @@ CONFIGURE_ARGS ?=
 CONFIG_OPT := $(if $(strip $(CONFIGURE_ARGS)),--configure-args="$(CONFIGURE_ARGS)",)
 CHECK_CONFIG_OPT := $(if $(strip $(CONFIGURE_ARGS)),--install-args="--configure-args='$(CONFIGURE_ARGS)'",)
 
-.PHONY: all deps install test emu-install gpucheck gpucheck-build demo check document bench accuracy clean
+.PHONY: all deps install test emu-install gpucheck gpucheck-build demo check document bench accuracy \
+	clean sanitize asan
 
 all: test
 
@@ -113,6 +117,11 @@ gpucheck-build:
 demo: install
 	@mkdir -p demo-output
 	$(RSCRIPT) tools/demo.R
+
+sanitize: deps
+	JOBS=$(JOBS) R="$(R)" RSCRIPT="$(RSCRIPT)" SANITIZE_FILTER="$(SANITIZE_FILTER)" sh tools/sanitize.sh
+
+asan: sanitize
 
 document: deps
 	$(RSCRIPT) -e 'roxygen2::roxygenise(load_code = roxygen2::load_source)'

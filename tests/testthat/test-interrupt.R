@@ -84,5 +84,7 @@ test_that("an interrupt during fit() and tsattn() keeps the completed epochs", {
   # heap; each fit's C buffers, about 20 MB, are freed)
   rss <- res$memory$rss
   expect_length(rss, 10L)
-  expect_lt(rss[10] - rss[2], 8, label = paste(round(rss), collapse = " "))
+  # (not under AddressSanitizer, make sanitize: its quarantine keeps freed memory)
+  if (!grepl("libasan", Sys.getenv("LD_PRELOAD"), fixed = TRUE))
+    expect_lt(rss[10] - rss[2], 8, label = paste(round(rss), collapse = " "))
 })
