@@ -301,6 +301,7 @@ origin_error_scale <- function(a, bb, h) {
 #' @rawNamespace S3method(forecast::forecast, tsattn_ensemble)
 forecast.tsattn_ensemble <- function(object, h = NULL, level = c(80, 95), xreg = NULL,
                                      npaths = 1000, seed = NULL, device = "cpu", ...) {
+  validate_ensemble(object)
   h <- forecast_h(object, h)
   level <- check_level(level)
   npaths <- check_count(npaths, "npaths")
@@ -335,6 +336,13 @@ predict.tsattn_ensemble <- function(object, h = NULL, level = c(80, 95), xreg = 
                                     newdata = NULL, ...) {
   forecast.tsattn_ensemble(object, h = h, level = level, xreg = xreg, npaths = npaths,
                            seed = seed, device = device)
+}
+
+#' @rdname attention
+#' @export
+attention.tsattn_ensemble <- function(object, device = "cpu", ...) {
+  validate_ensemble(object)
+  fit_attention(object$members[[1L]], device)
 }
 
 #' @export

@@ -246,6 +246,12 @@ print.tsattn_mforecast <- function(x, ...) {
 #' @export
 attention.tsattn <- function(object, device = "cpu", ...) {
   validate_tsattn(object)
+  fit_attention(object, device)
+}
+
+# the attention of a checked fit's network over its last window, time-stamped (also the
+# default ensemble's, from its first member: attention.tsattn_ensemble)
+fit_attention <- function(object, device) {
   L <- object$lookback
   y <- object$x
   freq <- stats::frequency(y)

@@ -134,3 +134,48 @@ validate_combination <- function(object, arg = "object", call = sys.call(-1L)) {
   }
   invisible(object)
 }
+
+# The default ensemble (R/ensemble.R): its members are fits of one attention network each
+# that predicts `remainder_horizon` steps of the remainder at once from `lookback` points,
+# so they are checked as such (not as one-step fits); the backbone, the adjusted series
+# and the settings are checked where forecast.tsattn_ensemble reads them.
+validate_ensemble <- function(object, arg = "object", call = sys.call(-1L)) {
+  field <- function(f) sprintf("%s$%s", arg, f)
+  bad <- function(f, expected, given) stop_arg(field(f), expected, given, call = call)
+  if (!inherits(object, "tsattn_ensemble") || !is.list(object))
+    stop_arg(arg, "a fit from tsattn()", describe(object), call = call)
+  y <- object$x
+  if (!stats::is.ts(y) || !is.numeric(y) || NCOL(y) != 1L || any(!is.finite(y)))
+    bad("x", "the fitted series: a numeric ts of one series free of NA, NaN and Inf", describe(y))
+  H <- object$remainder_horizon
+  if (!is.numeric(H) || length(H) != 1L || !is.finite(H) || H < 1 || H != round(H))
+    bad("remainder_horizon", "a whole number >= 1", describe(H))
+  a <- object$adjusted
+  if (!is.numeric(a) || length(a) != length(y) || any(!is.finite(a)))
+    bad("adjusted", sprintf("%d finite numbers (the adjusted series)", length(y)), describe(a))
+  for (f in c("scale_remainder", "net_weight")) {
+    v <- object[[f]]
+    if (!is.numeric(v) || length(v) != 1L || !is.finite(v) || v < 0) bad(f, "1 finite number >= 0", describe(v))
+  }
+  if (!is.list(object$backbone)) bad("backbone", "the Theta backbone (a list)", describe(object$backbone))
+  members <- object$members
+  if (!is.list(members) || length(members) < 1L)
+    bad("members", "the ensemble's fitted networks (a non-empty list)", describe(members))
+  for (i in seq_along(members)) {
+    m <- members[[i]]
+    what <- sprintf("%s$members[[%d]]", arg, i)
+    if (!is.list(m)) stop_arg(what, "a fitted member", describe(m), call = call)
+    layout <- check_network(m$network, sprintf("%s$network", what), call = call)
+    if (layout$out_dim != H || m$network$input_dim != 1L)
+      stop_arg(sprintf("%s$network", what),
+               sprintf("a network from 1 input to %d outputs (`%s`)", as.integer(H), field("remainder_horizon")),
+               sprintf("one from %d to %d", m$network$input_dim, layout$out_dim), call = call)
+    L <- m$lookback
+    w <- m$features
+    if (!is.numeric(L) || length(L) != 1L || !is.finite(L) || L < 1 || L != round(L) ||
+        !is.matrix(w) || !is.numeric(w) || ncol(w) != 1L || nrow(w) != L || any(!is.finite(w)))
+      stop_arg(sprintf("%s$lookback", what), "a whole number >= 1, the rows of its `features` (finite)",
+               describe(L), call = call)
+  }
+  invisible(object)
+}

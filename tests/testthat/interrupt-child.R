@@ -88,7 +88,8 @@ res$tsattn <- list(class = class(e), obj_class = class(f), k = k,
 
 # 5. a combination: the models fitted so far
 ready()
-e <- interrupted(tsattn(AirPassengers, epochs = long, patience = 1e6, seed = 1, verbose = FALSE))
+e <- interrupted(tsattn(AirPassengers, model = c("transformer", "seq2seq"), epochs = long,
+                        patience = 1e6, seed = 1, verbose = FALSE))
 fc <- predict(e$object, h = 6, seed = 1)
 res$combination <- list(class = class(e), obj_class = class(e$object),
                         members = names(e$object$members), message = conditionMessage(e),

@@ -51,7 +51,8 @@ test_that("tampered fields of a fit are errors naming the field", {
 })
 
 test_that("a seq2seq fit, regressors and combinations are checked too", {
-  cmb <- tsattn(AirPassengers, epochs = 2, seed = 1, verbose = FALSE)
+  cmb <- tsattn(AirPassengers, model = c("transformer", "seq2seq"), epochs = 2, seed = 1,
+                verbose = FALSE)
   expect_true(all(is.finite(predict(cmb, h = 3, npaths = 10)$mean)))
   g <- cmb; g$members$seq2seq <- NULL
   expect_field_error(g, "object$members", "be the fits of the 2 combined models \\(transformer, seq2seq\\)")
@@ -152,4 +153,24 @@ test_that("a diverged fit warns, and its forecast is an error, not Inf", {
                "the forecast is not finite: .* overflow on the original scale; the fit has diverged")
   # a sound fit does not warn
   expect_no_warning(tsattn(AirPassengers, model = "gru", epochs = 3, seed = 1, verbose = FALSE))
+})
+
+test_that("the default ensemble's fields are checked before forecast() and attention()", {
+  ens <- tsattn(ldeaths, seed = 1, verbose = FALSE)
+  expect_s3_class(ens, "tsattn_ensemble")
+  expect_true(all(is.finite(forecast::forecast(ens, h = 6, npaths = 10)$mean)))
+  expect_false(is.null(attention(ens)))
+  g <- ens; g$remainder_horizon <- 2.5
+  expect_field_error(g, "object$remainder_horizon", "be a whole number >= 1")
+  g <- ens; g$adjusted <- g$adjusted[-1]
+  expect_field_error(g, "object$adjusted", "be 72 finite numbers")
+  g <- ens; g$net_weight <- NA
+  expect_field_error(g, "object$net_weight", "be 1 finite number >= 0")
+  g <- ens; g$members <- list()
+  expect_field_error(g, "object$members", "be the ensemble's fitted networks")
+  g <- ens; g$members[[2]]$lookback <- g$members[[2]]$lookback + 1
+  expect_field_error(g, "object$members[[2]]$lookback", "be a whole number >= 1")
+  g <- ens; g$members[[1]]$network <- g$members[[2]]$network
+  g$members[[1]]$network$weights[[1]] <- g$members[[1]]$network$weights[[1]][-1, , drop = FALSE]
+  expect_error(attention(g), "object\\$members\\[\\[1\\]\\]\\$network")
 })
