@@ -113,7 +113,8 @@ wrap_label <- function(text, width = 75L) paste(strwrap(text, width), collapse =
 #' * A forecast (`tsattn_forecast`): the fan chart, i.e. the series (its last `include`
 #'   observations), the point forecast and one shaded band per interval level, titled
 #'   with the model. The x axis is in time units (`time(y)`). For several series
-#'   (`tsattn_mforecast`) one facet per series.
+#'   (`tsattn_mforecast`) one facet per series: those of `keys`, by default the first
+#'   six.
 #' * An attention array (`tsattn_attention`): a heatmap of the weights, key time across
 #'   and query time down (each row is one query and sums to 1), with one facet per head
 #'   and per layer (`facet_grid(layer ~ head)` when there are both).
@@ -132,6 +133,10 @@ wrap_label <- function(text, width = 75L) paste(strwrap(text, width), collapse =
 #' @param object A `tsattn_forecast`, `tsattn_mforecast`, `tsattn_attention` or `tsattn`
 #'   object.
 #' @param include Number of the last observations of the series to draw (`NULL`: all).
+#' @param keys For several series: the names (keys) of those to draw (`NULL`: the first
+#'   six).
+#' @param key For a collection of series (see [tsattn()]): the key of the series whose
+#'   fit is drawn.
 #' @param type What to draw for a fit: `"loss"`, `"attention"` or `"series"`.
 #' @param step For `type = "series"`: the forecast step whose attention is drawn.
 #' @param ... Not used.
@@ -172,11 +177,12 @@ autoplot.tsattn_forecast <- function(object, include = NULL, ...) {
 #' @rdname autoplot.tsattn
 #' @method autoplot tsattn_mforecast
 #' @rawNamespace S3method(ggplot2::autoplot, tsattn_mforecast)
-autoplot.tsattn_mforecast <- function(object, include = NULL, ...) {
+autoplot.tsattn_mforecast <- function(object, include = NULL, keys = NULL, ...) {
   need_ggplot2()
   fcs <- object$forecast
+  if (is.null(names(fcs))) names(fcs) <- vapply(fcs, series_name, "")
+  fcs <- fcs[forecast_keys(object, keys, names(fcs))]
   nm <- names(fcs)
-  if (is.null(nm)) nm <- vapply(fcs, series_name, "")
   lab <- function(d, s) {
     d$series <- factor(rep(s, nrow(d)), levels = nm)
     d
@@ -192,10 +198,24 @@ autoplot.tsattn_mforecast <- function(object, include = NULL, ...) {
                                       fill = .data$level), data = iv) +
     ggplot2::geom_line(ggplot2::aes(x = .data$time, y = .data$value), data = fc,
                        colour = "#0000AA", linewidth = 0.7) +
-    ggplot2::facet_wrap(ggplot2::vars(.data$series), ncol = 1L, scales = "free_y") +
+    ggplot2::facet_wrap(ggplot2::vars(.data$series), ncol = if (length(nm) > 3L) 2L else 1L,
+                        scales = "free_y") +
     ggplot2::scale_fill_manual(values = level_fills(fcs[[1L]]$level), name = "level") +
     ggplot2::labs(x = "Time", y = NULL, title = wrap_label(paste(method, collapse = "; "))) +
     ggplot2::theme_minimal()
+}
+
+# the keys of a tsattn_mforecast to draw: `keys`, checked, or the first six
+forecast_keys <- function(object, keys, all, call = sys.call(-1L)) {
+  if (is.null(keys)) return(utils::head(all, 6L))
+  if (!is.character(keys) || !length(keys) || anyNA(keys) || !all(keys %in% all)) {
+    given <- if (is.character(keys)) setdiff(keys, all) else keys
+    stop_arg("keys", sprintf("names of the forecast series (%s%s)",
+                             paste0("\"", utils::head(all, 5L), "\"", collapse = ", "),
+                             if (length(all) > 5L) sprintf(", ... %d in all", length(all)) else ""),
+             describe(if (length(given)) given else keys), call = call)
+  }
+  unique(keys)
 }
 
 #' @rdname autoplot.tsattn
@@ -327,6 +347,10 @@ attention_series_plot <- function(object, step, include) {
 #'
 #' @param x A `tsattn_forecast`, `tsattn_mforecast`, `tsattn_attention` or `tsattn` object.
 #' @param include Number of the last observations of the series to draw (`NULL`: all).
+#' @param keys For several series: the names (keys) of those to draw (`NULL`: the first
+#'   six).
+#' @param key For a collection of series (see [tsattn()]): the key of the series whose
+#'   fit is drawn.
 #' @param main,xlab,ylab Title and axis labels.
 #' @param shadecols Colours of the interval polygons, one per level (widest level first).
 #' @param fcol Colour of the point forecast.
@@ -369,11 +393,11 @@ plot.tsattn_forecast <- function(x, include = NULL, main = wrap_label(x$method),
 
 #' @rdname plot.tsattn
 #' @export
-plot.tsattn_mforecast <- function(x, include = NULL, ...) {
-  k <- length(x$forecast)
-  op <- graphics::par(mfrow = c(k, 1L))
+plot.tsattn_mforecast <- function(x, include = NULL, keys = NULL, ...) {
+  keys <- forecast_keys(x, keys, names(x$forecast))
+  op <- graphics::par(mfrow = c(length(keys), 1L))
   on.exit(graphics::par(op))
-  for (nm in names(x$forecast))
+  for (nm in keys)
     plot.tsattn_forecast(x$forecast[[nm]], include = include, ylab = nm, ...)
   invisible(x)
 }

@@ -104,6 +104,13 @@ seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
 #' is not finite on the original scale (a diverged fit, whose values overflow when the
 #' log transformation is undone) is an error, never `Inf`.
 #'
+#' For a collection of series (a `tsattn_collection`, see "Many series" in [tsattn()])
+#' each series is forecast by its own model with a seed drawn from `seed` in the order
+#' of the series (`fc$seeds`), so `forecast(fit$fits[[key]], h, seed = fc$seeds[[key]])`
+#' gives that series' forecast again. The result's `as.data.frame()` is long: one row per
+#' series and step, with columns `key`, `time` (as [time()] gives it), `mean` and
+#' `lower_<level>`, `upper_<level>` for each level.
+#'
 #' @param object A fit from [tsattn()].
 #' @param h Steps ahead; default two seasons (10 for non-seasonal series).
 #' @param level Confidence levels of the prediction intervals, in (0, 100).
@@ -114,8 +121,9 @@ seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
 #'   paths forward. On the GPU every path's window stays on the device; the residual
 #'   draws are the CPU's, so the paths agree with the CPU's to float32 rounding.
 #' @param ... Not used.
-#' @return An object of class `c("tsattn_forecast", "forecast")` (for an `mts`,
-#'   `c("tsattn_mforecast", "mforecast")` holding one per series) with `mean`, `lower`,
+#' @return An object of class `c("tsattn_forecast", "forecast")` (for an `mts` or a
+#'   collection, `c("tsattn_mforecast", "mforecast")` whose `$forecast` holds one per
+#'   series, named) with `mean`, `lower`,
 #'   `upper` (`ts` starting after the series), `level`, `x`, `fitted`, `residuals`,
 #'   `method`, `model`, `series` and `attention` (see [attention()]).
 #' @examples
@@ -273,7 +281,11 @@ attention.tsattn_forecast <- function(object, ...) object$attention
 
 #' @rdname attention
 #' @export
-attention.tsattn_mforecast <- function(object, ...) object$attention
+attention.tsattn_mforecast <- function(object, key = NULL, ...) {
+  if (!inherits(object$model, "tsattn_collection")) return(object$attention)
+  collection_member(object$model, key, call = sys.call())
+  object$forecast[[key]]$attention
+}
 
 # list of [1, q, k(, head)] arrays -> [query, key(, head(, layer))] with time stamps
 stamp_attention <- function(a, query_times, key_times) {

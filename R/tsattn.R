@@ -149,7 +149,42 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' single fits; [attention()] and the attention plots of a combination show its first
 #' model's attention (`attention(fit$members$seq2seq)` gives the other's).
 #'
+#' @section Many series:
+#' `y` may be a collection of series of one frequency, of different lengths and starts:
+#' * a named list of univariate `ts` (the names are the keys), or
+#' * a long `data.frame` with columns `key` (character, factor or numeric), `index` and
+#'   `value` (numeric), one row per key and period, in any order. `index` is the time as
+#'   [time()] of a `ts` gives it (decimal years: `2020 + (0:11) / 12` for monthly data,
+#'   whole numbers for yearly; the frequency is the inverse of the smallest step), or a
+#'   `zoo::yearmon` (frequency 12) or `zoo::yearqtr` (4), or a `Date` whose dates are a
+#'   month, a quarter or a year apart (frequency 12, 4 or 1). Each key's periods must
+#'   be consecutive (no gaps). Regressor columns are not supported yet.
+#'
+#' Members that are empty, only `NA`, have missing values, are too short (5
+#' observations for the default) or have another frequency than the rest, duplicated
+#' keys or rows, and unnamed lists are errors that name the member.
+#'
+#' `global = FALSE` (the only choice for now; one network across the series, `global =
+#' TRUE`, is not built yet) fits one model per series, as `tsattn(y[[key]], model, ...)`
+#' would, through [future.apply::future_lapply()] (the package future.apply is needed):
+#' your [future::plan()] decides where the fits run (sequentially by default,
+#' `plan(multisession)` on the cores of this machine, `plan(cluster)` on others). Each
+#' series' fit gets its own seed, drawn from `seed` (or R's RNG) in the order of the
+#' series (`fit$seeds`), and runs with the caller's RNG kind, so every plan gives the
+#' same models, and `tsattn(y[[key]], seed = fit$seeds[[key]], ...)` the same one again.
+#' Progress is reported through progressr when it is installed (turn it on with
+#' `progressr::handlers(global = TRUE)`); `verbose` does not apply.
+#'
+#' The result has class `c("tsattn_collection", "tsattn")`: `$fits` is the named list of
+#' fits, `$keys` the keys and `$seeds` their seeds. [forecast()][forecast.tsattn] of it
+#' gives a `tsattn_mforecast`, whose `$forecast` is a named list of `tsattn_forecast`
+#' and whose [as.data.frame()][forecast.tsattn] is long (key, time, mean, intervals);
+#' `attention(fit, key = )` is one series' attention and `autoplot(fc, keys = )` draws
+#' some of the series.
+#'
 #' @param y A `ts` or `mts` object; a numeric vector is accepted (frequency 1 assumed).
+#'   Or a collection of series: a named list of `ts` or a long `data.frame` (`key`,
+#'   `index`, `value`); see "Many series".
 #' @param model "auto" (the default, see above); one of "gru", "lstm", "attention",
 #'   "transformer", "seq2seq"; several of them (a combination, see above);
 #'   or a network from [sequential()] or [seq2seq()] whose input has
@@ -165,22 +200,42 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' @param difference `"auto"`, `TRUE` (the seasonal lag, or 1), `FALSE`, or the lag.
 #' @param patience Epochs without improvement of the validation loss before stopping.
 #' @param seed,device,verbose As in [fit()].
+#' @param global For a collection of series: `FALSE` fits one model per series (see "Many
+#'   series"); `TRUE` (one global network) is not built yet and is an error.
 #' @return An object of class `tsattn`: `c("tsattn_ensemble", "tsattn")` for the
-#'   default on one series, `c("tsattn_combination", "tsattn")` for several models. An
-#'   interrupt (Ctrl-C) during training keeps the epochs completed so far: the fit made
-#'   from them (of a combination, the models fitted so far) is the `object` of the
-#'   interrupt condition, as in [fit()], and is returned by [interrupted_fit()].
+#'   default on one series, `c("tsattn_combination", "tsattn")` for several models,
+#'   `c("tsattn_collection", "tsattn")` for a collection of series. An interrupt
+#'   (Ctrl-C) during training keeps the epochs completed so far: the fit made from them
+#'   (of a combination, the models fitted so far) is the `object` of the interrupt
+#'   condition, as in [fit()], and is returned by [interrupted_fit()].
 #'   A fit whose best validation loss exceeds 1000 (the series is scaled, so predicting
 #'   its mean scores about 1) has diverged: `tsattn()` warns and says what to change.
 #' @examples
 #' fit <- tsattn(AirPassengers, model = "gru", epochs = 30, seed = 1)
 #' fit
 #' fc <- predict(fit, h = 12) # or forecast::forecast(fit, h = 12)
+#'
+#' # many series: one model per series, where future::plan() says
+#' if (requireNamespace("future.apply", quietly = TRUE)) {
+#'   fits <- tsattn(list(male = mdeaths, female = fdeaths), seed = 1)
+#'   fcs <- predict(fits, h = 12)
+#'   head(as.data.frame(fcs))
+#' }
 #' @export
 tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
                    xreg = NULL, ..., epochs = 200, lambda = "auto", difference = "auto",
-                   patience = 20, seed = NULL, device = "cpu", verbose = interactive()) {
+                   patience = 20, seed = NULL, device = "cpu", verbose = interactive(),
+                   global = FALSE) {
   call <- match.call()
+  if (check_flag(global, "global"))
+    stop_arg("global", paste("FALSE: one global network across the series of a collection is",
+                             "not built yet (global = FALSE fits one model per series)"), "TRUE")
+  if (is_collection(y)) {
+    return(fit_collection(y, model, list(lookback = lookback, horizon = horizon, xreg = xreg,
+                                         epochs = epochs, lambda = lambda,
+                                         difference = difference, patience = patience,
+                                         device = device, ...), seed, call))
+  }
   if (identical(model, "auto")) {
     y <- as_series(y)
     if (NCOL(y) == 1L && is.null(xreg) && is.null(lookback) && is.null(horizon)) {

@@ -11,8 +11,8 @@ set -u
 
 TOOL_PKGS="build-essential python3"
 TOOLS="cc g++ make python3"
-DEB_PKGS="r-base-dev r-cran-testthat r-cran-ggplot2 r-cran-forecast r-cran-generics r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-cli $TOOL_PKGS"
-R_PKGS="testthat ggplot2 forecast generics roxygen2 knitr rmarkdown cli"
+DEB_PKGS="r-base-dev r-cran-testthat r-cran-ggplot2 r-cran-forecast r-cran-generics r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-cli r-cran-future r-cran-future.apply r-cran-progressr r-cran-zoo $TOOL_PKGS"
+R_PKGS="testthat ggplot2 forecast generics roxygen2 knitr rmarkdown cli future future.apply progressr zoo"
 WHAT="R and all required packages are"
 TOOLS_ONLY=0
 if [ "${1:-}" = "--tools" ]; then
