@@ -60,11 +60,33 @@ draw_seed <- function() as.double(sample.int(.Machine$integer.max, 1L))
 build_network <- function(net, input_dim, seed = draw_seed()) {
   s <- network_spec(net)
   layout <- network_layout(net, input_dim)
+  check_weight_count(net, layout)
   flat <- .Call(C_net_init, s$ispec, s$dspec, as.integer(input_dim), as.double(seed))
   net$input_dim <- as.integer(input_dim)
   net$weights <- unflatten_weights(flat, layout)
   net$built_layers <- net$layers
   net
+}
+
+# A network whose weights would not fit in memory (layer_dense(1e9): two billion weights,
+# 16 GB as R doubles and 8 GB more in the core) is an error naming the layer and its
+# size, before any weight is allocated. The limit is options(tsattn.max_weights), by
+# default 2^28 (268 million weights: 2 GiB as R doubles).
+max_weights <- function() {
+  m <- getOption("tsattn.max_weights", 2^28)
+  if (!is.numeric(m) || length(m) != 1L || is.na(m) || m < 1)
+    stop_arg("options(tsattn.max_weights)", "a single number >= 1", describe(m), call = NULL)
+  m
+}
+check_weight_count <- function(net, layout, call = sys.call(-1L)) {
+  n <- layout$n_params
+  lim <- max_weights()
+  if (n <= lim) return(invisible(TRUE))
+  lp <- layout$layer_params
+  i <- which.max(lp)
+  stop(sprintf("the network would have %.0f weights, more than options(tsattn.max_weights) = %.0f allows (%s GB as R doubles); layer %d, %s, has %.0f of them: give it fewer units (or a smaller input)",
+               n, lim, format(signif(n * 8 / 1e9, 3)), i, layer_label(net$layers[[i]]), lp[[i]]),
+       call. = FALSE)
 }
 
 # Edits of $layers after the network was built (heads, activation, padding, window, ...)

@@ -31,6 +31,12 @@ simulate_paths <- function(net, window, h, npaths = 1000, resid = NULL, xreg_fut
   out_time(net, lookback, arg = "window", call = call)
   h <- check_count(h, "h", call = call)
   npaths <- check_count(npaths, "npaths", call = call)
+  # absurd sizes (npaths or h of 1e9) are an error before any allocation: the paths are
+  # npaths x h values per series, limited as the weights are (options(tsattn.max_weights))
+  n_values <- as.double(npaths) * h
+  if (n_values > max_weights())
+    stop(sprintf("`npaths` x `h` = %d x %d = %.0f simulated values per series, more than options(tsattn.max_weights) = %.0f allows: use fewer paths or a shorter horizon",
+                 npaths, h, n_values, max_weights()), call. = FALSE)
 
   if (n_xreg > 0L) {
     if (is.null(xreg_future))
@@ -66,6 +72,7 @@ simulate_paths <- function(net, window, h, npaths = 1000, resid = NULL, xreg_fut
                as.double(t(window)), c(lookback, ncol(window)), xf, h, npaths, rf, n_series, seed)
   res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_simulate), args, attr(device, "id")))
          else do.call(.Call, c(list(C_net_simulate), args))
+  if (is.null(res)) signal_user_interrupt("the forecast simulation")
   nonfinite <- sum(!is.finite(res$paths))
   if (nonfinite > 0L)
     warning(sprintf("%d of the %d simulated values are not finite: the forecast diverges",

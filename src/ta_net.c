@@ -76,8 +76,14 @@ int ta_net_create(ta_net **out, const ta_layer_spec *specs, int n_layers, int in
   net->params = calloc(np + 1, sizeof(float));
   net->grads = calloc(np + 1, sizeof(float));
   if (!net->params || !net->grads) {
+    int big = 0; /* the layer with the most, which the message names */
+    for (int i = 1; i < n_layers; i++)
+      if (net->layers[i].n_params > net->layers[big].n_params) big = i;
+    size_t nb = n_layers > 0 ? net->layers[big].n_params : 0;
     ta_net_free(net);
-    return ta_fail(msg, TA_ERR_NOMEM, "out of memory for %zu parameters", np);
+    return ta_fail(msg, TA_ERR_NOMEM,
+                   "out of memory for %zu parameters (layer %d has %zu of them: give it fewer "
+                   "units)", np, big + 1, nb);
   }
   *out = net;
   return TA_OK;
