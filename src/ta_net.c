@@ -67,6 +67,12 @@ int ta_net_create(ta_net **out, const ta_layer_spec *specs, int n_layers, int in
       return ta_fail(msg, st, "layer %d: %s", i + 1, inner.text);
     }
     net->param_off[i] = np;
+    /* the sum (and calloc(np + 1, 4) below) must not wrap: a direct .Call can ask for
+     * layers of billions of parameters each (R stops them at options(tsattn.max_weights)) */
+    if (L->n_params > ((size_t)-1) / 8 - np) {
+      ta_net_free(net);
+      return ta_fail(msg, TA_ERR_ARG, "layer %d: the network's parameter count overflows", i + 1);
+    }
     np += L->n_params;
     dim = L->out_dim;
   }

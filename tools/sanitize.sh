@@ -38,8 +38,11 @@ grep -q -- '-fsanitize=address,undefined' "$DIR/install.log" ||
 
 echo "sanitize: tests${FILTER:+ matching '$FILTER'} under the sanitizers (log: $DIR/test.log)"
 set +e
+# allocator_may_return_null: an allocation too large for the machine returns NULL, as the
+# C library's does, so that the core's out-of-memory paths (an R error) run under the
+# sanitizer instead of AddressSanitizer aborting the process
 LD_PRELOAD="$asan $ubsan" \
-  ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0" \
+  ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:allocator_may_return_null=1" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   R_LIBS="$DIR/lib" $RSCRIPT tools/run-tests.R tests/testthat ${FILTER:+--filter "$FILTER"} \
   > "$DIR/test.log" 2>&1
