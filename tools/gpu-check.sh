@@ -38,7 +38,10 @@ stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
 
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "commit: $(cat tools/.gpu-check-commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  # the device tool sends the working tree, and a git there may be stale (it said d064478
+  # on 2026-12-04, commits later): the hash comes from tools/.gpu-check-commit, which the
+  # run command writes (echo HASH > tools/.gpu-check-commit; sh tools/gpu-check.sh)
+  echo "commit: $(cat tools/.gpu-check-commit 2>/dev/null || echo 'unknown (write it into tools/.gpu-check-commit)')"
   echo "uname: $(uname -srm)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($JOBS cores)"
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,power.limit --format=csv
