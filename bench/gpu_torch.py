@@ -64,15 +64,7 @@ def main():
         nb = math.ceil(n / bs)
 
         def epoch():
-            tot = 0.0
-            for b in range(nb):
-                xb, yb = x[b * bs:(b + 1) * bs], y[b * bs:(b + 1) * bs]
-                opt.zero_grad(set_to_none=True)
-                loss = lossf(model(xb), yb)
-                loss.backward()
-                opt.step()
-                tot += loss.item()
-            return tot / nb
+            return run.torch_epoch(model, opt, lossf, x, y, bs, nb)
 
         epoch()  # warm-up: kernels, cuDNN plans, allocator
         torch.cuda.synchronize()

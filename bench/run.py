@@ -299,6 +299,20 @@ def strict_fp32(torch):
         return "float32 without TF32 (allow_tf32 = False for matmul and cuDNN)"
 
 
+def torch_epoch(model, opt, lossf, x, y, bs, nb):
+    """One epoch of the timed loop, batches in order: zero_grad, forward, loss, backward,
+    Adam step, loss.item() per step; returns the epoch's mean loss (also bench/gpu_torch.py's)."""
+    tot = 0.0
+    for b in range(nb):
+        xb, yb = x[b * bs:(b + 1) * bs], y[b * bs:(b + 1) * bs]
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(model(xb), yb)
+        loss.backward()
+        opt.step()
+        tot += loss.item()
+    return tot / nb
+
+
 def child_torch_train(a):
     import torch
     torch.set_num_threads(a.threads)
@@ -338,15 +352,7 @@ def child_torch_train(a):
     hist = []
     t0 = time.perf_counter()
     for _ in range(a.epochs):
-        tot = 0.0
-        for b in range(nb):
-            xb, yb = x[b * bs:(b + 1) * bs], y[b * bs:(b + 1) * bs]
-            opt.zero_grad(set_to_none=True)
-            loss = lossf(model(xb), yb)
-            loss.backward()
-            opt.step()
-            tot += loss.item()
-        hist.append(tot / nb)
+        hist.append(torch_epoch(model, opt, lossf, x, y, bs, nb))
     sync()
     secs = time.perf_counter() - t0
     print("RESULT seconds=%.9g steps=%d final_loss=%.9g first_loss=%.9g warmup=%.9g"
