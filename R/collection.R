@@ -185,13 +185,21 @@ derive_seeds <- function(seed, keys, call = sys.call(-1L)) {
   stats::setNames(with_seed(seed, vapply(seq_along(keys), function(i) draw_seed(), 1)), keys)
 }
 
-fit_collection <- function(y, model, args, seed, call) {
-  need_future(call)
+fit_collection <- function(y, model, args, seed, call, global = FALSE, verbose = FALSE) {
   auto <- identical(model, "auto") && is.null(args$lookback) && is.null(args$horizon)
+  if (global && !auto)
+    stop_arg("global", "FALSE for this model: the global model is the default's (model = \"auto\" without lookback or horizon)",
+             "TRUE")
+  if (!global) need_future(call)
   if (!is.null(args$xreg))
     stop_arg("xreg", "NULL for a collection of series (regressors are not supported there yet)",
              describe(args$xreg), call = call)
   series <- as_collection(y, min_length = if (auto) 5L else 1L, call = call)
+  if (global) {
+    if (!is.null(seed)) check_seed(seed, call = call)
+    args$verbose <- verbose
+    return(fit_global(series, args, seed, call))
+  }
   # arguments that would fail for every series fail once, before any fit
   if (!identical(model, "auto") && !inherits(model, "tsattn_network")) check_models(model, call = call)
   check_device(args$device, call = call)
@@ -262,7 +270,8 @@ rng_restore <- function(state) {
   } else assign(".Random.seed", state$seed, envir = env)
 }
 
-# the fit of one key; an error listing the keys when there is none
+# the fit of one key (of a global model: the series' view of it, global_view()); an
+# error listing the keys when there is none
 collection_member <- function(object, key, call = sys.call(-1L)) {
   keys <- object$keys
   if (is.null(key) || !is.character(key) || length(key) != 1L || !key %in% keys)
@@ -270,11 +279,12 @@ collection_member <- function(object, key, call = sys.call(-1L)) {
                             paste0("\"", utils::head(keys, 5L), "\"", collapse = ", "),
                             if (length(keys) > 5L) sprintf(", ... %d in all", length(keys)) else ""),
              describe(key), call = call)
-  object$fits[[key]]
+  if (isTRUE(object$global)) global_view(object, key) else object$fits[[key]]
 }
 
 #' @export
 print.tsattn_collection <- function(x, ...) {
+  if (isTRUE(x$global)) return(print_global(x))
   n <- vapply(x$fits, function(f) length(f$x), 1L)
   cat(x$method, "\n", sep = "")
   cat(sprintf("series: %d, frequency %g, %d to %d observations\n", length(x$keys), x$frequency,
@@ -289,6 +299,7 @@ print.tsattn_collection <- function(x, ...) {
 
 #' @export
 summary.tsattn_collection <- function(object, ...) {
+  if (isTRUE(object$global)) return(summary_global(object))
   print(object)
   f <- object$fits
   df <- data.frame(
@@ -318,7 +329,7 @@ forecast.tsattn_collection <- function(object, h = NULL, level = c(80, 95), xreg
   keys <- object$keys
   seeds <- derive_seeds(seed, keys)
   fcs <- lapply(keys, function(k) {
-    fc <- tryCatch(predict(object$fits[[k]], h = h, level = level, npaths = npaths,
+    fc <- tryCatch(predict(collection_member(object, k), h = h, level = level, npaths = npaths,
                            seed = seeds[[k]], device = device),
                    error = function(e) stop(simpleError(sprintf("series \"%s\": %s", k, conditionMessage(e)),
                                                         call = call)))

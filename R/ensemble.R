@@ -127,7 +127,9 @@ remainder_windows <- function(a, bb, origins, L, H, scale, targets = TRUE) {
   x <- array(0, c(length(origins), L, 1L))
   for (i in seq_along(origins)) {
     o <- origins[i]
-    x[i, , 1L] <- (a[(o - L + 1L):o] - bb$level[o]) / scale
+    # inputs before the first observation repeat it (a global model's lookback may be
+    # longer than a short member of the collection; as ta_windows.c does)
+    x[i, , 1L] <- (a[pmax(1L, (o - L + 1L):o)] - bb$level[o]) / scale
   }
   if (!targets) return(list(x = x))
   fc <- theta_forecast(bb, origins, H)
@@ -162,18 +164,30 @@ remainder_horizon <- function(n, m, min_win = 4L) {
 
 # ---- the fit -----------------------------------------------------------------------------
 
+# one series through the pipeline up to the networks: its transform, the adjusted series,
+# the backbone and the scale of the remainder (the backbone's one-step errors); shared by
+# the single-series default and the global model of a collection (R/global.R)
+remainder_prep <- function(y, lambda = "auto") {
+  n <- length(y)
+  tf <- series_transform_fit(y, lambda)
+  a <- series_transform_apply(tf, as.numeric(y))
+  bb <- theta_backbone(a)
+  e1 <- a[-1L] - theta_forecast(bb, seq_len(n - 1L), 1L)[, 1L]
+  scale <- if (n > 2L) stats::sd(e1) else NA_real_
+  if (!is.finite(scale) || scale < 1e-8 * max(1, abs(mean(a)))) scale <- 1
+  list(transform = tf, adjusted = a, backbone = bb, scale = scale)
+}
+
 fit_ensemble <- function(y, lambda, seed, device, verbose, dots, call) {
   s <- ensemble_settings()
   n <- length(y)
   if (n < 5L)
     stop_arg("y", "at least 5 observations (no model is fitted to fewer)", sprintf("%d", n), verb = "have")
-  tf <- series_transform_fit(y, lambda)
-  a <- series_transform_apply(tf, as.numeric(y))
-  bb <- theta_backbone(a)
-  # the scale of the remainder: the backbone's one-step errors
-  e1 <- a[-1L] - theta_forecast(bb, seq_len(n - 1L), 1L)[, 1L]
-  scale <- stats::sd(e1)
-  if (!is.finite(scale) || scale < 1e-8 * max(1, abs(mean(a)))) scale <- 1
+  p <- remainder_prep(y, lambda)
+  tf <- p$transform
+  a <- p$adjusted
+  bb <- p$backbone
+  scale <- p$scale
   H <- remainder_horizon(n, tf$m)
   lbs <- member_lookbacks(n, tf$m, H, s$members)
   seeds <- with_seed(seed, lapply(seq_len(s$members), function(i) c(draw_seed(), draw_seed())))
@@ -185,10 +199,23 @@ fit_ensemble <- function(y, lambda, seed, device, verbose, dots, call) {
   weight <- s$net_weight
   if (isTRUE(s$select_weight)) weight <- select_weight(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, call)
   secs <- proc.time()[["elapsed"]] - t0
+  ensemble_object(y, members, p, H, s, weight, lbs, call, secs,
+                  sprintf("tsattn ensemble of %d attention networks (lookback %s) on a Theta backbone%s%s",
+                          length(members), paste(unique(lbs), collapse = "/"),
+                          if (tf$log) ", log" else "", if (!is.null(tf$season)) ", seasonally adjusted" else ""))
+}
+
+# the fitted object of one series (class tsattn_ensemble) from its members (fitted
+# "tsattn" objects, one network each, lookbacks lbs) and its pipeline p (remainder_prep):
+# one-step fitted values at every origin the longest lookback allows
+ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method) {
+  n <- length(y)
+  tf <- p$transform
+  a <- p$adjusted
+  bb <- p$backbone
+  scale <- p$scale
   names(members) <- sprintf("attention %d (lookback %d)", seq_along(members), lbs)
   for (i in seq_along(members)) members[[i]]$model <- names(members)[i]
-
-  # one-step fitted values at every origin the longest lookback allows
   Lmax <- max(lbs)
   origins <- if (n - 1L >= Lmax) Lmax:(n - 1L) else integer()
   fitted <- rep(NA_real_, n)
@@ -213,9 +240,7 @@ fit_ensemble <- function(y, lambda, seed, device, verbose, dots, call) {
   obj$train_time <- secs
   obj$fitted <- like_series(fitted, y)
   obj$residuals <- like_series(as.numeric(y) - fitted, y)
-  obj$method <- sprintf("tsattn ensemble of %d attention networks (lookback %s) on a Theta backbone%s%s",
-                        length(members), paste(unique(lbs), collapse = "/"),
-                        if (tf$log) ", log" else "", if (!is.null(tf$season)) ", seasonally adjusted" else "")
+  obj$method <- method
   class(obj) <- c("tsattn_ensemble", "tsattn")
   obj
 }
@@ -230,13 +255,18 @@ fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, d
     args <- c(list(net, w$x, w$y, epochs = s$epochs, batch_size = 32L,
                    optimizer = optimizer_adam(lr = s$lr, weight_decay = s$weight_decay),
                    seed = seeds[[i]][[2L]], device = device, verbose = verbose), dots)
-    fitted_net <- do.call(fit, args)
-    last_w <- remainder_windows(a, bb, length(a), L, H, scale, targets = FALSE)$x
-    structure(list(x = y, model = "attention", network = fitted_net, lookback = L, horizon = 1L,
-                   seq2seq = FALSE, features = matrix(last_w[1L, , 1L], L, 1L),
-                   history = fitted_net$history, call = call),
-              class = "tsattn")
+    remainder_member(y, do.call(fit, args), a, bb, L, scale, call)
   })
+}
+
+# a member of the ensemble of series y: its network (lookback L) as a "tsattn" fit
+# whose features are the last window (what attention() shows)
+remainder_member <- function(y, net, a, bb, L, scale, call) {
+  last_w <- remainder_windows(a, bb, length(a), L, 1L, scale, targets = FALSE)$x
+  structure(list(x = y, model = "attention", network = net, lookback = L, horizon = 1L,
+                 seq2seq = FALSE, features = matrix(last_w[1L, , 1L], L, 1L),
+                 history = net$history, call = call),
+            class = "tsattn")
 }
 
 # the networks' share of the remainder with the least absolute error over the last v
@@ -247,7 +277,15 @@ select_weight <- function(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, ca
   val <- fit_members(a, bb, n - v, H, lbs, scale, s, seeds, device, FALSE, dots, y, call)
   origins <- (n - v):(n - 1L)
   corr <- remainder_predict(val, a, bb, origins, scale, 1, H, device)
-  base <- theta_forecast(bb, origins, H)
+  choose_share(a, theta_forecast(bb, origins, H), corr, origins, s)
+}
+
+# the share among s$weights whose forecasts base + share x corr ([length(origins), H],
+# made at `origins` of a) have the least absolute error over the known steps; a share
+# > 0 only when its error is below s$margin times that of share 0
+choose_share <- function(a, base, corr, origins, s) {
+  n <- length(a)
+  H <- ncol(base)
   err <- vapply(s$weights, function(w) {
     e <- 0
     for (i in seq_along(origins)) {

@@ -265,7 +265,10 @@ fit_attention <- function(object, device) {
   freq <- stats::frequency(y)
   n <- NROW(y)
   tt <- stats::time(y)
-  key_times <- format_time(tt[(n - L + 1L):n], freq)
+  # a global model's window of a series shorter than it starts before the series (its
+  # first value repeated there)
+  key_times <- if (L <= n) format_time(tt[(n - L + 1L):n], freq)
+               else format_time(tt[n] - ((L - 1L):0) / freq, freq)
   w <- object$features[(nrow(object$features) - L + 1L):nrow(object$features), , drop = FALSE]
   a <- attention(object$network, array(w, c(1L, dim(w))), device = device)
   if (length(a) == 0L) return(NULL)

@@ -164,8 +164,7 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' observations for the default) or have another frequency than the rest, duplicated
 #' keys or rows, and unnamed lists are errors that name the member.
 #'
-#' `global = FALSE` (the only choice for now; one network across the series, `global =
-#' TRUE`, is not built yet) fits one model per series, as `tsattn(y[[key]], model, ...)`
+#' `global = FALSE` fits one model per series, as `tsattn(y[[key]], model, ...)`
 #' would, through [future.apply::future_lapply()] (the package future.apply is needed):
 #' your [future::plan()] decides where the fits run (sequentially by default,
 #' `plan(multisession)` on the cores of this machine, `plan(cluster)` on others). Each
@@ -175,8 +174,22 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' Progress is reported through progressr when it is installed (turn it on with
 #' `progressr::handlers(global = TRUE)`); `verbose` does not apply.
 #'
-#' The result has class `c("tsattn_collection", "tsattn")`: `$fits` is the named list of
-#' fits, `$keys` the keys and `$seeds` their seeds. [forecast()][forecast.tsattn] of it
+#' `global = TRUE` (for the default model only) trains one set of networks on the
+#' windows of every series at once, as DeepAR and N-BEATS do: each series goes through
+#' the default's pipeline (log, season, Theta backbone, the remainder on the scale of
+#' the backbone's errors), the networks (3, with lookbacks of one, one and a half and two
+#' seasons) learn the remainder from the windows of all series, and each series keeps
+#' its own share of the networks (0 or 0.5), chosen by rolling origin on its last
+#' observations. The windows are cut in C batch by batch, so memory holds the series and
+#' not their windows; a collection whose windows exceed 800 batches of 128 trains on a
+#' random sample of them (drawn from `seed`). `fit$networks` are the networks,
+#' `fit$net_weights` the shares; each series' forecast is the default's forecast with
+#' these networks as its members. `options(tsattn.global = list(...))` changes the
+#' settings (`R/global.R`).
+#'
+#' The result has class `c("tsattn_collection", "tsattn")`: `$keys` are the keys; of local
+#' models, `$fits` is the named list of fits and `$seeds` their seeds; of a global one,
+#' `$series` the series. [forecast()][forecast.tsattn] of it
 #' gives a `tsattn_mforecast`, whose `$forecast` is a named list of `tsattn_forecast`
 #' and whose [as.data.frame()][forecast.tsattn] is long (key, time, mean, intervals);
 #' `attention(fit, key = )` is one series' attention and `autoplot(fc, keys = )` draws
@@ -200,8 +213,8 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' @param difference `"auto"`, `TRUE` (the seasonal lag, or 1), `FALSE`, or the lag.
 #' @param patience Epochs without improvement of the validation loss before stopping.
 #' @param seed,device,verbose As in [fit()].
-#' @param global For a collection of series: `FALSE` fits one model per series (see "Many
-#'   series"); `TRUE` (one global network) is not built yet and is an error.
+#' @param global For a collection of series: `FALSE` fits one model per series, `TRUE`
+#'   one global model across the series (see "Many series"). An error for one series.
 #' @return An object of class `tsattn`: `c("tsattn_ensemble", "tsattn")` for the
 #'   default on one series, `c("tsattn_combination", "tsattn")` for several models,
 #'   `c("tsattn_collection", "tsattn")` for a collection of series. An interrupt
@@ -227,15 +240,16 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
                    patience = 20, seed = NULL, device = "cpu", verbose = interactive(),
                    global = FALSE) {
   call <- match.call()
-  if (check_flag(global, "global"))
-    stop_arg("global", paste("FALSE: one global network across the series of a collection is",
-                             "not built yet (global = FALSE fits one model per series)"), "TRUE")
+  global <- check_flag(global, "global")
   if (is_collection(y)) {
     return(fit_collection(y, model, list(lookback = lookback, horizon = horizon, xreg = xreg,
                                          epochs = epochs, lambda = lambda,
                                          difference = difference, patience = patience,
-                                         device = device, ...), seed, call))
+                                         device = device, ...), seed, call, global,
+                          verbose = verbose))
   }
+  if (global)
+    stop_arg("global", "FALSE for one series (a global model is trained across the series of a collection: a named list of ts or a long data.frame)", "TRUE")
   if (identical(model, "auto")) {
     y <- as_series(y)
     if (NCOL(y) == 1L && is.null(xreg) && is.null(lookback) && is.null(horizon)) {

@@ -143,6 +143,36 @@ SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   return res;
 }
 
+/* C_net_fit_windows on the GPU: its arguments and result, plus the device id (the
+ * windows are cut on the host, into the pinned batch buffer) */
+SEXP C_cuda_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP win,
+                            SEXP icfg, SEXP dcfg, SEXP seed, SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  fit_ctx ctx;
+  ta_train_cfg cfg;
+  fit_config(&cfg, &ctx, icfg, dcfg);
+  ta_windows w;
+  ta_data train, val;
+  windows_data(&w, &train, &val, net, win);
+  ta_rng_seed(&net->rng, seed_of(seed));
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  ta_cuda_net *g;
+  SEXP gpu = build_gpu(host, net, device, &g);
+  ta_train_result tr;
+  ta_msg msg;
+  msg.text[0] = '\0';
+  int st = ta_cuda_train(g, &train, &val, w.L, &cfg, REAL(lh), REAL(vh), &tr, &msg);
+  gpu_finalizer(gpu);
+  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) fail(host, gpu, msg.text);
+  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
+  release(host);
+  UNPROTECT(5);
+  return res;
+}
+
 /* Sample paths of a recursive forecast on the GPU: C_net_simulate's arguments and
  * result (list(paths, mean)), plus the device id. */
 SEXP C_cuda_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP window,

@@ -172,6 +172,37 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
   return res;
 }
 
+/* fit() of a global model on windows cut batch by batch from many series (ta_windows.h):
+ * win is windows_data()'s list; the network takes [B, L, 1] and gives H values per
+ * window; no validation set. The result as C_net_fit's. */
+SEXP C_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP win, SEXP icfg,
+                       SEXP dcfg, SEXP seed) {
+  ta_net *net;
+  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  fit_ctx ctx;
+  ta_train_cfg cfg;
+  fit_config(&cfg, &ctx, icfg, dcfg);
+  ta_windows w;
+  ta_data train, val;
+  windows_data(&w, &train, &val, net, win);
+  ta_rng_seed(&net->rng, seed_of(seed));
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  ta_train_result tr;
+  ta_msg msg;
+  msg.text[0] = '\0';
+  int st = ta_train(net, &train, &val, w.L, &cfg, REAL(lh), REAL(vh), &tr, &msg);
+  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) {
+    release(ptr);
+    error("%s", msg.text);
+  }
+  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
+  release(ptr);
+  UNPROTECT(4);
+  return res;
+}
+
 /* Attention weights of every attention layer after an evaluation-mode forward:
  * a list with, per such layer, list(layer = i, weights = [B, heads, Tq, Tk] row-major,
  * dims = c(B, heads, Tq, Tk)). */

@@ -220,10 +220,69 @@ void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x
   train->y = to_float(y, B * yrow, "y");
   train->len = lengths_of(len, B, *T, "lengths");
   train->n = B;
+  train->win = NULL;
+  val->win = NULL;
   val->x = nv ? to_float(xv, (size_t)nv * xrow, "validation x") : NULL;
   val->y = nv ? to_float(yv, (size_t)nv * yrow, "validation y") : NULL;
   val->len = nv ? lengths_of(lenv, (size_t)nv, *T, "validation lengths") : NULL;
   val->n = (size_t)nv;
+}
+
+/* element `name` of the list `win`: a double vector of len values (len 0: any length,
+ * stored into *len), finite where `finite` */
+static const double *win_elt(SEXP win, const char *name, size_t *len, int finite) {
+  SEXP names = getAttrib(win, R_NamesSymbol);
+  for (R_xlen_t i = 0; i < XLENGTH(win); i++) {
+    if (strcmp(CHAR(STRING_ELT(names, i)), name) != 0) continue;
+    SEXP v = VECTOR_ELT(win, i);
+    if (!isReal(v)) error("windows: '%s' must be a double vector", name);
+    if (*len && (size_t)XLENGTH(v) != *len)
+      error("windows: '%s' must have %zu values, not %zu", name, *len, (size_t)XLENGTH(v));
+    *len = (size_t)XLENGTH(v);
+    const double *d = REAL(v);
+    if (finite)
+      for (size_t j = 0; j < *len; j++)
+        if (!R_FINITE(d[j])) error("windows: '%s' must be finite (value %zu is not)", name, j + 1);
+    return d;
+  }
+  error("windows: the list has no '%s'", name);
+  return NULL;
+}
+
+void windows_data(ta_windows *w, ta_data *train, ta_data *val, const ta_net *net, SEXP win) {
+  if (TYPEOF(win) != VECSXP || isNull(getAttrib(win, R_NamesSymbol)))
+    error("windows: a named list expected");
+  size_t total = 0, n = 0, one = 1;
+  w->z = win_elt(win, "z", &total, 1);
+  if (total < 2) error("windows: 'z' must have at least 2 values");
+  w->level = win_elt(win, "level", &total, 1);
+  w->start = win_elt(win, "start", &total, 1);
+  w->slope = win_elt(win, "slope", &total, 1);
+  w->inv_scale = win_elt(win, "inv_scale", &total, 1);
+  w->origin = win_elt(win, "origin", &n, 0);
+  if (n < 1) error("windows: 'origin' must have at least one value");
+  w->first = win_elt(win, "first", &n, 0);
+  w->last = win_elt(win, "last", &n, 0);
+  double L = *win_elt(win, "L", &one, 1), H = *win_elt(win, "H", &one, 1);
+  if (!(L >= 1 && L <= 1e6 && L == floor(L))) error("windows: 'L' must be a whole number in 1..1e6");
+  if (!(H >= 1 && H <= 1e6 && H == floor(H))) error("windows: 'H' must be a whole number in 1..1e6");
+  w->total = total;
+  w->n = n;
+  w->L = (size_t)L;
+  w->H = (size_t)H;
+  size_t bad = ta_windows_check(w);
+  if (bad) error("windows: window %zu (origin %g, series %g..%g) lies outside its series or "
+                 "leaves fewer than H = %zu targets", bad, w->origin[bad - 1], w->first[bad - 1],
+                 w->last[bad - 1], w->H);
+  if (net->in_dim != 1) error("windows: the network must take one feature, not %d", net->in_dim);
+  size_t To = ta_net_out_time(net, w->L);
+  if (To * (size_t)net->out_dim != w->H)
+    error("windows: the network gives %zu values per window, not H = %zu",
+          To * (size_t)net->out_dim, w->H);
+  memset(train, 0, sizeof *train);
+  memset(val, 0, sizeof *val);
+  train->n = n;
+  train->win = w;
 }
 
 SEXP fit_result(const ta_net *net, SEXP lh, SEXP vh, int st, const ta_msg *msg,

@@ -20,6 +20,8 @@ SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, 
 SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
                SEXP);
 SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
 SEXP C_cuda_built(void);
@@ -49,6 +51,8 @@ static const R_CallMethodDef call_methods[] = {
     {"C_net_predict", (DL_FUNC)&C_net_predict, 8},
     {"C_net_gradient", (DL_FUNC)&C_net_gradient, 11},
     {"C_net_fit", (DL_FUNC)&C_net_fit, 15},
+    {"C_net_fit_windows", (DL_FUNC)&C_net_fit_windows, 8},
+    {"C_cuda_net_fit_windows", (DL_FUNC)&C_cuda_net_fit_windows, 9},
     {"C_net_attention", (DL_FUNC)&C_net_attention, 7},
     {"C_net_simulate", (DL_FUNC)&C_net_simulate, 12},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},

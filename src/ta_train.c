@@ -8,6 +8,30 @@ void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, s
   for (size_t i = 0; i < b; i++) memcpy(dst + i * row, src + idx[i] * row, row * sizeof(float));
 }
 
+void ta_data_gather(const ta_data *d, const size_t *idx, size_t b, float *xb, float *yb,
+                    size_t xrow, size_t yrow) {
+  if (d->win) {
+    ta_windows_gather(d->win, idx, b, xb, yb);
+    return;
+  }
+  ta_gather_rows(xb, d->x, idx, b, xrow);
+  ta_gather_rows(yb, d->y, idx, b, yrow);
+}
+
+int ta_data_check(const ta_data *train, const ta_data *val, size_t xrow, size_t yrow,
+                  ta_msg *msg) {
+  const ta_windows *w = train->win;
+  if (!w) return TA_OK;
+  if (val->n > 0) return ta_fail(msg, TA_ERR_ARG, "windows train without a validation set");
+  if (w->n != train->n || w->L != xrow || w->H != yrow)
+    return ta_fail(msg, TA_ERR_ARG,
+                   "windows of %zu steps in and %zu out do not fit a network taking %zu "
+                   "values and giving %zu", w->L, w->H, xrow, yrow);
+  size_t bad = ta_windows_check(w);
+  if (bad) return ta_fail(msg, TA_ERR_ARG, "window %zu lies outside its series", bad);
+  return TA_OK;
+}
+
 void ta_shuffle(size_t *idx, size_t n, ta_rng *rng) {
   for (size_t i = n - 1; n > 1 && i > 0; i--) {
     size_t j = ta_rng_below(rng, (uint32_t)(i + 1));
@@ -158,8 +182,7 @@ static int cpu_forward(void *be, const size_t *idx, size_t b, double *loss, ta_m
   (void)msg;
   cpu_train *c = be;
   ta_net *net = c->net;
-  ta_gather_rows(c->xb, c->train->x, idx, b, c->xrow);
-  ta_gather_rows(c->yb, c->train->y, idx, b, c->yrow);
+  ta_data_gather(c->train, idx, b, c->xb, c->yb, c->xrow, c->yrow);
   if (c->lenb)
     for (size_t i = 0; i < b; i++) c->lenb[i] = c->train->len[idx[i]];
   net->target = c->yb;
@@ -221,7 +244,9 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
   if (B > n) B = n;
   size_t To = ta_net_out_time(net, T), np = net->n_params;
   size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
-  int st = ta_net_reserve(net, B, T, msg);
+  int st = ta_data_check(train, val, xrow, yrow, msg);
+  if (st != TA_OK) return st;
+  st = ta_net_reserve(net, B, T, msg);
   if (st != TA_OK) return st;
 
   /* everything the loop needs, in one allocation: no allocation inside the loop */

@@ -8,6 +8,7 @@
 
 #include "ta_net.h"
 #include "ta_optim.h"
+#include "ta_windows.h"
 
 typedef struct {
   int epochs, batch_size, shuffle, loss;
@@ -26,11 +27,14 @@ typedef struct {
   int best_epoch;  /* 1-based epoch whose weights were restored, 0 if none */
 } ta_train_result;
 
-/* A data set: x [n, T, in_dim], y [n, T_out, out_dim], optional valid lengths [n]. */
+/* A data set: x [n, T, in_dim], y [n, T_out, out_dim], optional valid lengths [n]; or,
+ * when win is not NULL, the n windows it cuts from its series (x, y and len NULL), for
+ * training only (a validation set is always rows). */
 typedef struct {
   const float *x, *y;
   const int *len;
   size_t n;
+  const ta_windows *win;
 } ta_data;
 
 /* Trains on `train`, validates on `val` (val.n may be 0). history: loss [epochs] and
@@ -45,6 +49,14 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
 void ta_shuffle(size_t *idx, size_t n, ta_rng *rng);
 /* copies rows idx[0..b) of src [*, row] into dst [b, row] */
 void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, size_t row);
+/* rows idx[0..b) of a data set, x into xb [b, xrow] and y into yb [b, yrow], cut from
+ * its windows where it has them (every backend gathers its batches here) */
+void ta_data_gather(const ta_data *d, const size_t *idx, size_t b, float *xb, float *yb,
+                    size_t xrow, size_t yrow);
+/* TA_OK when a training set of windows cuts rows of xrow inputs and yrow targets (one
+ * feature, L steps in, H out) and comes without a validation set; TA_ERR_ARG otherwise */
+int ta_data_check(const ta_data *train, const ta_data *val, size_t xrow, size_t yrow,
+                  ta_msg *msg);
 /* the TA_ERR_NONFINITE stop for a loss l that is not finite */
 int ta_fail_nonfinite(ta_msg *msg, double l, int epoch);
 /* Early stopping on a score per epoch (the validation loss, else the training loss). */

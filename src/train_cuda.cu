@@ -76,8 +76,7 @@ static int gpu_forward(void *be, const size_t *idx, size_t b, double *loss, ta_m
   const float *yhat;
   int st;
   /* the previous step's loss read waited for its upload: the staging buffer is free */
-  ta_gather_rows(c->xb, c->train->x, idx, b, c->xrow);
-  ta_gather_rows(c->yb, c->train->y, idx, b, c->yrow);
+  ta_data_gather(c->train, idx, b, c->xb, c->yb, c->xrow, c->yrow);
   if (c->lenb)
     for (size_t i = 0; i < b; i++) c->lenb[i] = c->train->len[idx[i]];
   g->pass.training = 1; /* evaluate() turns it off */
@@ -141,7 +140,9 @@ extern "C" int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data
   if (B > n) B = n;
   size_t To = ta_net_out_time(net, T);
   size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
-  int st = ta_cuda_net_reserve(g, B, T, msg);
+  int st = ta_data_check(train, val, xrow, yrow, msg);
+  if (st) return st;
+  st = ta_cuda_net_reserve(g, B, T, msg);
   if (st) return st;
   gpu_train c = {g, train, val, cfg, cfg->opt, T, xrow, yrow, g->stage, g->stage + g->B_cap * xrow,
                  NULL, NULL};

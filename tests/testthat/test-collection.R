@@ -188,7 +188,6 @@ test_that("autoplot() of a collection forecast draws facets of the chosen keys",
 
 test_that("bad collections are errors that name the member", {
   y <- three()
-  expect_error(tsattn(y[1:2], global = TRUE), "`global` must be FALSE: one global network .* not built yet")
   expect_error(tsattn(y), "`y` must be series of one frequency, not frequencies 12 \\(\"air\", \"deaths\"\\) and 1 \\(\"nile\"\\)")
   expect_error(tsattn(unname(y[1:2])), "`y` must be a named list of ts .*, not an unnamed list")
   expect_error(tsattn(list(a = datasets::ldeaths, datasets::mdeaths)),

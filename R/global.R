@@ -1,0 +1,252 @@
+# A global model of a collection (tsattn(<list or data.frame>, global = TRUE)): every
+# series through the default's pipeline (R/ensemble.R: log, season, Theta backbone, the
+# remainder on the scale of the backbone's one-step errors), then one attention network
+# per member trained on the windows of all series at once, as DeepAR, N-BEATS and the M4
+# and M5 winners trained one model across series (Salinas et al. 2020; Oreshkin et al.
+# 2020; Smyl 2020). Per-window normalisation (the origin's level, the series' scale)
+# makes the windows of different series comparable.
+#
+# Memory: the windows are cut in C batch by batch (src/ta_windows.c) from the series,
+# their backbone and scale, all of the collection's size; the only per-window storage is
+# the three positions of each window (darts#2010 and neuralforecast#783 ran out of
+# memory building every window up front).
+#
+# Each series' forecast is that of the single-series default with the global networks as
+# its members (global_view(): a tsattn_ensemble), so forecast(), attention(), autoplot()
+# and the intervals are the default's.
+
+global_defaults <- list(
+  members = 3L,       # networks averaged (seeds and lookbacks differ)
+  width = 32L,        # model width: more data than one series carries
+  steps = 800L,       # optimizer steps per member, whatever the collection's size
+  min_epochs = 1L,    # passes over the windows: at least and at most (small
+  max_epochs = 60L,   # collections, where `steps` would mean thousands of passes)
+  batch_size = 128L,
+  lr = 3e-3,
+  weight_decay = 1e-2,
+  loss = "mae",       # what MASE measures
+  net_weight = 1,     # the networks' share of the remainder (without select_weight)
+  select_weight = TRUE, # choose each series' share among `weights` by rolling origin
+  weights = c(0, 0.5),
+  margin = 0.8,       # a share > 0 is kept only when its error is below margin x the backbone's
+  interval_scale = 1
+)
+
+# the settings, options(tsattn.global = list(...)) overriding any of them
+global_settings <- function() {
+  s <- global_defaults
+  o <- getOption("tsattn.global")
+  if (is.list(o)) s[names(o)] <- o
+  s
+}
+
+# the lookback of each member and the steps the networks predict at once (the
+# single-series default's: a season or two; two seasons, 8 steps for yearly data)
+global_shape <- function(m, members) {
+  base <- if (m > 1L) c(2L * m, m, m + m %/% 2L) else c(8L, 5L, 6L)
+  list(lookbacks = rep_len(base, members), H = if (m > 1L) 2L * m else 8L)
+}
+
+# the windows of every series for lookback L and H steps ahead, as ta_windows.h reads
+# them: each series' origins from min(L, n - H) (at least 2 observations) to n - H, or
+# to n - hold - H where `hold` (one per series) holds the last observations out
+global_windows <- function(prep, L, H, hold = 0L) {
+  n <- vapply(prep, function(p) length(p$adjusted), 1L)
+  nt <- n - hold
+  off <- c(0, cumsum(as.numeric(n)))[seq_along(n)]
+  z <- unlist(lapply(prep, `[[`, "adjusted"), use.names = FALSE)
+  level <- unlist(lapply(prep, function(p) p$backbone$level), use.names = FALSE)
+  slope <- unlist(lapply(prep, function(p) p$backbone$drift), use.names = FALSE)
+  start <- unlist(lapply(prep, function(p) {
+    k <- seq_along(p$adjusted)
+    theta_forecast(p$backbone, k, 1L)[, 1L]
+  }), use.names = FALSE)
+  inv_scale <- unlist(lapply(seq_along(prep), function(i) rep(1 / prep[[i]]$scale, n[i])),
+                      use.names = FALSE)
+  o1 <- pmax(2L, pmin(L, nt - H))
+  cnt <- pmax(0L, nt - H - o1 + 1L)
+  has <- cnt > 0L
+  origin <- unlist(lapply(which(has), function(i) off[i] + seq(o1[i], nt[i] - H) - 1),
+                   use.names = FALSE)
+  first <- rep(off[has], cnt[has])
+  last <- rep(off[has] + nt[has] - 1, cnt[has])
+  list(z = z, level = level, start = start, slope = slope, inv_scale = inv_scale,
+       origin = as.double(origin), first = as.double(first), last = as.double(last),
+       L = as.double(L), H = as.double(H))
+}
+
+# trains the (unbuilt) network `net` on windows `win`; the network with its history
+fit_windows <- function(net, win, epochs, batch_size, optimizer, seed, device, verbose,
+                        loss = "mse") {
+  seed <- check_seed(seed)
+  net <- build_network(net, 1L, seed[[1L]])
+  layout <- check_network(net)
+  s <- network_spec(net)
+  icfg <- c(epochs, batch_size, 1L, if (loss == "mse") 1L else 2L, 0L, if (optimizer$name == "adam") 1L else 2L,
+            as.integer(verbose), max(1L, epochs %/% 10L))
+  dcfg <- c(optimizer$lr, optimizer$beta1, optimizer$beta2, optimizer$eps,
+            optimizer$weight_decay, optimizer$momentum, 0)
+  w <- flatten_weights(net$weights, layout)
+  res <- if (device == "cuda") {
+    .Call(C_cuda_net_fit_windows, s$ispec, s$dspec, net$input_dim, w, win, as.integer(icfg),
+          as.double(dcfg), seed[[2L]], attr(device, "id"))
+  } else {
+    .Call(C_net_fit_windows, s$ispec, s$dspec, net$input_dim, w, win, as.integer(icfg),
+          as.double(dcfg), seed[[2L]])
+  }
+  net$weights <- unflatten_weights(res$weights, layout)
+  net$history <- data.frame(epoch = seq_along(res$loss), loss = res$loss, val_loss = res$val_loss)
+  if (res$status == 3L) warning(res$message, call. = FALSE)
+  if (res$status == 4L) {
+    done <- length(res$loss)
+    signal_tsattn_interrupt(net, interrupt_message(done + 1L, 0L, done, done), sys.call())
+  }
+  net
+}
+
+fit_global <- function(series, args, seed, call) {
+  s <- global_settings()
+  device <- check_device(if (is.null(args$device)) "cpu" else args$device, call = call)
+  verbose <- if (is.null(args$verbose)) FALSE else check_flag(args$verbose, "verbose", call = call)
+  lambda <- if (is.null(args$lambda)) "auto" else args$lambda
+  keys <- names(series)
+  t0 <- proc.time()[["elapsed"]]
+  prep <- lapply(series, remainder_prep, lambda = lambda)
+  m <- prep[[1L]]$transform$m
+  shape <- global_shape(m, s$members)
+  H <- shape$H
+  seeds <- with_seed(if (is.null(seed)) draw_seed() else seed,
+                     lapply(seq_len(s$members), function(i) c(draw_seed(), draw_seed())))
+  train <- function(hold) lapply(seq_len(s$members), function(i) {
+    win <- global_windows(prep, shape$lookbacks[i], H, hold)
+    nw <- length(win$origin)
+    if (nw < 1L)
+      stop(simpleError(sprintf("no series of the collection is long enough for a global model (each needs at least %d observations); use global = FALSE",
+                               H + 2L), call = call))
+    # a large collection trains on a random share of its windows, `steps` batches of
+    # them, each seen once (drawn from the member's seed: reproducible)
+    most <- s$steps * s$batch_size
+    if (nw > most) {
+      keep <- sort(with_seed(seeds[[i]][[1L]], sample.int(nw, most)))
+      win[c("origin", "first", "last")] <- lapply(win[c("origin", "first", "last")], `[`, keep)
+      nw <- most
+    }
+    epochs <- min(s$max_epochs, max(s$min_epochs, ceiling(most / nw)))
+    fit_windows(remainder_network(H, s$width), win, epochs, min(s$batch_size, nw),
+                optimizer_adam(lr = s$lr, weight_decay = s$weight_decay), seeds[[i]][[2L]], device,
+                verbose, s$loss)
+  })
+  nets <- train(0L)
+  # each series' share of the networks, chosen by rolling origin inside it as the
+  # single-series default does (select_weight()): networks trained without the last v
+  # observations of every series forecast each series from its last v origins
+  weights <- stats::setNames(rep(s$net_weight, length(keys)), keys)
+  if (isTRUE(s$select_weight)) {
+    n <- vapply(prep, function(p) length(p$adjusted), 1L)
+    v <- pmax(0L, as.integer(pmin(H, floor(n / 5))))
+    val_nets <- train(v)
+    weights[] <- global_select_weights(prep, val_nets, shape$lookbacks, v, H, s, device)
+  }
+  secs <- proc.time()[["elapsed"]] - t0
+  structure(list(
+    series = series, prep = prep, networks = nets, net_weights = weights,
+    lookbacks = shape$lookbacks,
+    remainder_horizon = H, settings = s, keys = keys, seeds = seeds, global = TRUE,
+    model = "auto", frequency = stats::frequency(series[[1L]]),
+    method = sprintf("tsattn: one global model of %d attention networks (lookback %s) for %d series, on Theta backbones",
+                     length(nets), paste(unique(shape$lookbacks), collapse = "/"), length(keys)),
+    train_time = secs, call = call
+  ), class = c("tsattn_collection", "tsattn"))
+}
+
+# one series of a global fit as the single-series default would hold it (a
+# tsattn_ensemble whose members are the global networks)
+global_view <- function(object, key) {
+  y <- object$series[[key]]
+  p <- object$prep[[key]]
+  L <- object$lookbacks
+  cl <- object$call
+  cl$y <- as.name(key)
+  members <- lapply(seq_along(object$networks), function(i)
+    remainder_member(y, object$networks[[i]], p$adjusted, p$backbone, L[i], p$scale, cl))
+  s <- object$settings
+  tf <- p$transform
+  ensemble_object(y, members, p, object$remainder_horizon, s, object$net_weights[[key]], L, cl,
+                  object$train_time,
+                  sprintf("tsattn global model: %d attention networks (lookback %s) trained on %d series, on a Theta backbone%s%s",
+                          length(members), paste(unique(L), collapse = "/"), length(object$keys),
+                          if (tf$log) ", log" else "",
+                          if (!is.null(tf$season)) ", seasonally adjusted" else ""))
+}
+
+print_global <- function(x) {
+  n <- vapply(x$series, length, 1L)
+  cat(x$method, "\n", sep = "")
+  cat(sprintf("series: %d, frequency %g, %d to %d observations\n", length(x$keys), x$frequency,
+              min(n), max(n)))
+  np <- network_layout(x$networks[[1L]])$n_params
+  cat(sprintf("networks: %d of %s parameters, %d epochs each over the pooled windows; they predict %d steps of the remainder at once\n",
+              length(x$networks), format(np, big.mark = ","), nrow(x$networks[[1L]]$history),
+              x$remainder_horizon))
+  cat(sprintf("fitted in %.1f s; keys: %s%s\n", x$train_time,
+              paste0("\"", utils::head(x$keys, 5L), "\"", collapse = ", "),
+              if (length(x$keys) > 5L) ", ..." else ""))
+  invisible(x)
+}
+
+summary_global <- function(object) {
+  print_global(object)
+  fr <- object$frequency
+  df <- data.frame(
+    key = object$keys,
+    n = vapply(object$series, length, 1L),
+    start = vapply(object$series, function(g) format_time(stats::time(g)[1L], fr), ""),
+    end = vapply(object$series, function(g) format_time(utils::tail(stats::time(g), 1L), fr), ""),
+    log = vapply(object$prep, function(p) p$transform$log, NA),
+    seasonal = vapply(object$prep, function(p) !is.null(p$transform$season), NA),
+    row.names = NULL, stringsAsFactors = FALSE)
+  cat("\n")
+  print(df, right = FALSE)
+  invisible(df)
+}
+
+# the networks' mean remainder [sum(lengths(origins)), H] of many series at once: one
+# predict per network over the windows of every series' origins (origins: a list, one
+# vector of origins per series, in the order of prep)
+global_remainder <- function(prep, nets, lookbacks, origins, H, device = "cpu") {
+  N <- sum(lengths(origins))
+  out <- matrix(0, N, H)
+  if (!N) return(out)
+  for (i in seq_along(nets)) {
+    L <- lookbacks[i]
+    x <- do.call(rbind, lapply(seq_along(prep), function(k) {
+      o <- origins[[k]]
+      if (!length(o)) return(NULL)
+      p <- prep[[k]]
+      w <- remainder_windows(p$adjusted, p$backbone, o, L, 1L, p$scale, targets = FALSE)$x
+      matrix(w, length(o), L)
+    }))
+    scale <- rep(vapply(prep, `[[`, 1, "scale"), lengths(origins))
+    out <- out + scale * matrix(predict(nets[[i]], array(x, c(N, L, 1L)), device = device), N, H)
+  }
+  out / length(nets)
+}
+
+# each series' share among s$weights with the least absolute error over its last v[k]
+# origins (the rule of select_weight(), for every series at once)
+global_select_weights <- function(prep, nets, lookbacks, v, H, s, device) {
+  n <- vapply(prep, function(p) length(p$adjusted), 1L)
+  # (the global networks forecast series shorter than their lookback too)
+  ok <- v >= 1L & n - v >= 2L
+  origins <- lapply(seq_along(prep), function(k) if (ok[k]) (n[k] - v[k]):(n[k] - 1L) else integer())
+  corr <- global_remainder(prep, nets, lookbacks, origins, H, device)
+  row <- 0L
+  vapply(seq_along(prep), function(k) {
+    o <- origins[[k]]
+    if (!length(o)) return(0)
+    p <- prep[[k]]
+    ck <- corr[row + seq_along(o), , drop = FALSE]
+    row <<- row + length(o)
+    choose_share(p$adjusted, theta_forecast(p$backbone, o, H), ck, o, s)
+  }, 1)
+}

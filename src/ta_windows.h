@@ -1,0 +1,34 @@
+/* Training windows cut from series on the fly, batch by batch, so that a global model
+ * over many series holds the series in memory and never all of its windows (issue 12:
+ * the darts and neuralforecast global models ran out of memory building every window
+ * up front).
+ *
+ * The series are concatenated in z [total]. Window i ends at position origin[i] of its
+ * series, which occupies positions first[i] .. last[i] of z. At an origin o the series'
+ * own baseline is a straight line: level[o] at the origin and start[o] + slope[o] * k
+ * at step k = 0, 1, ... after it (a Theta or Holt forecast, say), and inv_scale[o] puts
+ * the series on a common scale:
+ *   x[i, t, 0] = (z[max(first[i], o - L + 1 + t)] - level[o]) * inv_scale[o]   t < L
+ *   y[i, 0, k] = (z[o + 1 + k] - start[o] - slope[o] * k) * inv_scale[o]       k < H
+ * Inputs before a series' first observation repeat it (a series shorter than the
+ * lookback still has windows); targets must lie inside the series (o + H <= last[i]).
+ * Positions are doubles holding integers, as R passes them: no int offsets. */
+#ifndef TA_WINDOWS_H
+#define TA_WINDOWS_H
+
+#include <stddef.h>
+
+typedef struct {
+  const double *z, *level, *start, *slope, *inv_scale; /* [total] */
+  const double *origin, *first, *last;                 /* [n] positions in z */
+  size_t total, n, L, H;
+} ta_windows;
+
+/* rows idx[0..b) of the windows: x [b, L, 1] and y [b, 1, H] (y may be NULL) */
+void ta_windows_gather(const ta_windows *w, const size_t *idx, size_t b, float *x, float *y);
+
+/* 0 when every window lies inside z with its targets inside its series, else the
+ * 1-based number of the first window that does not */
+size_t ta_windows_check(const ta_windows *w);
+
+#endif

@@ -1,0 +1,142 @@
+# A global model of a collection (tsattn(<collection>, global = TRUE), R/global.R): one
+# set of networks trained on the windows of every series, cut in C batch by batch
+# (src/ta_windows.c).
+
+ns <- asNamespace("tsattn")
+
+global_series <- function() {
+  list(male = datasets::mdeaths, female = datasets::fdeaths, all = datasets::ldeaths,
+       air = stats::window(datasets::AirPassengers, end = c(1952, 12)),
+       short = stats::ts(c(5, 7, 6, 8, 9, 8, 10, 11), start = c(2001, 3), frequency = 12))
+}
+
+# the windows that ta_windows.h describes, written out in R from its own formula
+windows_in_r <- function(win) {
+  L <- win$L; H <- win$H; n <- length(win$origin)
+  x <- array(0, c(n, L, 1L)); y <- array(0, c(n, 1L, H))
+  for (i in seq_len(n)) {
+    o <- win$origin[i] + 1; f <- win$first[i] + 1 # 1-based
+    p <- pmax(f, o - L + seq_len(L))
+    x[i, , 1L] <- (win$z[p] - win$level[o]) * win$inv_scale[o]
+    k <- seq_len(H) - 1
+    y[i, 1L, ] <- (win$z[o + 1 + k] - win$start[o] - win$slope[o] * k) * win$inv_scale[o]
+  }
+  list(x = x, y = y)
+}
+
+test_that("windows cut in C train exactly as the same windows written out in R", {
+  prep <- lapply(global_series(), ns$remainder_prep)
+  win <- ns$global_windows(prep, 12L, 6L)
+  # the short series (8 points) has windows whose inputs start before its first point
+  expect_true(any(win$origin - win$first < 11))
+  expect_equal(length(unique(win$first)), 5L)
+  w <- windows_in_r(win)
+  net <- ns$remainder_network(6L, 8L)
+  opt <- optimizer_adam(lr = 1e-2)
+  a <- fit(net, w$x, w$y, epochs = 3, batch_size = 16, optimizer = opt, seed = 3, verbose = FALSE)
+  b <- ns$fit_windows(net, win, 3L, 16L, opt, 3, "cpu", FALSE)
+  expect_identical(b$weights, a$weights)
+  expect_identical(b$history$loss, a$history$loss)
+  # with the MAE loss too
+  a <- fit(net, w$x, w$y, epochs = 2, batch_size = 7, optimizer = opt, seed = 4, loss = "mae",
+           verbose = FALSE)
+  b <- ns$fit_windows(net, win, 2L, 7L, opt, 4, "cpu", FALSE, loss = "mae")
+  expect_identical(b$weights, a$weights)
+})
+
+test_that("windows outside their series are an error before any training", {
+  prep <- lapply(global_series(), ns$remainder_prep)
+  win <- ns$global_windows(prep, 12L, 6L)
+  net <- ns$remainder_network(6L, 8L)
+  opt <- optimizer_adam()
+  bad <- win; bad$origin[3] <- bad$last[3] - 2 # leaves 2 targets, not 6
+  expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE),
+               "window 3 .* lies outside its series or leaves fewer than H = 6 targets")
+  bad <- win; bad$origin[1] <- bad$first[1] - 1
+  expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE), "window 1 ")
+  bad <- win; bad$origin[2] <- NA
+  expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE), "window 2 ")
+  bad <- win; bad$first[2] <- 0.5
+  expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE), "window 2 ")
+  bad <- win; bad$level <- bad$level[-1]
+  expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE), "'level' must have")
+  bad <- win; bad$z[5] <- NaN
+  expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE), "'z' must be finite")
+  bad <- win; bad$slope <- NULL
+  expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE), "has no 'slope'")
+  expect_error(ns$fit_windows(ns$remainder_network(5L, 8L), win, 1L, 8L, opt, 1, "cpu", FALSE),
+               "gives 5 values per window, not H = 6")
+})
+
+test_that("a global model forecasts every series, reproducibly, with its attention", {
+  y <- global_series()
+  fit <- tsattn(y, global = TRUE, seed = 1)
+  expect_s3_class(fit, "tsattn_collection")
+  expect_true(fit$global)
+  expect_identical(fit$keys, names(y))
+  expect_length(fit$networks, 3L)
+  expect_true(all(fit$net_weights %in% c(0, 0.5)))
+  expect_output(print(fit), "one global model of 3 attention networks .* for 5 series")
+  expect_output(s <- summary(fit), "short")
+  expect_equal(s$n, vapply(y, length, 1L), ignore_attr = TRUE)
+
+  fc <- forecast::forecast(fit, h = 12, seed = 2)
+  expect_s3_class(fc, c("tsattn_mforecast", "mforecast"))
+  expect_identical(names(fc$forecast), names(y))
+  for (k in names(y)) {
+    f <- fc$forecast[[k]]
+    expect_s3_class(f, "tsattn_forecast")
+    expect_length(f$mean, 12L)
+    expect_true(all(is.finite(f$mean)) && all(is.finite(f$lower)) && all(is.finite(f$upper)))
+    expect_true(all(f$lower[, 2] <= f$mean & f$mean <= f$upper[, 2]))
+    expect_equal(stats::tsp(f$mean)[1L], stats::tsp(y[[k]])[2L] + 1 / 12)
+  }
+  df <- as.data.frame(fc)
+  expect_identical(unique(df$key), names(y))
+  expect_equal(nrow(df), 12L * length(y))
+  # the forecast of one series is the single-series default's with the global networks
+  v <- ns$global_view(fit, "female")
+  expect_s3_class(v, "tsattn_ensemble")
+  expect_identical(forecast::forecast(v, h = 12, seed = fc$seeds[["female"]])$mean, fc$forecast$female$mean)
+
+  att <- attention(fit, key = "air")
+  expect_s3_class(att, "tsattn_attention")
+  expect_equal(dim(att), c(24L, 24L))
+  expect_equal(unname(rowSums(att)), rep(1, 24), tolerance = 1e-5)
+  expect_error(attention(fit, key = "nope"), "`key` must be one of the series' keys")
+
+  again <- tsattn(y, global = TRUE, seed = 1)
+  expect_identical(again$networks[[2]]$weights, fit$networks[[2]]$weights)
+  expect_identical(forecast::forecast(again, h = 12, seed = 2)$forecast$air$mean, fc$forecast$air$mean)
+  other <- tsattn(y, global = TRUE, seed = 9)
+  expect_false(identical(other$networks[[1]]$weights, fit$networks[[1]]$weights))
+  # a long data.frame gives the same model as the list
+  long <- do.call(rbind, lapply(names(y), function(k)
+    data.frame(key = k, index = as.numeric(stats::time(y[[k]])), value = as.numeric(y[[k]]))))
+  from_df <- tsattn(long, global = TRUE, seed = 1)
+  expect_identical(from_df$networks[[1]]$weights, fit$networks[[1]]$weights)
+})
+
+test_that("a large collection trains on a sample of its windows, the same for a seed", {
+  op <- options(tsattn.global = list(steps = 5L, batch_size = 8L, members = 1L,
+                                     select_weight = FALSE))
+  on.exit(options(op))
+  y <- global_series()
+  a <- tsattn(y, global = TRUE, seed = 3)
+  # 5 steps of 8 windows: one epoch over the 40 sampled windows
+  expect_equal(nrow(a$networks[[1]]$history), 1L)
+  b <- tsattn(y, global = TRUE, seed = 3)
+  expect_identical(a$networks[[1]]$weights, b$networks[[1]]$weights)
+  expect_true(all(a$net_weights == 1))
+})
+
+test_that("global = TRUE where it does not apply is an error naming it", {
+  y <- global_series()
+  expect_error(tsattn(datasets::mdeaths, global = TRUE), "`global` must be FALSE for one series")
+  expect_error(tsattn(y, model = "gru", global = TRUE), "`global` must be FALSE for this model")
+  expect_error(tsattn(y, lookback = 6, global = TRUE), "`global` must be FALSE for this model")
+  expect_error(tsattn(y, global = NA), "`global`")
+  tiny <- list(a = stats::ts(1:6 + 0, frequency = 12), b = stats::ts(c(3, 1, 4, 1, 5, 9), frequency = 12))
+  expect_error(tsattn(tiny, global = TRUE, seed = 1),
+               "no series of the collection is long enough for a global model .* 26 observations")
+})
