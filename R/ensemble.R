@@ -284,20 +284,35 @@ select_weight <- function(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, ca
 # made at `origins` of a) have the least absolute error over the known steps; a share
 # > 0 only when its error is below s$margin times that of share 0
 choose_share <- function(a, base, corr, origins, s) {
-  n <- length(a)
   H <- ncol(base)
-  err <- vapply(s$weights, function(w) {
-    e <- 0
-    for (i in seq_along(origins)) {
-      k <- seq_len(min(H, n - origins[i]))
-      e <- e + sum(abs(a[origins[i] + k] - base[i, k] - w * corr[i, k]))
-    }
-    e
-  }, 1)
-  best <- which.min(err)
-  if (s$weights[best] != 0 && any(s$weights == 0) && err[best] >= s$margin * err[s$weights == 0])
-    return(0)
-  s$weights[best]
+  idx <- outer(origins, seq_len(H), `+`)
+  actual <- matrix(a[ifelse(idx <= length(a), idx, NA)], nrow(idx))
+  pick_share(share_errors(actual, base, corr, s$weights), s)
+}
+
+# the absolute errors of base + w x corr against actual (matrices [origins, H], actual NA
+# where unknown), summed within each group of rows, for each share w in weights:
+# [groups, length(weights)] (groups in order of first appearance)
+share_errors <- function(actual, base, corr, weights, group = rep(1L, nrow(actual))) {
+  g <- unique(group)
+  matrix(vapply(weights, function(w) {
+    e <- abs(actual - base - w * corr)
+    e[is.na(e)] <- 0
+    rowsum(rowSums(e), group, reorder = FALSE)[, 1L]
+  }, numeric(length(g))), length(g))
+}
+
+# per row of err [groups, length(s$weights)]: the share with the least error, kept
+# when > 0 only if its error is below s$margin times share 0's
+pick_share <- function(err, s) {
+  best <- max.col(-err, ties.method = "first")
+  share <- s$weights[best]
+  zero <- which(s$weights == 0)
+  if (length(zero)) {
+    worse <- share != 0 & err[cbind(seq_len(nrow(err)), best)] >= s$margin * err[, zero[1L]]
+    share[worse] <- 0
+  }
+  share
 }
 
 # the members' average remainder [length(origins), H] on the adjusted scale, times weight

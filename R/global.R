@@ -47,22 +47,27 @@ global_shape <- function(m, members) {
   list(lookbacks = rep_len(base, members), H = if (m > 1L) 2L * m else 8L)
 }
 
+# the series of a collection end to end, with each position's backbone (level; start and
+# slope of its forecast line, theta_forecast()) and scale, as ta_windows.h reads them;
+# off: each series' offset (0-based), n: their lengths
+global_flat <- function(prep) {
+  n <- vapply(prep, function(p) length(p$adjusted), 1L)
+  flat <- function(f) unlist(lapply(prep, f), use.names = FALSE)
+  list(z = flat(function(p) p$adjusted),
+       level = flat(function(p) p$backbone$level),
+       start = flat(function(p) theta_forecast(p$backbone, seq_along(p$adjusted), 1L)[, 1L]),
+       slope = flat(function(p) p$backbone$drift),
+       scale = rep(vapply(prep, `[[`, 1, "scale"), n),
+       off = c(0, cumsum(as.numeric(n)))[seq_along(n)], n = n)
+}
+
 # the windows of every series for lookback L and H steps ahead, as ta_windows.h reads
 # them: each series' origins from min(L, n - H) (at least 2 observations) to n - H, or
 # to n - hold - H where `hold` (one per series) holds the last observations out
-global_windows <- function(prep, L, H, hold = 0L) {
-  n <- vapply(prep, function(p) length(p$adjusted), 1L)
+global_windows <- function(prep, L, H, hold = 0L, flat = global_flat(prep)) {
+  n <- flat$n
+  off <- flat$off
   nt <- n - hold
-  off <- c(0, cumsum(as.numeric(n)))[seq_along(n)]
-  z <- unlist(lapply(prep, `[[`, "adjusted"), use.names = FALSE)
-  level <- unlist(lapply(prep, function(p) p$backbone$level), use.names = FALSE)
-  slope <- unlist(lapply(prep, function(p) p$backbone$drift), use.names = FALSE)
-  start <- unlist(lapply(prep, function(p) {
-    k <- seq_along(p$adjusted)
-    theta_forecast(p$backbone, k, 1L)[, 1L]
-  }), use.names = FALSE)
-  inv_scale <- unlist(lapply(seq_along(prep), function(i) rep(1 / prep[[i]]$scale, n[i])),
-                      use.names = FALSE)
   o1 <- pmax(2L, pmin(L, nt - H))
   cnt <- pmax(0L, nt - H - o1 + 1L)
   has <- cnt > 0L
@@ -70,7 +75,8 @@ global_windows <- function(prep, L, H, hold = 0L) {
                    use.names = FALSE)
   first <- rep(off[has], cnt[has])
   last <- rep(off[has] + nt[has] - 1, cnt[has])
-  list(z = z, level = level, start = start, slope = slope, inv_scale = inv_scale,
+  list(z = flat$z, level = flat$level, start = flat$start, slope = flat$slope,
+       inv_scale = 1 / flat$scale,
        origin = as.double(origin), first = as.double(first), last = as.double(last),
        L = as.double(L), H = as.double(H))
 }
@@ -117,8 +123,9 @@ fit_global <- function(series, args, seed, call) {
   H <- shape$H
   seeds <- with_seed(if (is.null(seed)) draw_seed() else seed,
                      lapply(seq_len(s$members), function(i) c(draw_seed(), draw_seed())))
+  flat <- global_flat(prep)
   train <- function(hold) lapply(seq_len(s$members), function(i) {
-    win <- global_windows(prep, shape$lookbacks[i], H, hold)
+    win <- global_windows(prep, shape$lookbacks[i], H, hold, flat)
     nw <- length(win$origin)
     if (nw < 1L)
       stop(simpleError(sprintf("no series of the collection is long enough for a global model (each needs at least %d observations); use global = FALSE",
@@ -210,43 +217,41 @@ summary_global <- function(object) {
   invisible(df)
 }
 
-# the networks' mean remainder [sum(lengths(origins)), H] of many series at once: one
-# predict per network over the windows of every series' origins (origins: a list, one
-# vector of origins per series, in the order of prep)
-global_remainder <- function(prep, nets, lookbacks, origins, H, device = "cpu") {
-  N <- sum(lengths(origins))
+# the networks' mean remainder [length(pos), H] at many origins of many series at once
+# (pos: 1-based positions in flat, first: the first position of each one's series), on
+# the adjusted scale: one predict per network over the windows of remainder_windows()
+global_remainder <- function(flat, nets, lookbacks, pos, first, H, device = "cpu") {
+  N <- length(pos)
   out <- matrix(0, N, H)
   if (!N) return(out)
+  sc <- flat$scale[pos]
   for (i in seq_along(nets)) {
     L <- lookbacks[i]
-    x <- do.call(rbind, lapply(seq_along(prep), function(k) {
-      o <- origins[[k]]
-      if (!length(o)) return(NULL)
-      p <- prep[[k]]
-      w <- remainder_windows(p$adjusted, p$backbone, o, L, 1L, p$scale, targets = FALSE)$x
-      matrix(w, length(o), L)
-    }))
-    scale <- rep(vapply(prep, `[[`, 1, "scale"), lengths(origins))
-    out <- out + scale * matrix(predict(nets[[i]], array(x, c(N, L, 1L)), device = device), N, H)
+    idx <- pmax(first, outer(pos, seq_len(L) - L, `+`))
+    x <- (matrix(flat$z[idx], N, L) - flat$level[pos]) / sc
+    out <- out + sc * matrix(predict(nets[[i]], array(x, c(N, L, 1L)), device = device), N, H)
   }
   out / length(nets)
 }
 
 # each series' share among s$weights with the least absolute error over its last v[k]
-# origins (the rule of select_weight(), for every series at once)
+# origins (select_weight()'s rule, for every series at once)
 global_select_weights <- function(prep, nets, lookbacks, v, H, s, device) {
-  n <- vapply(prep, function(p) length(p$adjusted), 1L)
+  flat <- global_flat(prep)
+  n <- flat$n
   # (the global networks forecast series shorter than their lookback too)
   ok <- v >= 1L & n - v >= 2L
-  origins <- lapply(seq_along(prep), function(k) if (ok[k]) (n[k] - v[k]):(n[k] - 1L) else integer())
-  corr <- global_remainder(prep, nets, lookbacks, origins, H, device)
-  row <- 0L
-  vapply(seq_along(prep), function(k) {
-    o <- origins[[k]]
-    if (!length(o)) return(0)
-    p <- prep[[k]]
-    ck <- corr[row + seq_along(o), , drop = FALSE]
-    row <<- row + length(o)
-    choose_share(p$adjusted, theta_forecast(p$backbone, o, H), ck, o, s)
-  }, 1)
+  series <- rep(which(ok), v[ok])
+  o <- unlist(lapply(which(ok), function(k) (n[k] - v[k]):(n[k] - 1L)), use.names = FALSE)
+  shares <- rep(0, length(prep))
+  if (!length(o)) return(shares)
+  pos <- flat$off[series] + o
+  corr <- global_remainder(flat, nets, lookbacks, pos, flat$off[series] + 1, H, device)
+  steps <- outer(o, seq_len(H), `+`)
+  known <- steps <= n[series]
+  actual <- matrix(flat$z[ifelse(known, pos + steps - o, NA)], length(o))
+  base <- flat$start[pos] + outer(flat$slope[pos], seq_len(H) - 1L)
+  err <- share_errors(actual, base, corr, s$weights, series)
+  shares[unique(series)] <- pick_share(err, s)
+  shares
 }
