@@ -180,10 +180,9 @@ global_view <- function(object, key) {
   tf <- p$transform
   ensemble_object(y, members, p, object$remainder_horizon, s, object$net_weights[[key]], L, cl,
                   object$train_time,
-                  sprintf("tsattn global model: %d attention networks (lookback %s) trained on %d series, on a Theta backbone%s%s",
+                  sprintf("tsattn global model: %d attention networks (lookback %s) trained on %d series, on %s",
                           length(members), paste(unique(L), collapse = "/"), length(object$keys),
-                          if (tf$log) ", log" else "",
-                          if (!is.null(tf$season)) ", seasonally adjusted" else ""))
+                          backbone_label(tf)))
 }
 
 print_global <- function(x) {

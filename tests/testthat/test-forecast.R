@@ -248,7 +248,7 @@ test_that("a combination's forecast pools the members' sample paths", {
 test_that("the default is an attention ensemble on a Theta backbone that forecasts short series", {
   fit <- tsattn(ldeaths, seed = 1, verbose = FALSE)
   expect_s3_class(fit, c("tsattn_ensemble", "tsattn"), exact = TRUE)
-  expect_match(fit$method, "tsattn ensemble of 5 attention networks .* on a Theta backbone, log, seasonally adjusted")
+  expect_match(fit$method, "tsattn ensemble of 5 attention networks .* on a Theta and damped-trend backbone, log, seasonally adjusted")
   expect_length(fit$members, 5L)
   out <- capture.output(print(fit))
   expect_match(out[1L], "^tsattn ensemble")
