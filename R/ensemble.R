@@ -146,14 +146,18 @@ damped_states <- function(a, alpha, beta, phi) {
 }
 
 # the damped trend's smoothing parameters by least one-step squared error (beta as a share
-# of alpha, phi in [0.8, 0.98] as ets() bounds it; phi = 1 given: Holt's linear trend);
-# list(level [n], trend [n], phi)
+# of alpha; phi = 1 given: Holt's linear trend); list(level [n], trend [n], phi).
+# phi in [0.8, 1]: ets() stops at 0.98, but a series with a steady trend needs more (on
+# AirPassengers' last two years, test-forecast.R, the backbone's MASE is 1.92 against 2.04
+# at 0.98), and on M1 the backbone of Theta and the damped trend scored about the same
+# (MASE on the 300-series sample 2.109 against 2.108; on the other 701 series 1.389
+# against 1.390, yearly 3.07 against 3.12)
 damped_backbone <- function(a, phi = NULL) {
   free <- is.null(phi)
   obj <- function(p) damped_states(a, p[1L], p[1L] * p[2L], if (free) p[3L] else phi)$sse
   start <- c(0.5, 0.1, 0.9)
   lower <- c(0.01, 0.01, 0.8)
-  upper <- c(1, 1, 0.98)
+  upper <- c(1, 1, 1)
   keep <- if (free) 1:3 else 1:2
   p <- start[keep]
   if (length(a) >= 4L)

@@ -93,9 +93,9 @@ seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
 #' random at every step (in C); seq2seq predicts `horizon` steps at once and adds
 #' residuals of the same step ahead. The point forecast is the mean of the paths and
 #' the intervals their quantiles; both are returned on the original scale. The default
-#' ensemble (`tsattn(y)` on one series) adds the networks' correction to the Theta
-#' backbone's forecast (the point forecast) and draws paths around it whose spread at each
-#' step ahead is the backbone's rolling-origin error there.
+#' ensemble (`tsattn(y)` on one series) adds the networks' correction to the backbone's
+#' forecast (Theta and exponential smoothing trends; the point forecast) and draws paths
+#' around it whose spread at each step ahead is the backbone's rolling-origin error there.
 #'
 #' The fit's fields are checked first, against each other and against its network
 #' (`lookback`, `horizon`, `lag`, `center`, `scale`, `val_resid`, `seq2seq`, the

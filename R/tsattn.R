@@ -98,10 +98,13 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' backbone, as ES-RNN (the M4 winner) puts a network on an exponential-smoothing level
 #' and season:
 #' * the log when the series is positive; a season (the classical decomposition's indices
-#'   on the log scale) where the autocorrelation at the seasonal lag passes the test of
-#'   `forecast::thetaf()`;
-#' * a Theta backbone on the seasonally adjusted series (simple exponential smoothing
-#'   plus half the slope of the least-squares line), computed at every origin;
+#'   on the log scale) where the autocorrelation at the seasonal lag is more than half a
+#'   standard error (the test of `forecast::thetaf()`, with a lower threshold than its
+#'   1.645);
+#' * a backbone on the seasonally adjusted series, computed at every origin: the mean of
+#'   Theta (simple exponential smoothing plus half the slope of the least-squares line)
+#'   and a damped trend, and for non-seasonal series Holt's linear trend as well (as the
+#'   M4 competition's "Comb" benchmark averages exponential smoothing methods);
 #' * five attention networks (a dense projection to width 16, positional encoding, causal
 #'   scaled-dot attention, the last step, dense layers to `H` outputs), with lookbacks of
 #'   one, two and one and a half seasons (4 to 10 steps for non-seasonal series), each
@@ -111,13 +114,15 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #'   one-step error scale. The networks' average is added to the backbone with a share
 #'   (0 or 1/2) chosen per series by rolling origin over its last steps (members fitted
 #'   without those steps' targets); 0 unless it lowers that error by 20%;
-#' * intervals from the backbone's rolling-origin errors at each step ahead, as the
-#'   quantiles of `npaths` simulated paths; the point forecast is the paths' median path
-#'   (the forecast before the noise) on the original scale.
+#' * intervals from the backbone's rolling-origin errors at each step ahead (widened by
+#'   1.15, calibrated on M1), as the quantiles of `npaths` simulated paths; the point
+#'   forecast is the paths' median path (the forecast before the noise) on the original
+#'   scale.
 #'
-#' These settings were chosen on a stratified sample of 300 M1 series
-#' (`bench/m1.R`; results in `bench/M1-RESULTS.md`): there the default has a lower mean
-#' MASE than the mean of the ETS, ARIMA and Theta forecasts. Series of 5 observations or
+#' These settings were chosen on M1 (a stratified sample of 300 series, checked on the
+#' other 701; `bench/m1.R`, results in `bench/M1-RESULTS.md`): there the default has a
+#' lower mean MASE than the mean of the ETS, ARIMA and Theta forecasts, and than `ets()`
+#' in each of yearly, quarterly and monthly series. Series of 5 observations or
 #' more are forecast; `epochs`, `difference` and `patience` do not apply to it.
 #' `attention()` of the default is its first network's, over the last window.
 #'
