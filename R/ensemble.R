@@ -186,6 +186,27 @@ theta_forecast <- function(bb, origins, H) {
   fc / (1 + length(bb$trends))
 }
 
+# theta_forecast() as a line plus a damped trend at each origin, the form the global
+# model's windows are cut with in C (src/ta_windows.h): forecast k + 1 steps ahead =
+# start + slope k + damp (phi^2 + ... + phi^(k+1)). Holt's trend (phi = 1) is linear.
+# Kept beside theta_forecast(): test-global.R checks that the two agree.
+backbone_lines <- function(bb, origins) {
+  w <- 1 / (1 + length(bb$trends))
+  slope <- bb$drift[origins]
+  damp <- numeric(length(origins))
+  phi <- 1
+  for (d in bb$trends) {
+    if (d$phi == 1) {
+      slope <- slope + d$trend[origins]
+    } else {
+      damp <- damp + d$trend[origins]
+      phi <- d$phi
+    }
+  }
+  list(start = theta_forecast(bb, origins, 1L)[, 1L], slope = w * slope, damp = w * damp,
+       phi = rep(phi, length(origins)))
+}
+
 # ---- windows ---------------------------------------------------------------------------
 
 # the normalised window ending at each origin [length(origins), L, 1] and, where the

@@ -47,16 +47,17 @@ global_shape <- function(m, members) {
   list(lookbacks = rep_len(base, members), H = if (m > 1L) 2L * m else 8L)
 }
 
-# the series of a collection end to end, with each position's backbone (level; start and
-# slope of its forecast line, theta_forecast()) and scale, as ta_windows.h reads them;
+# the series of a collection end to end, with each position's backbone (level; its
+# forecast as backbone_lines() gives it) and scale, as ta_windows.h reads them;
 # off: each series' offset (0-based), n: their lengths
 global_flat <- function(prep) {
   n <- vapply(prep, function(p) length(p$adjusted), 1L)
   flat <- function(f) unlist(lapply(prep, f), use.names = FALSE)
+  lines <- lapply(prep, function(p) backbone_lines(p$backbone, seq_along(p$adjusted)))
+  part <- function(f) unlist(lapply(lines, `[[`, f), use.names = FALSE)
   list(z = flat(function(p) p$adjusted),
        level = flat(function(p) p$backbone$level),
-       start = flat(function(p) theta_forecast(p$backbone, seq_along(p$adjusted), 1L)[, 1L]),
-       slope = flat(function(p) p$backbone$drift),
+       start = part("start"), slope = part("slope"), damp = part("damp"), phi = part("phi"),
        scale = rep(vapply(prep, `[[`, 1, "scale"), n),
        off = c(0, cumsum(as.numeric(n)))[seq_along(n)], n = n)
 }
@@ -76,7 +77,7 @@ global_windows <- function(prep, L, H, hold = 0L, flat = global_flat(prep)) {
   first <- rep(off[has], cnt[has])
   last <- rep(off[has] + nt[has] - 1, cnt[has])
   list(z = flat$z, level = flat$level, start = flat$start, slope = flat$slope,
-       inv_scale = 1 / flat$scale,
+       damp = flat$damp, phi = flat$phi, inv_scale = 1 / flat$scale,
        origin = as.double(origin), first = as.double(first), last = as.double(last),
        L = as.double(L), H = as.double(H))
 }
@@ -117,7 +118,8 @@ fit_global <- function(series, args, seed, call) {
   lambda <- if (is.null(args$lambda)) "auto" else args$lambda
   keys <- names(series)
   t0 <- proc.time()[["elapsed"]]
-  prep <- lapply(series, remainder_prep, lambda = lambda)
+  es <- ensemble_settings()
+  prep <- lapply(series, remainder_prep, lambda = lambda, s = es)
   m <- prep[[1L]]$transform$m
   shape <- global_shape(m, s$members)
   H <- shape$H
@@ -249,7 +251,9 @@ global_select_weights <- function(prep, nets, lookbacks, v, H, s, device) {
   steps <- outer(o, seq_len(H), `+`)
   known <- steps <= n[series]
   actual <- matrix(flat$z[ifelse(known, pos + steps - o, NA)], length(o))
-  base <- flat$start[pos] + outer(flat$slope[pos], seq_len(H) - 1L)
+  by <- split(o, factor(series, levels = unique(series)))
+  base <- do.call(rbind, Map(function(k, o_k) theta_forecast(prep[[k]]$backbone, o_k, H),
+                             unique(series), by))
   err <- share_errors(actual, base, corr, s$weights, series)
   shares[unique(series)] <- pick_share(err, s)
   shares

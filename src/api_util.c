@@ -258,6 +258,8 @@ void windows_data(ta_windows *w, ta_data *train, ta_data *val, const ta_net *net
   w->level = win_elt(win, "level", &total, 1);
   w->start = win_elt(win, "start", &total, 1);
   w->slope = win_elt(win, "slope", &total, 1);
+  w->damp = win_elt(win, "damp", &total, 1);
+  w->phi = win_elt(win, "phi", &total, 1);
   w->inv_scale = win_elt(win, "inv_scale", &total, 1);
   w->origin = win_elt(win, "origin", &n, 0);
   if (n < 1) error("windows: 'origin' must have at least one value");

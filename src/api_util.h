@@ -56,7 +56,7 @@ const int *lengths_of(SEXP len, size_t B, size_t T, const char *what);
 void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x, SEXP dims,
               SEXP len, SEXP y, SEXP xv, SEXP nv, SEXP lenv, SEXP yv);
 /* a global model's training windows (ta_windows.h) from the named list `win`
- * (z, level, start, slope, inv_scale: doubles [total]; origin, first, last: positions
+ * (z, level, start, slope, damp, phi, inv_scale: doubles [total]; origin, first, last: positions
  * [n], 0-based; L, H) into *w, and the data set of them into *train (val empty); an R
  * error naming the element when any is missing, of the wrong length, not finite, or
  * when a window lies outside its series */

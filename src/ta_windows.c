@@ -14,9 +14,14 @@ void ta_windows_gather(const ta_windows *w, const size_t *idx, size_t b, float *
       xi[t] = (float)((w->z[p] - lev) * s);
     }
     if (!y) continue;
-    double a = w->start[o], d = w->slope[o];
+    double a = w->start[o], d = w->slope[o], c = w->damp[o], phi = w->phi[o];
+    double pw = phi, sum = 0.0; /* sum = phi^2 + ... + phi^(k+1) */
     float *yi = y + i * H;
-    for (size_t k = 0; k < H; k++) yi[k] = (float)((w->z[o + 1 + k] - a - d * (double)k) * s);
+    for (size_t k = 0; k < H; k++) {
+      yi[k] = (float)((w->z[o + 1 + k] - a - d * (double)k - c * sum) * s);
+      pw *= phi;
+      sum += pw;
+    }
   }
 }
 

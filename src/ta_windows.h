@@ -5,11 +5,12 @@
  *
  * The series are concatenated in z [total]. Window i ends at position origin[i] of its
  * series, which occupies positions first[i] .. last[i] of z. At an origin o the series'
- * own baseline is a straight line: level[o] at the origin and start[o] + slope[o] * k
- * at step k = 0, 1, ... after it (a Theta or Holt forecast, say), and inv_scale[o] puts
- * the series on a common scale:
+ * own baseline forecast is a line plus a damped trend (what Theta, Holt's linear trend,
+ * the damped trend and their means give): at step k = 0, 1, ... after the origin
+ *   b(o, k) = start[o] + slope[o] k + damp[o] (phi[o]^2 + ... + phi[o]^(k+1))
+ * (the sum empty for k = 0), and inv_scale[o] puts the series on a common scale:
  *   x[i, t, 0] = (z[max(first[i], o - L + 1 + t)] - level[o]) * inv_scale[o]   t < L
- *   y[i, 0, k] = (z[o + 1 + k] - start[o] - slope[o] * k) * inv_scale[o]       k < H
+ *   y[i, 0, k] = (z[o + 1 + k] - b(o, k)) * inv_scale[o]                        k < H
  * Inputs before a series' first observation repeat it (a series shorter than the
  * lookback still has windows); targets must lie inside the series (o + H <= last[i]).
  * Positions are doubles holding integers, as R passes them: no int offsets. */
@@ -19,7 +20,7 @@
 #include <stddef.h>
 
 typedef struct {
-  const double *z, *level, *start, *slope, *inv_scale; /* [total] */
+  const double *z, *level, *start, *slope, *damp, *phi, *inv_scale; /* [total] */
   const double *origin, *first, *last;                 /* [n] positions in z */
   size_t total, n, L, H;
 } ta_windows;

@@ -18,11 +18,29 @@ windows_in_r <- function(win) {
     o <- win$origin[i] + 1; f <- win$first[i] + 1 # 1-based
     p <- pmax(f, o - L + seq_len(L))
     x[i, , 1L] <- (win$z[p] - win$level[o]) * win$inv_scale[o]
-    k <- seq_len(H) - 1
-    y[i, 1L, ] <- (win$z[o + 1 + k] - win$start[o] - win$slope[o] * k) * win$inv_scale[o]
+    pw <- win$phi[o]; sum <- 0
+    for (k in seq_len(H) - 1) {
+      y[i, 1L, k + 1] <- (win$z[o + 1 + k] - win$start[o] - win$slope[o] * k - win$damp[o] * sum) *
+        win$inv_scale[o]
+      pw <- pw * win$phi[o]; sum <- sum + pw
+    }
   }
   list(x = x, y = y)
 }
+
+test_that("the backbone as a line plus a damped trend is the backbone's forecast", {
+  for (y in list(datasets::AirPassengers, datasets::Nile, datasets::lynx)) {
+    p <- ns$remainder_prep(y)
+    o <- seq_along(p$adjusted)
+    l <- ns$backbone_lines(p$backbone, o)
+    k <- 0:9
+    d <- vapply(k, function(j) if (j == 0) 0 else sum(l$phi[1]^(2:(j + 1))), 1)
+    expect_equal(l$start + outer(l$slope, k) + outer(l$damp, d),
+                 ns$theta_forecast(p$backbone, o, 10L), tolerance = 1e-10)
+  }
+  # non-seasonal series carry Holt's trend too (phi = 1, folded into the slope)
+  expect_length(ns$remainder_prep(datasets::Nile)$backbone$trends, 2L)
+})
 
 test_that("windows cut in C train exactly as the same windows written out in R", {
   prep <- lapply(global_series(), ns$remainder_prep)
