@@ -26,10 +26,10 @@ global_defaults <- list(
   weight_decay = 1e-2,
   loss = "mae",       # what MASE measures
   net_weight = 1,     # the networks' share of the remainder (without select_weight)
+  # (the intervals and the season test are the single-series default's: ensemble_settings())
   select_weight = TRUE, # choose each series' share among `weights` by rolling origin
   weights = c(0, 0.5),
-  margin = 0.8,       # a share > 0 is kept only when its error is below margin x the backbone's
-  interval_scale = 1
+  margin = 0.8        # a share > 0 is kept only when its error is below margin x the backbone's
 )
 
 # the settings, options(tsattn.global = list(...)) overriding any of them
@@ -119,6 +119,8 @@ fit_global <- function(series, args, seed, call) {
   keys <- names(series)
   t0 <- proc.time()[["elapsed"]]
   es <- ensemble_settings()
+  s$interval_scale <- es$interval_scale
+  s$season_test <- es$season_test
   prep <- lapply(series, remainder_prep, lambda = lambda, s = es)
   m <- prep[[1L]]$transform$m
   shape <- global_shape(m, s$members)
@@ -162,7 +164,7 @@ fit_global <- function(series, args, seed, call) {
     lookbacks = shape$lookbacks,
     remainder_horizon = H, settings = s, keys = keys, seeds = seeds, global = TRUE,
     model = "auto", frequency = stats::frequency(series[[1L]]),
-    method = sprintf("tsattn: one global model of %d attention networks (lookback %s) for %d series, on Theta backbones",
+    method = sprintf("tsattn: one global model of %d attention networks (lookback %s) for %d series, on Theta and damped-trend backbones",
                      length(nets), paste(unique(shape$lookbacks), collapse = "/"), length(keys)),
     train_time = secs, call = call
   ), class = c("tsattn_collection", "tsattn"))

@@ -173,6 +173,8 @@ typedef struct {
   int n_series;
   int dropout;    /* has dropout: training runs differ from the CPU's (the GPU draws its own
                      masks), so they are checked by finite differences and by repetition */
+  int windows;    /* one feature in, out_dim values out: also trained on windows cut from
+                     series (ta_windows.h, a global model's data) */
   double grad_rtol;
 } kase;
 
@@ -422,6 +424,69 @@ static void check_training(const kase *c, const float *params, size_t np, const 
   free(cp); free(gp); free(gp2);
 }
 
+/* A global model's training data (ta_windows.h): windows of T steps and H targets cut from
+ * three series (one shorter than T) with a line-plus-damped-trend baseline. On the CPU,
+ * training on them equals training on the same windows written out as rows (the same
+ * bits); the GPU's 10-epoch run of shuffled batches matches the CPU's as check_training's
+ * does, and repeats itself. */
+static void check_windows(const kase *c, const float *params, size_t np, const float *grad,
+                          ta_rng *r) {
+  ta_net *net = build(c, params, 5);
+  if (!net) return;
+  size_t L = c->T, H = (size_t)net->out_dim;
+  ta_net_free(net);
+  const size_t lens[3] = {L + H + 9, L + H + 4, H + 3};
+  size_t total = lens[0] + lens[1] + lens[2];
+  double *z = malloc(total * sizeof(double)), *lev = malloc(total * sizeof(double));
+  double *st = malloc(total * sizeof(double)), *sl = malloc(total * sizeof(double));
+  double *dm = malloc(total * sizeof(double)), *ph = malloc(total * sizeof(double));
+  double *is = malloc(total * sizeof(double));
+  double org[64], fst[64], lst[64];
+  size_t n = 0, off = 0;
+  for (int k = 0; k < 3; k++) {
+    for (size_t t = 0; t < lens[k]; t++) {
+      size_t p = off + t;
+      z[p] = 0.1 * (double)t + rnorm(r);
+      lev[p] = z[p] + 0.3 * rnorm(r);
+      st[p] = lev[p] + 0.1;
+      sl[p] = 0.05 * rnorm(r);
+      dm[p] = 0.05 * rnorm(r);
+      ph[p] = 0.9;
+      is[p] = 1.0 / (1.0 + 0.5 * k);
+    }
+    for (size_t o = 1; o + H < lens[k] && n < 64; o++) {
+      org[n] = (double)(off + o);
+      fst[n] = (double)off;
+      lst[n] = (double)(off + lens[k] - 1);
+      n++;
+    }
+    off += lens[k];
+  }
+  ta_windows w = {z, lev, st, sl, dm, ph, is, org, fst, lst, total, n, L, H};
+  size_t *idx = malloc(n * sizeof(size_t));
+  for (size_t i = 0; i < n; i++) idx[i] = i;
+  float *xr = malloc(n * L * sizeof(float)), *yr = malloc(n * H * sizeof(float));
+  ta_windows_gather(&w, idx, n, xr, yr);
+  ta_data rows = {xr, yr, NULL, n, NULL}, wins = {NULL, NULL, NULL, n, &w};
+  float *rp = calloc(np + 1, sizeof(float)), *cp = calloc(np + 1, sizeof(float));
+  float *gp = calloc(np + 1, sizeof(float)), *gp2 = calloc(np + 1, sizeof(float));
+  double rh[16], ch[16], gh[16], gh2[16];
+  float chf[16], ghf[16];
+  ta_train_cfg cfg = train_cfg(10, 4, 1, TA_OPT_ADAM);
+  if (!train_on(c, params, &rows, &cfg, 0, rp, rh) && !train_on(c, params, &wins, &cfg, 0, cp, ch)) {
+    same("windows: CPU weights as rows'", cp, rp, np * sizeof(float), np);
+    same("windows: CPU losses as rows'", ch, rh, 10 * sizeof(double), 10);
+    if (!train_on(c, params, &wins, &cfg, 1, gp, gh) && !train_on(c, params, &wins, &cfg, 1, gp2, gh2)) {
+      for (int e = 0; e < 10; e++) { chf[e] = (float)ch[e]; ghf[e] = (float)gh[e]; }
+      near("windows: run loss history", ghf, chf, 10, 0, 1e-4);
+      near_masked("windows: run weights", gp, cp, np, grad, 5e-4, 1e-3);
+      same("windows: run repeated", gp2, gp, np * sizeof(float), np);
+    }
+  }
+  free(z); free(lev); free(st); free(sl); free(dm); free(ph); free(is); free(idx);
+  free(xr); free(yr); free(rp); free(cp); free(gp); free(gp2);
+}
+
 /* the GPU's loss in training mode (its dropout masks: the same for the same seed) */
 static double gpu_loss(const kase *c, const float *params, const float *x, const int *len,
                        const float *y, float *grads, float *dx, float *yhat) {
@@ -544,6 +609,7 @@ static void run_case(kase *c, uint64_t seed) {
     ta_data d = {x, y, len, B};
     check_training(c, params, np, &d, grad);
   }
+  if (c->windows) check_windows(c, params, np, grad, &r);
   free(grad);
   if (c->simulate) check_simulate(c, params, &r);
   free(params); free(x); free(y); free(len);
@@ -621,6 +687,10 @@ static void named_cases(void) {
   }
   ADD("attention units 5 key 4 > last_step", 2, 3, 6, 1, dense(3, TA_ACT_TANH),
       attention(5, 4, TA_SCORE_SCALED_DOT, -1, 0), last_step(), dense(1, TA_ACT_LINEAR));
+  ADD("global windows: attention causal > last_step > dense 6", 1, 3, 8, 0,
+      dense(4, TA_ACT_LINEAR), posenc(TA_POSENC_SINUSOIDAL, 16, 0),
+      attention(0, 0, TA_SCORE_SCALED_DOT, -1, 1), last_step(), dense(4, TA_ACT_RELU),
+      dense(6, TA_ACT_LINEAR))->windows = 1;
   ADD("mha 2 heads", 3, 3, 6, 0, dense(4, TA_ACT_LINEAR), mha(2, 0, 0), dense(1, TA_ACT_LINEAR));
   ADD("mha 2 heads causal padded", 3, 3, 6, 1, dense(4, TA_ACT_LINEAR), mha(2, 1, 0),
       dense(1, TA_ACT_LINEAR));
