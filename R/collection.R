@@ -328,6 +328,14 @@ forecast.tsattn_collection <- function(object, h = NULL, level = c(80, 95), xreg
   call <- sys.call()
   keys <- object$keys
   seeds <- derive_seeds(seed, keys)
+  if (isTRUE(object$global)) {
+    h <- forecast_h(list(x = object$series[[1L]]), h)
+    device <- check_device(device, object$networks[[1L]])
+    fcs <- forecast_global(object, h, level, npaths, seeds, device, call)
+    return(structure(list(forecast = fcs, method = vapply(fcs, function(f) f$method, ""),
+                          model = object, x = lapply(fcs, function(f) f$x), seeds = seeds),
+                     class = c("tsattn_mforecast", "mforecast")))
+  }
   fcs <- lapply(keys, function(k) {
     fc <- tryCatch(predict(collection_member(object, k), h = h, level = level, npaths = npaths,
                            seed = seeds[[k]], device = device),

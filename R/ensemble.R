@@ -300,8 +300,9 @@ backbone_label <- function(tf) {
 
 # the fitted object of one series (class tsattn_ensemble) from its members (fitted
 # "tsattn" objects, one network each, lookbacks lbs) and its pipeline p (remainder_prep):
-# one-step fitted values at every origin the longest lookback allows
-ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method) {
+# one-step fitted values at every origin the longest lookback allows (unless given)
+ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method,
+                            fitted = NULL) {
   n <- length(y)
   tf <- p$transform
   a <- p$adjusted
@@ -310,8 +311,8 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   names(members) <- sprintf("attention %d (lookback %d)", seq_along(members), lbs)
   for (i in seq_along(members)) members[[i]]$model <- names(members)[i]
   Lmax <- max(lbs)
-  origins <- if (n - 1L >= Lmax) Lmax:(n - 1L) else integer()
-  fitted <- rep(NA_real_, n)
+  origins <- if (n - 1L >= Lmax && is.null(fitted)) Lmax:(n - 1L) else integer()
+  if (is.null(fitted)) fitted <- rep(NA_real_, n)
   if (length(origins)) {
     corr <- remainder_predict(members, a, bb, origins, scale, weight, H)
     fc1 <- theta_forecast(bb, origins, 1L)[, 1L] + corr[, 1L]
@@ -454,13 +455,23 @@ forecast.tsattn_ensemble <- function(object, h = NULL, level = c(80, 95), xreg =
   if (!is.null(xreg)) stop_arg("xreg", "NULL: the model was fitted without regressors", describe(xreg))
   device <- check_device(device, object$network)
   seeds <- check_seed(seed)
+  a <- object$adjusted
+  n <- length(a)
+  corr <- remainder_predict(object$members, a, object$backbone, n, object$scale_remainder,
+                            object$net_weight, object$remainder_horizon, device)
+  ensemble_forecast(object, corr[1L, ], h, level, npaths, seeds)
+}
+
+# the forecast of a checked ensemble whose networks' remainder after the last observation
+# is corr [H] (steps beyond H keep its last value): the backbone's forecast plus corr, and
+# sample paths around it whose spread grows as the backbone's rolling-origin errors
+ensemble_forecast <- function(object, corr, h, level, npaths, seeds) {
   s <- object$settings
   a <- object$adjusted
   n <- length(a)
   bb <- object$backbone
   H <- object$remainder_horizon
-  corr <- remainder_predict(object$members, a, bb, n, object$scale_remainder, object$net_weight, H, device)
-  corr <- c(corr[1L, ], rep(corr[1L, H], max(0L, h - H)))[seq_len(h)]
+  corr <- c(corr, rep(corr[H], max(0L, h - H)))[seq_len(h)]
   point <- theta_forecast(bb, n, h)[1L, ] + corr
   sd_k <- origin_error_scale(a, bb, h) * s$interval_scale
   # paths: errors that accumulate along the path (a random walk), scaled to sd_k at step k

@@ -172,7 +172,7 @@ fit_global <- function(series, args, seed, call) {
 
 # one series of a global fit as the single-series default would hold it (a
 # tsattn_ensemble whose members are the global networks)
-global_view <- function(object, key) {
+global_view <- function(object, key, fitted = NULL) {
   y <- object$series[[key]]
   p <- object$prep[[key]]
   L <- object$lookbacks
@@ -186,7 +186,49 @@ global_view <- function(object, key) {
                   object$train_time,
                   sprintf("tsattn global model: %d attention networks (lookback %s) trained on %d series, on %s",
                           length(members), paste(unique(L), collapse = "/"), length(object$keys),
-                          backbone_label(tf)))
+                          backbone_label(tf)), fitted)
+}
+
+# the forecasts of every series of a global fit: the networks' remainders after each
+# series' last observation and at every origin of its one-step fitted values, in a few
+# predicts for the whole collection; then each series' forecast as its view's
+forecast_global <- function(object, h, level, npaths, seeds, device, call) {
+  prep <- object$prep
+  flat <- global_flat(prep)
+  nets <- object$networks
+  L <- object$lookbacks
+  H <- object$remainder_horizon
+  w <- object$net_weights
+  n <- flat$n
+  last <- global_remainder(flat, nets, L, flat$off + n, flat$off + 1, H, device)
+  # one-step fitted values at origins max(L)..n - 1, as ensemble_object() makes them
+  o1 <- max(L)
+  has <- n - 1L >= o1
+  series <- rep(which(has), pmax(0L, n - o1)[has])
+  o <- unlist(lapply(which(has), function(k) o1:(n[k] - 1L)), use.names = FALSE)
+  pos <- flat$off[series] + o
+  one <- global_remainder(flat, nets, L, pos, flat$off[series] + 1, H, device)[, 1L]
+  one <- split(one, factor(series, levels = seq_along(prep)))
+  fcs <- lapply(seq_along(object$keys), function(k) {
+    key <- object$keys[k]
+    p <- prep[[k]]
+    fitted <- rep(NA_real_, n[k])
+    if (has[k]) {
+      origins <- o1:(n[k] - 1L)
+      corr <- w[[k]] * p$scale * one[[k]] / length(nets)
+      fc1 <- theta_forecast(p$backbone, origins, 1L)[, 1L] + corr
+      fitted[origins + 1L] <- series_transform_invert(p$transform, fc1, origins + 1L)
+    }
+    view <- global_view(object, key, fitted)
+    fc <- tryCatch(ensemble_forecast(view, w[[k]] * p$scale * last[k, ] / length(nets), h,
+                                     level, npaths, check_seed(seeds[[k]])),
+                   error = function(e) stop(simpleError(sprintf("series \"%s\": %s", key, conditionMessage(e)),
+                                                        call = call)))
+    fc$series <- key
+    fc
+  })
+  names(fcs) <- object$keys
+  fcs
 }
 
 print_global <- function(x) {
@@ -220,21 +262,28 @@ summary_global <- function(object) {
   invisible(df)
 }
 
-# the networks' mean remainder [length(pos), H] at many origins of many series at once
-# (pos: 1-based positions in flat, first: the first position of each one's series), on
-# the adjusted scale: one predict per network over the windows of remainder_windows()
-global_remainder <- function(flat, nets, lookbacks, pos, first, H, device = "cpu") {
+# the sum of the networks' predictions [length(pos), H] at many origins of many series
+# at once (pos: 1-based positions in flat, first: the first position of each one's series):
+# the windows of remainder_windows(), one predict per network and chunk of `chunk`
+# windows (memory: the chunk's windows, not all of them). remainder_predict() gives
+# weight x scale x this / length(nets) for one series' origins, and so do the callers.
+global_remainder <- function(flat, nets, lookbacks, pos, first, H, device = "cpu",
+                             chunk = 50000L) {
   N <- length(pos)
   out <- matrix(0, N, H)
-  if (!N) return(out)
-  sc <- flat$scale[pos]
-  for (i in seq_along(nets)) {
-    L <- lookbacks[i]
-    idx <- pmax(first, outer(pos, seq_len(L) - L, `+`))
-    x <- (matrix(flat$z[idx], N, L) - flat$level[pos]) / sc
-    out <- out + sc * matrix(predict(nets[[i]], array(x, c(N, L, 1L)), device = device), N, H)
+  for (from in seq(1L, N, by = chunk)[N > 0L]) {
+    rows <- from:min(N, from + chunk - 1L)
+    p <- pos[rows]
+    sc <- flat$scale[p]
+    for (i in seq_along(nets)) {
+      L <- lookbacks[i]
+      idx <- pmax(first[rows], outer(p, seq_len(L) - L, `+`))
+      x <- (matrix(flat$z[idx], length(rows), L) - flat$level[p]) / sc
+      out[rows, ] <- out[rows, ] + matrix(predict(nets[[i]], array(x, c(length(rows), L, 1L)),
+                                                  device = device), length(rows), H)
+    }
   }
-  out / length(nets)
+  out
 }
 
 # each series' share among s$weights with the least absolute error over its last v[k]
@@ -249,7 +298,8 @@ global_select_weights <- function(prep, nets, lookbacks, v, H, s, device) {
   shares <- rep(0, length(prep))
   if (!length(o)) return(shares)
   pos <- flat$off[series] + o
-  corr <- global_remainder(flat, nets, lookbacks, pos, flat$off[series] + 1, H, device)
+  corr <- flat$scale[pos] *
+    global_remainder(flat, nets, lookbacks, pos, flat$off[series] + 1, H, device) / length(nets)
   steps <- outer(o, seq_len(H), `+`)
   known <- steps <= n[series]
   actual <- matrix(flat$z[ifelse(known, pos + steps - o, NA)], length(o))

@@ -115,7 +115,11 @@ test_that("a global model forecasts every series, reproducibly, with its attenti
   # the forecast of one series is the single-series default's with the global networks
   v <- ns$global_view(fit, "female")
   expect_s3_class(v, "tsattn_ensemble")
-  expect_identical(forecast::forecast(v, h = 12, seed = fc$seeds[["female"]])$mean, fc$forecast$female$mean)
+  fv <- forecast::forecast(v, h = 12, seed = fc$seeds[["female"]])
+  expect_identical(fv$mean, fc$forecast$female$mean)
+  expect_identical(fv$upper, fc$forecast$female$upper)
+  expect_identical(fv$fitted, fc$forecast$female$fitted)
+  expect_true(sum(is.finite(fv$fitted)) >= 40L)
 
   att <- attention(fit, key = "air")
   expect_s3_class(att, "tsattn_attention")
