@@ -1,6 +1,7 @@
 # Many series: tsattn(y) on a named list of ts or a long data.frame (key, index, value).
 #
-# global = FALSE (the only choice so far): one model per series, fitted through
+# global = TRUE (the default for the default model): one global model, R/global.R.
+# global = FALSE (the default for a named model): one model per series, fitted through
 # future.apply::future_lapply(), so the caller's future::plan() decides where. Each series
 # gets its own seed, drawn from `seed` in the order of the series, and its fit runs with
 # the caller's RNG kind and ensemble settings whatever the worker, so every plan gives the
@@ -185,8 +186,9 @@ derive_seeds <- function(seed, keys, call = sys.call(-1L)) {
   stats::setNames(with_seed(seed, vapply(seq_along(keys), function(i) draw_seed(), 1)), keys)
 }
 
-fit_collection <- function(y, model, args, seed, call, global = FALSE, verbose = FALSE) {
+fit_collection <- function(y, model, args, seed, call, global = NULL, verbose = FALSE) {
   auto <- identical(model, "auto") && is.null(args$lookback) && is.null(args$horizon)
+  if (is.null(global)) global <- auto
   if (global && !auto)
     stop_arg("global", "FALSE for this model: the global model is the default's (model = \"auto\" without lookback or horizon)",
              "TRUE")

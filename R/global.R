@@ -41,10 +41,12 @@ global_settings <- function() {
 }
 
 # the lookback of each member and the steps the networks predict at once (the
-# single-series default's: a season or two; two seasons, 8 steps for yearly data)
-global_shape <- function(m, members) {
+# single-series default's: a season or two; two seasons, 8 steps for yearly data), fewer
+# steps where even the longest series would give no window (n: the series' lengths)
+global_shape <- function(m, members, n) {
   base <- if (m > 1L) c(2L * m, m, m + m %/% 2L) else c(8L, 5L, 6L)
-  list(lookbacks = rep_len(base, members), H = if (m > 1L) 2L * m else 8L)
+  want <- if (m > 1L) 2L * m else 8L
+  list(lookbacks = rep_len(base, members), H = as.integer(max(1L, min(want, max(n) - 2L))))
 }
 
 # the series of a collection end to end, with each position's backbone (level; its
@@ -123,7 +125,7 @@ fit_global <- function(series, args, seed, call) {
   s$season_test <- es$season_test
   prep <- lapply(series, remainder_prep, lambda = lambda, s = es)
   m <- prep[[1L]]$transform$m
-  shape <- global_shape(m, s$members)
+  shape <- global_shape(m, s$members, lengths(series))
   H <- shape$H
   seeds <- with_seed(if (is.null(seed)) draw_seed() else seed,
                      lapply(seq_len(s$members), function(i) c(draw_seed(), draw_seed())))
@@ -131,9 +133,7 @@ fit_global <- function(series, args, seed, call) {
   train <- function(hold) lapply(seq_len(s$members), function(i) {
     win <- global_windows(prep, shape$lookbacks[i], H, hold, flat)
     nw <- length(win$origin)
-    if (nw < 1L)
-      stop(simpleError(sprintf("no series of the collection is long enough for a global model (each needs at least %d observations); use global = FALSE",
-                               H + 2L), call = call))
+    if (nw < 1L) return(NULL) # (only with hold > 0: global_shape() leaves a window)
     # a large collection trains on a random share of its windows, `steps` batches of
     # them, each seen once (drawn from the member's seed: reproducible)
     most <- s$steps * s$batch_size
@@ -156,7 +156,9 @@ fit_global <- function(series, args, seed, call) {
     n <- vapply(prep, function(p) length(p$adjusted), 1L)
     v <- pmax(0L, as.integer(pmin(H, floor(n / 5))))
     val_nets <- train(v)
-    weights[] <- global_select_weights(prep, val_nets, shape$lookbacks, v, H, s, device)
+    # too short to hold observations out: the backbone alone
+    weights[] <- if (any(vapply(val_nets, is.null, NA))) 0
+                 else global_select_weights(prep, val_nets, shape$lookbacks, v, H, s, device)
   }
   secs <- proc.time()[["elapsed"]] - t0
   structure(list(
@@ -271,7 +273,7 @@ global_remainder <- function(flat, nets, lookbacks, pos, first, H, device = "cpu
                              chunk = 50000L) {
   N <- length(pos)
   out <- matrix(0, N, H)
-  for (from in seq(1L, N, by = chunk)[N > 0L]) {
+  for (from in if (N > 0L) seq(1L, N, by = chunk) else integer()) {
     rows <- from:min(N, from + chunk - 1L)
     p <- pos[rows]
     sc <- flat$scale[p]

@@ -169,7 +169,8 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' observations for the default) or have another frequency than the rest, duplicated
 #' keys or rows, and unnamed lists are errors that name the member.
 #'
-#' `global = FALSE` fits one model per series, as `tsattn(y[[key]], model, ...)`
+#' `global = FALSE` (the default for a named `model`) fits one model per series, as
+#' `tsattn(y[[key]], model, ...)`
 #' would, through [future.apply::future_lapply()] (the package future.apply is needed):
 #' your [future::plan()] decides where the fits run (sequentially by default,
 #' `plan(multisession)` on the cores of this machine, `plan(cluster)` on others). Each
@@ -179,7 +180,8 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' Progress is reported through progressr when it is installed (turn it on with
 #' `progressr::handlers(global = TRUE)`); `verbose` does not apply.
 #'
-#' `global = TRUE` (for the default model only) trains one set of networks on the
+#' `global = TRUE` (the default for the default model, and for it only) trains one set of
+#' networks on the
 #' windows of every series at once, as DeepAR and N-BEATS do: each series goes through
 #' the default's pipeline (log, season, Theta backbone, the remainder on the scale of
 #' the backbone's errors), the networks (3, with lookbacks of one, one and a half and two
@@ -219,7 +221,9 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' @param patience Epochs without improvement of the validation loss before stopping.
 #' @param seed,device,verbose As in [fit()].
 #' @param global For a collection of series: `FALSE` fits one model per series, `TRUE`
-#'   one global model across the series (see "Many series"). An error for one series.
+#'   one global model across the series (see "Many series"); `NULL` (the default) means
+#'   `TRUE` for the default model and `FALSE` for the others. `TRUE` is an error for one
+#'   series.
 #' @return An object of class `tsattn`: `c("tsattn_ensemble", "tsattn")` for the
 #'   default on one series, `c("tsattn_combination", "tsattn")` for several models,
 #'   `c("tsattn_collection", "tsattn")` for a collection of series. An interrupt
@@ -233,19 +237,21 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' fit
 #' fc <- predict(fit, h = 12) # or forecast::forecast(fit, h = 12)
 #'
-#' # many series: one model per series, where future::plan() says
+#' # many series: one global model across them
+#' fits <- tsattn(list(male = mdeaths, female = fdeaths), seed = 1)
+#' fcs <- predict(fits, h = 12)
+#' head(as.data.frame(fcs))
+#' # or one model per series, where future::plan() says
 #' if (requireNamespace("future.apply", quietly = TRUE)) {
-#'   fits <- tsattn(list(male = mdeaths, female = fdeaths), seed = 1)
-#'   fcs <- predict(fits, h = 12)
-#'   head(as.data.frame(fcs))
+#'   local <- tsattn(list(male = mdeaths, female = fdeaths), seed = 1, global = FALSE)
 #' }
 #' @export
 tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
                    xreg = NULL, ..., epochs = 200, lambda = "auto", difference = "auto",
                    patience = 20, seed = NULL, device = "cpu", verbose = interactive(),
-                   global = FALSE) {
+                   global = NULL) {
   call <- match.call()
-  global <- check_flag(global, "global")
+  if (!is.null(global)) global <- check_flag(global, "global")
   if (is_collection(y)) {
     return(fit_collection(y, model, list(lookback = lookback, horizon = horizon, xreg = xreg,
                                          epochs = epochs, lambda = lambda,
@@ -253,7 +259,7 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
                                          device = device, ...), seed, call, global,
                           verbose = verbose))
   }
-  if (global)
+  if (isTRUE(global))
     stop_arg("global", "FALSE for one series (a global model is trained across the series of a collection: a named list of ts or a long data.frame)", "TRUE")
   if (identical(model, "auto")) {
     y <- as_series(y)

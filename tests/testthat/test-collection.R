@@ -28,7 +28,7 @@ shared <- local({
   cache <- NULL
   function() {
     if (is.null(cache)) {
-      fit <- tsattn(monthly(), seed = 7)
+      fit <- tsattn(monthly(), seed = 7, global = FALSE)
       cache <<- list(fit = fit, fc = forecast::forecast(fit, h = 6, npaths = 200, seed = 3))
     }
     cache
@@ -76,14 +76,14 @@ test_that("each series' fit and forecast are those of fitting it alone with its 
     expect_identical(alone$fitted, fit$fits[[k]]$fitted)
   }
   # the seed decides: the same seed repeats, another one gives other networks
-  again <- tsattn(y, seed = 7)
+  again <- tsattn(y, seed = 7, global = FALSE)
   expect_identical(again$seeds, fit$seeds)
   expect_identical(forecast::forecast(again, h = 6, npaths = 200, seed = 3)$forecast$male$upper,
                    fc$forecast$male$upper)
-  expect_false(identical(tsattn(y, seed = 8)$seeds, fit$seeds))
+  expect_false(identical(tsattn(y, seed = 8, global = FALSE)$seeds, fit$seeds))
   # set.seed() governs seed = NULL
-  set.seed(11); a <- tsattn(y[1:2]); ra <- stats::runif(1)
-  set.seed(11); b <- tsattn(y[1:2]); rb <- stats::runif(1)
+  set.seed(11); a <- tsattn(y[1:2], global = FALSE); ra <- stats::runif(1)
+  set.seed(11); b <- tsattn(y[1:2], global = FALSE); rb <- stats::runif(1)
   expect_identical(a$seeds, b$seeds)
   expect_identical(ra, rb)
   # the session's RNG kind is left as it was (future.seed would change it)
@@ -105,10 +105,10 @@ test_that("identical forecasts under the sequential and multisession plans", {
   on.exit(future::plan(old), add = TRUE)
   y <- monthly()
   future::plan(future::sequential)
-  seq_fit <- tsattn(y, seed = 5)
+  seq_fit <- tsattn(y, seed = 5, global = FALSE)
   seq_fc <- forecast::forecast(seq_fit, h = 5, npaths = 100, seed = 1)
   future::plan(future::multisession, workers = 2)
-  par_fit <- tsattn(y, seed = 5)
+  par_fit <- tsattn(y, seed = 5, global = FALSE)
   par_fc <- forecast::forecast(par_fit, h = 5, npaths = 100, seed = 1)
   for (k in names(y)) {
     expect_identical(par_fit$fits[[k]]$fitted, seq_fit$fits[[k]]$fitted)
@@ -122,28 +122,28 @@ test_that("a long data.frame is the same collection as the list", {
   y <- three()[1:2]
   df <- as_long(y)
   df <- df[rev(seq_len(nrow(df))), ] # the order of the rows does not matter
-  fit_df <- tsattn(df, seed = 2)
-  fit_l <- tsattn(y, seed = 2)
+  fit_df <- tsattn(df, seed = 2, global = FALSE)
+  fit_l <- tsattn(y, seed = 2, global = FALSE)
   expect_identical(fit_df$keys, c("deaths", "air"))
   expect_equal(stats::tsp(fit_df$fits$air$x), stats::tsp(y$air))
   expect_equal(as.numeric(fit_df$fits$air$x), as.numeric(y$air))
   # the seeds follow the order of the keys: first appearance in the data.frame
-  expect_identical(tsattn(as_long(y), seed = 2)$seeds, fit_l$seeds)
+  expect_identical(tsattn(as_long(y), seed = 2, global = FALSE)$seeds, fit_l$seeds)
   # Date, yearmon and yearqtr index
   q <- data.frame(key = rep(c("p", "q"), c(12, 9)),
                   index = c(seq(as.Date("2000-01-01"), by = "quarter", length.out = 12),
                             seq(as.Date("2001-04-01"), by = "quarter", length.out = 9)),
                   value = c(1:12, 21:29) + 0.5)
-  fq <- tsattn(q, seed = 1)
+  fq <- tsattn(q, seed = 1, global = FALSE)
   expect_identical(fq$frequency, 4)
   expect_equal(stats::tsp(fq$fits$q$x), c(2001.25, 2003.25, 4))
   # month ends
   m <- data.frame(key = "m", index = seq(as.Date("2010-04-01"), by = "month", length.out = 30) - 1,
                   value = seq_len(30) + 0)
-  expect_equal(stats::tsp(tsattn(m, seed = 1)$fits$m$x), c(2010 + 2 / 12, 2010 + 31 / 12, 12))
+  expect_equal(stats::tsp(tsattn(m, seed = 1, global = FALSE)$fits$m$x), c(2010 + 2 / 12, 2010 + 31 / 12, 12))
   skip_if_not_installed("zoo")
   zm <- data.frame(key = "m", index = zoo::as.yearmon(2010 + (2:31) / 12), value = seq_len(30) + 0)
-  expect_equal(stats::tsp(tsattn(zm, seed = 1)$fits$m$x), c(2010 + 2 / 12, 2010 + 31 / 12, 12))
+  expect_equal(stats::tsp(tsattn(zm, seed = 1, global = FALSE)$fits$m$x), c(2010 + 2 / 12, 2010 + 31 / 12, 12))
 })
 
 test_that("as.data.frame() of a collection forecast is long: key, time, mean, intervals", {

@@ -158,7 +158,21 @@ test_that("global = TRUE where it does not apply is an error naming it", {
   expect_error(tsattn(y, model = "gru", global = TRUE), "`global` must be FALSE for this model")
   expect_error(tsattn(y, lookback = 6, global = TRUE), "`global` must be FALSE for this model")
   expect_error(tsattn(y, global = NA), "`global`")
-  tiny <- list(a = stats::ts(1:6 + 0, frequency = 12), b = stats::ts(c(3, 1, 4, 1, 5, 9), frequency = 12))
-  expect_error(tsattn(tiny, global = TRUE, seed = 1),
-               "no series of the collection is long enough for a global model .* 26 observations")
+})
+
+test_that("a collection of very short series gets a global model of fewer steps", {
+  tiny <- list(a = stats::ts(1:6 + 0, frequency = 12), b = stats::ts(c(3, 1, 4, 1, 5, 9), frequency = 12),
+               c = stats::ts(c(2, 4, 3, 5, 6, 5, 7, 8), frequency = 12))
+  fit <- tsattn(tiny, seed = 1)
+  expect_true(fit$global)
+  expect_identical(fit$remainder_horizon, 6L)
+  fc <- forecast::forecast(fit, h = 9, npaths = 100, seed = 1)
+  for (k in names(tiny)) expect_true(all(is.finite(fc$forecast[[k]]$mean)) && all(is.finite(fc$forecast[[k]]$upper)))
+})
+
+test_that("the default for a collection is the global model of the default, local for others", {
+  y <- global_series()[1:2]
+  expect_true(tsattn(y, seed = 1)$global)
+  expect_false(tsattn(y, model = "gru", epochs = 2, seed = 1)$global)
+  expect_false(tsattn(y, seed = 1, global = FALSE)$global)
 })
