@@ -114,7 +114,7 @@ theta_backbone <- function(a, m = 1L) {
   }
   alpha <- if (n >= 3L) stats::optimize(sse, c(0.05, 1))$minimum else 0.5
   level <- ses_levels(a, alpha)
-  t <- seq_len(n)
+  t <- as.double(seq_len(n)) # doubles: t * t overflows an integer beyond 46,340 points
   st <- cumsum(t); sa <- cumsum(a); stt <- cumsum(t * t); sta <- cumsum(t * a)
   den <- t * stt - st^2
   slope <- ifelse(den > 0, (t * sta - st * sa) / pmax(den, 1e-12), 0)
@@ -280,12 +280,22 @@ fit_ensemble <- function(y, lambda, seed, device, verbose, dots, call) {
   lbs <- member_lookbacks(n, tf$m, H, s$members)
   seeds <- with_seed(seed, lapply(seq_len(s$members), function(i) c(draw_seed(), draw_seed())))
   t0 <- proc.time()[["elapsed"]]
-  members <- fit_members(a, bb, n, H, lbs, scale, s, seeds, device, verbose, dots, y, call)
-  # the networks' share, chosen by rolling origin inside the series: members fitted on the
-  # windows whose targets end v steps before the end forecast from every origin of those
-  # last v steps; the share (of s$weights) with the least absolute error there is kept
-  weight <- s$net_weight
-  if (isTRUE(s$select_weight)) weight <- select_weight(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, call)
+  # the networks' warnings (a diverged fit warns in each) are said once each, at the end
+  warned <- character()
+  collect <- function(w) {
+    warned <<- c(warned, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  }
+  withCallingHandlers({
+    members <- fit_members(a, bb, n, H, lbs, scale, s, seeds, device, verbose, dots, y, call)
+    # the networks' share, chosen by rolling origin inside the series: members fitted on the
+    # windows whose targets end v steps before the end forecast from every origin of those
+    # last v steps; the share (of s$weights) with the least absolute error there is kept
+    weight <- s$net_weight
+    if (isTRUE(s$select_weight)) weight <- select_weight(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, call)
+  }, warning = collect)
+  for (w in unique(warned))
+    warning(sprintf("in %d of the ensemble's network fits: %s", sum(warned == w), w), call. = FALSE)
   secs <- proc.time()[["elapsed"]] - t0
   ensemble_object(y, members, p, H, s, weight, lbs, call, secs,
                   sprintf("tsattn ensemble of %d attention networks (lookback %s) on %s",
@@ -346,9 +356,14 @@ fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, d
     origins <- L:(last - H)
     w <- remainder_windows(a, bb, origins, L, H, scale)
     net <- remainder_network(H, s$width)
-    args <- c(list(net, w$x, w$y, epochs = s$epochs, batch_size = 32L,
-                   optimizer = optimizer_adam(lr = s$lr, weight_decay = s$weight_decay),
-                   seed = seeds[[i]][[2L]], device = device, verbose = verbose), dots)
+    args <- list(net, w$x, w$y, epochs = s$epochs, batch_size = 32L,
+                 optimizer = optimizer_adam(lr = s$lr, weight_decay = s$weight_decay),
+                 seed = seeds[[i]][[2L]], device = device, verbose = verbose)
+    # fit()'s arguments in `...` of tsattn() replace the ensemble's (an `optimizer` was
+    # an error about a formal argument matched twice)
+    named <- if (is.null(names(dots))) logical(length(dots)) else nzchar(names(dots))
+    args[names(dots)[named]] <- dots[named]
+    args <- c(args, dots[!named])
     remainder_member(y, do.call(fit, args), a, bb, L, scale, call)
   })
 }
