@@ -65,6 +65,7 @@ fit_combination <- function(models, y, lookback, horizon, xreg, dots, epochs, la
   obj$val_mae <- mean(abs(res[tail_rows, , drop = FALSE]))
   obj$method <- combination_label(members)
   class(obj) <- c("tsattn_combination", "tsattn")
+  obj <- seal_fit(obj)
   if (!is.null(interrupted))
     signal_tsattn_interrupt(obj, sprintf("%s (model \"%s\"; the combination has the models fitted so far)",
                                          conditionMessage(interrupted), utils::tail(models, 1L)),

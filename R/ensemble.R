@@ -346,6 +346,7 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   obj$residuals <- like_series(as.numeric(y) - fitted, y)
   obj$method <- method
   class(obj) <- c("tsattn_ensemble", "tsattn")
+  obj <- seal_fit(obj)
   obj
 }
 
@@ -372,10 +373,10 @@ fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, d
 # whose features are the last window (what attention() shows)
 remainder_member <- function(y, net, a, bb, L, scale, call) {
   last_w <- remainder_windows(a, bb, length(a), L, 1L, scale, targets = FALSE)$x
-  structure(list(x = y, model = "attention", network = net, lookback = L, horizon = 1L,
-                 seq2seq = FALSE, features = matrix(last_w[1L, , 1L], L, 1L),
-                 history = net$history, call = call),
-            class = "tsattn")
+  seal_fit(structure(list(x = y, model = "attention", network = net, lookback = L, horizon = 1L,
+                          seq2seq = FALSE, features = matrix(last_w[1L, , 1L], L, 1L),
+                          history = net$history, call = call),
+                     class = "tsattn"))
 }
 
 # the networks' share of the remainder with the least absolute error over the last v

@@ -433,6 +433,7 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
   obj$residuals <- like_series(drop_if_one(Y - fitted), y)
   obj$val_mae <- mean(abs((Y - fitted)[utils::tail(target_idx, n_val), ]))
   obj$method <- method_label(obj)
+  obj <- seal_fit(obj)
   if (!is.null(interrupted)) signal_tsattn_interrupt(obj, conditionMessage(interrupted), call)
   obj
 }

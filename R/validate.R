@@ -109,6 +109,8 @@ validate_tsattn <- function(object, arg = "object", call = sys.call(-1L)) {
   for (i in seq_along(vr)) finite_matrix(vr[[i]], sprintf("val_resid[[%d]]", i), ncol = k)
   m <- object$method
   if (!is.character(m) || length(m) != 1L || is.na(m)) bad("method", "a single string", describe(m))
+  # every field above is sound, but is it the fit's own? (a flipped bit is still a number)
+  check_checksum(object, arg, call = call)
   invisible(object)
 }
 
@@ -127,10 +129,10 @@ validate_combination <- function(object, arg = "object", call = sys.call(-1L)) {
   for (m in models) {
     f <- members[[m]]
     what <- sprintf("%s$members$%s", arg, m)
-    validate_tsattn(f, what, call = call)
-    if (!identical(f$x, object$x))
+    if (is.list(f) && !identical(f$x, object$x))
       stop_arg(sprintf("%s$x", what), sprintf("the series of the combination (`%s$x`)", arg),
                "another series", call = call)
+    validate_tsattn(f, what, call = call)
   }
   invisible(object)
 }
@@ -177,5 +179,6 @@ validate_ensemble <- function(object, arg = "object", call = sys.call(-1L)) {
       stop_arg(sprintf("%s$lookback", what), "a whole number >= 1, the rows of its `features` (finite)",
                describe(L), call = call)
   }
+  check_checksum(object, arg, call = call)
   invisible(object)
 }

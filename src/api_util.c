@@ -4,6 +4,7 @@
  * releases on error too. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <R.h>
 #include <Rinternals.h>
@@ -346,4 +347,32 @@ const float *net_batch(ta_net *net, SEXP params, SEXP x, SEXP dims, SEXP len, si
   *lens = lengths_of(len, *B, *T, "lengths");
   memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
   return to_float(x, *B * *T * (size_t)net->in_dim, "x");
+}
+
+/* FNV-1a (64-bit) over the bytes of the doubles of every element of a list of double
+ * vectors, each preceded by its length: the checksum of a fitted model's weights and
+ * numeric fields (R/checksum.R), so that a corrupted or edited object is detected
+ * before it forecasts. Returns the hash as 16 hex digits (a double would lose bits). */
+static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+SEXP C_checksum(SEXP parts) {
+  if (TYPEOF(parts) != VECSXP) error("'parts' must be a list of double vectors");
+  uint64_t h = 14695981039346656037ULL;
+  R_xlen_t n = XLENGTH(parts);
+  for (R_xlen_t i = 0; i < n; i++) {
+    SEXP v = VECTOR_ELT(parts, i);
+    if (!isReal(v)) error("element %lld of 'parts' must be a double vector", (long long)i + 1);
+    uint64_t len = (uint64_t)XLENGTH(v);
+    h = fnv1a(h, (const unsigned char *)&len, sizeof len);
+    h = fnv1a(h, (const unsigned char *)REAL(v), (size_t)XLENGTH(v) * sizeof(double));
+  }
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return mkString(buf);
 }

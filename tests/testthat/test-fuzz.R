@@ -92,7 +92,8 @@ valid <- list(
   C_cuda_blas_library = list(), C_cuda_emulated = list(),
   C_cuda_net_unsupported = list(s$ispec, s$dspec, 2L),
   C_positional_encoding = list(5L, 4L),
-  C_set_threads = list(1L)
+  C_set_threads = list(1L),
+  C_checksum = list(list(runif(3), double(), 1))
 )
 
 test_that("the fuzz covers every registered .Call entry point", {
