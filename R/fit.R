@@ -303,6 +303,7 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
     .Call(C_net_predict, s$ispec, s$dspec, object$input_dim,
           flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size)
   }
+  if (is.null(out)) signal_user_interrupt() # interrupted between chunks, memory freed
   nonfinite <- sum(!is.finite(out))
   if (nonfinite > 0L)
     warning(sprintf("%d of the %d predictions are not finite: the weights overflow float32 on this input",

@@ -19,6 +19,15 @@ signal_tsattn_interrupt <- function(object, message, call = NULL) {
   invokeRestart("abort")
 }
 
+# An interrupt that a .Call took between chunks of its work (predict(), forecast()'s
+# paths): the C code freed what it held and returned NULL; the interrupt goes on as R's
+# own does, a condition of class c("interrupt", "condition") for handlers, then back
+# to the top level.
+signal_user_interrupt <- function() {
+  signalCondition(structure(class = c("interrupt", "condition"), list(message = "", call = NULL)))
+  invokeRestart("abort")
+}
+
 # the message of an interrupt after `done` completed epochs (epoch numbers counted
 # from `start`, the epochs of earlier fits), keeping the weights of epoch `kept`
 interrupt_message <- function(epoch, start, done, kept) {

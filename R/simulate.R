@@ -72,6 +72,7 @@ simulate_paths <- function(net, window, h, npaths = 1000, resid = NULL, xreg_fut
                as.double(t(window)), c(lookback, ncol(window)), xf, h, npaths, rf, n_series, seed)
   res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_simulate), args, attr(device, "id")))
          else do.call(.Call, c(list(C_net_simulate), args))
+  if (is.null(res)) signal_user_interrupt() # interrupted between chunks, memory freed
   nonfinite <- sum(!is.finite(res$paths))
   if (nonfinite > 0L)
     warning(sprintf("%d of the %d simulated values are not finite: the forecast diverges",

@@ -120,9 +120,14 @@ SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP windo
     memcpy(nets[i]->params, a.params, net->n_params * sizeof(float));
   }
   ta_msg msg;
-  int st = ta_simulate(nets, n_nets, a.paths, a.mean, a.window, a.lookback, a.n_series,
-                       a.xreg_future, a.n_xreg, a.h, a.npaths, a.resid, a.n_resid, a.seed, &msg);
+  int st = ta_simulate_ex(nets, n_nets, a.paths, a.mean, a.window, a.lookback, a.n_series,
+                          a.xreg_future, a.n_xreg, a.h, a.npaths, a.resid, a.n_resid, a.seed,
+                          user_interrupted, NULL, &msg);
   for (int i = 0; i < n_nets; i++) release(ptrs[i]);
+  if (st == TA_ERR_INTERRUPT) { /* freed: R signals the interrupt (simulate_paths) */
+    UNPROTECT(n_nets);
+    return R_NilValue;
+  }
   if (st != TA_OK) error("%s", msg.text);
   SEXP res = sim_result(&a);
   UNPROTECT(n_nets);

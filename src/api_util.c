@@ -150,9 +150,16 @@ static void check_interrupt_fn(void *unused) {
   (void)unused;
   R_CheckUserInterrupt();
 }
-static int fit_interrupted(void *ctx) {
+/* nonzero when the user has interrupted (Ctrl-C, SIGINT): R_CheckUserInterrupt() inside
+ * R_ToplevelExec, so that the pending interrupt is taken there (and cleared) without a
+ * longjmp through the caller's C frames; the caller then frees what it holds and has
+ * R signal the interrupt (main thread only: it calls the R API) */
+int user_interrupted(void *ctx) {
   (void)ctx;
   return !R_ToplevelExec(check_interrupt_fn, NULL);
+}
+static int fit_interrupted(void *ctx) {
+  return user_interrupted(ctx);
 }
 static void fit_on_epoch(void *ctx, int epoch, double loss, double val) {
   fit_ctx *c = (fit_ctx *)ctx;

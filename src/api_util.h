@@ -48,6 +48,10 @@ typedef struct {
  *   dcfg: lr, beta1, beta2, eps, weight_decay, momentum, clipnorm
  * checked; the callbacks report to R through ctx (which must outlive cfg's use). */
 void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg);
+/* the interrupt check the core's callbacks get (main thread only): nonzero when the user
+ * has interrupted; the interrupt is then taken, and the .Call returns NULL after freeing
+ * what it holds, for R to signal it (signal_user_interrupt() in R/interrupt.R) */
+int user_interrupted(void *ctx);
 
 /* valid lengths [B] (each in 1..T), or NULL when len is NULL or empty */
 const int *lengths_of(SEXP len, size_t B, size_t T, const char *what);

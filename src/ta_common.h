@@ -20,7 +20,7 @@ enum {
   TA_ERR_ARG = 1,       /* invalid configuration or shape */
   TA_ERR_NOMEM = 2,     /* allocation failed */
   TA_ERR_NONFINITE = 3, /* loss became NaN or Inf */
-  TA_ERR_INTERRUPT = 4  /* user interrupt seen between batches */
+  TA_ERR_INTERRUPT = 4  /* user interrupt seen between batches (or chunks of windows) */
 };
 
 #define TA_MSG_LEN 512

@@ -1,5 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "ta_forecast.h"
 #include "ta_gemm.h"
 #include "ta_rng.h"
@@ -28,17 +31,35 @@ typedef struct {
   const uint32_t *pick;
   const float *xreg_future, *resid;
   size_t lookback, n_series, n_xreg, F, h, wrow, yoff, ystride, chunk;
+  /* the caller's interrupt check (NULL: none), asked by the calling thread only; once it
+   * answers nonzero, *stop tells every block to end at its next chunk */
+  int (*interrupted)(void *ctx);
+  void *ctx;
+  volatile int *stop;
 } sim_job;
 
+/* nonzero when the blocks must stop: an interrupt seen now (asked only when `ask`, on
+ * the calling thread) or earlier */
+static int sim_stopped(const sim_job *job, int ask) {
+  if (*job->stop) return 1;
+  if (ask && job->interrupted && job->interrupted(job->ctx)) {
+    *job->stop = 1;
+    return 1;
+  }
+  return 0;
+}
+
 /* All h steps of windows [r0, r1) with net (its workspace reserved for job->chunk
- * windows). Row 0 is the mean window, row r > 0 is path r - 1. */
-static void simulate_rows(ta_net *net, const sim_job *job, size_t r0, size_t r1) {
+ * windows). Row 0 is the mean window, row r > 0 is path r - 1. `ask`: this is the
+ * calling thread, which checks for an interrupt between chunks. */
+static void simulate_rows(ta_net *net, const sim_job *job, size_t r0, size_t r1, int ask) {
   size_t ns = job->n_series, F = job->F, h = job->h, wrow = job->wrow;
   size_t shift = (job->lookback - 1) * F;
   for (size_t k = 0; k < h; k++) {
     int more = k + 1 < h;
     const float *xr = more && job->n_xreg ? job->xreg_future + (k + 1) * job->n_xreg : NULL;
     for (size_t s = r0; s < r1; s += job->chunk) {
+      if (sim_stopped(job, ask)) return;
       size_t b = r1 - s < job->chunk ? r1 - s : job->chunk;
       float *w0 = job->win + s * wrow;
       const float *out = ta_net_predict(net, w0, NULL, b, job->lookback);
@@ -108,6 +129,14 @@ int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const floa
                 size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
                 size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
                 ta_msg *msg) {
+  return ta_simulate_ex(nets, n_nets, paths, mean, window, lookback, n_series, xreg_future,
+                        n_xreg, h, npaths, resid, n_resid, seed, NULL, NULL, msg);
+}
+
+int ta_simulate_ex(ta_net **nets, int n_nets, float *paths, float *mean, const float *window,
+                   size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
+                   size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
+                   int (*interrupted)(void *ctx), void *ctx, ta_msg *msg) {
   if (n_nets < 1 || !nets || !nets[0])
     return ta_fail(msg, TA_ERR_ARG, "no network to simulate with");
   ta_net *net = nets[0];
@@ -149,19 +178,29 @@ int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const floa
   }
   for (size_t r = 0; r < rows; r++) memcpy(win + r * wrow, window, wrow * sizeof(float));
   if (noise) ta_simulate_picks(pick, nph, n_resid, seed);
+  volatile int stop = 0;
   sim_job job = {paths, mean, win, pick, xreg_future, resid, lookback, n_series, n_xreg, F, h,
-                 wrow, (T_out - 1) * n_series, T_out * n_series, chunk};
+                 wrow, (T_out - 1) * n_series, T_out * n_series, chunk, interrupted, ctx, &stop};
   if (nt == 1) {
-    simulate_rows(net, &job, 0, rows);
+    simulate_rows(net, &job, 0, rows, 1);
   } else {
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt)
 #endif
     for (int t = 0; t < nt; t++) {
+      int ask = 1;
+#ifdef _OPENMP
+      ask = omp_get_thread_num() == 0; /* the calling thread: the only one that may ask */
+#endif
       simulate_rows(nets[t], &job, rows * (size_t)t / (size_t)nt,
-                    rows * (size_t)(t + 1) / (size_t)nt);
+                    rows * (size_t)(t + 1) / (size_t)nt, ask);
       ta_gemm_release(); /* this thread's packing buffers */
     }
+  }
+  if (stop) {
+    free(win);
+    free(pick);
+    return ta_fail(msg, TA_ERR_INTERRUPT, "interrupted");
   }
   if (!noise)
     for (size_t p = 0; p < npaths; p++)

@@ -40,6 +40,16 @@ int ta_simulate(ta_net **nets, int n_nets, float *paths, float *mean, const floa
                 size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
                 ta_msg *msg);
 
+/* ta_simulate with an interrupt check: interrupted(ctx) (may be NULL) is called between
+ * chunks of windows, from the calling thread only (thread 0 of the blocks run in
+ * parallel), so a caller may ask its runtime there; a nonzero answer stops every block
+ * at its next chunk, frees what was allocated, and returns TA_ERR_INTERRUPT (paths and
+ * mean then incomplete). */
+int ta_simulate_ex(ta_net **nets, int n_nets, float *paths, float *mean, const float *window,
+                   size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
+                   size_t h, size_t npaths, const float *resid, size_t n_resid, uint64_t seed,
+                   int (*interrupted)(void *ctx), void *ctx, ta_msg *msg);
+
 /* ta_simulate's argument checks (shared with the GPU's ta_cuda_simulate): the
  * network's input and output against the window, and sizes that fit a size_t */
 int ta_simulate_check(const ta_net *net, size_t lookback, size_t n_series,

@@ -1,0 +1,48 @@
+# Run by test-interrupt-predict.R in a child Rscript, which the test sends SIGINT (a real
+# Ctrl-C) while a large predict() and a large forecast() run: before each interrupted call
+# this script creates DIR/ready-<i>, and DIR/done-<i> as soon as the call has returned,
+# so that the parent measures how long the interrupt took. The results go to
+# DIR/result.rds. Usage: Rscript interrupt-predict-child.R LIB DIR
+args <- commandArgs(trailingOnly = TRUE)
+lib <- args[[1L]]
+dir <- args[[2L]]
+suppressPackageStartupMessages(library(tsattn, lib.loc = lib))
+options(tsattn.threads = 2)
+cat(Sys.getpid(), file = file.path(dir, "pid"))
+step <- 0L
+ready <- function() {
+  step <<- step + 1L
+  file.create(file.path(dir, sprintf("ready-%d", step)))
+}
+done <- function() file.create(file.path(dir, sprintf("done-%d", step)))
+# the class of the condition expr signals ("value" when it returned)
+run <- function(expr) {
+  out <- tryCatch({ force(expr); "value" }, interrupt = function(e) class(e))
+  done()
+  out
+}
+res <- list()
+
+# 1. predict() of 200,000 sequences of 50 steps through a GRU(64): tens of seconds
+set.seed(1)
+net <- sequential(layer_gru(64), layer_dense(1), input_dim = 1)
+x <- array(rnorm(2e5 * 50), c(2e5, 50, 1))
+ready()
+res$predict <- run(predict(net, x))
+# the network and the session still work
+res$predict_after <- all(is.finite(predict(net, x[1:10, , , drop = FALSE])))
+
+# 2. forecast() with 200,000 paths of 120 steps (the C simulation)
+fit <- tsattn(AirPassengers, model = "gru", epochs = 1, seed = 1, verbose = FALSE)
+ready()
+res$forecast <- run(forecast::forecast(fit, h = 120, npaths = 2e5, seed = 1))
+fc <- forecast::forecast(fit, h = 3, npaths = 50, seed = 1)
+res$forecast_after <- all(is.finite(fc$mean))
+
+# 3. the same on one thread (the serial path of the simulation)
+options(tsattn.threads = 1)
+ready()
+res$forecast1 <- run(forecast::forecast(fit, h = 120, npaths = 2e5, seed = 1))
+
+saveRDS(res, file.path(dir, "result.tmp"))
+file.rename(file.path(dir, "result.tmp"), file.path(dir, "result.rds"))
