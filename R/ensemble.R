@@ -288,18 +288,42 @@ fit_ensemble <- function(y, lambda, seed, device, verbose, dots, call) {
   }
   withCallingHandlers({
     members <- fit_members(a, bb, n, H, lbs, scale, s, seeds, device, verbose, dots, y, call)
+    interrupted <- attr(members, "interrupted")
+    attr(members, "interrupted") <- NULL
+    in_members <- !is.null(interrupted)
     # the networks' share, chosen by rolling origin inside the series: members fitted on the
     # windows whose targets end v steps before the end forecast from every origin of those
     # last v steps; the share (of s$weights) with the least absolute error there is kept
     weight <- s$net_weight
-    if (isTRUE(s$select_weight)) weight <- select_weight(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, call)
+    if (!is.null(interrupted)) {
+      # interrupted among the members: the backbone alone forecasts (share 0); the
+      # networks fitted so far are kept (attention(), or a look at their training)
+      weight <- 0
+    } else if (isTRUE(s$select_weight)) {
+      weight <- select_weight(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, call)
+      # interrupted while choosing the share: all members are fitted, the default share
+      interrupted <- attr(weight, "interrupted")
+      weight <- as.numeric(weight)
+    }
   }, warning = collect)
   for (w in unique(warned))
     warning(sprintf("in %d of the ensemble's network fits: %s", sum(warned == w), w), call. = FALSE)
   secs <- proc.time()[["elapsed"]] - t0
-  ensemble_object(y, members, p, H, s, weight, lbs, call, secs,
-                  sprintf("tsattn ensemble of %d attention networks (lookback %s) on %s",
-                          length(members), paste(unique(lbs), collapse = "/"), backbone_label(tf)))
+  lbs <- lbs[seq_along(members)]
+  obj <- ensemble_object(y, members, p, H, s, weight, lbs, call, secs,
+                         sprintf("tsattn ensemble of %d attention networks (lookback %s) on %s",
+                                 length(members), paste(unique(lbs), collapse = "/"),
+                                 backbone_label(tf)))
+  if (!is.null(interrupted))
+    signal_tsattn_interrupt(obj, if (in_members)
+      sprintf("%s, in network %d of %d of the ensemble: the fit keeps the %d network%s fitted so far and forecasts with the backbone alone (the networks' share is 0)",
+              conditionMessage(interrupted), length(members), s$members, length(members),
+              if (length(members) > 1L) "s" else "")
+    else
+      sprintf("%s, while the ensemble chose the networks' share: the fit keeps its %d networks with the default share, %g",
+              conditionMessage(interrupted), length(members), weight),
+      call)
+  obj
 }
 
 # what the backbone of a series with transform tf is, for the method's name
@@ -338,7 +362,7 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   obj$remainder_horizon <- H
   obj$settings <- s
   obj$net_weight <- weight
-  obj$lookbacks <- lbs
+  obj$lookbacks <- lbs[seq_along(members)]
   obj$log <- tf$log
   obj$call <- call
   obj$train_time <- secs
@@ -347,12 +371,25 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   obj$method <- method
   class(obj) <- c("tsattn_ensemble", "tsattn")
   obj <- seal_fit(obj)
+  if (!is.null(interrupted))
+    signal_tsattn_interrupt(obj, if (in_members)
+      sprintf("%s, in network %d of %d of the ensemble: the fit keeps the %d network%s fitted so far and forecasts with the Theta backbone alone (the networks' share is 0)",
+              conditionMessage(interrupted), length(members), length(lbs), length(members),
+              if (length(members) > 1L) "s" else "")
+    else
+      sprintf("%s, while the ensemble chose the networks' share: the fit keeps its %d networks with the default share, %g",
+              conditionMessage(interrupted), length(members), weight),
+      call)
   obj
 }
 
 # the ensemble's members fitted on the windows of origins L..(last - H) of `a`
 fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, dots, y, call) {
-  lapply(seq_along(lbs), function(i) {
+  # an interrupt (R/interrupt.R) ends the loop with the members fitted so far, the
+  # interrupted one as of its completed epochs; the condition is kept in "interrupted"
+  interrupted <- NULL
+  members <- list()
+  for (i in seq_along(lbs)) {
     L <- lbs[i]
     origins <- L:(last - H)
     w <- remainder_windows(a, bb, origins, L, H, scale)
@@ -365,8 +402,14 @@ fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, d
     named <- if (is.null(names(dots))) logical(length(dots)) else nzchar(names(dots))
     args[names(dots)[named]] <- dots[named]
     args <- c(args, dots[!named])
-    remainder_member(y, do.call(fit, args), a, bb, L, scale, call)
-  })
+    fitted_net <- tryCatch(do.call(fit, args), tsattn_interrupt = function(e) {
+      interrupted <<- e
+      e$object
+    })
+    members[[i]] <- remainder_member(y, fitted_net, a, bb, L, scale, call)
+    if (!is.null(interrupted)) break
+  }
+  structure(members, interrupted = interrupted)
 }
 
 # a member of the ensemble of series y: its network (lookback L) as a "tsattn" fit
@@ -385,6 +428,7 @@ select_weight <- function(a, bb, n, H, lbs, scale, s, seeds, device, dots, y, ca
   v <- as.integer(min(H, floor(n / 5)))
   if (v < 1L || n - v - H < max(lbs) + 1L) return(0)
   val <- fit_members(a, bb, n - v, H, lbs, scale, s, seeds, device, FALSE, dots, y, call)
+  if (!is.null(attr(val, "interrupted"))) return(structure(s$net_weight, interrupted = attr(val, "interrupted")))
   origins <- (n - v):(n - 1L)
   corr <- remainder_predict(val, a, bb, origins, scale, 1, H, device)
   choose_share(a, theta_forecast(bb, origins, H), corr, origins, s)

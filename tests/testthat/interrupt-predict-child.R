@@ -44,5 +44,19 @@ options(tsattn.threads = 1)
 ready()
 res$forecast1 <- run(forecast::forecast(fit, h = 120, npaths = 2e5, seed = 1))
 
+
+# 4. the default ensemble, interrupted in its first network's training (made long): the
+# fit keeps that network and forecasts with the Theta backbone alone
+options(tsattn.threads = 1, tsattn.ensemble = list(epochs = 1e6L))
+ready()
+e <- tryCatch(tsattn(AirPassengers, seed = 1, verbose = FALSE), interrupt = function(e) e)
+done()
+options(tsattn.ensemble = NULL)
+fc <- tryCatch(forecast::forecast(e$object, h = 12, npaths = 50, seed = 1), error = function(e) e)
+res$ensemble <- list(class = class(e), obj_class = class(e$object), message = conditionMessage(e),
+                     members = length(e$object$members), net_weight = e$object$net_weight,
+                     mean = if (inherits(fc, "forecast")) as.numeric(fc$mean) else conditionMessage(fc),
+                     same_as_interrupted_fit = identical(interrupted_fit(), e$object))
+
 saveRDS(res, file.path(dir, "result.tmp"))
 file.rename(file.path(dir, "result.tmp"), file.path(dir, "result.rds"))

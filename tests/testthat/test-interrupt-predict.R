@@ -2,7 +2,8 @@
 # between chunks of windows (through a callback the .Call glue sets; the core never calls
 # R), frees what it holds and returns, and R signals the interrupt. A child Rscript runs
 # a large predict() and forecast(), and this test sends it SIGINT while each runs: each
-# must end as an interrupt within a few seconds (it ran 15 s and 36 s before).
+# must end as an interrupt within a few seconds (it ran 15 s and 36 s before). An
+# interrupted default ensemble keeps the networks fitted so far.
 
 test_that("an interrupt stops a large predict() and forecast() within seconds", {
   skip_on_os("windows") # SIGINT to another process
@@ -24,7 +25,7 @@ test_that("an interrupt stops a large predict() and forecast() within seconds", 
   pid <- scan(file.path(dir, "pid"), integer(), quiet = TRUE)
   on.exit(tools::pskill(pid, tools::SIGKILL), add = TRUE, after = FALSE)
   took <- double()
-  for (i in 1:3) {
+  for (i in 1:4) {
     if (!wait_for(file.path(dir, sprintf("ready-%d", i)))) break
     Sys.sleep(1) # into the C loop
     t0 <- Sys.time()
@@ -41,9 +42,20 @@ test_that("an interrupt stops a large predict() and forecast() within seconds", 
   expect_identical(res$forecast, c("interrupt", "condition"))
   expect_identical(res$forecast1, c("interrupt", "condition"))
   # within a few seconds of the signal (about 1 s is the aim; the machine may be busy)
-  expect_length(took, 3L)
+  expect_length(took, 4L)
   expect_true(all(took < 3), label = paste(round(took, 2), collapse = " "))
   # and what came after worked
   expect_true(res$predict_after)
   expect_true(res$forecast_after)
+
+  # the default ensemble interrupted in its first network: a fit of that network, whose
+  # forecast is the Theta backbone's (the networks' share 0)
+  r <- res$ensemble
+  expect_identical(r$class, c("tsattn_interrupt", "interrupt", "condition"))
+  expect_identical(r$obj_class, c("tsattn_ensemble", "tsattn"))
+  expect_identical(r$members, 1L)
+  expect_identical(r$net_weight, 0)
+  expect_match(r$message, "in network 1 of 5 of the ensemble: the fit keeps the 1 network fitted so far and forecasts with the Theta backbone alone")
+  expect_true(is.numeric(r$mean) && length(r$mean) == 12L && all(is.finite(r$mean)))
+  expect_true(r$same_as_interrupted_fit)
 })
