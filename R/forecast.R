@@ -100,7 +100,9 @@ seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
 #' The fit's fields are checked first, against each other and against its network
 #' (`lookback`, `horizon`, `lag`, `center`, `scale`, `val_resid`, `seq2seq`, the
 #' regressors' scaling, a combination's `members`, and the network's layers and
-#' weights): an edited or corrupted fit is an error naming the field. A forecast that
+#' weights), then against the checksum stored at fitting (`$checksum`), so that a fit
+#' edited or corrupted to other valid numbers is caught too: an edited or corrupted fit
+#' is an error naming the field. A forecast that
 #' is not finite on the original scale (a diverged fit, whose values overflow when the
 #' log transformation is undone) is an error, never `Inf`.
 #'

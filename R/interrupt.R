@@ -51,6 +51,12 @@ interrupt_message <- function(epoch, start, done, kept) {
 #' it in code. Without such a handler the interrupt goes back to the top level, as any
 #' interrupt does, and `interrupted_fit()` returns what was trained.
 #'
+#' For the default ensemble (`tsattn(y)`) the fit holds the networks fitted so far (the
+#' interrupted one as of its completed epochs) and forecasts with its Theta backbone alone
+#' (the networks' share is 0) unless all of them were fitted. `predict()` and `forecast()`
+#' stop within about a second of an interrupt (between batches, and chunks of sample
+#' paths) with an ordinary interrupt condition; there is nothing to keep.
+#'
 #' @return The network or `tsattn` fit of the last interrupted `fit()` or `tsattn()`
 #'   in this session, or `NULL` if there was none.
 #' @examples
