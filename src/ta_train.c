@@ -134,6 +134,12 @@ int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int
         break;
       }
       sum += l * (double)b;
+      /* a second check inside the batch, between its forward and backward passes (the batch is
+       * not applied, as if interrupted before it): halves the wait on long batches */
+      if (cfg->interrupted && cfg->interrupted(cfg->ctx)) {
+        st = ta_fail(msg, TA_ERR_INTERRUPT, "interrupted in epoch %d", epoch);
+        break;
+      }
       if ((st = ops->update(be, b, msg)) != TA_OK) break;
       steps++;
     }

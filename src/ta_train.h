@@ -72,8 +72,9 @@ int ta_early_stop_update(ta_early_stop *e, double score, int epoch, int patience
 
 /* The training loop itself, written once for every backend (ta_train on the CPU,
  * ta_cuda_train on the GPU): epochs of batches of the training rows in the order of
- * ta_shuffle with `rng`, the interrupt check between batches, the stop on a non-finite
- * loss (restoring the weights before the last step), the histories, on_epoch and
+ * ta_shuffle with `rng`, the interrupt check between batches (and between a batch's
+ * forward and backward passes), the stop on a non-finite loss (restoring the weights
+ * before the last step), the histories, on_epoch and
  * early stopping (restoring the best weights at the end) and, after an interrupt
  * (status TA_ERR_INTERRUPT), the weights of the completed epochs as epochs = epochs_run
  * would have left them (TA_SLOT_BEST holds them throughout). A backend supplies the
