@@ -15,9 +15,12 @@ ready <- function() {
   file.create(file.path(dir, sprintf("ready-%d", step)))
 }
 done <- function() file.create(file.path(dir, sprintf("done-%d", step)))
-# the class of the condition expr signals ("value" when it returned)
+# the class of the condition expr signals ("value" when it returned), and whether the
+# package's C loop took it (signal_user_interrupt()'s condition has a message and a call
+# field; R's own, taken in R code, has none)
 run <- function(expr) {
-  out <- tryCatch({ force(expr); "value" }, interrupt = function(e) class(e))
+  out <- tryCatch({ force(expr); "value" }, interrupt = function(e)
+    c(class(e), if (identical(names(e), c("message", "call"))) "in C" else "in R"))
   done()
   out
 }
