@@ -129,7 +129,10 @@ test_that("byte-corrupted .rds files never forecast altered values", {
       }
       outcome <- c(outcome, r$outcome)
     }
-    # every flip in the weights is caught by the checksum
-    expect_identical(sum(outcome[c(TRUE, FALSE)] == "checksum"), 20L)
+    # every flip in the weights is an error, nearly always the checksum's (a flip to a
+    # non-finite weight may be caught by the network's own check first)
+    in_weights <- outcome[c(TRUE, FALSE)]
+    expect_true(all(in_weights %in% c("checksum", "error")), label = paste(in_weights, collapse = " "))
+    expect_gte(sum(in_weights == "checksum"), 16L)
   }
 })
