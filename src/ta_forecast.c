@@ -154,7 +154,7 @@ int ta_simulate_ex(ta_net **nets, int n_nets, float *paths, float *mean, const f
   size_t wall = rows * wrow;   /* floats of all windows */
   size_t nph = npaths * h;     /* residual picks */
   size_t chunk = rows < TA_SIM_CHUNK ? rows : TA_SIM_CHUNK;
-  /* blocks of windows run on their own threads, each with its own network (the
+  /* blocks of windows run on the threads, each thread with its own network (the
    * workspace is per network) and its own packing buffers (ta_gemm's are per thread);
    * a window's values do not depend on the block or chunk it is in, so the result is
    * the same for any number of threads */
@@ -185,17 +185,28 @@ int ta_simulate_ex(ta_net **nets, int n_nets, float *paths, float *mean, const f
     simulate_rows(net, &job, 0, rows, 1);
   } else {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt)
-#endif
-    for (int t = 0; t < nt; t++) {
-      int ask = 1;
-#ifdef _OPENMP
-      ask = omp_get_thread_num() == 0; /* the calling thread: the only one that may ask */
-#endif
-      simulate_rows(nets[t], &job, rows * (size_t)t / (size_t)nt,
-                    rows * (size_t)(t + 1) / (size_t)nt, ask);
+    /* blocks of at most a chunk of windows (at least TA_SIM_MIN_ROWS), taken in turn by
+     * the threads: the calling thread, the only one that may ask for an interrupt, then
+     * works until no block is left, so that no other thread runs on unasked for more
+     * than one block (with one block per thread, a thread slowed by a busy machine ran
+     * on for seconds after the calling thread had finished its own) */
+    size_t per = (rows + (size_t)nt - 1) / (size_t)nt;
+    size_t blk = per < chunk ? per : chunk;
+    if (blk < TA_SIM_MIN_ROWS) blk = TA_SIM_MIN_ROWS;
+    long n_blk = (long)((rows + blk - 1) / blk);
+#pragma omp parallel num_threads(nt)
+    {
+      int tid = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+      for (long i = 0; i < n_blk; i++) {
+        size_t r0 = (size_t)i * blk, r1 = r0 + blk < rows ? r0 + blk : rows;
+        simulate_rows(nets[tid], &job, r0, r1, tid == 0);
+      }
       ta_gemm_release(); /* this thread's packing buffers */
     }
+#else
+    simulate_rows(net, &job, 0, rows, 1);
+#endif
   }
   if (stop) {
     free(win);

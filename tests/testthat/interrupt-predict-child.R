@@ -7,6 +7,9 @@ args <- commandArgs(trailingOnly = TRUE)
 lib <- args[[1L]]
 dir <- args[[2L]]
 suppressPackageStartupMessages(library(tsattn, lib.loc = lib))
+# loaded now, not by the first forecast::forecast() after a ready() (seconds on a busy
+# machine, during which an interrupt would be taken in R's loading code)
+suppressPackageStartupMessages(loadNamespace("forecast"))
 options(tsattn.threads = 2)
 cat(Sys.getpid(), file = file.path(dir, "pid"))
 step <- 0L
