@@ -40,7 +40,9 @@ ensemble_defaults <- list(
   # errors the rolling origin measures, so they understate the errors ahead; on M1 (300
   # series) 1 covered 75% / 89% of the test points at 80% / 95%, 1.15 covers 80% / 93%
   interval_scale = 1.15,
-  season_test = 0.5    # standard errors of the lag-m autocorrelation that make a season (has_season)
+  season_test = 0.5,   # standard errors of the lag-m autocorrelation that make a season (has_season)
+  max_windows = 5000L  # a network trains on the last max_windows windows at most (M1's
+                       # series have fewer than 200): 100,000 points took hours, not minutes
 )
 
 # the settings, with options(tsattn.ensemble = list(...)) overriding any of them (used by
@@ -383,6 +385,13 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   obj
 }
 
+# the origins of a member's training windows: L..(last - H), the last max_windows of them
+member_origins <- function(L, last, H, max_windows) {
+  origins <- L:(last - H)
+  if (length(origins) > max_windows) origins <- utils::tail(origins, max_windows)
+  origins
+}
+
 # the ensemble's members fitted on the windows of origins L..(last - H) of `a`
 fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, dots, y, call) {
   # an interrupt (R/interrupt.R) ends the loop with the members fitted so far, the
@@ -391,7 +400,7 @@ fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, d
   members <- list()
   for (i in seq_along(lbs)) {
     L <- lbs[i]
-    origins <- L:(last - H)
+    origins <- member_origins(L, last, H, s$max_windows)
     w <- remainder_windows(a, bb, origins, L, H, scale)
     net <- remainder_network(H, s$width)
     args <- list(net, w$x, w$y, epochs = s$epochs, batch_size = 32L,

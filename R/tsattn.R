@@ -108,7 +108,8 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' * five attention networks (a dense projection to width 16, positional encoding, causal
 #'   scaled-dot attention, the last step, dense layers to `H` outputs), with lookbacks of
 #'   one, two and one and a half seasons (4 to 10 steps for non-seasonal series), each
-#'   trained for 60 epochs with weight decay on every window of the series (stride 1):
+#'   trained for 60 epochs with weight decay on every window of the series (stride 1;
+#'   the last 5000 windows of longer series):
 #'   inputs are the window minus its level, targets what the backbone misses at steps
 #'   1..H (two seasons, or 10 steps; fewer for short series), both over the backbone's
 #'   one-step error scale. The networks' average is added to the backbone with a share

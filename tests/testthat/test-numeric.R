@@ -78,6 +78,17 @@ test_that("a long series: the backbone has no integer overflow, a named model fo
   expect_equal(bb$drift[1e5], unname(coef(lm(a ~ seq_along(a)))[2]) / 2, tolerance = 1e-6)
   y <- ts(10 + sin(2 * pi * seq_len(5000) / 24) + cumsum(rnorm(5000, sd = 0.05)), frequency = 24)
   expect_finite_forecast(tsattn(y, model = "gru", epochs = 1, seed = 1, verbose = FALSE), h = 48)
+  # the default's networks train on the last `max_windows` windows (5000; here 300, with
+  # fewer epochs, to keep the test short): the same fit as on the series' last part
+  old <- options(tsattn.ensemble = list(max_windows = 300L, epochs = 2L, members = 2L))
+  on.exit(options(old), add = TRUE)
+  f <- tsattn(y, seed = 1, verbose = FALSE)
+  expect_identical(unname(vapply(f$members, function(m) nrow(m$history), 1L)), c(2L, 2L))
+  expect_finite_forecast(f, h = 48)
+  # a member's training windows: the last 300 origins, ending H steps before the end
+  expect_identical(tsattn:::member_origins(24L, 5000L, 48L, 300L), 4653:4952)
+  expect_identical(tsattn:::member_origins(24L, 100L, 10L, 5000L), 24:90)
+  expect_identical(tsattn:::ensemble_defaults$max_windows, 5000L)
 })
 
 test_that("a diverged default ensemble warns and forecasts finite values, never Inf", {
