@@ -364,7 +364,7 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   obj$remainder_horizon <- H
   obj$settings <- s
   obj$net_weight <- weight
-  obj$lookbacks <- lbs[seq_along(members)]
+  obj$lookbacks <- lbs
   obj$log <- tf$log
   obj$call <- call
   obj$train_time <- secs
@@ -372,17 +372,7 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   obj$residuals <- like_series(as.numeric(y) - fitted, y)
   obj$method <- method
   class(obj) <- c("tsattn_ensemble", "tsattn")
-  obj <- seal_fit(obj)
-  if (!is.null(interrupted))
-    signal_tsattn_interrupt(obj, if (in_members)
-      sprintf("%s, in network %d of %d of the ensemble: the fit keeps the %d network%s fitted so far and forecasts with the Theta backbone alone (the networks' share is 0)",
-              conditionMessage(interrupted), length(members), length(lbs), length(members),
-              if (length(members) > 1L) "s" else "")
-    else
-      sprintf("%s, while the ensemble chose the networks' share: the fit keeps its %d networks with the default share, %g",
-              conditionMessage(interrupted), length(members), weight),
-      call)
-  obj
+  seal_fit(obj)
 }
 
 # the origins of a member's training windows: L..(last - H), the last max_windows of them

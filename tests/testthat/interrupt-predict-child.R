@@ -52,7 +52,7 @@ res$forecast1 <- run(forecast::forecast(fit, h = 120, npaths = 2e5, seed = 1))
 
 
 # 4. the default ensemble, interrupted in its first network's training (made long): the
-# fit keeps that network and forecasts with the Theta backbone alone
+# fit keeps that network and forecasts with the backbone alone
 options(tsattn.threads = 1, tsattn.ensemble = list(epochs = 1e6L))
 ready()
 e <- tryCatch(tsattn(AirPassengers, seed = 1, verbose = FALSE), interrupt = function(e) e)

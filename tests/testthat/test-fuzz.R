@@ -50,6 +50,16 @@ mutants <- function(v) {
     }
     if (is.matrix(v)) out <- c(out, list(t(v), v[, -1L, drop = FALSE], v[-1L, , drop = FALSE]))
   }
+  # a named list (a global model's windows): one element bad, or missing
+  if (is.list(v) && !is.null(names(v)) && length(v) > 0L) {
+    for (r in 1:3) {
+      k <- sample.int(length(v), 1L)
+      m <- mutants(v[[k]])
+      w <- v
+      w[k] <- list(m[[sample.int(length(m), 1L)]])
+      out <- c(out, list(w, v[-k]))
+    }
+  }
   out
 }
 
@@ -66,8 +76,20 @@ y <- runif(B * T)
 dims <- c(B, T, 2L)
 icfg <- c(1L, 2L, 0L, 1L, 0L, 1L, 0L, 1L)
 dcfg <- c(1e-3, 0.9, 0.999, 1e-8, 0, 0, 0)
+# a global model's network (one feature in, 2 values per window) and windows cut from two
+# series of 12 and 8 values (src/ta_windows.h)
+wnet <- sequential(layer_dense(3), layer_attention(causal = TRUE), layer_last_step(),
+                   layer_dense(2), input_dim = 1)
+ws <- tsattn:::network_spec(wnet)
+ww <- tsattn:::flatten_weights(wnet$weights, tsattn:::check_network(wnet))
+win <- list(z = runif(20), level = runif(20), start = runif(20), slope = runif(20),
+            damp = runif(20), phi = rep(0.9, 20), inv_scale = rep(2, 20),
+            origin = c(3, 5, 9, 13, 15), first = c(0, 0, 0, 12, 12), last = c(11, 11, 11, 19, 19),
+            L = 4, H = 2)
 valid <- list(
   C_net_layout = list(s$ispec, s$dspec, 2L, 5L),
+  C_net_fit_windows = list(ws$ispec, ws$dspec, 1L, ww, win, icfg, dcfg, 1),
+  C_cuda_net_fit_windows = list(ws$ispec, ws$dspec, 1L, ww, win, icfg, dcfg, 1, 0L),
   C_net_init = list(s$ispec, s$dspec, 2L, 1),
   C_net_predict = list(s$ispec, s$dspec, 2L, w, x, dims, NULL, 2L),
   C_net_gradient = list(s$ispec, s$dspec, 2L, w, x, dims, NULL, y, "mse", FALSE, 1),

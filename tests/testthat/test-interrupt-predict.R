@@ -55,7 +55,7 @@ test_that("an interrupt stops a large predict() and forecast() within seconds", 
   expect_identical(r$obj_class, c("tsattn_ensemble", "tsattn"))
   expect_identical(r$members, 1L)
   expect_identical(r$net_weight, 0)
-  expect_match(r$message, "in network 1 of 5 of the ensemble: the fit keeps the 1 network fitted so far and forecasts with the Theta backbone alone")
+  expect_match(r$message, "in network 1 of 5 of the ensemble: the fit keeps the 1 network fitted so far and forecasts with the backbone alone")
   expect_true(is.numeric(r$mean) && length(r$mean) == 12L && all(is.finite(r$mean)))
   expect_true(r$same_as_interrupted_fit)
 })
