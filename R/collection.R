@@ -281,7 +281,9 @@ collection_member <- function(object, key, call = sys.call(-1L)) {
                             paste0("\"", utils::head(keys, 5L), "\"", collapse = ", "),
                             if (length(keys) > 5L) sprintf(", ... %d in all", length(keys)) else ""),
              describe(key), call = call)
-  if (isTRUE(object$global)) global_view(object, key) else object$fits[[key]]
+  if (!isTRUE(object$global)) return(object$fits[[key]])
+  validate_global(object, call = call)
+  global_view(object, key)
 }
 
 #' @export
@@ -332,6 +334,7 @@ forecast.tsattn_collection <- function(object, h = NULL, level = c(80, 95), xreg
   seeds <- derive_seeds(seed, keys)
   if (isTRUE(object$global)) {
     h <- forecast_h(list(x = object$series[[1L]]), h)
+    validate_global(object)
     device <- check_device(device, object$networks[[1L]])
     fcs <- forecast_global(object, h, level, npaths, seeds, device, call)
     return(structure(list(forecast = fcs, method = vapply(fcs, function(f) f$method, ""),

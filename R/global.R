@@ -161,7 +161,7 @@ fit_global <- function(series, args, seed, call) {
                  else global_select_weights(prep, val_nets, shape$lookbacks, v, H, s, device)
   }
   secs <- proc.time()[["elapsed"]] - t0
-  structure(list(
+  seal_global(structure(list(
     series = series, prep = prep, networks = nets, net_weights = weights,
     lookbacks = shape$lookbacks,
     remainder_horizon = H, settings = s, keys = keys, seeds = seeds, global = TRUE,
@@ -169,7 +169,7 @@ fit_global <- function(series, args, seed, call) {
     method = sprintf("tsattn: one global model of %d attention networks (lookback %s) for %d series, on Theta and damped-trend backbones",
                      length(nets), paste(unique(shape$lookbacks), collapse = "/"), length(keys)),
     train_time = secs, call = call
-  ), class = c("tsattn_collection", "tsattn"))
+  ), class = c("tsattn_collection", "tsattn")))
 }
 
 # one series of a global fit as the single-series default would hold it (a
@@ -311,4 +311,75 @@ global_select_weights <- function(prep, nets, lookbacks, v, H, s, device) {
   err <- share_errors(actual, base, corr, s$weights, series)
   shares[unique(series)] <- pick_share(err, s)
   shares
+}
+
+# ---- checks --------------------------------------------------------------------------
+
+# the numbers a global fit's forecasts read (as checksum_parts() lists a single fit's)
+global_checksum_parts <- function(object) {
+  num <- function(v) if (is.null(v)) double() else as.double(unlist(v, use.names = FALSE))
+  c(lapply(object$series, function(y) c(num(y), num(stats::tsp(y)))),
+    lapply(object$prep, num),
+    unlist(lapply(object$networks, function(n) c(lapply(n$weights, num), list(num(n$input_dim)))),
+           recursive = FALSE),
+    list(num(object$lookbacks), num(object$remainder_horizon), num(object$net_weights),
+         num(Filter(is.numeric, object$settings))))
+}
+
+seal_global <- function(object) {
+  object$checksum <- NULL
+  object$checksum <- .Call(C_checksum, global_checksum_parts(object))
+  object
+}
+
+# every field of a global fit that a forecast reads, then its checksum (R/checksum.R)
+validate_global <- function(object, arg = "object", call = sys.call(-1L)) {
+  field <- function(f) sprintf("%s$%s", arg, f)
+  bad <- function(f, expected, given) stop_arg(field(f), expected, given, call = call)
+  keys <- object$keys
+  if (!is.character(keys) || !length(keys) || anyNA(keys) || anyDuplicated(keys))
+    bad("keys", "the series' keys (distinct strings)", describe(keys))
+  S <- length(keys)
+  for (f in c("series", "prep"))
+    if (!is.list(object[[f]]) || !identical(names(object[[f]]), keys))
+      bad(f, sprintf("a list named by the %d keys", S), describe(object[[f]]))
+  for (k in keys) {
+    y <- object$series[[k]]
+    p <- object$prep[[k]]
+    if (!stats::is.ts(y) || !is.numeric(y) || any(!is.finite(y)))
+      bad(sprintf("series[[\"%s\"]]", k), "a finite numeric ts", describe(y))
+    if (!is.list(p) || !is.numeric(p$adjusted) || length(p$adjusted) != length(y) ||
+        any(!is.finite(p$adjusted)) || !is.list(p$backbone) || !is.list(p$transform) ||
+        !is.numeric(p$scale) || length(p$scale) != 1L || !is.finite(p$scale) || p$scale <= 0)
+      bad(sprintf("prep[[\"%s\"]]", k), "the series' pipeline (adjusted series, backbone, transform, scale)",
+          describe(p))
+  }
+  H <- object$remainder_horizon
+  if (!is.numeric(H) || length(H) != 1L || !is.finite(H) || H < 1 || H != round(H))
+    bad("remainder_horizon", "a whole number >= 1", describe(H))
+  nets <- object$networks
+  if (!is.list(nets) || !length(nets)) bad("networks", "a non-empty list of networks", describe(nets))
+  L <- object$lookbacks
+  if (!is.numeric(L) || length(L) != length(nets) || any(!is.finite(L)) || any(L < 1) || any(L != round(L)))
+    bad("lookbacks", sprintf("%d whole numbers >= 1 (one per network)", length(nets)), describe(L))
+  for (i in seq_along(nets)) {
+    what <- sprintf("%s$networks[[%d]]", arg, i)
+    layout <- check_network(nets[[i]], what, call = call)
+    if (layout$out_dim != H || !identical(nets[[i]]$input_dim, 1L))
+      stop_arg(what, sprintf("a network from 1 input to %d outputs", as.integer(H)),
+               sprintf("one from %s to %d", format(nets[[i]]$input_dim), layout$out_dim), call = call)
+  }
+  w <- object$net_weights
+  if (!is.numeric(w) || length(w) != S || any(!is.finite(w)) || any(w < 0))
+    bad("net_weights", sprintf("%d finite numbers >= 0 (one per series)", S), describe(w))
+  stored <- object$checksum
+  if (!is.character(stored) || length(stored) != 1L || is.na(stored) ||
+      !identical(stored, .Call(C_checksum, global_checksum_parts(object))))
+    stop_arg(field("checksum"),
+             paste("the checksum of the fit's networks and fields as tsattn() stored them: the",
+                   "fit was corrupted (e.g. a damaged .rds file) or edited after fitting;",
+                   "refit it with tsattn()"),
+             if (is.character(stored) && length(stored) == 1L) "a different one" else describe(stored),
+             call = call, verb = "match")
+  invisible(object)
 }

@@ -139,6 +139,25 @@ test_that("a global model forecasts every series, reproducibly, with its attenti
   expect_identical(from_df$networks[[1]]$weights, fit$networks[[1]]$weights)
 })
 
+test_that("a tampered or corrupted global fit is an error naming the field", {
+  fit <- tsattn(global_series()[1:3], seed = 2)
+  f <- fit; f$net_weights[2] <- 0.7
+  expect_error(forecast::forecast(f, h = 3), "`object\\$checksum` must match")
+  f <- fit; f$networks[[1]]$weights[[1]][1] <- f$networks[[1]]$weights[[1]][1] + 1e-9
+  expect_error(forecast::forecast(f, h = 3), "`object\\$checksum` must match")
+  f <- fit; f$series$male[3] <- f$series$male[3] + 1
+  expect_error(attention(f, key = "male"), "`object\\$checksum` must match")
+  f <- fit; f$net_weights <- f$net_weights[-1]
+  expect_error(forecast::forecast(f, h = 3), "`object\\$net_weights` must be 3 finite numbers")
+  f <- fit; f$lookbacks <- c(24, 12)
+  expect_error(forecast::forecast(f, h = 3), "`object\\$lookbacks` must be 3 whole numbers")
+  f <- fit; f$prep$female$scale <- -1
+  expect_error(forecast::forecast(f, h = 3), "`object\\$prep\\[\\[\"female\"\\]\\]` must be the series' pipeline")
+  f <- fit; f$remainder_horizon <- 7
+  expect_error(forecast::forecast(f, h = 3), "`object\\$networks\\[\\[1\\]\\]` must be a network from 1 input to 7 outputs")
+  expect_silent(forecast::forecast(fit, h = 3, npaths = 50))
+})
+
 test_that("a large collection trains on a sample of its windows, the same for a seed", {
   op <- options(tsattn.global = list(steps = 5L, batch_size = 8L, members = 1L,
                                      select_weight = FALSE))
