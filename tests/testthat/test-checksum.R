@@ -93,7 +93,8 @@ corrupt_trial <- function(path, marker, secs = 60) {
 }
 
 test_that("byte-corrupted .rds files never forecast altered values", {
-  skip_on_os("windows")
+  skip_on_os("windows") # forked children
+  skip_on_cran() # children that crash in R's own readRDS()
   # a child that crashes in readRDS() removes R's session temporary directory (R's
   # handler of the crash does), which the forked child shares with this process: the
   # files live elsewhere, and the directory is restored after each trial

@@ -8,6 +8,7 @@
 test_that("an interrupt stops a large predict() and forecast() within seconds", {
   skip_on_os("windows") # SIGINT to another process
   skip_on_cran()
+  skip_if_not_installed("forecast") # the child calls forecast::forecast()
   lib <- dirname(system.file(package = "tsattn"))
   dir <- tempfile("interrupt-predict")
   dir.create(dir)
