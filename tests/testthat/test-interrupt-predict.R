@@ -48,6 +48,9 @@ test_that("an interrupt stops a large predict() and forecast() within seconds", 
   # and what came after worked
   expect_true(res$predict_after)
   expect_true(res$forecast_after)
+  # two interrupted 200,000-path simulations leave memory about where it was (each held
+  # over 200 MB in its C buffers)
+  expect_lt(diff(res$rss), 60, label = paste(round(res$rss), collapse = " -> "))
 
   # the default ensemble interrupted in its first network: a fit of that network, whose
   # forecast is the Theta backbone's (the networks' share 0)
