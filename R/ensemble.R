@@ -129,22 +129,10 @@ theta_backbone <- function(a, m = 1L) {
 #   l_t = alpha a_t + (1 - alpha)(l_{t-1} + phi b_{t-1})
 #   b_t = beta (l_t - l_{t-1}) + (1 - beta) phi b_{t-1}
 # list(level, trend, sse): the states after each observation and the one-step squared error
-damped_states <- function(a, alpha, beta, phi) {
-  n <- length(a)
-  level <- trend <- numeric(n)
-  lp <- a[1L]
-  bp <- if (n >= 3L) (a[3L] - a[1L]) / 2 else 0
-  sse <- 0
-  for (t in seq_len(n)) {
-    f <- lp + phi * bp
-    sse <- sse + (a[t] - f)^2
-    l <- alpha * a[t] + (1 - alpha) * f
-    bp <- beta * (l - lp) + (1 - beta) * phi * bp
-    lp <- l
-    level[t] <- l
-    trend[t] <- bp
-  }
-  list(level = level, trend = trend, sse = sse)
+damped_states <- function(a, alpha, beta, phi, states = TRUE) {
+  # the recursion in C (src/ta_smooth.c): the optimizer below calls it hundreds of times
+  .Call(C_damped_states, as.double(a), as.double(alpha), as.double(beta), as.double(phi),
+        states)
 }
 
 # the damped trend's smoothing parameters by least one-step squared error (beta as a share
@@ -156,7 +144,7 @@ damped_states <- function(a, alpha, beta, phi) {
 # against 1.390, yearly 3.07 against 3.12)
 damped_backbone <- function(a, phi = NULL) {
   free <- is.null(phi)
-  obj <- function(p) damped_states(a, p[1L], p[1L] * p[2L], if (free) p[3L] else phi)$sse
+  obj <- function(p) damped_states(a, p[1L], p[1L] * p[2L], if (free) p[3L] else phi, FALSE)$sse
   start <- c(0.5, 0.1, 0.9)
   lower <- c(0.01, 0.01, 0.8)
   upper <- c(1, 1, 1)

@@ -9,6 +9,7 @@
 #include "ta_forecast.h"
 #include "api_util.h"
 #include "ta_threads.h"
+#include "ta_smooth.h"
 
 /* a whole number >= min that fits an int */
 static int count_of(SEXP x, const char *what, int min) {
@@ -131,5 +132,40 @@ SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP windo
   if (st != TA_OK) error("%s", msg.text);
   SEXP res = sim_result(&a);
   UNPROTECT(n_nets);
+  return res;
+}
+
+/* the default backbone's damped-trend states (ta_smooth.h): list(level, trend, sse), or
+ * list(sse = ) alone when states is FALSE (what the optimizer needs) */
+SEXP C_damped_states(SEXP a, SEXP alpha, SEXP beta, SEXP phi, SEXP states) {
+  if (!isReal(a) || XLENGTH(a) < 1) error("'a' must be a non-empty double vector");
+  const double *x = REAL(a);
+  size_t n = (size_t)XLENGTH(a);
+  for (size_t i = 0; i < n; i++)
+    if (!R_FINITE(x[i])) error("'a' must be finite (value %zu is not)", i + 1);
+  double p[3];
+  SEXP pars[3] = {alpha, beta, phi};
+  const char *names[3] = {"alpha", "beta", "phi"};
+  for (int i = 0; i < 3; i++) {
+    if (!isReal(pars[i]) || XLENGTH(pars[i]) != 1 || !R_FINITE(REAL(pars[i])[0]))
+      error("'%s' must be one finite number", names[i]);
+    p[i] = REAL(pars[i])[0];
+  }
+  if (!isLogical(states) || XLENGTH(states) != 1 || LOGICAL(states)[0] == NA_LOGICAL)
+    error("'states' must be TRUE or FALSE");
+  int keep = LOGICAL(states)[0];
+  const char *fields[] = {"level", "trend", "sse", ""};
+  const char *sse_only[] = {"sse", ""};
+  SEXP res = PROTECT(mkNamed(VECSXP, keep ? fields : sse_only));
+  double *lv = NULL, *tr = NULL;
+  if (keep) {
+    SET_VECTOR_ELT(res, 0, allocVector(REALSXP, (R_xlen_t)n));
+    SET_VECTOR_ELT(res, 1, allocVector(REALSXP, (R_xlen_t)n));
+    lv = REAL(VECTOR_ELT(res, 0));
+    tr = REAL(VECTOR_ELT(res, 1));
+  }
+  double sse = ta_damped_states(x, n, p[0], p[1], p[2], lv, tr);
+  SET_VECTOR_ELT(res, keep ? 2 : 0, ScalarReal(sse));
+  UNPROTECT(1);
   return res;
 }

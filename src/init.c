@@ -45,6 +45,7 @@ SEXP C_cuda_net_unsupported(SEXP, SEXP, SEXP);
 SEXP C_positional_encoding(SEXP, SEXP);
 SEXP C_set_threads(SEXP);
 SEXP C_checksum(SEXP);
+SEXP C_damped_states(SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef call_methods[] = {
     {"C_net_layout", (DL_FUNC)&C_net_layout, 4},
@@ -75,6 +76,7 @@ static const R_CallMethodDef call_methods[] = {
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
     {"C_checksum", (DL_FUNC)&C_checksum, 1},
+    {"C_damped_states", (DL_FUNC)&C_damped_states, 5},
     {NULL, NULL, 0}};
 
 void R_init_tsattn(DllInfo *dll);

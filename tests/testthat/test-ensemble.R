@@ -38,3 +38,35 @@ test_that("fewer than 5 observations is an error naming `y`", {
                  "`y` must have at least 5 observations")
   }
 })
+
+test_that("the damped-trend recursion in C gives the R loop's numbers", {
+  # the recursion as R/ensemble.R wrote it before it moved to src/ta_smooth.c
+  in_r <- function(a, alpha, beta, phi) {
+    n <- length(a)
+    level <- trend <- numeric(n)
+    lp <- a[1L]
+    bp <- if (n >= 3L) (a[3L] - a[1L]) / 2 else 0
+    sse <- 0
+    for (t in seq_len(n)) {
+      f <- lp + phi * bp
+      sse <- sse + (a[t] - f)^2
+      l <- alpha * a[t] + (1 - alpha) * f
+      bp <- beta * (l - lp) + (1 - beta) * phi * bp
+      lp <- l
+      level[t] <- l
+      trend[t] <- bp
+    }
+    list(level = level, trend = trend, sse = sse)
+  }
+  ns <- asNamespace("tsattn")
+  set.seed(3)
+  for (a in list(log(as.numeric(AirPassengers)), as.numeric(Nile), c(2, 5), 7, cumsum(rnorm(40)))) {
+    for (p in list(c(0.5, 0.05, 0.9), c(1, 1, 1), c(0.01, 0.01, 0.8))) {
+      expect_identical(ns$damped_states(a, p[1], p[2], p[3]), in_r(a, p[1], p[2], p[3]))
+      expect_identical(ns$damped_states(a, p[1], p[2], p[3], FALSE)$sse, in_r(a, p[1], p[2], p[3])$sse)
+    }
+  }
+  expect_error(ns$damped_states(c(1, NA, 3), 0.5, 0.1, 0.9), "'a' must be finite")
+  expect_error(ns$damped_states(numeric(), 0.5, 0.1, 0.9), "'a' must be a non-empty")
+  expect_error(ns$damped_states(1:3, NaN, 0.1, 0.9), "'alpha' must be one finite number")
+})
