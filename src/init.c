@@ -6,6 +6,7 @@
 #include <R.h>
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
+#include <R_ext/Visibility.h>
 #include "ta_gemm.h"
 #include "ta_cuda.h"
 #include "ta_threads.h"
@@ -79,7 +80,7 @@ static const R_CallMethodDef call_methods[] = {
     {"C_damped_states", (DL_FUNC)&C_damped_states, 5},
     {NULL, NULL, 0}};
 
-void R_init_tsattn(DllInfo *dll);
+void attribute_visible R_init_tsattn(DllInfo *dll);
 
 /* A pthread_atfork handler cannot be removed. glibc removes it itself when the library
  * that registered it is unloaded; elsewhere the library stays loaded for the life of the
@@ -93,7 +94,7 @@ static void pin_library(void) {
 #endif
 }
 
-void R_init_tsattn(DllInfo *dll) {
+void attribute_visible R_init_tsattn(DllInfo *dll) {
   R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
   R_useDynamicSymbols(dll, FALSE);
   R_forceSymbols(dll, TRUE);
@@ -106,7 +107,7 @@ void R_init_tsattn(DllInfo *dll) {
             "options(tsattn.threads = 1) before forking", err);
 }
 
-void R_unload_tsattn(DllInfo *dll) {
+void attribute_visible R_unload_tsattn(DllInfo *dll) {
   (void)dll;
   ta_gemm_release();
   ta_cuda_release();
