@@ -124,6 +124,7 @@ fit_global <- function(series, args, seed, call) {
   s$interval_scale <- es$interval_scale
   s$season_test <- es$season_test
   prep <- lapply(series, remainder_prep, lambda = lambda, s = es)
+  t_prep <- proc.time()[["elapsed"]] - t0
   m <- prep[[1L]]$transform$m
   shape <- global_shape(m, s$members, lengths(series))
   H <- shape$H
@@ -148,6 +149,7 @@ fit_global <- function(series, args, seed, call) {
                 verbose, s$loss)
   })
   nets <- train(0L)
+  t_train <- proc.time()[["elapsed"]] - t0 - t_prep
   # each series' share of the networks, chosen by rolling origin inside it as the
   # single-series default does (select_weight()): networks trained without the last v
   # observations of every series forecast each series from its last v origins
@@ -161,6 +163,7 @@ fit_global <- function(series, args, seed, call) {
                  else global_select_weights(prep, val_nets, shape$lookbacks, v, H, s, device)
   }
   secs <- proc.time()[["elapsed"]] - t0
+  timing <- c(pipeline = t_prep, networks = t_train, shares = secs - t_prep - t_train)
   seal_global(structure(list(
     series = series, prep = prep, networks = nets, net_weights = weights,
     lookbacks = shape$lookbacks,
@@ -168,7 +171,7 @@ fit_global <- function(series, args, seed, call) {
     model = "auto", frequency = stats::frequency(series[[1L]]),
     method = sprintf("tsattn: one global model of %d attention networks (lookback %s) for %d series, on Theta and damped-trend backbones",
                      length(nets), paste(unique(shape$lookbacks), collapse = "/"), length(keys)),
-    train_time = secs, call = call
+    train_time = secs, timing = timing, call = call
   ), class = c("tsattn_collection", "tsattn")))
 }
 
@@ -242,7 +245,10 @@ print_global <- function(x) {
   cat(sprintf("networks: %d of %s parameters, %d epochs each over the pooled windows; they predict %d steps of the remainder at once\n",
               length(x$networks), format(np, big.mark = ","), nrow(x$networks[[1L]]$history),
               x$remainder_horizon))
-  cat(sprintf("fitted in %.1f s; keys: %s%s\n", x$train_time,
+  tm <- x$timing
+  cat(sprintf("fitted in %.1f s (%s); keys: %s%s\n", x$train_time,
+              if (is.null(tm)) "" else sprintf("series pipelines %.1f s, networks %.1f s, their shares %.1f s",
+                                               tm[["pipeline"]], tm[["networks"]], tm[["shares"]]),
               paste0("\"", utils::head(x$keys, 5L), "\"", collapse = ", "),
               if (length(x$keys) > 5L) ", ..." else ""))
   invisible(x)

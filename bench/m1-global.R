@@ -100,7 +100,8 @@ gfc <- forecast(gfit, h = h, npaths = 1000, seed = 2)
 t_fc <- proc.time()[["elapsed"]] - t0
 sc <- t(vapply(m1$id, function(id) of_forecast(gfc$forecast[[id]], id), numeric(4)))
 rows$`tsattn global` <- c(colMeans(sc), secs = t_fit + t_fc, series = nrow(sc))
-cat(sprintf("global: fit %.1f s, forecast %.1f s\n", t_fit, t_fc))
+cat(sprintf("global: fit %.1f s (%s), forecast %.1f s\n", t_fit,
+            paste(names(gfit$timing), sprintf("%.1f s", gfit$timing), collapse = ", "), t_fc))
 
 # ---- local models ---------------------------------------------------------------------
 if (!identical(local_n, "0")) {
