@@ -191,7 +191,10 @@ autoplot.tsattn_mforecast <- function(object, include = NULL, keys = NULL, ...) 
   iv <- do.call(rbind, Map(function(f, s) lab(interval_frame(f), s), fcs, nm))
   fc <- do.call(rbind, Map(function(f, s) lab(data.frame(
     time = as.numeric(stats::time(f$mean)), value = as.numeric(f$mean)), s), fcs, nm))
-  method <- unique(object$method)
+  # a collection's own name for its models (the series' methods differ in their transforms)
+  method <- if (inherits(object$model, "tsattn_collection")) object$model$method else unique(object$method)
+  # series of a collection may cover different years: each facet its own time axis
+  same_time <- length(unique(lapply(fcs, function(f) stats::tsp(f$x)[1:2]))) == 1L
   ggplot2::ggplot() +
     ggplot2::geom_line(ggplot2::aes(x = .data$time, y = .data$value), data = obs) +
     ggplot2::geom_ribbon(ggplot2::aes(x = .data$time, ymin = .data$ymin, ymax = .data$ymax,
@@ -199,9 +202,9 @@ autoplot.tsattn_mforecast <- function(object, include = NULL, keys = NULL, ...) 
     ggplot2::geom_line(ggplot2::aes(x = .data$time, y = .data$value), data = fc,
                        colour = "#0000AA", linewidth = 0.7) +
     ggplot2::facet_wrap(ggplot2::vars(.data$series), ncol = if (length(nm) > 3L) 2L else 1L,
-                        scales = "free_y") +
+                        scales = if (same_time) "free_y" else "free") +
     ggplot2::scale_fill_manual(values = level_fills(fcs[[1L]]$level), name = "level") +
-    ggplot2::labs(x = "Time", y = NULL, title = wrap_label(paste(method, collapse = "; "))) +
+    ggplot2::labs(x = "Time", y = NULL, title = wrap_label(paste(method, collapse = "; "), 60L)) +
     ggplot2::theme_minimal()
 }
 

@@ -5,6 +5,7 @@
 #   airpassengers-attention-series.png  which past months the next forecast looked at
 #   airpassengers-loss.png       training and validation loss
 #   sine-prediction.png, sine-loss.png  the 2-layer GRU(4) of the first seed
+#   collection-forecast.png      one global model's forecasts of a collection, a few keys
 suppressPackageStartupMessages({
   library(tsattn)
   library(ggplot2)
@@ -28,6 +29,17 @@ save(autoplot(fc), "airpassengers-forecast.png")
 save(autoplot(attention(fc)), "airpassengers-attention.png", w = 9, h = 8)
 save(autoplot(fit, type = "series"), "airpassengers-attention-series.png")
 save(autoplot(fit, type = "loss"), "airpassengers-loss.png")
+
+# 1b. a collection of series: one global model, the forecasts of a few keys
+series <- list(male = mdeaths, female = fdeaths, all = ldeaths,
+               air = window(AirPassengers, end = c(1955, 12)))
+t0 <- proc.time()[["elapsed"]]
+gfit <- tsattn(series, seed = 1)
+gfc <- forecast(gfit, h = 24, seed = 1)
+cat(sprintf("tsattn(<4 series>) global model fitted and forecast in %.1f s\n",
+            proc.time()[["elapsed"]] - t0))
+print(gfit)
+save(autoplot(gfc, keys = c("female", "all", "air")), "collection-forecast.png", h = 6)
 
 # 2. the first seed: a 2-layer GRU(4) learns a 5 Hz sine one step ahead
 s <- sin(seq(0, 2 * pi * 5, length.out = 201))
