@@ -16,7 +16,8 @@ checksum_parts <- function(object) {
              lapply(object$val_resid, num))
   if (inherits(object, "tsattn_ensemble")) {
     parts <- c(parts,
-               lapply(c("adjusted", "scale_remainder", "net_weight", "remainder_horizon", "lookbacks"),
+               lapply(c("adjusted", "scale_remainder", "net_weight", "remainder_horizon", "lookbacks",
+                        "static"),
                       function(f) num(object[[f]])),
                lapply(object$backbone, num),
                list(num(object$transform$log), num(object$transform$m),

@@ -130,9 +130,16 @@ collection_from_frame <- function(y, call) {
     stop_arg("y", "a data.frame with columns key, index and value",
              sprintf("one without %s", paste(miss, collapse = ", ")), call = call)
   extra <- setdiff(names(y), need)
-  if (length(extra))
-    stop_arg("y", "a data.frame with columns key, index and value only (regressor columns are not supported yet)",
-             sprintf("one with %s", paste(utils::head(extra, 5L), collapse = ", ")), call = call)
+  # extra columns constant within each key are static covariates (fit_collection());
+  # columns that change over time would be regressors, which are not supported yet
+  varying <- extra[vapply(extra, function(nm) {
+    v <- y[[nm]]
+    any(tapply(seq_along(v), as.character(y$key), function(i) length(unique(v[i])) > 1L))
+  }, NA)]
+  if (length(varying))
+    stop_arg("y", "a data.frame with columns key, index and value, and static columns constant within each key (time-varying regressor columns are not supported yet)",
+             sprintf("one with %s varying within a key", paste(utils::head(varying, 5L), collapse = ", ")),
+             call = call)
   if (!nrow(y)) stop_arg("y", "a data.frame with rows", "an empty one", call = call)
   key <- y$key
   if (is.factor(key)) key <- as.character(key)
@@ -168,7 +175,14 @@ collection_from_frame <- function(y, call) {
     }
     stats::ts(as.numeric(y$value[i][o]), start = t[1L], frequency = freq)
   })
-  stats::setNames(out, keys)
+  out <- stats::setNames(out, keys)
+  if (length(extra)) { # one row per key: the static covariates
+    first <- vapply(rows, `[[`, 1L, 1L)
+    st <- data.frame(key = keys, stringsAsFactors = FALSE)
+    for (nm in extra) st[[nm]] <- y[[nm]][first]
+    attr(out, "static") <- st
+  }
+  out
 }
 
 # ---- fit ---------------------------------------------------------------------------------
@@ -197,6 +211,17 @@ fit_collection <- function(y, model, args, seed, call, global = NULL, verbose = 
     stop_arg("xreg", "NULL for a collection of series (regressors are not supported there yet)",
              describe(args$xreg), call = call)
   series <- as_collection(y, min_length = if (auto) 5L else 1L, call = call)
+  # a long data.frame's columns constant within each key are static covariates
+  from_frame <- attr(series, "static")
+  attr(series, "static") <- NULL
+  if (!is.null(from_frame)) {
+    if (!is.null(args$static))
+      stop_arg("static", "NULL when `y` carries static columns", describe(args$static), call = call)
+    args$static <- from_frame
+  }
+  if (!global && !is.null(args$static))
+    stop_arg("static", "NULL for local models (the global model uses static covariates: global = TRUE)",
+             describe(args$static), call = call)
   if (global) {
     if (!is.null(seed)) check_seed(seed, call = call)
     args$verbose <- verbose

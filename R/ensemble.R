@@ -216,6 +216,17 @@ remainder_windows <- function(a, bb, origins, L, H, scale, targets = TRUE) {
   list(x = x, y = array((obs - fc) / scale, c(length(origins), 1L, H)))
 }
 
+# windows x [N, L, 1] with a global model's static covariates of their series (a
+# numeric vector, NULL for none) after the value at every step: [N, L, 1 + P]
+with_static <- function(x, static) {
+  P <- length(static)
+  if (!P) return(x)
+  d <- dim(x)
+  out <- array(rep(static, each = d[1L] * d[2L]), c(d[1L], d[2L], 1L + P))
+  out[, , 1L] <- x[, , 1L]
+  out
+}
+
 remainder_network <- function(H, width) {
   sequential(layer_dense(width), layer_positional_encoding(),
              layer_attention(score = "scaled_dot", causal = TRUE),
@@ -338,7 +349,7 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   origins <- if (n - 1L >= Lmax && is.null(fitted)) Lmax:(n - 1L) else integer()
   if (is.null(fitted)) fitted <- rep(NA_real_, n)
   if (length(origins)) {
-    corr <- remainder_predict(members, a, bb, origins, scale, weight, H)
+    corr <- remainder_predict(members, a, bb, origins, scale, weight, H, static = p$static)
     fc1 <- theta_forecast(bb, origins, 1L)[, 1L] + corr[, 1L]
     fitted[origins + 1L] <- series_transform_invert(tf, fc1, origins + 1L)
   }
@@ -349,6 +360,7 @@ ensemble_object <- function(y, members, p, H, s, weight, lbs, call, secs, method
   obj$backbone <- bb
   obj$adjusted <- a
   obj$scale_remainder <- scale
+  obj$static <- p$static # a global model's static covariates of the series (else NULL)
   obj$remainder_horizon <- H
   obj$settings <- s
   obj$net_weight <- weight
@@ -400,11 +412,13 @@ fit_members <- function(a, bb, last, H, lbs, scale, s, seeds, device, verbose, d
 }
 
 # a member of the ensemble of series y: its network (lookback L) as a "tsattn" fit
-# whose features are the last window (what attention() shows)
-remainder_member <- function(y, net, a, bb, L, scale, call) {
-  last_w <- remainder_windows(a, bb, length(a), L, 1L, scale, targets = FALSE)$x
+# whose features are the last window (what attention() shows), with the series' static
+# covariates (a global model's) after the value
+remainder_member <- function(y, net, a, bb, L, scale, call, static = NULL) {
+  last_w <- with_static(remainder_windows(a, bb, length(a), L, 1L, scale, targets = FALSE)$x, static)
   seal_fit(structure(list(x = y, model = "attention", network = net, lookback = L, horizon = 1L,
-                          seq2seq = FALSE, features = matrix(last_w[1L, , 1L], L, 1L),
+                          seq2seq = FALSE,
+                          features = matrix(last_w[1L, , ], L, 1L + length(static)),
                           history = net$history, call = call),
                      class = "tsattn"))
 }
@@ -457,10 +471,12 @@ pick_share <- function(err, s) {
 }
 
 # the members' average remainder [length(origins), H] on the adjusted scale, times weight
-remainder_predict <- function(members, a, bb, origins, scale, weight, H, device = "cpu") {
+remainder_predict <- function(members, a, bb, origins, scale, weight, H, device = "cpu",
+                              static = NULL) {
   if (weight == 0) return(matrix(0, length(origins), H))
   preds <- lapply(members, function(f) {
-    w <- remainder_windows(a, bb, origins, f$lookback, 1L, scale, targets = FALSE)$x
+    w <- with_static(remainder_windows(a, bb, origins, f$lookback, 1L, scale, targets = FALSE)$x,
+                     static)
     p <- predict(f$network, w, device = device)
     matrix(p, length(origins))
   })
@@ -505,7 +521,7 @@ forecast.tsattn_ensemble <- function(object, h = NULL, level = c(80, 95), xreg =
   a <- object$adjusted
   n <- length(a)
   corr <- remainder_predict(object$members, a, object$backbone, n, object$scale_remainder,
-                            object$net_weight, object$remainder_horizon, device)
+                            object$net_weight, object$remainder_horizon, device, object$static)
   ensemble_forecast(object, corr[1L, ], h, level, npaths, seeds)
 }
 

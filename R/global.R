@@ -51,7 +51,8 @@ global_shape <- function(m, members, n) {
 
 # the series of a collection end to end, with each position's backbone (level; its
 # forecast as backbone_lines() gives it) and scale, as ta_windows.h reads them;
-# off: each series' offset (0-based), n: their lengths
+# off: each series' offset (0-based), n: their lengths, stat: the static covariates
+# [series, covariates] or NULL
 global_flat <- function(prep) {
   n <- vapply(prep, function(p) length(p$adjusted), 1L)
   flat <- function(f) unlist(lapply(prep, f), use.names = FALSE)
@@ -61,7 +62,9 @@ global_flat <- function(prep) {
        level = flat(function(p) p$backbone$level),
        start = part("start"), slope = part("slope"), damp = part("damp"), phi = part("phi"),
        scale = rep(vapply(prep, `[[`, 1, "scale"), n),
-       off = c(0, cumsum(as.numeric(n)))[seq_along(n)], n = n)
+       off = c(0, cumsum(as.numeric(n)))[seq_along(n)], n = n,
+       stat = if (!is.null(prep[[1L]]$static))
+         matrix(unlist(lapply(prep, `[[`, "static"), use.names = FALSE), length(prep), byrow = TRUE))
 }
 
 # the windows of every series for lookback L and H steps ahead, as ta_windows.h reads
@@ -78,17 +81,22 @@ global_windows <- function(prep, L, H, hold = 0L, flat = global_flat(prep)) {
                    use.names = FALSE)
   first <- rep(off[has], cnt[has])
   last <- rep(off[has] + nt[has] - 1, cnt[has])
-  list(z = flat$z, level = flat$level, start = flat$start, slope = flat$slope,
-       damp = flat$damp, phi = flat$phi, inv_scale = 1 / flat$scale,
-       origin = as.double(origin), first = as.double(first), last = as.double(last),
-       L = as.double(L), H = as.double(H))
+  win <- list(z = flat$z, level = flat$level, start = flat$start, slope = flat$slope,
+              damp = flat$damp, phi = flat$phi, inv_scale = 1 / flat$scale,
+              origin = as.double(origin), first = as.double(first), last = as.double(last),
+              L = as.double(L), H = as.double(H))
+  if (!is.null(flat$stat)) {
+    win$stat <- flat$stat
+    win$series <- as.double(rep(which(has), cnt[has]) - 1L)
+  }
+  win
 }
 
 # trains the (unbuilt) network `net` on windows `win`; the network with its history
 fit_windows <- function(net, win, epochs, batch_size, optimizer, seed, device, verbose,
                         loss = "mse") {
   seed <- check_seed(seed)
-  net <- build_network(net, 1L, seed[[1L]])
+  net <- build_network(net, 1L + if (is.null(win$stat)) 0L else ncol(win$stat), seed[[1L]])
   layout <- check_network(net)
   s <- network_spec(net)
   icfg <- c(epochs, batch_size, 1L, if (loss == "mse") 1L else 2L, 0L, if (optimizer$name == "adam") 1L else 2L,
@@ -124,6 +132,8 @@ fit_global <- function(series, args, seed, call) {
   s$interval_scale <- es$interval_scale
   s$season_test <- es$season_test
   prep <- lapply(series, remainder_prep, lambda = lambda, s = es)
+  stat <- static_matrix(args$static, keys, call)
+  if (!is.null(stat)) for (k in seq_along(prep)) prep[[k]]$static <- unname(stat[k, ])
   t_prep <- proc.time()[["elapsed"]] - t0
   m <- prep[[1L]]$transform$m
   shape <- global_shape(m, s$members, lengths(series))
@@ -166,6 +176,7 @@ fit_global <- function(series, args, seed, call) {
   timing <- c(pipeline = t_prep, networks = t_train, shares = secs - t_prep - t_train)
   seal_global(structure(list(
     series = series, prep = prep, networks = nets, net_weights = weights,
+    static_names = colnames(stat),
     lookbacks = shape$lookbacks,
     remainder_horizon = H, settings = s, keys = keys, seeds = seeds, global = TRUE,
     model = "auto", frequency = stats::frequency(series[[1L]]),
@@ -184,7 +195,8 @@ global_view <- function(object, key, fitted = NULL) {
   cl <- object$call
   cl$y <- as.name(key)
   members <- lapply(seq_along(object$networks), function(i)
-    remainder_member(y, object$networks[[i]], p$adjusted, p$backbone, L[i], p$scale, cl))
+    remainder_member(y, object$networks[[i]], p$adjusted, p$backbone, L[i], p$scale, cl,
+                     p$static))
   s <- object$settings
   tf <- p$transform
   ensemble_object(y, members, p, object$remainder_horizon, s, object$net_weights[[key]], L, cl,
@@ -205,14 +217,16 @@ forecast_global <- function(object, h, level, npaths, seeds, device, call) {
   H <- object$remainder_horizon
   w <- object$net_weights
   n <- flat$n
-  last <- global_remainder(flat, nets, L, flat$off + n, flat$off + 1, H, device)
+  last <- global_remainder(flat, nets, L, flat$off + n, flat$off + 1, H, device,
+                           series = seq_along(prep))
   # one-step fitted values at origins max(L)..n - 1, as ensemble_object() makes them
   o1 <- max(L)
   has <- n - 1L >= o1
   series <- rep(which(has), pmax(0L, n - o1)[has])
   o <- unlist(lapply(which(has), function(k) o1:(n[k] - 1L)), use.names = FALSE)
   pos <- flat$off[series] + o
-  one <- global_remainder(flat, nets, L, pos, flat$off[series] + 1, H, device)[, 1L]
+  one <- global_remainder(flat, nets, L, pos, flat$off[series] + 1, H, device,
+                          series = series)[, 1L]
   one <- split(one, factor(series, levels = seq_along(prep)))
   fcs <- lapply(seq_along(object$keys), function(k) {
     key <- object$keys[k]
@@ -271,14 +285,18 @@ summary_global <- function(object) {
 }
 
 # the sum of the networks' predictions [length(pos), H] at many origins of many series
-# at once (pos: 1-based positions in flat, first: the first position of each one's series):
+# at once (pos: 1-based positions in flat, first: the first position of each one's series,
+# series: its index, for the static covariates):
 # the windows of remainder_windows(), one predict per network and chunk of `chunk`
 # windows (memory: the chunk's windows, not all of them). remainder_predict() gives
 # weight x scale x this / length(nets) for one series' origins, and so do the callers.
 global_remainder <- function(flat, nets, lookbacks, pos, first, H, device = "cpu",
-                             chunk = 50000L) {
+                             chunk = 50000L, series = NULL) {
   N <- length(pos)
   out <- matrix(0, N, H)
+  # about 2e7 input values per predict, however many covariates (a one-hot of 5000 series)
+  width <- max(lookbacks) * (1L + if (is.null(flat$stat)) 0L else ncol(flat$stat))
+  chunk <- as.integer(max(256L, min(chunk, floor(2e7 / width))))
   for (from in if (N > 0L) seq(1L, N, by = chunk) else integer()) {
     rows <- from:min(N, from + chunk - 1L)
     p <- pos[rows]
@@ -286,9 +304,17 @@ global_remainder <- function(flat, nets, lookbacks, pos, first, H, device = "cpu
     for (i in seq_along(nets)) {
       L <- lookbacks[i]
       idx <- pmax(first[rows], outer(p, seq_len(L) - L, `+`))
-      x <- (matrix(flat$z[idx], length(rows), L) - flat$level[p]) / sc
-      out[rows, ] <- out[rows, ] + matrix(predict(nets[[i]], array(x, c(length(rows), L, 1L)),
-                                                  device = device), length(rows), H)
+      x <- array((matrix(flat$z[idx], length(rows), L) - flat$level[p]) / sc,
+                 c(length(rows), L, 1L))
+      if (!is.null(flat$stat)) { # the series' covariates at every step, after the value
+        st <- flat$stat[series[rows], , drop = FALSE]
+        xs <- array(0, c(length(rows), L, 1L + ncol(st)))
+        xs[, , 1L] <- x[, , 1L]
+        for (j in seq_len(ncol(st))) xs[, , 1L + j] <- st[, j]
+        x <- xs
+      }
+      out[rows, ] <- out[rows, ] + matrix(predict(nets[[i]], x, device = device),
+                                          length(rows), H)
     }
   }
   out
@@ -307,7 +333,8 @@ global_select_weights <- function(prep, nets, lookbacks, v, H, s, device) {
   if (!length(o)) return(shares)
   pos <- flat$off[series] + o
   corr <- flat$scale[pos] *
-    global_remainder(flat, nets, lookbacks, pos, flat$off[series] + 1, H, device) / length(nets)
+    global_remainder(flat, nets, lookbacks, pos, flat$off[series] + 1, H, device,
+                     series = series) / length(nets)
   steps <- outer(o, seq_len(H), `+`)
   known <- steps <= n[series]
   actual <- matrix(flat$z[ifelse(known, pos + steps - o, NA)], length(o))
@@ -317,6 +344,58 @@ global_select_weights <- function(prep, nets, lookbacks, v, H, s, device) {
   err <- share_errors(actual, base, corr, s$weights, series)
   shares[unique(series)] <- pick_share(err, s)
   shares
+}
+
+# ---- static covariates ----------------------------------------------------------------
+
+# `static` of tsattn() as a numeric matrix [series, covariates] in the order of `keys`:
+# a data.frame with a `key` column and one row per series (numeric and logical columns
+# centred and scaled over the series; factor and character columns one-hot), or "key",
+# the one-hot of the series themselves (the first dense layer's weights on it are a
+# learned embedding of each series, as DeepAR's). NULL for none.
+static_matrix <- function(static, keys, call = sys.call(-1L)) {
+  if (is.null(static)) return(NULL)
+  S <- length(keys)
+  if (identical(static, "key")) {
+    if (S > 5000L)
+      stop_arg("static", "a data.frame of covariates, or \"key\" for at most 5000 series (a one-hot of each series)",
+               sprintf("\"key\" for %d series", S), call = call)
+    m <- diag(1, S)
+    dimnames(m) <- list(keys, paste0("key:", keys))
+    return(m)
+  }
+  if (!is.data.frame(static) || !"key" %in% names(static) || ncol(static) < 2L)
+    stop_arg("static", "NULL, \"key\", or a data.frame with a `key` column and covariate columns, one row per series",
+             describe(static), call = call)
+  k <- as.character(static$key)
+  miss <- setdiff(keys, k)
+  if (anyNA(k) || anyDuplicated(k) || length(miss) || length(setdiff(k, keys)))
+    stop_arg("static$key", "the series' keys, each once",
+             if (length(miss)) sprintf("one without %s", paste0("\"", utils::head(miss, 3L), "\"", collapse = ", "))
+             else "keys that are NA, repeated or not series of `y`", call = call)
+  static <- static[match(keys, k), setdiff(names(static), "key"), drop = FALSE]
+  cols <- lapply(names(static), function(nm) {
+    v <- static[[nm]]
+    if (anyNA(v)) stop_arg(sprintf("static$%s", nm), "free of NA", "NA values", call = call)
+    if (is.numeric(v) || is.logical(v)) {
+      v <- as.double(v)
+      if (any(!is.finite(v))) stop_arg(sprintf("static$%s", nm), "finite", "Inf values", call = call)
+      sd <- stats::sd(v)
+      out <- matrix(if (is.finite(sd) && sd > 0) (v - mean(v)) / sd else v * 0, S, 1L)
+      colnames(out) <- nm
+      return(out)
+    }
+    if (is.factor(v) || is.character(v)) {
+      lv <- if (is.factor(v)) levels(v) else sort(unique(v))
+      out <- outer(as.character(v), lv, `==`) + 0
+      colnames(out) <- paste0(nm, ":", lv)
+      return(out)
+    }
+    stop_arg(sprintf("static$%s", nm), "numeric, logical, factor or character", describe(v), call = call)
+  })
+  m <- do.call(cbind, cols)
+  rownames(m) <- keys
+  m
 }
 
 # ---- checks --------------------------------------------------------------------------
@@ -359,6 +438,10 @@ validate_global <- function(object, arg = "object", call = sys.call(-1L)) {
         !is.numeric(p$scale) || length(p$scale) != 1L || !is.finite(p$scale) || p$scale <= 0)
       bad(sprintf("prep[[\"%s\"]]", k), "the series' pipeline (adjusted series, backbone, transform, scale)",
           describe(p))
+    if (!identical(length(p$static), length(object$prep[[1L]]$static)) ||
+        (length(p$static) && (!is.numeric(p$static) || any(!is.finite(p$static)))))
+      bad(sprintf("prep[[\"%s\"]]$static", k), "the series' static covariates (finite, as many as every series')",
+          describe(p$static))
   }
   H <- object$remainder_horizon
   if (!is.numeric(H) || length(H) != 1L || !is.finite(H) || H < 1 || H != round(H))
@@ -371,8 +454,9 @@ validate_global <- function(object, arg = "object", call = sys.call(-1L)) {
   for (i in seq_along(nets)) {
     what <- sprintf("%s$networks[[%d]]", arg, i)
     layout <- check_network(nets[[i]], what, call = call)
-    if (layout$out_dim != H || !identical(nets[[i]]$input_dim, 1L))
-      stop_arg(what, sprintf("a network from 1 input to %d outputs", as.integer(H)),
+    F <- 1L + length(object$prep[[1L]]$static)
+    if (layout$out_dim != H || !identical(nets[[i]]$input_dim, F))
+      stop_arg(what, sprintf("a network from %d input%s to %d outputs", F, if (F > 1L) "s" else "", as.integer(H)),
                sprintf("one from %s to %d", format(nets[[i]]$input_dim), layout$out_dim), call = call)
   }
   w <- object$net_weights

@@ -221,6 +221,13 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #' @param difference `"auto"`, `TRUE` (the seasonal lag, or 1), `FALSE`, or the lag.
 #' @param patience Epochs without improvement of the validation loss before stopping.
 #' @param seed,device,verbose As in [fit()].
+#' @param static For a global model of a collection: the series' static covariates, a
+#'   `data.frame` with a `key` column and one row per series (numeric and logical columns
+#'   are centred and scaled, factor and character columns one-hot), or `"key"`: a one-hot of
+#'   the series, whose weights in the networks' first layer are a learned embedding of
+#'   each series (at most 5000 series). Every step of every window carries its series'
+#'   covariates after the value. A long `data.frame` `y` may carry them as columns that are
+#'   constant within each key.
 #' @param global For a collection of series: `FALSE` fits one model per series, `TRUE`
 #'   one global model across the series (see "Many series"); `NULL` (the default) means
 #'   `TRUE` for the default model and `FALSE` for the others. `TRUE` is an error for one
@@ -250,16 +257,19 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
                    xreg = NULL, ..., epochs = 200, lambda = "auto", difference = "auto",
                    patience = 20, seed = NULL, device = "cpu", verbose = interactive(),
-                   global = NULL) {
+                   global = NULL, static = NULL) {
   call <- match.call()
   if (!is.null(global)) global <- check_flag(global, "global")
   if (is_collection(y)) {
     return(fit_collection(y, model, list(lookback = lookback, horizon = horizon, xreg = xreg,
                                          epochs = epochs, lambda = lambda,
                                          difference = difference, patience = patience,
-                                         device = device, ...), seed, call, global,
-                          verbose = verbose))
+                                         device = device, static = static, ...), seed, call,
+                          global, verbose = verbose))
   }
+  if (!is.null(static))
+    stop_arg("static", "NULL for one series (static covariates describe the series of a collection)",
+             describe(static))
   if (isTRUE(global))
     stop_arg("global", "FALSE for one series (a global model is trained across the series of a collection: a named list of ts or a long data.frame)", "TRUE")
   if (identical(model, "auto")) {

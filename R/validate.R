@@ -163,19 +163,24 @@ validate_ensemble <- function(object, arg = "object", call = sys.call(-1L)) {
   members <- object$members
   if (!is.list(members) || length(members) < 1L)
     bad("members", "the ensemble's fitted networks (a non-empty list)", describe(members))
+  st <- object$static
+  if (!is.null(st) && (!is.numeric(st) || any(!is.finite(st))))
+    bad("static", "NULL or the series' static covariates (finite numbers)", describe(st))
+  F <- 1L + length(st)
   for (i in seq_along(members)) {
     m <- members[[i]]
     what <- sprintf("%s$members[[%d]]", arg, i)
     if (!is.list(m)) stop_arg(what, "a fitted member", describe(m), call = call)
     layout <- check_network(m$network, sprintf("%s$network", what), call = call)
-    if (layout$out_dim != H || m$network$input_dim != 1L)
+    if (layout$out_dim != H || m$network$input_dim != F)
       stop_arg(sprintf("%s$network", what),
-               sprintf("a network from 1 input to %d outputs (`%s`)", as.integer(H), field("remainder_horizon")),
+               sprintf("a network from %d input%s to %d outputs (`%s`)", F, if (F > 1L) "s" else "",
+                       as.integer(H), field("remainder_horizon")),
                sprintf("one from %d to %d", m$network$input_dim, layout$out_dim), call = call)
     L <- m$lookback
     w <- m$features
     if (!is.numeric(L) || length(L) != 1L || !is.finite(L) || L < 1 || L != round(L) ||
-        !is.matrix(w) || !is.numeric(w) || ncol(w) != 1L || nrow(w) != L || any(!is.finite(w)))
+        !is.matrix(w) || !is.numeric(w) || ncol(w) != F || nrow(w) != L || any(!is.finite(w)))
       stop_arg(sprintf("%s$lookback", what), "a whole number >= 1, the rows of its `features` (finite)",
                describe(L), call = call)
   }

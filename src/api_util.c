@@ -280,11 +280,29 @@ void windows_data(ta_windows *w, ta_data *train, ta_data *val, const ta_net *net
   w->n = n;
   w->L = (size_t)L;
   w->H = (size_t)H;
+  /* optional static covariates: stat, a double matrix [n_series, n_stat], and series */
+  w->stat = w->series = NULL;
+  w->n_stat = w->n_series = 0;
+  SEXP names = getAttrib(win, R_NamesSymbol);
+  for (R_xlen_t i = 0; i < XLENGTH(win); i++) {
+    if (strcmp(CHAR(STRING_ELT(names, i)), "stat") != 0) continue;
+    SEXP st = VECTOR_ELT(win, i), dim = getAttrib(st, R_DimSymbol);
+    if (!isReal(st) || !isInteger(dim) || XLENGTH(dim) != 2 || INTEGER(dim)[0] < 1 ||
+        INTEGER(dim)[1] < 1)
+      error("windows: 'stat' must be a double matrix [series, covariates]");
+    w->n_series = (size_t)INTEGER(dim)[0];
+    w->n_stat = (size_t)INTEGER(dim)[1];
+    size_t ns = w->n_series * w->n_stat;
+    w->stat = win_elt(win, "stat", &ns, 1);
+    size_t nn = n;
+    w->series = win_elt(win, "series", &nn, 0);
+  }
   size_t bad = ta_windows_check(w);
-  if (bad) error("windows: window %zu (origin %g, series %g..%g) lies outside its series or "
-                 "leaves fewer than H = %zu targets", bad, w->origin[bad - 1], w->first[bad - 1],
-                 w->last[bad - 1], w->H);
-  if (net->in_dim != 1) error("windows: the network must take one feature, not %d", net->in_dim);
+  if (bad) error("windows: window %zu (origin %g, series %g..%g) lies outside its series, "
+                 "leaves fewer than H = %zu targets or has no covariates", bad,
+                 w->origin[bad - 1], w->first[bad - 1], w->last[bad - 1], w->H);
+  if ((size_t)net->in_dim != 1 + w->n_stat)
+    error("windows: the network must take %zu features, not %d", 1 + w->n_stat, net->in_dim);
   size_t To = ta_net_out_time(net, w->L);
   if (To * (size_t)net->out_dim != w->H)
     error("windows: the network gives %zu values per window, not H = %zu",

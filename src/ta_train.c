@@ -23,10 +23,10 @@ int ta_data_check(const ta_data *train, const ta_data *val, size_t xrow, size_t 
   const ta_windows *w = train->win;
   if (!w) return TA_OK;
   if (val->n > 0) return ta_fail(msg, TA_ERR_ARG, "windows train without a validation set");
-  if (w->n != train->n || w->L != xrow || w->H != yrow)
+  if (w->n != train->n || w->L * (1 + w->n_stat) != xrow || w->H != yrow)
     return ta_fail(msg, TA_ERR_ARG,
-                   "windows of %zu steps in and %zu out do not fit a network taking %zu "
-                   "values and giving %zu", w->L, w->H, xrow, yrow);
+                   "windows of %zu steps of %zu values in and %zu out do not fit a network "
+                   "taking %zu values and giving %zu", w->L, 1 + w->n_stat, w->H, xrow, yrow);
   size_t bad = ta_windows_check(w);
   if (bad) return ta_fail(msg, TA_ERR_ARG, "window %zu lies outside its series", bad);
   return TA_OK;

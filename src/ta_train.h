@@ -53,8 +53,9 @@ void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, s
  * its windows where it has them (every backend gathers its batches here) */
 void ta_data_gather(const ta_data *d, const size_t *idx, size_t b, float *xb, float *yb,
                     size_t xrow, size_t yrow);
-/* TA_OK when a training set of windows cuts rows of xrow inputs and yrow targets (one
- * feature, L steps in, H out) and comes without a validation set; TA_ERR_ARG otherwise */
+/* TA_OK when a training set of windows cuts rows of xrow inputs and yrow targets (L
+ * steps of 1 + n_stat features in, H out) and comes without a validation set;
+ * TA_ERR_ARG otherwise */
 int ta_data_check(const ta_data *train, const ta_data *val, size_t xrow, size_t yrow,
                   ta_msg *msg);
 /* the TA_ERR_NONFINITE stop for a loss l that is not finite */

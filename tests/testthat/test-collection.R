@@ -219,7 +219,8 @@ test_that("bad collections are errors that name the member", {
                "`y` must be a data.frame with one row per key and index, not one with duplicated rows for key \"air\" at 1949 May")
   expect_error(tsattn(df[-5, ]), "`y\\$index\\[y\\$key == \"air\"\\]` must be without gaps .* after 1949 Apr")
   expect_error(tsattn(df[, c("key", "value")]), "`y` must be a data.frame with columns key, index and value, not one without index")
-  expect_error(tsattn(cbind(df, price = 1)), "regressor columns are not supported yet\\), not one with price")
+  expect_error(tsattn(cbind(df, price = seq_len(nrow(df)))),
+               "regressor columns are not supported yet\\), not one with price varying within a key")
   df$value[df$key == "deaths"] <- NA
   expect_error(tsattn(df), "`y\\$value\\[y\\$key == \"deaths\"\\]` must have observations, not only NA")
   expect_error(tsattn(data.frame(key = "a", index = as.Date("2020-01-01") + 0:9, value = 1:10 + 0)),

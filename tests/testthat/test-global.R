@@ -13,11 +13,13 @@ global_series <- function() {
 # the windows that ta_windows.h describes, written out in R from its own formula
 windows_in_r <- function(win) {
   L <- win$L; H <- win$H; n <- length(win$origin)
-  x <- array(0, c(n, L, 1L)); y <- array(0, c(n, 1L, H))
+  P <- if (is.null(win$stat)) 0L else ncol(win$stat)
+  x <- array(0, c(n, L, 1L + P)); y <- array(0, c(n, 1L, H))
   for (i in seq_len(n)) {
     o <- win$origin[i] + 1; f <- win$first[i] + 1 # 1-based
     p <- pmax(f, o - L + seq_len(L))
     x[i, , 1L] <- (win$z[p] - win$level[o]) * win$inv_scale[o]
+    for (j in seq_len(P)) x[i, , 1L + j] <- win$stat[win$series[i] + 1, j]
     pw <- win$phi[o]; sum <- 0
     for (k in seq_len(H) - 1) {
       y[i, 1L, k + 1] <- (win$z[o + 1 + k] - win$start[o] - win$slope[o] * k - win$damp[o] * sum) *
@@ -69,7 +71,7 @@ test_that("windows outside their series are an error before any training", {
   opt <- optimizer_adam()
   bad <- win; bad$origin[3] <- bad$last[3] - 2 # leaves 2 targets, not 6
   expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE),
-               "window 3 .* lies outside its series or leaves fewer than H = 6 targets")
+               "window 3 .* lies outside its series, leaves fewer than H = 6 targets")
   bad <- win; bad$origin[1] <- bad$first[1] - 1
   expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE), "window 1 ")
   bad <- win; bad$origin[2] <- NA
@@ -194,4 +196,78 @@ test_that("the default for a collection is the global model of the default, loca
   expect_true(tsattn(y, seed = 1)$global)
   expect_false(tsattn(y, model = "gru", epochs = 2, seed = 1)$global)
   expect_false(tsattn(y, seed = 1, global = FALSE)$global)
+})
+
+test_that("static covariates ride along every step of every window", {
+  y <- global_series()
+  st <- data.frame(key = rev(names(y)), size = c(2, 7, 1, 9, 4), kind = c("a", "b", "a", "b", "c"),
+                   open = c(TRUE, FALSE, TRUE, TRUE, FALSE))
+  prep <- lapply(y, ns$remainder_prep)
+  m <- ns$static_matrix(st, names(y))
+  expect_identical(dim(m), c(5L, 5L)) # size, kind:a, kind:b, kind:c, open
+  expect_equal(unname(m[, "size"]), as.numeric(scale(c(4, 9, 1, 7, 2))))
+  expect_equal(unname(m[, "kind:c"]), c(1, 0, 0, 0, 0))
+  for (k in seq_along(prep)) prep[[k]]$static <- unname(m[k, ])
+  win <- ns$global_windows(prep, 12L, 6L)
+  expect_identical(dim(win$stat), c(5L, 5L))
+  expect_length(win$series, length(win$origin))
+  w <- windows_in_r(win)
+  net <- ns$remainder_network(6L, 8L)
+  opt <- optimizer_adam(lr = 1e-2)
+  a <- fit(net, w$x, w$y, epochs = 2, batch_size = 16, optimizer = opt, seed = 5, verbose = FALSE)
+  b <- ns$fit_windows(net, win, 2L, 16L, opt, 5, "cpu", FALSE)
+  expect_identical(b$weights, a$weights)
+  expect_identical(b$network$input_dim, a$network$input_dim)
+  bad <- win; bad$series[4] <- 5
+  expect_error(ns$fit_windows(net, bad, 1L, 8L, opt, 1, "cpu", FALSE), "window 4 ")
+
+  fit <- tsattn(y, seed = 1, static = st)
+  expect_identical(fit$networks[[1]]$input_dim, 6L)
+  expect_identical(fit$static_names, colnames(m))
+  fc <- forecast::forecast(fit, h = 6, npaths = 100, seed = 1)
+  for (k in names(y)) expect_true(all(is.finite(fc$forecast[[k]]$mean)))
+  v <- ns$global_view(fit, "air")
+  expect_identical(forecast::forecast(v, h = 6, npaths = 100, seed = fc$seeds[["air"]])$mean,
+                   fc$forecast$air$mean)
+  expect_identical(ncol(v$members[[1]]$features), 6L)
+  expect_equal(dim(attention(fit, key = "short")), c(24L, 24L))
+  # a long data.frame's columns constant within each key are the same covariates
+  long <- do.call(rbind, lapply(names(y), function(k) {
+    r <- st[st$key == k, ]
+    data.frame(key = k, index = as.numeric(stats::time(y[[k]])), value = as.numeric(y[[k]]),
+               size = r$size, kind = r$kind, open = r$open)
+  }))
+  from_df <- tsattn(long, seed = 1)
+  expect_identical(from_df$networks[[3]]$weights, fit$networks[[3]]$weights)
+  expect_identical(from_df$static_names, fit$static_names)
+  # tampering with a series' covariates is caught
+  f <- fit; f$prep$air$static[1] <- 5
+  expect_error(forecast::forecast(f, h = 3), "`object\\$checksum` must match")
+  f <- fit; f$prep$air$static <- f$prep$air$static[-1]
+  expect_error(forecast::forecast(f, h = 3), "static covariates")
+})
+
+test_that("static = \"key\" gives each series a learned embedding", {
+  y <- global_series()[1:4]
+  fit <- tsattn(y, seed = 2, static = "key")
+  expect_identical(fit$networks[[1]]$input_dim, 5L)
+  expect_identical(fit$static_names, paste0("key:", names(y)))
+  # the first layer's weights on the one-hot columns: one vector per series
+  w1 <- get_weights(fit$networks[[1]])[[1]]
+  expect_identical(dim(w1), c(32L, 5L))
+  fc <- forecast::forecast(fit, h = 12, npaths = 100, seed = 1)
+  expect_true(all(vapply(fc$forecast, function(f) all(is.finite(f$upper)), NA)))
+})
+
+test_that("bad static covariates are errors naming them", {
+  y <- global_series()[1:3]
+  st <- data.frame(key = names(y), size = c(1, 2, 3))
+  expect_error(tsattn(datasets::mdeaths, static = st), "`static` must be NULL for one series")
+  expect_error(tsattn(y, static = st, global = FALSE), "`static` must be NULL for local models")
+  expect_error(tsattn(y, static = st[-2, ]), "`static\\$key` must be the series' keys, each once, not one without \"female\"")
+  expect_error(tsattn(y, static = rbind(st, data.frame(key = "x", size = 1))), "`static\\$key` must be")
+  expect_error(tsattn(y, static = transform(st, size = c(1, NA, 3))), "`static\\$size` must be free of NA")
+  expect_error(tsattn(y, static = list(1)), "`static` must be NULL, \"key\", or a data.frame")
+  expect_error(tsattn(y, static = data.frame(key = names(y), when = Sys.Date() + 1:3)),
+               "`static\\$when` must be numeric, logical, factor or character")
 })
