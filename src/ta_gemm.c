@@ -1,284 +1,172 @@
 /* Row-major matrix products for every layer.
  *
- * Large products go through one packed kernel: B is packed (transposed when needed)
- * into a contiguous [K, N] panel, then a 4 x 16 register-blocked micro-kernel written
- * with GCC vector types adds C[i, j..j+16) += a[i, k] * Bp[k, j..j+16) for k in order,
- * in blocks of KC rows of the panel (each block's sums added into C). A^T (the weight
- * gradients) is read in place with strides rather than transposed. Every element of C
- * is therefore summed in the same order whatever the blocking or the thread count, so
- * training repeats bitwise. The kernel is compiled twice, for AVX2+FMA and for the
- * baseline, and picked at run time. Small products (one recurrent step of a small
- * batch) use plain loops, where packing would cost as much as the product; they sum in
- * the same order and rounding as the kernel, so a result does not depend on the path.
- * A B multiplied at every step (a recurrent weight) can be packed once by the caller.
+ * Large products follow BLIS's blocking around one micro-kernel per instruction set
+ * (ta_gemm_kernel.c): B is packed once into panels of NR = 16 columns ([K][16] each,
+ * zeros past N); then for each block of KC = 256 values of k, A's rows are packed by
+ * blocks of MC rows (panels of MR rows, [KC][MR], in L2) and the kernel runs every
+ * MR x NR tile of that block, reading one B panel (16 KB, in L1) against all the A
+ * panels of the block. Each tile is summed from zero over its KC values of k in order
+ * and added into C (written, for the first block when not accumulating), so every element
+ * of C is summed in the same order whatever M, the blocking or the thread count, and
+ * training repeats bitwise. Threads take blocks of rows, or (few rows) ranges of panels.
+ * Small products (one recurrent step of a small batch) use plain loops, where packing
+ * would cost as much as the product; they sum in the same order and rounding as the
+ * kernel, so a result does not depend on the path. A B multiplied at every step (a
+ * recurrent weight) can be packed once by the caller.
  *
- * The packing buffer is per thread, grow-only, owned by this file (released by
+ * The packing buffers are per thread, grow-only, owned by this file (released by
  * ta_gemm_release): nothing is allocated in steady state. */
 #include "ta_simd.h" /* first: see there */
 #include "ta_threads.h"
 #include <stdlib.h>
 #include <string.h>
 #include "ta_gemm.h"
+#include "ta_gemm_kernel.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
-#define MR 4
-#define NR 16
+#define NR TA_GEMM_NR
+#define KC TA_GEMM_KC
+#define MC_TARGET 144 /* rows of A per packed block: MC x KC floats (~150 KB) stay in L2 */
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
 #define TA_HAVE_AVX2_CLONE 1
 #endif
 
-typedef float v8sf __attribute__((vector_size(32)));
-
-/* The packing buffer, one per thread (so that threads running separate products, as
- * the forecast's blocks of paths do, never share one): grows, never shrinks, until
- * ta_gemm_release() frees the calling thread's. */
+/* The packing buffers, one pair per thread (so that threads running separate products,
+ * as the forecast's blocks of paths do, never share one): grow, never shrink, until
+ * ta_gemm_release() frees the calling thread's. pack_b holds B's panels; pack_a the
+ * A blocks of every thread of a product's team (the caller's, so that no worker of the
+ * team owns memory). */
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
 #define TA_THREAD_LOCAL _Thread_local
 #else
 #define TA_THREAD_LOCAL __thread
 #endif
-static TA_THREAD_LOCAL float *pack_buf;
-static TA_THREAD_LOCAL size_t pack_cap;
+typedef struct {
+  float *p;
+  size_t cap;
+} buf_t;
+static TA_THREAD_LOCAL buf_t pack_b, pack_a;
 
-static float *pack_get(size_t n) {
-  if (n > pack_cap) {
-    float *p = realloc(pack_buf, n * sizeof(float));
+static float *buf_get(buf_t *b, size_t n) {
+  if (n > b->cap) {
+    float *p = realloc(b->p, n * sizeof(float));
     if (!p) return NULL;
-    pack_buf = p;
-    pack_cap = n;
+    b->p = p;
+    b->cap = n;
   }
-  return pack_buf;
+  return b->p;
 }
 
 void ta_gemm_release(void) {
-  free(pack_buf);
-  pack_buf = NULL;
-  pack_cap = 0;
-}
-
-/* macros, not functions: a function passing 32-byte vectors would change ABI between
- * the baseline and the AVX2 build */
-#define V8_LOAD(dst, p) memcpy(&(dst), (p), sizeof(v8sf))
-#define V8_STORE(p, v) memcpy((p), &(v), sizeof(v8sf))
-#define V8_SET1(a) ((v8sf){(a), (a), (a), (a), (a), (a), (a), (a)})
-
-/* C[M, N] (+)= A[M, K] * Bp[K, Np]; element (i, k) of A is at A[i * sa + k * sk] (sk = 1
- * for A stored [M, K], sa = 1 for A^T stored [K, M], which ta_gemm_tn then reads in
- * place instead of transposing it); Bp's row stride Np >= N is a multiple of NR with zero
- * columns past N. Rows of C are split over threads. */
-#define TA_PACKED_KERNEL(NAME)                                                              \
-  static void NAME(float *C, size_t ldc, const float *A, size_t sa, size_t sk,              \
-                   const float *Bp, size_t Np, size_t M, size_t N, size_t K, int accumulate, \
-                   size_t ib0, size_t ib1) {                                                \
-    for (size_t ib = ib0; ib < ib1; ib++) {                                                 \
-      size_t i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;                                  \
-      /* rows past M read row i0 again and are discarded: no branch in the loop */          \
-      const float *a0 = A + i0 * sa;                                                        \
-      const float *a1 = mr > 1 ? a0 + sa : a0;                                              \
-      const float *a2 = mr > 2 ? a0 + 2 * sa : a0;                                          \
-      const float *a3 = mr > 3 ? a0 + 3 * sa : a0;                                          \
-      for (size_t j0 = 0; j0 < N; j0 += NR) {                                               \
-        v8sf c00 = V8_SET1(0.0f), c01 = c00, c10 = c00, c11 = c00;                          \
-        v8sf c20 = c00, c21 = c00, c30 = c00, c31 = c00;                                    \
-        const float *b = Bp + j0;                                                           \
-        for (size_t k = 0, ka = 0; k < K; k++, ka += sk, b += Np) {                          \
-          v8sf b0, b1, av;                                                                  \
-          V8_LOAD(b0, b);                                                                   \
-          V8_LOAD(b1, b + 8);                                                               \
-          av = V8_SET1(a0[ka]);                                                             \
-          c00 += av * b0;                                                                   \
-          c01 += av * b1;                                                                   \
-          av = V8_SET1(a1[ka]);                                                             \
-          c10 += av * b0;                                                                   \
-          c11 += av * b1;                                                                   \
-          av = V8_SET1(a2[ka]);                                                             \
-          c20 += av * b0;                                                                   \
-          c21 += av * b1;                                                                   \
-          av = V8_SET1(a3[ka]);                                                             \
-          c30 += av * b0;                                                                   \
-          c31 += av * b1;                                                                   \
-        }                                                                                   \
-        size_t nr = N - j0 < NR ? N - j0 : NR;                                              \
-        float tmp[MR][NR];                                                                  \
-        V8_STORE(tmp[0], c00);                                                              \
-        V8_STORE(tmp[0] + 8, c01);                                                          \
-        V8_STORE(tmp[1], c10);                                                              \
-        V8_STORE(tmp[1] + 8, c11);                                                          \
-        V8_STORE(tmp[2], c20);                                                              \
-        V8_STORE(tmp[2] + 8, c21);                                                          \
-        V8_STORE(tmp[3], c30);                                                              \
-        V8_STORE(tmp[3] + 8, c31);                                                          \
-        for (size_t r = 0; r < mr; r++) {                                                   \
-          float *c = C + (i0 + r) * ldc + j0;                                               \
-          if (accumulate)                                                                   \
-            for (size_t j = 0; j < nr; j++) c[j] += tmp[r][j];                              \
-          else                                                                              \
-            memcpy(c, tmp[r], nr * sizeof(float));                                          \
-        }                                                                                   \
-      }                                                                                     \
-    }                                                                                       \
-  }
-
-/* The same source twice. The FMA build contracts acc += a * b into one rounding, which
- * changes results in the last bit against the baseline: the choice is made once per
- * process, so a run still repeats bitwise on the same machine. */
-#ifdef TA_HAVE_AVX2_CLONE
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-TA_PACKED_KERNEL(packed_avx2)
-#pragma GCC pop_options
-#endif
-TA_PACKED_KERNEL(packed_base)
-
-#ifdef TA_HAVE_AVX2_CLONE
-/* The AVX-512 kernel: 8 rows x 32 columns per block (16 accumulators of 16 floats), the
- * same per-element order (k ascending, KC blocks) and the same fused rounding as the
- * AVX2+FMA kernel, so the two give identical results; it does twice the work per
- * instruction where the CPU has AVX-512F. */
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx2,fma")
-typedef float v16sf __attribute__((vector_size(64)));
-#define V16_LOAD(dst, p) memcpy(&(dst), (p), sizeof(v16sf))
-#define V16_STORE(p, v) memcpy((p), &(v), sizeof(v16sf))
-#define V16_SET1(a) ((v16sf){(a), (a), (a), (a), (a), (a), (a), (a), \
-                             (a), (a), (a), (a), (a), (a), (a), (a)})
-#define MR16 8
-static void packed_avx512(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
-                          const float *Bp, size_t Np, size_t M, size_t N, size_t K,
-                          int accumulate, size_t ib0, size_t ib1) {
-  for (size_t ib = ib0; ib < ib1; ib++) {
-    size_t i0 = ib * MR16, mr = M - i0 < MR16 ? M - i0 : MR16;
-    /* rows past M read row i0 again and are discarded */
-    const float *a0 = A + i0 * sa;
-    const float *a1 = mr > 1 ? a0 + sa : a0, *a2 = mr > 2 ? a0 + 2 * sa : a0;
-    const float *a3 = mr > 3 ? a0 + 3 * sa : a0, *a4 = mr > 4 ? a0 + 4 * sa : a0;
-    const float *a5 = mr > 5 ? a0 + 5 * sa : a0, *a6 = mr > 6 ? a0 + 6 * sa : a0;
-    const float *a7 = mr > 7 ? a0 + 7 * sa : a0;
-    for (size_t j0 = 0; j0 < N; j0 += 32) {
-      v16sf z = V16_SET1(0.0f);
-      v16sf c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-      v16sf c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
-      const float *b = Bp + j0;
-      if (j0 + 16 < Np) { /* 32 columns (Np is a multiple of 16) */
-        for (size_t k = 0, ka = 0; k < K; k++, ka += sk, b += Np) {
-          v16sf b0, b1, av;
-          V16_LOAD(b0, b);
-          V16_LOAD(b1, b + 16);
-#define TA_ROW2(r) av = V16_SET1(a##r[ka]); c##r##0 += av * b0; c##r##1 += av * b1;
-          TA_ROW2(0) TA_ROW2(1) TA_ROW2(2) TA_ROW2(3) TA_ROW2(4) TA_ROW2(5) TA_ROW2(6) TA_ROW2(7)
-#undef TA_ROW2
-        }
-      } else { /* the last 16 */
-        for (size_t k = 0, ka = 0; k < K; k++, ka += sk, b += Np) {
-          v16sf b0, av;
-          V16_LOAD(b0, b);
-#define TA_ROW1(r) av = V16_SET1(a##r[ka]); c##r##0 += av * b0;
-          TA_ROW1(0) TA_ROW1(1) TA_ROW1(2) TA_ROW1(3) TA_ROW1(4) TA_ROW1(5) TA_ROW1(6) TA_ROW1(7)
-#undef TA_ROW1
-        }
-      }
-      size_t nr = N - j0 < 32 ? N - j0 : 32;
-      float tmp[MR16][32];
-#define TA_STORE(r) V16_STORE(tmp[r], c##r##0); V16_STORE(tmp[r] + 16, c##r##1);
-      TA_STORE(0) TA_STORE(1) TA_STORE(2) TA_STORE(3) TA_STORE(4) TA_STORE(5) TA_STORE(6) TA_STORE(7)
-#undef TA_STORE
-      for (size_t r = 0; r < mr; r++) {
-        float *c = C + (i0 + r) * ldc + j0;
-        if (accumulate)
-          for (size_t j = 0; j < nr; j++) c[j] += tmp[r][j];
-        else
-          memcpy(c, tmp[r], nr * sizeof(float));
-      }
-    }
-  }
-}
-#pragma GCC pop_options
-
-/* TSATTN_AVX512=0 in the environment (read once) keeps to the AVX2 kernel: the results
- * are the same, which the tests check by running both */
-static int use_avx512(void) {
-  static int cached = -1;
-  if (cached < 0) {
-    const char *env = getenv("TSATTN_AVX512");
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
-             __builtin_cpu_supports("fma") && !(env && strcmp(env, "0") == 0);
-  }
-  return cached;
-}
-#endif
-
-static int use_avx2(void) {
-#ifdef TA_HAVE_AVX2_CLONE
-  static int cached = -1;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-  return cached;
-#else
-  return 0;
-#endif
-}
-
-/* The kernel sweeps all K rows of Bp for every 4 rows of A: past KC rows the panel
- * (KC x Np floats) no longer stays in cache, so long products (the weight gradients,
- * K = batch x time) run in blocks of KC, each adding into C. */
-#define KC 256
-
-/* a kernel over the row blocks [ib0, ib1) */
-typedef void (*kernel_fn)(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
-                          const float *Bp, size_t Np, size_t M, size_t N, size_t K,
-                          int accumulate, size_t ib0, size_t ib1);
-
-/* Row blocks split over threads only for products worth it: a parallel region, even of
- * one thread, costs an allocation and a barrier in libgomp, far more than a recurrent
- * step's product of a small network. */
-static void packed_block(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
-                         const float *Bp, size_t Np, size_t M, size_t N, size_t K,
-                         int accumulate) {
-  kernel_fn f = packed_base;
-  size_t rows = MR;
-#ifdef TA_HAVE_AVX2_CLONE
-  if (use_avx512()) {
-    f = packed_avx512;
-    rows = MR16;
-  } else if (use_avx2()) {
-    f = packed_avx2;
-  }
-#endif
-  size_t nblk = (M + rows - 1) / rows;
-  int par = (double)M * (double)N * (double)K > TA_PAR_MIN_FLOPS && nblk >= 2 && ta_threads() > 1;
-  if (!par) {
-    f(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, 0, nblk);
-    return;
-  }
-  ptrdiff_t nb = (ptrdiff_t)nblk;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(ta_threads())
-#endif
-  for (ptrdiff_t ib = 0; ib < nb; ib++)
-    f(C, ldc, A, sa, sk, Bp, Np, M, N, K, accumulate, (size_t)ib, (size_t)ib + 1);
-}
-
-static void packed_strided(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
-                           const float *Bp, size_t Np, size_t M, size_t N, size_t K,
-                           int accumulate) {
-  size_t k0 = 0;
-  do {
-    size_t kc = K - k0 < KC ? K - k0 : KC;
-    packed_block(C, ldc, A + k0 * sk, sa, sk, Bp + k0 * Np, Np, M, N, kc, accumulate || k0 > 0);
-    k0 += kc;
-  } while (k0 < K);
-}
-
-/* A stored [M, K] with row stride lda */
-static void packed(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t Np,
-                   size_t M, size_t N, size_t K, int accumulate) {
-  packed_strided(C, ldc, A, lda, 1, Bp, Np, M, N, K, accumulate);
+  free(pack_b.p);
+  free(pack_a.p);
+  pack_b.p = pack_a.p = NULL;
+  pack_b.cap = pack_a.cap = 0;
 }
 
 static size_t round_up(size_t n) { return (n + NR - 1) / NR * NR; }
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* ---- the blocked product ---- */
+
+/* Ap[mc/MR][kc][MR] <- rows [0, mc) of A's k block, zeros past the product's rows;
+ * element (i, k) of A at A[i * sa + k * sk] */
+static void pack_a_block(float *Ap, const float *A, size_t sa, size_t sk, size_t mc,
+                         size_t kc, size_t MR) {
+  for (size_t i0 = 0; i0 < mc; i0 += MR, Ap += MR * kc) {
+    size_t mr = min_sz(MR, mc - i0);
+    if (sk == 1) /* A [M, K]: read along rows */
+      for (size_t r = 0; r < mr; r++) {
+        const float *a = A + (i0 + r) * sa;
+        for (size_t k = 0; k < kc; k++) Ap[k * MR + r] = a[k];
+      }
+    else /* A^T read in place: read along k's rows */
+      for (size_t k = 0; k < kc; k++) {
+        const float *a = A + k * sk + i0 * sa;
+        for (size_t r = 0; r < mr; r++) Ap[k * MR + r] = a[r * sa];
+      }
+    if (mr < MR)
+      for (size_t k = 0; k < kc; k++)
+        for (size_t r = mr; r < MR; r++) Ap[k * MR + r] = 0.0f;
+  }
+}
+
+/* C rows [0, mc) x panels [p0, p1) for one k block: B panel p's block at
+ * Bk + p * K * NR ([kc][NR]), Ap as packed above */
+static void run_block(ta_ukr u, float *C, size_t ldc, const float *Ap, const float *Bk,
+                      size_t K, size_t mc, size_t N, size_t p0, size_t p1, size_t kc,
+                      int add) {
+  for (size_t p = p0; p < p1; p++) {
+    size_t j0 = p * NR, nr = min_sz(NR, N - j0);
+    const float *b = Bk + p * K * NR;
+    for (size_t i0 = 0; i0 < mc; i0 += u.mr)
+      u.f(kc, Ap + i0 * kc, b, C + i0 * ldc + j0, ldc, min_sz(u.mr, mc - i0), nr, add);
+  }
+}
+
+/* C[M, N] (+)= A B, B packed by ta_gemm_pack_t/_n into Bp ([N/NR][K][NR]). Returns -1,
+ * having done nothing, when the A buffer cannot be had. Rows are split over threads in
+ * blocks (one packed A block per thread), or, with fewer blocks than threads, the panels
+ * of B for each block in turn; either way an element's sum is the kernel's. */
+static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
+                   const float *Bp, size_t M, size_t N, size_t K, int accumulate) {
+  ta_ukr u = ta_gemm_ukr();
+  size_t MR = u.mr, np = (N + NR - 1) / NR;
+  int nt = (double)M * (double)N * (double)K > TA_PAR_MIN_FLOPS ? ta_threads() : 1;
+  if (nt < 1) nt = 1;
+  size_t mc = (MC_TARGET + MR - 1) / MR * MR;
+  if (nt > 1) { /* balance the row blocks when there are few */
+    size_t share = ((M + (size_t)nt - 1) / (size_t)nt + MR - 1) / MR * MR;
+    if (share < mc) mc = share;
+  }
+  size_t nblk = (M + mc - 1) / mc;
+  int by_rows = nt > 1 && nblk >= (size_t)nt;
+  if (nt > 1 && !by_rows && np < 2) nt = 1;
+  size_t kcmax = min_sz(K, KC);
+  float *Abuf = buf_get(&pack_a, (by_rows ? (size_t)nt : 1) * mc * kcmax);
+  if (!Abuf) return -1;
+  for (size_t k0 = 0; k0 < K; k0 += KC) {
+    size_t kc = min_sz(KC, K - k0);
+    int add = accumulate || k0 > 0;
+    const float *Ak = A + k0 * sk, *Bk = Bp + k0 * NR;
+    if (nt == 1 || !by_rows) {
+      for (size_t ib = 0; ib < nblk; ib++) {
+        size_t i0 = ib * mc, m = min_sz(mc, M - i0);
+        pack_a_block(Abuf, Ak + i0 * sa, sa, sk, m, kc, MR);
+        if (nt == 1) {
+          run_block(u, C + i0 * ldc, ldc, Abuf, Bk, K, m, N, 0, np, kc, add);
+          continue;
+        }
+        ptrdiff_t npp = (ptrdiff_t)np;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+        for (ptrdiff_t p = 0; p < npp; p++)
+          run_block(u, C + i0 * ldc, ldc, Abuf, Bk, K, m, N, (size_t)p, (size_t)p + 1, kc,
+                    add);
+      }
+      continue;
+    }
+    ptrdiff_t nb = (ptrdiff_t)nblk;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (ptrdiff_t ib = 0; ib < nb; ib++) {
+#ifdef _OPENMP
+      float *Ap = Abuf + (size_t)omp_get_thread_num() * mc * kcmax;
+#else
+      float *Ap = Abuf;
+#endif
+      size_t i0 = (size_t)ib * mc, m = min_sz(mc, M - i0);
+      pack_a_block(Ap, Ak + i0 * sa, sa, sk, m, kc, MR);
+      run_block(u, C + i0 * ldc, ldc, Ap, Bk, K, m, N, 0, np, kc, add);
+    }
+  }
+  return 0;
+}
 
 /* worth packing: enough rows to amortise the copy of B */
 static int big(size_t M, size_t N, size_t K) { return M >= 8 && (double)M * N * K >= 32768.0; }
@@ -286,7 +174,7 @@ static int big(size_t M, size_t N, size_t K) { return M >= 8 && (double)M * N * 
 /* ---- plain loops for small products ---- */
 
 /* C[M, N] (+)= A B with A(i, k) at A[i * sa + k * sk] and B(k, j) at B[k * sbk + j * sbn].
- * Each element sums its products in the order, the blocks of KC and (in the AVX2/FMA
+ * Each element sums its products in the order, the blocks of TA_GEMM_KC and (in the AVX2/FMA
  * build) the fused rounding of the packed kernel, so that a row's result is the same
  * whichever path a product takes: the path depends on the number of rows, and results
  * must not (a forecast's blocks of paths, a prediction's batches). */
@@ -294,7 +182,7 @@ static int big(size_t M, size_t N, size_t K) { return M >= 8 && (double)M * N * 
   static void NAME(float *C, size_t ldc, const float *A, size_t sa, size_t sk,              \
                    const float *B, size_t sbk, size_t sbn, size_t M, size_t N, size_t K,     \
                    int accumulate) {                                                        \
-    if (K <= KC) { /* one block: the common case, without the block bookkeeping */         \
+    if (K <= TA_GEMM_KC) { /* one block: the common case, without the block bookkeeping */         \
       for (size_t i = 0; i < M; i++) {                                                      \
         float *c = C + i * ldc;                                                             \
         const float *a = A + i * sa;                                                        \
@@ -312,7 +200,7 @@ static int big(size_t M, size_t N, size_t K) { return M >= 8 && (double)M * N * 
       for (size_t j = 0; j < N; j++) {                                                      \
         size_t k0 = 0;                                                                      \
         do {                                                                                \
-          size_t k1 = K - k0 < KC ? K : k0 + KC;                                            \
+          size_t k1 = K - k0 < TA_GEMM_KC ? K : k0 + TA_GEMM_KC;                                            \
           float s = 0.0f;                                                                   \
           for (size_t k = k0; k < k1; k++) s += A[i * sa + k * sk] * B[k * sbk + j * sbn];  \
           c[j] = (accumulate || k0 > 0) ? c[j] + s : s;                                     \
@@ -333,7 +221,7 @@ TA_SMALL_KERNEL(small_base)
 static void small(float *C, size_t ldc, const float *A, size_t sa, size_t sk, const float *B,
                   size_t sbk, size_t sbn, size_t M, size_t N, size_t K, int accumulate) {
 #ifdef TA_HAVE_AVX2_CLONE
-  if (use_avx2()) {
+  if (ta_gemm_use_avx2()) {
     small_avx2(C, ldc, A, sa, sk, B, sbk, sbn, M, N, K, accumulate);
     return;
   }
@@ -343,75 +231,80 @@ static void small(float *C, size_t ldc, const float *A, size_t sa, size_t sk, co
 
 /* ---- the API ---- */
 
+/* B(k, j) at B[k * sbk + j * sbn]: packed when the product is big enough (ta_gemm_pack_t
+ * for sbk = 1, _n for sbn = 1), else (or without memory) the plain loops */
+static void product(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
+                    const float *B, size_t ldb, int b_trans, size_t M, size_t N, size_t K,
+                    int accumulate) {
+  if (M == 0 || N == 0) return;
+  float *Bp = big(M, N, K) ? buf_get(&pack_b, ta_gemm_packed_size(N, K)) : NULL;
+  if (Bp) {
+    if (b_trans)
+      ta_gemm_pack_t(Bp, B, ldb, N, K);
+    else
+      ta_gemm_pack_n(Bp, B, ldb, N, K);
+    if (blocked(C, ldc, A, sa, sk, Bp, M, N, K, accumulate) == 0) return;
+  }
+  if (b_trans)
+    small(C, ldc, A, sa, sk, B, 1, ldb, M, N, K, accumulate);
+  else
+    small(C, ldc, A, sa, sk, B, ldb, 1, M, N, K, accumulate);
+}
+
 void ta_gemm_nt(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
                 size_t M, size_t N, size_t K, int accumulate) {
-  size_t Np = round_up(N);
-  float *Bp = big(M, N, K) ? pack_get(K * Np) : NULL;
-  if (!Bp) {
-    small(C, ldc, A, lda, 1, B, 1, ldb, M, N, K, accumulate);
-    return;
-  }
-  ta_gemm_pack_t(Bp, B, ldb, N, K);
-  packed(C, ldc, A, lda, Bp, Np, M, N, K, accumulate);
+  product(C, ldc, A, lda, 1, B, ldb, 1, M, N, K, accumulate);
 }
 
 void ta_gemm_nn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
                 size_t M, size_t N, size_t K, int accumulate) {
-  size_t Np = round_up(N);
-  float *Bp = big(M, N, K) ? pack_get(K * Np) : NULL;
-  if (!Bp) {
-    small(C, ldc, A, lda, 1, B, ldb, 1, M, N, K, accumulate);
-    return;
-  }
-  ta_gemm_pack_n(Bp, B, ldb, N, K);
-  packed(C, ldc, A, lda, Bp, Np, M, N, K, accumulate);
+  product(C, ldc, A, lda, 1, B, ldb, 0, M, N, K, accumulate);
 }
 
+/* C[M,N] += A^T B with A [K, M]: element (i, k) of A^T at A[k * lda + i], packed from
+ * there (no transposed copy) */
 void ta_gemm_tn(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb,
                 size_t M, size_t N, size_t K, int accumulate) {
-  /* C[M,N] += A^T B with A [K, M]: pack B [K, Np], read A in place (element (i, k) of
-   * A^T at A[k * lda + i]) */
-  size_t Np = round_up(N);
-  float *Bp = big(M, N, K) ? pack_get(K * Np) : NULL;
-  if (!Bp) {
-    small(C, ldc, A, 1, lda, B, ldb, 1, M, N, K, accumulate);
-    return;
-  }
-  ta_gemm_pack_n(Bp, B, ldb, N, K);
-  packed_strided(C, ldc, A, 1, lda, Bp, Np, M, N, K, accumulate); /* A read in place */
+  product(C, ldc, A, 1, lda, B, ldb, 0, M, N, K, accumulate);
 }
 
 /* ---- B packed once, multiplied many times ---- */
 
+/* Bp: panel p (columns [16p, 16p + 16)) at Bp + p * K * 16, as [K][16], zeros past N */
 size_t ta_gemm_packed_size(size_t N, size_t K) { return K * round_up(N); }
 
+/* B [N, K] */
 void ta_gemm_pack_t(float *Bp, const float *B, size_t ldb, size_t N, size_t K) {
-  size_t Np = round_up(N);
-  for (size_t k = 0; k < K; k++) {
-    float *row = Bp + k * Np;
-    for (size_t j = 0; j < N; j++) row[j] = B[j * ldb + k];
-    for (size_t j = N; j < Np; j++) row[j] = 0.0f;
+  for (size_t j0 = 0; j0 < N; j0 += NR, Bp += K * NR) {
+    size_t nr = min_sz(NR, N - j0);
+    for (size_t j = 0; j < nr; j++) {
+      const float *b = B + (j0 + j) * ldb;
+      for (size_t k = 0; k < K; k++) Bp[k * NR + j] = b[k];
+    }
+    if (nr < NR)
+      for (size_t k = 0; k < K; k++)
+        for (size_t j = nr; j < NR; j++) Bp[k * NR + j] = 0.0f;
   }
 }
 
+/* B [K, N] */
 void ta_gemm_pack_n(float *Bp, const float *B, size_t ldb, size_t N, size_t K) {
-  size_t Np = round_up(N);
-  for (size_t k = 0; k < K; k++) {
-    float *row = Bp + k * Np;
-    memcpy(row, B + k * ldb, N * sizeof(float));
-    for (size_t j = N; j < Np; j++) row[j] = 0.0f;
+  for (size_t j0 = 0; j0 < N; j0 += NR, Bp += K * NR) {
+    size_t nr = min_sz(NR, N - j0);
+    for (size_t k = 0; k < K; k++) {
+      memcpy(Bp + k * NR, B + k * ldb + j0, nr * sizeof(float));
+      for (size_t j = nr; j < NR; j++) Bp[k * NR + j] = 0.0f;
+    }
   }
 }
 
 void ta_gemm_packed(float *C, size_t ldc, const float *A, size_t lda, const float *Bp, size_t M,
                     size_t N, size_t K, int accumulate) {
   if (M == 0 || N == 0) return;
-  size_t Np = round_up(N);
-  if (!big(M, N, K)) { /* the plain loops, reading the packed B (same sums, same rounding) */
-    small(C, ldc, A, lda, 1, Bp, Np, 1, M, N, K, accumulate);
-    return;
-  }
-  packed(C, ldc, A, lda, Bp, Np, M, N, K, accumulate);
+  if (big(M, N, K) && blocked(C, ldc, A, lda, 1, Bp, M, N, K, accumulate) == 0) return;
+  /* the plain loops, panel by panel of the packed B (same sums, same rounding) */
+  for (size_t j0 = 0; j0 < N; j0 += NR, Bp += K * NR)
+    small(C + j0, ldc, A, lda, 1, Bp, NR, 1, M, min_sz(NR, N - j0), K, accumulate);
 }
 
 /* vectorised across columns: each column still sums its rows in order */

@@ -1,0 +1,177 @@
+/* Micro-kernels of the packed product (contract in ta_gemm_kernel.h).
+ *
+ * AVX2+FMA, 6 x 16: 12 accumulators of 8 floats. An FMA has a latency of 4-5 cycles and
+ * two issue ports, so at least 8-10 independent sums must be in flight to keep both
+ * busy; 12 leaves room, and 12 + 2 (B) + 1 (broadcast A) = 15 of the 16 registers.
+ * Per k: 2 loads of B, 6 broadcasts of A, 12 FMAs (the 4 x 16 tile before this had 8
+ * accumulators and 4 broadcasts for 8 FMAs: latency-bound).
+ * AVX-512, 14 x 16: 14 accumulators of 16 floats, 1 load of B and 14 broadcasts
+ * (embedded in the FMAs) per k; 14 + 1 + 1 of the 32 registers.
+ * Both sum each element in the same order with the same fused rounding, so they give
+ * identical results (test-gemm-isa.R). The baseline build (no FMA) rounds product and
+ * sum separately: its results differ in the last bit, the choice is made once per
+ * process so a run still repeats bitwise on its machine.
+ *
+ * Written with GCC vector types (no intrinsics headers, so the file compiles anywhere);
+ * the loads and stores go through memcpy (unaligned, no aliasing question). */
+#include "ta_gemm_kernel.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
+#define TA_HAVE_AVX2_CLONE 1
+#endif
+
+typedef float v8sf __attribute__((vector_size(32)));
+/* macros, not functions: a function passing 32-byte vectors would change ABI between
+ * the baseline and the AVX2 build */
+#define V8_LOAD(dst, p) memcpy(&(dst), (p), sizeof(v8sf))
+#define V8_STORE(p, v) memcpy((p), &(v), sizeof(v8sf))
+#define V8_SET1(x) ((v8sf){(x), (x), (x), (x), (x), (x), (x), (x)})
+
+/* one row r of the 6 x 16 tile: c_r0, c_r1 (+)= a[r] * (b0, b1) */
+#define K6_ROW(r)         \
+  av = V8_SET1(a[r]);     \
+  c##r##0 += av * b0;     \
+  c##r##1 += av * b1;
+/* a full row of C: 16 floats, C (+)= T */
+#define K6_OUT(r)                                \
+  {                                              \
+    float *cr = c + (r) * ldc;                   \
+    v8sf t0 = c##r##0, t1 = c##r##1;             \
+    if (add) {                                   \
+      v8sf o0, o1;                               \
+      V8_LOAD(o0, cr);                           \
+      V8_LOAD(o1, cr + 8);                       \
+      t0 = o0 + t0;                              \
+      t1 = o1 + t1;                              \
+    }                                            \
+    V8_STORE(cr, t0);                            \
+    V8_STORE(cr + 8, t1);                        \
+  }
+#define K6_TMP(r)                 \
+  V8_STORE(tmp[r], c##r##0);      \
+  V8_STORE(tmp[r] + 8, c##r##1);
+
+/* the 6 x 16 kernel, compiled once per target below */
+#define TA_UKR_6X16(NAME)                                                                   \
+  static void NAME(size_t kc, const float *a, const float *b, float *c, size_t ldc,         \
+                   size_t mr, size_t nr, int add) {                                         \
+    v8sf z = V8_SET1(0.0f);                                                                 \
+    v8sf c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;                              \
+    v8sf c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;                              \
+    for (size_t k = 0; k < kc; k++, a += 6, b += 16) {                                      \
+      v8sf b0, b1, av;                                                                      \
+      V8_LOAD(b0, b);                                                                       \
+      V8_LOAD(b1, b + 8);                                                                   \
+      K6_ROW(0) K6_ROW(1) K6_ROW(2) K6_ROW(3) K6_ROW(4) K6_ROW(5)                           \
+    }                                                                                       \
+    if (mr == 6 && nr == 16) {                                                              \
+      K6_OUT(0) K6_OUT(1) K6_OUT(2) K6_OUT(3) K6_OUT(4) K6_OUT(5)                           \
+      return;                                                                               \
+    }                                                                                       \
+    float tmp[6][16];                                                                       \
+    K6_TMP(0) K6_TMP(1) K6_TMP(2) K6_TMP(3) K6_TMP(4) K6_TMP(5)                             \
+    for (size_t r = 0; r < mr; r++) {                                                       \
+      float *cr = c + r * ldc;                                                              \
+      if (add)                                                                              \
+        for (size_t j = 0; j < nr; j++) cr[j] = cr[j] + tmp[r][j];                          \
+      else                                                                                  \
+        memcpy(cr, tmp[r], nr * sizeof(float));                                             \
+    }                                                                                       \
+  }
+
+#ifdef TA_HAVE_AVX2_CLONE
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+TA_UKR_6X16(ukr_avx2)
+#pragma GCC pop_options
+#endif
+TA_UKR_6X16(ukr_base)
+
+#ifdef TA_HAVE_AVX2_CLONE
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma")
+typedef float v16sf __attribute__((vector_size(64)));
+#define V16_LOAD(dst, p) memcpy(&(dst), (p), sizeof(v16sf))
+#define V16_STORE(p, v) memcpy((p), &(v), sizeof(v16sf))
+#define V16_SET1(x) \
+  ((v16sf){(x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x)})
+#define K14_ROW(r) c##r += V16_SET1(a[r]) * b0;
+#define K14_OUT(r)                       \
+  {                                      \
+    float *cr = c + (r) * ldc;           \
+    v16sf t = c##r;                      \
+    if (add) {                           \
+      v16sf o;                           \
+      V16_LOAD(o, cr);                   \
+      t = o + t;                         \
+    }                                    \
+    V16_STORE(cr, t);                    \
+  }
+#define K14_TMP(r) V16_STORE(tmp[r], c##r);
+static void ukr_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                       size_t mr, size_t nr, int add) {
+  v16sf z = V16_SET1(0.0f);
+  v16sf c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z;
+  v16sf c7 = z, c8 = z, c9 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+  for (size_t k = 0; k < kc; k++, a += 14, b += 16) {
+    v16sf b0;
+    V16_LOAD(b0, b);
+    K14_ROW(0) K14_ROW(1) K14_ROW(2) K14_ROW(3) K14_ROW(4) K14_ROW(5) K14_ROW(6)
+    K14_ROW(7) K14_ROW(8) K14_ROW(9) K14_ROW(10) K14_ROW(11) K14_ROW(12) K14_ROW(13)
+  }
+  if (mr == 14 && nr == 16) {
+    K14_OUT(0) K14_OUT(1) K14_OUT(2) K14_OUT(3) K14_OUT(4) K14_OUT(5) K14_OUT(6)
+    K14_OUT(7) K14_OUT(8) K14_OUT(9) K14_OUT(10) K14_OUT(11) K14_OUT(12) K14_OUT(13)
+    return;
+  }
+  float tmp[14][16];
+  K14_TMP(0) K14_TMP(1) K14_TMP(2) K14_TMP(3) K14_TMP(4) K14_TMP(5) K14_TMP(6)
+  K14_TMP(7) K14_TMP(8) K14_TMP(9) K14_TMP(10) K14_TMP(11) K14_TMP(12) K14_TMP(13)
+  for (size_t r = 0; r < mr; r++) {
+    float *cr = c + r * ldc;
+    if (add)
+      for (size_t j = 0; j < nr; j++) cr[j] = cr[j] + tmp[r][j];
+    else
+      memcpy(cr, tmp[r], nr * sizeof(float));
+  }
+}
+#pragma GCC pop_options
+#endif
+
+int ta_gemm_use_avx2(void) {
+#ifdef TA_HAVE_AVX2_CLONE
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return cached;
+#else
+  return 0;
+#endif
+}
+
+#ifdef TA_HAVE_AVX2_CLONE
+/* TSATTN_AVX512=0 in the environment (read once) keeps to the AVX2 kernel: the results
+ * are the same, which the tests check by running both */
+static int use_avx512(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    const char *env = getenv("TSATTN_AVX512");
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx512f") && ta_gemm_use_avx2() &&
+             !(env && strcmp(env, "0") == 0);
+  }
+  return cached;
+}
+#endif
+
+ta_ukr ta_gemm_ukr(void) {
+#ifdef TA_HAVE_AVX2_CLONE
+  if (use_avx512()) return (ta_ukr){ukr_avx512, 14};
+  if (ta_gemm_use_avx2()) return (ta_ukr){ukr_avx2, 6};
+#endif
+  return (ta_ukr){ukr_base, 6};
+}
