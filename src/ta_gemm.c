@@ -72,38 +72,59 @@ static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
 /* ---- the blocked product ---- */
 
+/* one full panel of MRC (a constant) rows: loops of a known length the compiler unrolls
+ * and vectorises (the packing took half the time of thin products with the length
+ * unknown) */
+#define PACK_PANEL(MRC)                                                                    \
+  if (sk == 1)                                                                             \
+    for (size_t k = 0; k < kc; k++) {                                                      \
+      const float *a = A + i0 * sa + k;                                                    \
+      for (size_t r = 0; r < (MRC); r++) Ap[k * (MRC) + r] = a[r * sa];                    \
+    }                                                                                      \
+  else if (sa == 1)                                                                        \
+    for (size_t k = 0; k < kc; k++) {                                                      \
+      const float *a = A + k * sk + i0;                                                    \
+      for (size_t r = 0; r < (MRC); r++) Ap[k * (MRC) + r] = a[r];                         \
+    }                                                                                      \
+  else                                                                                     \
+    for (size_t k = 0; k < kc; k++) {                                                      \
+      const float *a = A + k * sk + i0 * sa;                                               \
+      for (size_t r = 0; r < (MRC); r++) Ap[k * (MRC) + r] = a[r * sa];                    \
+    }
+
 /* Ap[mc/MR][kc][MR] <- rows [0, mc) of A's k block, zeros past the product's rows;
  * element (i, k) of A at A[i * sa + k * sk] */
-static void pack_a_block(float *Ap, const float *A, size_t sa, size_t sk, size_t mc,
-                         size_t kc, size_t MR) {
+static void pack_a_block(float *restrict Ap, const float *restrict A, size_t sa, size_t sk,
+                         size_t mc, size_t kc, size_t MR) {
   for (size_t i0 = 0; i0 < mc; i0 += MR, Ap += MR * kc) {
     size_t mr = min_sz(MR, mc - i0);
-    if (sk == 1) /* A [M, K]: read along rows */
-      for (size_t r = 0; r < mr; r++) {
-        const float *a = A + (i0 + r) * sa;
-        for (size_t k = 0; k < kc; k++) Ap[k * MR + r] = a[k];
-      }
-    else /* A^T read in place: read along k's rows */
-      for (size_t k = 0; k < kc; k++) {
-        const float *a = A + k * sk + i0 * sa;
-        for (size_t r = 0; r < mr; r++) Ap[k * MR + r] = a[r * sa];
-      }
-    if (mr < MR)
-      for (size_t k = 0; k < kc; k++)
-        for (size_t r = mr; r < MR; r++) Ap[k * MR + r] = 0.0f;
+    if (mr == MR && MR == 6) {
+      PACK_PANEL(6)
+      continue;
+    }
+    if (mr == MR && MR == 12) {
+      PACK_PANEL(12)
+      continue;
+    }
+    for (size_t k = 0; k < kc; k++) {
+      const float *a = A + k * sk + i0 * sa;
+      size_t r = 0;
+      for (; r < mr; r++) Ap[k * MR + r] = a[r * sa];
+      for (; r < MR; r++) Ap[k * MR + r] = 0.0f;
+    }
   }
 }
 
 /* C rows [0, mc) x panels [p0, p1) for one k block: B panel p's block at
- * Bk + p * K * NR ([kc][NR]), Ap as packed above */
+ * Bk + p * K * NR ([kc][NR]), Ap as packed above; a tile spans u.nr / NR panels */
 static void run_block(ta_ukr u, float *C, size_t ldc, const float *Ap, const float *Bk,
                       size_t K, size_t mc, size_t N, size_t p0, size_t p1, size_t kc,
                       int add) {
-  for (size_t p = p0; p < p1; p++) {
-    size_t j0 = p * NR, nr = min_sz(NR, N - j0);
+  for (size_t p = p0; p < p1; p += u.nr / NR) {
+    size_t j0 = p * NR, nr = min_sz(u.nr, N - j0), ps = nr > NR ? K * NR : 0;
     const float *b = Bk + p * K * NR;
     for (size_t i0 = 0; i0 < mc; i0 += u.mr)
-      u.f(kc, Ap + i0 * kc, b, C + i0 * ldc + j0, ldc, min_sz(u.mr, mc - i0), nr, add);
+      u.f(kc, Ap + i0 * kc, b, ps, C + i0 * ldc + j0, ldc, min_sz(u.mr, mc - i0), nr, add);
   }
 }
 
@@ -114,7 +135,7 @@ static void run_block(ta_ukr u, float *C, size_t ldc, const float *Ap, const flo
 static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
                    const float *Bp, size_t M, size_t N, size_t K, int accumulate) {
   ta_ukr u = ta_gemm_ukr();
-  size_t MR = u.mr, np = (N + NR - 1) / NR;
+  size_t MR = u.mr, np = (N + NR - 1) / NR, step = u.nr / NR, ntile = (np + step - 1) / step;
   int nt = (double)M * (double)N * (double)K > TA_PAR_MIN_FLOPS ? ta_threads() : 1;
   if (nt < 1) nt = 1;
   size_t mc = (MC_TARGET + MR - 1) / MR * MR;
@@ -124,7 +145,7 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
   }
   size_t nblk = (M + mc - 1) / mc;
   int by_rows = nt > 1 && nblk >= (size_t)nt;
-  if (nt > 1 && !by_rows && np < 2) nt = 1;
+  if (nt > 1 && !by_rows && ntile < 2) nt = 1;
   size_t kcmax = min_sz(K, KC);
   float *Abuf = buf_get(&pack_a, (by_rows ? (size_t)nt : 1) * mc * kcmax);
   if (!Abuf) return -1;
@@ -140,13 +161,13 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
           run_block(u, C + i0 * ldc, ldc, Abuf, Bk, K, m, N, 0, np, kc, add);
           continue;
         }
-        ptrdiff_t npp = (ptrdiff_t)np;
+        ptrdiff_t nti = (ptrdiff_t)ntile;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt)
 #endif
-        for (ptrdiff_t p = 0; p < npp; p++)
-          run_block(u, C + i0 * ldc, ldc, Abuf, Bk, K, m, N, (size_t)p, (size_t)p + 1, kc,
-                    add);
+        for (ptrdiff_t t = 0; t < nti; t++)
+          run_block(u, C + i0 * ldc, ldc, Abuf, Bk, K, m, N, (size_t)t * step,
+                    min_sz(np, ((size_t)t + 1) * step), kc, add);
       }
       continue;
     }
@@ -273,27 +294,35 @@ void ta_gemm_tn(float *C, size_t ldc, const float *A, size_t lda, const float *B
 /* Bp: panel p (columns [16p, 16p + 16)) at Bp + p * K * 16, as [K][16], zeros past N */
 size_t ta_gemm_packed_size(size_t N, size_t K) { return K * round_up(N); }
 
-/* B [N, K] */
-void ta_gemm_pack_t(float *Bp, const float *B, size_t ldb, size_t N, size_t K) {
+/* B [N, K]: a panel's columns are B's rows; read 16 rows side by side along k */
+void ta_gemm_pack_t(float *restrict Bp, const float *restrict B, size_t ldb, size_t N, size_t K) {
   for (size_t j0 = 0; j0 < N; j0 += NR, Bp += K * NR) {
     size_t nr = min_sz(NR, N - j0);
-    for (size_t j = 0; j < nr; j++) {
-      const float *b = B + (j0 + j) * ldb;
-      for (size_t k = 0; k < K; k++) Bp[k * NR + j] = b[k];
-    }
-    if (nr < NR)
+    if (nr == NR) {
       for (size_t k = 0; k < K; k++)
-        for (size_t j = nr; j < NR; j++) Bp[k * NR + j] = 0.0f;
+        for (size_t j = 0; j < NR; j++) Bp[k * NR + j] = B[(j0 + j) * ldb + k];
+      continue;
+    }
+    for (size_t k = 0; k < K; k++) {
+      size_t j = 0;
+      for (; j < nr; j++) Bp[k * NR + j] = B[(j0 + j) * ldb + k];
+      for (; j < NR; j++) Bp[k * NR + j] = 0.0f;
+    }
   }
 }
 
-/* B [K, N] */
-void ta_gemm_pack_n(float *Bp, const float *B, size_t ldb, size_t N, size_t K) {
-  for (size_t j0 = 0; j0 < N; j0 += NR, Bp += K * NR) {
-    size_t nr = min_sz(NR, N - j0);
-    for (size_t k = 0; k < K; k++) {
-      memcpy(Bp + k * NR, B + k * ldb + j0, nr * sizeof(float));
-      for (size_t j = nr; j < NR; j++) Bp[k * NR + j] = 0.0f;
+/* B [K, N]: each row of B read once, in order, into every panel */
+void ta_gemm_pack_n(float *restrict Bp, const float *restrict B, size_t ldb, size_t N, size_t K) {
+  size_t full = N / NR;
+  for (size_t k = 0; k < K; k++) {
+    const float *b = B + k * ldb;
+    for (size_t p = 0; p < full; p++)
+      for (size_t j = 0; j < NR; j++) Bp[(p * K + k) * NR + j] = b[p * NR + j];
+    if (full * NR < N) {
+      float *d = Bp + (full * K + k) * NR;
+      size_t j = 0;
+      for (; j < N - full * NR; j++) d[j] = b[full * NR + j];
+      for (; j < NR; j++) d[j] = 0.0f;
     }
   }
 }

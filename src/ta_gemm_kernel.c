@@ -5,8 +5,10 @@
  * busy; 12 leaves room, and 12 + 2 (B) + 1 (broadcast A) = 15 of the 16 registers.
  * Per k: 2 loads of B, 6 broadcasts of A, 12 FMAs (the 4 x 16 tile before this had 8
  * accumulators and 4 broadcasts for 8 FMAs: latency-bound).
- * AVX-512, 14 x 16: 14 accumulators of 16 floats, 1 load of B and 14 broadcasts
- * (embedded in the FMAs) per k; 14 + 1 + 1 of the 32 registers.
+ * AVX-512, 12 x 32 (two B panels): 24 accumulators of 16 floats, 2 loads of B and 12
+ * broadcasts per 24 FMAs; 24 + 2 + 1 of the 32 registers. (A 14 x 16 tile, 1 load and
+ * 14 broadcasts per 14 FMAs, ran at 0.7x the old 8 x 32 one on small products: the
+ * broadcasts, not the FMAs, were the bottleneck.)
  * Both sum each element in the same order with the same fused rounding, so they give
  * identical results (test-gemm-isa.R). The baseline build (no FMA) rounds product and
  * sum separately: its results differ in the last bit, the choice is made once per
@@ -55,8 +57,9 @@ typedef float v8sf __attribute__((vector_size(32)));
 
 /* the 6 x 16 kernel, compiled once per target below */
 #define TA_UKR_6X16(NAME)                                                                   \
-  static void NAME(size_t kc, const float *a, const float *b, float *c, size_t ldc,         \
-                   size_t mr, size_t nr, int add) {                                         \
+  static void NAME(size_t kc, const float *a, const float *b, size_t ps, float *c,         \
+                   size_t ldc, size_t mr, size_t nr, int add) {                             \
+    (void)ps;                                                                               \
     v8sf z = V8_SET1(0.0f);                                                                 \
     v8sf c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;                              \
     v8sf c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;                              \
@@ -97,38 +100,48 @@ typedef float v16sf __attribute__((vector_size(64)));
 #define V16_STORE(p, v) memcpy((p), &(v), sizeof(v16sf))
 #define V16_SET1(x) \
   ((v16sf){(x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x)})
-#define K14_ROW(r) c##r += V16_SET1(a[r]) * b0;
-#define K14_OUT(r)                       \
-  {                                      \
-    float *cr = c + (r) * ldc;           \
-    v16sf t = c##r;                      \
-    if (add) {                           \
-      v16sf o;                           \
-      V16_LOAD(o, cr);                   \
-      t = o + t;                         \
-    }                                    \
-    V16_STORE(cr, t);                    \
+/* row r of the 12 x 32 tile: c_r0, c_r1 (+)= a[r] * (b0, b1) */
+#define K12_ROW(r)        \
+  av = V16_SET1(a[r]);    \
+  c##r##_0 += av * b0;    \
+  c##r##_1 += av * b1;
+#define K12_OUT(r)                           \
+  {                                          \
+    float *cr = c + (r) * ldc;               \
+    v16sf t0 = c##r##_0, t1 = c##r##_1;      \
+    if (add) {                               \
+      v16sf o0, o1;                          \
+      V16_LOAD(o0, cr);                      \
+      V16_LOAD(o1, cr + 16);                 \
+      t0 = o0 + t0;                          \
+      t1 = o1 + t1;                          \
+    }                                        \
+    V16_STORE(cr, t0);                       \
+    V16_STORE(cr + 16, t1);                  \
   }
-#define K14_TMP(r) V16_STORE(tmp[r], c##r);
-static void ukr_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                       size_t mr, size_t nr, int add) {
+#define K12_TMP(r)                   \
+  V16_STORE(tmp[r], c##r##_0);       \
+  V16_STORE(tmp[r] + 16, c##r##_1);
+#define K12_ALL(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
+static void ukr_avx512(size_t kc, const float *a, const float *b, size_t ps, float *c,
+                       size_t ldc, size_t mr, size_t nr, int add) {
   v16sf z = V16_SET1(0.0f);
-  v16sf c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z;
-  v16sf c7 = z, c8 = z, c9 = z, c10 = z, c11 = z, c12 = z, c13 = z;
-  for (size_t k = 0; k < kc; k++, a += 14, b += 16) {
-    v16sf b0;
+  v16sf c0_0 = z, c0_1 = z, c1_0 = z, c1_1 = z, c2_0 = z, c2_1 = z, c3_0 = z, c3_1 = z;
+  v16sf c4_0 = z, c4_1 = z, c5_0 = z, c5_1 = z, c6_0 = z, c6_1 = z, c7_0 = z, c7_1 = z;
+  v16sf c8_0 = z, c8_1 = z, c9_0 = z, c9_1 = z, c10_0 = z, c10_1 = z, c11_0 = z, c11_1 = z;
+  const float *bn = b + ps;
+  for (size_t k = 0; k < kc; k++, a += 12, b += 16, bn += 16) {
+    v16sf b0, b1, av;
     V16_LOAD(b0, b);
-    K14_ROW(0) K14_ROW(1) K14_ROW(2) K14_ROW(3) K14_ROW(4) K14_ROW(5) K14_ROW(6)
-    K14_ROW(7) K14_ROW(8) K14_ROW(9) K14_ROW(10) K14_ROW(11) K14_ROW(12) K14_ROW(13)
+    V16_LOAD(b1, bn);
+    K12_ALL(K12_ROW)
   }
-  if (mr == 14 && nr == 16) {
-    K14_OUT(0) K14_OUT(1) K14_OUT(2) K14_OUT(3) K14_OUT(4) K14_OUT(5) K14_OUT(6)
-    K14_OUT(7) K14_OUT(8) K14_OUT(9) K14_OUT(10) K14_OUT(11) K14_OUT(12) K14_OUT(13)
+  if (mr == 12 && nr == 32) {
+    K12_ALL(K12_OUT)
     return;
   }
-  float tmp[14][16];
-  K14_TMP(0) K14_TMP(1) K14_TMP(2) K14_TMP(3) K14_TMP(4) K14_TMP(5) K14_TMP(6)
-  K14_TMP(7) K14_TMP(8) K14_TMP(9) K14_TMP(10) K14_TMP(11) K14_TMP(12) K14_TMP(13)
+  float tmp[12][32];
+  K12_ALL(K12_TMP)
   for (size_t r = 0; r < mr; r++) {
     float *cr = c + r * ldc;
     if (add)
@@ -170,8 +183,8 @@ static int use_avx512(void) {
 
 ta_ukr ta_gemm_ukr(void) {
 #ifdef TA_HAVE_AVX2_CLONE
-  if (use_avx512()) return (ta_ukr){ukr_avx512, 14};
-  if (ta_gemm_use_avx2()) return (ta_ukr){ukr_avx2, 6};
+  if (use_avx512()) return (ta_ukr){ukr_avx512, 12, 32};
+  if (ta_gemm_use_avx2()) return (ta_ukr){ukr_avx2, 6, 16};
 #endif
-  return (ta_ukr){ukr_base, 6};
+  return (ta_ukr){ukr_base, 6, 16};
 }

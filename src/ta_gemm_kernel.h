@@ -5,7 +5,8 @@
  * then writes C = T (add = 0) or C = C + T (add = 1). That order is the project's
  * contract: every element of C is the same whatever M, the blocking or the threads.
  *   a: A packed, [kc][MR] (rows past the product's M are zeros)
- *   b: B packed, [kc][NR] (columns past N are zeros)
+ *   b: B packed, [kc][NR] (columns past N are zeros); a kernel of 2 NR columns reads the
+ *      next panel at b + ps (ps = 0 when there is none: the same panel again, discarded)
  *   c: the tile's corner in C, row stride ldc; only mr <= MR rows, nr <= NR columns written */
 #ifndef TA_GEMM_KERNEL_H
 #define TA_GEMM_KERNEL_H
@@ -15,14 +16,15 @@
 #define TA_GEMM_NR 16  /* B's panel width, the same for every kernel (ta_gemm_pack_t/_n) */
 #define TA_GEMM_KC 256 /* k block: part of the summation order, never tuned per machine */
 
-typedef void (*ta_ukr_fn)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                          size_t mr, size_t nr, int add);
+typedef void (*ta_ukr_fn)(size_t kc, const float *a, const float *b, size_t ps, float *c,
+                          size_t ldc, size_t mr, size_t nr, int add);
 typedef struct {
   ta_ukr_fn f;
   size_t mr; /* MR: rows of a tile (and of an A panel) */
+  size_t nr; /* columns of a tile: TA_GEMM_NR or 2 TA_GEMM_NR */
 } ta_ukr;
 
-/* the kernel for this CPU, chosen once per process: AVX-512 (14 x 16) unless
+/* the kernel for this CPU, chosen once per process: AVX-512 (12 x 32) unless
  * TSATTN_AVX512=0, else AVX2+FMA (6 x 16), else the baseline build of the latter */
 ta_ukr ta_gemm_ukr(void);
 /* 1 when the AVX2+FMA rounding (fused) is in use, for the small products to match */
