@@ -29,6 +29,7 @@
 #define NR TA_GEMM_NR
 #define KC TA_GEMM_KC
 #define MC_TARGET 144 /* rows of A per packed block: MC x KC floats (~150 KB) stay in L2 */
+#define B_BLOCK_L2 (256 * 1024) /* bytes of B's k block that stay in L2 with A's block */
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
 #define TA_HAVE_AVX2_CLONE 1
@@ -116,16 +117,48 @@ static void pack_a_block(float *restrict Ap, const float *restrict A, size_t sa,
 }
 
 /* C rows [0, mc) x panels [p0, p1) for one k block: B panel p's block at
- * Bk + p * K * NR ([kc][NR]), Ap as packed above; a tile spans u.nr / NR panels */
-static void run_block(ta_ukr u, float *C, size_t ldc, const float *Ap, const float *Bk,
-                      size_t K, size_t mc, size_t N, size_t p0, size_t p1, size_t kc,
-                      int add) {
-  for (size_t p = p0; p < p1; p += u.nr / NR) {
+ * Bk + p * K * NR ([kc][NR]), Ap as packed above; a tile spans u.nr / NR panels. With
+ * Ain (A's k block in place, element (i, k) at Ain[i * sa + k * sk]), full panels of rows
+ * read A there and only the last, partial one is packed, at Ap. */
+static void run_block(ta_ukr u, float *C, size_t ldc, const float *Ap, const float *Ain,
+                      size_t sa, size_t sk, const float *Bk, size_t K, size_t mc, size_t N, size_t p0,
+                      size_t p1, size_t kc, int add) {
+  size_t full = Ain ? mc / u.mr * u.mr : 0, step = u.nr / NR;
+  /* Which operand stays in L1: a 12 x 32 tile's B micro-panel (KC x 32 floats, 32 KB)
+   * fills an L1 of 32 KB, so while B's block fits in L2 the rows go outside and each A
+   * micro-panel (<= 12 KB) stays in L1 against all of B's; else (wide B) each B
+   * micro-panel is swept against all rows of the block (BLIS's order). */
+  if ((p1 - p0) * kc * NR * sizeof(float) <= B_BLOCK_L2) {
+    for (size_t i0 = 0; i0 < mc; i0 += u.mr) {
+      size_t mr = min_sz(u.mr, mc - i0);
+      const float *a = i0 < full ? Ain + i0 * sa : Ap + (i0 - full) * kc;
+      size_t la = i0 < full ? sa : 0, ka = i0 < full ? sk : 0;
+      for (size_t p = p0; p < p1; p += step) {
+        size_t j0 = p * NR, nr = min_sz(u.nr, N - j0), ps = nr > NR ? K * NR : 0;
+        u.f(kc, a, la, ka, Bk + p * K * NR, ps, C + i0 * ldc + j0, ldc, mr, nr, add);
+      }
+    }
+    return;
+  }
+  for (size_t p = p0; p < p1; p += step) {
     size_t j0 = p * NR, nr = min_sz(u.nr, N - j0), ps = nr > NR ? K * NR : 0;
     const float *b = Bk + p * K * NR;
-    for (size_t i0 = 0; i0 < mc; i0 += u.mr)
-      u.f(kc, Ap + i0 * kc, b, ps, C + i0 * ldc + j0, ldc, min_sz(u.mr, mc - i0), nr, add);
+    for (size_t i0 = 0; i0 < mc; i0 += u.mr) {
+      float *c = C + i0 * ldc + j0;
+      if (i0 < full)
+        u.f(kc, Ain + i0 * sa, sa, sk, b, ps, c, ldc, u.mr, nr, add);
+      else
+        u.f(kc, Ap + (i0 - full) * kc, 0, 0, b, ps, c, ldc, min_sz(u.mr, mc - i0), nr, add);
+    }
   }
+}
+
+/* packs what run_block reads packed: all of the block, or with A in place the last
+ * partial panel only */
+static void pack_a_for(float *Ap, int inplace, const float *A, size_t sa, size_t sk, size_t mc,
+                       size_t kc, size_t MR) {
+  size_t full = inplace ? mc / MR * MR : 0;
+  if (full < mc) pack_a_block(Ap, A + full * sa, sa, sk, mc - full, kc, MR);
 }
 
 /* C[M, N] (+)= A B, B packed by ta_gemm_pack_t/_n into Bp ([N/NR][K][NR]). Returns -1,
@@ -148,6 +181,9 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
   if (nt > 1 && !by_rows && ntile < 2) nt = 1;
   size_t kcmax = min_sz(K, KC);
   float *Abuf = buf_get(&pack_a, (by_rows ? (size_t)nt : 1) * mc * kcmax);
+  /* thin products (a tile or two of columns) read A in place: rows of A [M, K], or
+   * the weight gradients' A^T, whose MR values for one k are side by side */
+  int inplace = (sk == 1 || sa == 1) && ntile <= 2;
   if (!Abuf) return -1;
   for (size_t k0 = 0; k0 < K; k0 += KC) {
     size_t kc = min_sz(KC, K - k0);
@@ -156,9 +192,10 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
     if (nt == 1 || !by_rows) {
       for (size_t ib = 0; ib < nblk; ib++) {
         size_t i0 = ib * mc, m = min_sz(mc, M - i0);
-        pack_a_block(Abuf, Ak + i0 * sa, sa, sk, m, kc, MR);
+        const float *Ain = inplace ? Ak + i0 * sa : NULL;
+        pack_a_for(Abuf, inplace, Ak + i0 * sa, sa, sk, m, kc, MR);
         if (nt == 1) {
-          run_block(u, C + i0 * ldc, ldc, Abuf, Bk, K, m, N, 0, np, kc, add);
+          run_block(u, C + i0 * ldc, ldc, Abuf, Ain, sa, sk, Bk, K, m, N, 0, np, kc, add);
           continue;
         }
         ptrdiff_t nti = (ptrdiff_t)ntile;
@@ -166,7 +203,7 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
 #pragma omp parallel for schedule(static) num_threads(nt)
 #endif
         for (ptrdiff_t t = 0; t < nti; t++)
-          run_block(u, C + i0 * ldc, ldc, Abuf, Bk, K, m, N, (size_t)t * step,
+          run_block(u, C + i0 * ldc, ldc, Abuf, Ain, sa, sk, Bk, K, m, N, (size_t)t * step,
                     min_sz(np, ((size_t)t + 1) * step), kc, add);
       }
       continue;
@@ -182,8 +219,9 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
       float *Ap = Abuf;
 #endif
       size_t i0 = (size_t)ib * mc, m = min_sz(mc, M - i0);
-      pack_a_block(Ap, Ak + i0 * sa, sa, sk, m, kc, MR);
-      run_block(u, C + i0 * ldc, ldc, Ap, Bk, K, m, N, 0, np, kc, add);
+      pack_a_for(Ap, inplace, Ak + i0 * sa, sa, sk, m, kc, MR);
+      run_block(u, C + i0 * ldc, ldc, Ap, inplace ? Ak + i0 * sa : NULL, sa, sk, Bk, K, m, N, 0,
+                np, kc, add);
     }
   }
   return 0;

@@ -33,7 +33,13 @@ typedef float v8sf __attribute__((vector_size(32)));
 
 /* one row r of the 6 x 16 tile: c_r0, c_r1 (+)= a[r] * (b0, b1) */
 #define K6_ROW(r)         \
-  av = V8_SET1(a[r]);     \
+  av = V8_SET1(A_AT(r));  \
+  c##r##0 += av * b0;     \
+  c##r##1 += av * b1;
+#define A_AT(r) a[r]
+/* the same, A in place: row r = base[j * la] */
+#define K6_ROW_U(r, base, j) \
+  av = V8_SET1((base)[(j) * la]); \
   c##r##0 += av * b0;     \
   c##r##1 += av * b1;
 /* a full row of C: 16 floats, C (+)= T */
@@ -57,17 +63,28 @@ typedef float v8sf __attribute__((vector_size(32)));
 
 /* the 6 x 16 kernel, compiled once per target below */
 #define TA_UKR_6X16(NAME)                                                                   \
-  static void NAME(size_t kc, const float *a, const float *b, size_t ps, float *c,         \
-                   size_t ldc, size_t mr, size_t nr, int add) {                             \
+  static void NAME(size_t kc, const float *a, size_t la, size_t ka, const float *b,       \
+                   size_t ps, float *c, size_t ldc, size_t mr, size_t nr, int add) {        \
     (void)ps;                                                                               \
     v8sf z = V8_SET1(0.0f);                                                                 \
     v8sf c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;                              \
     v8sf c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;                              \
-    for (size_t k = 0; k < kc; k++, a += 6, b += 16) {                                      \
-      v8sf b0, b1, av;                                                                      \
-      V8_LOAD(b0, b);                                                                       \
-      V8_LOAD(b1, b + 8);                                                                   \
-      K6_ROW(0) K6_ROW(1) K6_ROW(2) K6_ROW(3) K6_ROW(4) K6_ROW(5)                           \
+    if (la == 0)                                                                            \
+      for (size_t k = 0; k < kc; k++, a += 6, b += 16) {                                    \
+        v8sf b0, b1, av;                                                                    \
+        V8_LOAD(b0, b);                                                                     \
+        V8_LOAD(b1, b + 8);                                                                 \
+        K6_ROW(0) K6_ROW(1) K6_ROW(2) K6_ROW(3) K6_ROW(4) K6_ROW(5)                         \
+      }                                                                                     \
+    else {                                                                                  \
+      const float *a3 = a + 3 * la; /* rows 3-5 off a second base: short addresses */      \
+      for (size_t k = 0; k < kc; k++, a += ka, a3 += ka, b += 16) {                         \
+        v8sf b0, b1, av;                                                                    \
+        V8_LOAD(b0, b);                                                                     \
+        V8_LOAD(b1, b + 8);                                                                 \
+        K6_ROW_U(0, a, 0) K6_ROW_U(1, a, 1) K6_ROW_U(2, a, 2)                               \
+        K6_ROW_U(3, a3, 0) K6_ROW_U(4, a3, 1) K6_ROW_U(5, a3, 2)                            \
+      }                                                                                     \
     }                                                                                       \
     if (mr == 6 && nr == 16) {                                                              \
       K6_OUT(0) K6_OUT(1) K6_OUT(2) K6_OUT(3) K6_OUT(4) K6_OUT(5)                           \
@@ -123,18 +140,35 @@ typedef float v16sf __attribute__((vector_size(64)));
   V16_STORE(tmp[r], c##r##_0);       \
   V16_STORE(tmp[r] + 16, c##r##_1);
 #define K12_ALL(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
-static void ukr_avx512(size_t kc, const float *a, const float *b, size_t ps, float *c,
-                       size_t ldc, size_t mr, size_t nr, int add) {
+#define K12_ROW_U(r, base, j)        \
+  av = V16_SET1((base)[(j) * la]); \
+  c##r##_0 += av * b0;             \
+  c##r##_1 += av * b1;
+static void ukr_avx512(size_t kc, const float *a, size_t la, size_t ka, const float *b,
+                       size_t ps, float *c, size_t ldc, size_t mr, size_t nr, int add) {
   v16sf z = V16_SET1(0.0f);
   v16sf c0_0 = z, c0_1 = z, c1_0 = z, c1_1 = z, c2_0 = z, c2_1 = z, c3_0 = z, c3_1 = z;
   v16sf c4_0 = z, c4_1 = z, c5_0 = z, c5_1 = z, c6_0 = z, c6_1 = z, c7_0 = z, c7_1 = z;
   v16sf c8_0 = z, c8_1 = z, c9_0 = z, c9_1 = z, c10_0 = z, c10_1 = z, c11_0 = z, c11_1 = z;
   const float *bn = b + ps;
-  for (size_t k = 0; k < kc; k++, a += 12, b += 16, bn += 16) {
-    v16sf b0, b1, av;
-    V16_LOAD(b0, b);
-    V16_LOAD(b1, bn);
-    K12_ALL(K12_ROW)
+  if (la == 0)
+    for (size_t k = 0; k < kc; k++, a += 12, b += 16, bn += 16) {
+      v16sf b0, b1, av;
+      V16_LOAD(b0, b);
+      V16_LOAD(b1, bn);
+      K12_ALL(K12_ROW)
+    }
+  else {
+    /* rows off three bases, 0, 1, 2, 3 la from each: x86 addresses base + index * scale */
+    const float *a4 = a + 4 * la, *a8 = a + 8 * la;
+    for (size_t k = 0; k < kc; k++, a += ka, a4 += ka, a8 += ka, b += 16, bn += 16) {
+      v16sf b0, b1, av;
+      V16_LOAD(b0, b);
+      V16_LOAD(b1, bn);
+      K12_ROW_U(0, a, 0) K12_ROW_U(1, a, 1) K12_ROW_U(2, a, 2) K12_ROW_U(3, a, 3)
+      K12_ROW_U(4, a4, 0) K12_ROW_U(5, a4, 1) K12_ROW_U(6, a4, 2) K12_ROW_U(7, a4, 3)
+      K12_ROW_U(8, a8, 0) K12_ROW_U(9, a8, 1) K12_ROW_U(10, a8, 2) K12_ROW_U(11, a8, 3)
+    }
   }
   if (mr == 12 && nr == 32) {
     K12_ALL(K12_OUT)
