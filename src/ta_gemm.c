@@ -185,29 +185,9 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
    * the weight gradients' A^T, whose MR values for one k are side by side */
   int inplace = (sk == 1 || sa == 1) && ntile <= 2;
   if (!Abuf) return -1;
-  for (size_t k0 = 0; k0 < K; k0 += KC) {
-    size_t kc = min_sz(KC, K - k0);
-    int add = accumulate || k0 > 0;
-    const float *Ak = A + k0 * sk, *Bk = Bp + k0 * NR;
-    if (nt == 1 || !by_rows) {
-      for (size_t ib = 0; ib < nblk; ib++) {
-        size_t i0 = ib * mc, m = min_sz(mc, M - i0);
-        const float *Ain = inplace ? Ak + i0 * sa : NULL;
-        pack_a_for(Abuf, inplace, Ak + i0 * sa, sa, sk, m, kc, MR);
-        if (nt == 1) {
-          run_block(u, C + i0 * ldc, ldc, Abuf, Ain, sa, sk, Bk, K, m, N, 0, np, kc, add);
-          continue;
-        }
-        ptrdiff_t nti = (ptrdiff_t)ntile;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt)
-#endif
-        for (ptrdiff_t t = 0; t < nti; t++)
-          run_block(u, C + i0 * ldc, ldc, Abuf, Ain, sa, sk, Bk, K, m, N, (size_t)t * step,
-                    min_sz(np, ((size_t)t + 1) * step), kc, add);
-      }
-      continue;
-    }
+  if (by_rows) {
+    /* one parallel region for the whole product: a thread owns its blocks of rows of C
+     * and runs their k blocks in order, without a barrier between them */
     ptrdiff_t nb = (ptrdiff_t)nblk;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt)
@@ -219,9 +199,36 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
       float *Ap = Abuf;
 #endif
       size_t i0 = (size_t)ib * mc, m = min_sz(mc, M - i0);
-      pack_a_for(Ap, inplace, Ak + i0 * sa, sa, sk, m, kc, MR);
-      run_block(u, C + i0 * ldc, ldc, Ap, inplace ? Ak + i0 * sa : NULL, sa, sk, Bk, K, m, N, 0,
-                np, kc, add);
+      for (size_t k0 = 0; k0 < K; k0 += KC) {
+        size_t kc = min_sz(KC, K - k0);
+        const float *Ak = A + k0 * sk + i0 * sa;
+        pack_a_for(Ap, inplace, Ak, sa, sk, m, kc, MR);
+        run_block(u, C + i0 * ldc, ldc, Ap, inplace ? Ak : NULL, sa, sk, Bp + k0 * NR, K, m, N,
+                  0, np, kc, accumulate || k0 > 0);
+      }
+    }
+    return 0;
+  }
+  for (size_t k0 = 0; k0 < K; k0 += KC) {
+    size_t kc = min_sz(KC, K - k0);
+    int add = accumulate || k0 > 0;
+    const float *Ak = A + k0 * sk, *Bk = Bp + k0 * NR;
+    for (size_t ib = 0; ib < nblk; ib++) {
+      size_t i0 = ib * mc, m = min_sz(mc, M - i0);
+      const float *Ain = inplace ? Ak + i0 * sa : NULL;
+      pack_a_for(Abuf, inplace, Ak + i0 * sa, sa, sk, m, kc, MR);
+      if (nt == 1) {
+        run_block(u, C + i0 * ldc, ldc, Abuf, Ain, sa, sk, Bk, K, m, N, 0, np, kc, add);
+        continue;
+      }
+      /* fewer row blocks than threads: the column tiles split */
+      ptrdiff_t nti = (ptrdiff_t)ntile;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+      for (ptrdiff_t t = 0; t < nti; t++)
+        run_block(u, C + i0 * ldc, ldc, Abuf, Ain, sa, sk, Bk, K, m, N, (size_t)t * step,
+                  min_sz(np, ((size_t)t + 1) * step), kc, add);
     }
   }
   return 0;
