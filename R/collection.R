@@ -240,8 +240,9 @@ fit_collection <- function(y, model, args, seed, call, global = NULL, verbose = 
   progress <- if (requireNamespace("progressr", quietly = TRUE))
     progressr::progressor(steps = length(jobs)) else NULL
   t0 <- proc.time()[["elapsed"]]
+  kind <- RNGkind() # a value: an argument RNGkind() would be forced in the future
   fits <- future.apply::future_lapply(
-    jobs, collection_fit_one, model = model, args = args, rng_kind = RNGkind(),
+    jobs, collection_fit_one, model = model, args = args, rng_kind = kind,
     settings = getOption("tsattn.ensemble"), progress = progress,
     future.seed = TRUE, future.packages = "tsattn")
   secs <- proc.time()[["elapsed"]] - t0
@@ -280,6 +281,20 @@ collection_fit_one <- function(job, model, args, rng_kind, settings, progress = 
   res <- tryCatch(eval(cl, where), error = function(e) e)
   if (!is.null(progress)) progress(message = job$key)
   res
+}
+
+# one series' forecast from a collection of local fits, as predict(<its fit>, seed = <its
+# seed>) gives it in the calling session, whatever the worker; an error is returned
+collection_forecast_one <- function(k, fits, seeds, h, level, npaths, device, rng_kind) {
+  rng <- rng_state()
+  on.exit(rng_restore(rng))
+  suppressWarnings(RNGkind(rng_kind[1L], rng_kind[2L], rng_kind[3L]))
+  tryCatch({
+    fc <- predict(fits[[k]], h = h, level = level, npaths = npaths, seed = seeds[[k]],
+                  device = device)
+    fc$series <- k
+    fc
+  }, error = function(e) e)
 }
 
 # R's RNG kind and state (.Random.seed, or none), and their restoration
@@ -366,15 +381,23 @@ forecast.tsattn_collection <- function(object, h = NULL, level = c(80, 95), xreg
                           model = object, x = lapply(fcs, function(f) f$x), seeds = seeds),
                      class = c("tsattn_mforecast", "mforecast")))
   }
-  fcs <- lapply(keys, function(k) {
-    fc <- tryCatch(predict(collection_member(object, k), h = h, level = level, npaths = npaths,
-                           seed = seeds[[k]], device = device),
-                   error = function(e) stop(simpleError(sprintf("series \"%s\": %s", k, conditionMessage(e)),
-                                                        call = call)))
-    fc$series <- k
-    fc
-  })
+  # local models forecast where future::plan() says, as they were fitted: each series with
+  # its own seed and the caller's RNG kind, so every plan gives the same forecasts
+  need_future(call)
+  rng <- rng_state()
+  on.exit(rng_restore(rng), add = TRUE)
+  # (the caller's kind, taken here: an argument `RNGkind()` would be a promise forced in
+  # the future, under the kind future.seed sets there)
+  kind <- RNGkind()
+  fcs <- future.apply::future_lapply(
+    keys, collection_forecast_one, fits = object$fits, seeds = seeds, h = h, level = level,
+    npaths = npaths, device = device, rng_kind = kind, future.seed = TRUE,
+    future.packages = "tsattn")
   names(fcs) <- keys
+  bad <- vapply(fcs, inherits, NA, "error")
+  if (any(bad))
+    stop(simpleError(sprintf("series \"%s\": %s", keys[bad][1L], conditionMessage(fcs[[which(bad)[1L]]])),
+                     call = call))
   structure(list(forecast = fcs, method = vapply(fcs, function(f) f$method, ""), model = object,
                  x = lapply(fcs, function(f) f$x), seeds = seeds),
             class = c("tsattn_mforecast", "mforecast"))

@@ -110,9 +110,11 @@ if (!identical(local_n, "0")) {
     if (w > 1L) future::plan(future::multisession, workers = w) else future::plan(future::sequential)
     t0 <- proc.time()[["elapsed"]]
     lfit <- tsattn(series[ids], global = FALSE, seed = 1)
+    t_fit <- proc.time()[["elapsed"]] - t0
     lfc <- forecast(lfit, h = h, npaths = 1000, seed = 2)
+    secs <- proc.time()[["elapsed"]] - t0
     future::plan(future::sequential)
-    list(fc = lfc, secs = proc.time()[["elapsed"]] - t0)
+    list(fc = lfc, secs = secs, fit = t_fit)
   }
   l1 <- run_local(1L)
   sc <- t(vapply(ids, function(id) of_forecast(l1$fc$forecast[[id]], id), numeric(4)))
@@ -125,8 +127,9 @@ if (!identical(local_n, "0")) {
     l2 <- run_local(workers)
     same <- all(vapply(ids, function(id) identical(l1$fc$forecast[[id]]$mean, l2$fc$forecast[[id]]$mean), NA))
     rows[[sprintf("tsattn local, %d workers", workers)]] <- c(rows$`tsattn local`[1:4], secs = l2$secs, series = length(ids))
-    cat(sprintf("local: %.1f s with 1 worker, %.1f s with %d (ratio %.2f); identical forecasts: %s\n",
-                l1$secs, l2$secs, workers, l2$secs / l1$secs, same))
+    local_line <- sprintf("local models: fit %.1f s with 1 worker, %.1f s with %d (ratio %.2f); fit + forecast %.1f s and %.1f s (ratio %.2f); identical forecasts: %s",
+                          l1$fit, l2$fit, workers, l2$fit / l1$fit, l1$secs, l2$secs, l2$secs / l1$secs, same)
+    cat(local_line, "\n")
   }
 }
 
@@ -141,7 +144,9 @@ lines <- c(
   sprintf("| %s | %s | %s | %s | %s | %s | %d |", tab$method, fmt(tab$mase, 3), fmt(tab$smape, 2),
           fmt(100 * tab$c80, 1), fmt(100 * tab$c95, 1), fmt(tab$secs, 1), as.integer(tab$series)),
   "",
-  sprintf("global fit %.1f s + forecast %.1f s; %s", t_fit, t_fc, gfit$method),
+  sprintf("global fit %.1f s (%s) + forecast %.1f s; %s", t_fit,
+          paste(names(gfit$timing), sprintf("%.1f s", gfit$timing), collapse = ", "), t_fc, gfit$method),
+  if (exists("local_line")) local_line,
   sprintf("Command: Rscript bench/m1-global.R %s", paste(args, collapse = " ")),
   sprintf("%s; %d cores; tsattn %s", R.version.string, parallel::detectCores(), utils::packageVersion("tsattn")))
 cat(lines, sep = "\n")
