@@ -170,7 +170,7 @@ fit_global <- function(series, args, seed, call) {
     val_nets <- train(v)
     # too short to hold observations out: the backbone alone
     weights[] <- if (any(vapply(val_nets, is.null, NA))) 0
-                 else global_select_weights(prep, val_nets, shape$lookbacks, v, H, s, device)
+                 else global_select_weights(prep, val_nets, shape$lookbacks, v, H, s, device, flat)
   }
   secs <- proc.time()[["elapsed"]] - t0
   timing <- c(pipeline = t_prep, networks = t_train, shares = secs - t_prep - t_train)
@@ -322,27 +322,31 @@ global_remainder <- function(flat, nets, lookbacks, pos, first, H, device = "cpu
 
 # each series' share among s$weights with the least absolute error over its last v[k]
 # origins (select_weight()'s rule, for every series at once)
-global_select_weights <- function(prep, nets, lookbacks, v, H, s, device) {
-  flat <- global_flat(prep)
+global_select_weights <- function(prep, nets, lookbacks, v, H, s, device, flat = global_flat(prep),
+                                  chunk = 50000L) {
   n <- flat$n
   # (the global networks forecast series shorter than their lookback too)
-  ok <- v >= 1L & n - v >= 2L
-  series <- rep(which(ok), v[ok])
-  o <- unlist(lapply(which(ok), function(k) (n[k] - v[k]):(n[k] - 1L)), use.names = FALSE)
+  ok <- which(v >= 1L & n - v >= 2L)
   shares <- rep(0, length(prep))
-  if (!length(o)) return(shares)
-  pos <- flat$off[series] + o
-  corr <- flat$scale[pos] *
-    global_remainder(flat, nets, lookbacks, pos, flat$off[series] + 1, H, device,
-                     series = series) / length(nets)
-  steps <- outer(o, seq_len(H), `+`)
-  known <- steps <= n[series]
-  actual <- matrix(flat$z[ifelse(known, pos + steps - o, NA)], length(o))
-  by <- split(o, factor(series, levels = unique(series)))
-  base <- do.call(rbind, Map(function(k, o_k) theta_forecast(prep[[k]]$backbone, o_k, H),
-                             unique(series), by))
-  err <- share_errors(actual, base, corr, s$weights, series)
-  shares[unique(series)] <- pick_share(err, s)
+  # groups of series with about `chunk` origins each: memory for their [origins, H]
+  # matrices, not the whole collection's
+  group <- cumsum(as.numeric(v[ok])) %/% chunk
+  for (g in split(ok, group)) {
+    series <- rep(g, v[g])
+    o <- unlist(lapply(g, function(k) (n[k] - v[k]):(n[k] - 1L)), use.names = FALSE)
+    pos <- flat$off[series] + o
+    corr <- flat$scale[pos] *
+      global_remainder(flat, nets, lookbacks, pos, flat$off[series] + 1, H, device,
+                       series = series) / length(nets)
+    steps <- outer(o, seq_len(H), `+`)
+    known <- steps <= n[series]
+    actual <- matrix(flat$z[ifelse(known, pos + steps - o, NA)], length(o))
+    rm(steps, known)
+    by <- split(o, factor(series, levels = g))
+    base <- do.call(rbind, Map(function(k, o_k) theta_forecast(prep[[k]]$backbone, o_k, H), g, by))
+    err <- share_errors(actual, base, corr, s$weights, series)
+    shares[g] <- pick_share(err, s)
+  }
   shares
 }
 
