@@ -29,19 +29,20 @@ checksum_parts <- function(object) {
   parts
 }
 
-fit_checksum <- function(object) .Call(C_checksum, checksum_parts(object))
+# parts: what lists the numbers a forecast reads (a global fit's: global_checksum_parts)
+fit_checksum <- function(object, parts = checksum_parts) .Call(C_checksum, parts(object))
 
 # `object` with its checksum stored (the last step of building a fit)
-seal_fit <- function(object) {
+seal_fit <- function(object, parts = checksum_parts) {
   object$checksum <- NULL
-  object$checksum <- fit_checksum(object)
+  object$checksum <- fit_checksum(object, parts)
   object
 }
 
-check_checksum <- function(object, arg = "object", call = sys.call(-1L)) {
+check_checksum <- function(object, arg = "object", call = sys.call(-1L), parts = checksum_parts) {
   stored <- object$checksum
   if (!is.character(stored) || length(stored) != 1L || is.na(stored) ||
-      !identical(stored, fit_checksum(object)))
+      !identical(stored, fit_checksum(object, parts)))
     stop_arg(sprintf("%s$checksum", arg),
              paste("the checksum of the fit's weights and fields as tsattn() stored them: the",
                    "fit was corrupted (e.g. a damaged .rds file) or edited after fitting;",

@@ -237,23 +237,38 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
     stop_arg("patience", "NULL without validation data (early stopping compares the validation loss of each epoch's weights: give validation_split or validation_data)",
              format(patience))
   s <- network_spec(object)
-  icfg <- c(epochs, batch_size, as.integer(shuffle), if (loss == "mse") 1L else 2L, patience,
-            if (optimizer$name == "adam") 1L else 2L, as.integer(verbose), max(1L, epochs %/% 10L))
-  dcfg <- c(optimizer$lr, optimizer$beta1, optimizer$beta2, optimizer$eps,
-            optimizer$weight_decay, optimizer$momentum, clipnorm)
+  cf <- train_settings(epochs, batch_size, shuffle, loss, patience, optimizer, verbose, clipnorm)
   res <- if (device == "cuda") {
     .Call(C_cuda_net_fit, s$ispec, s$dspec, object$input_dim,
           flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
           if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-          lv, if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg),
+          lv, if (is.null(yv)) double() else to_core(yv), cf$icfg, cf$dcfg,
           seed[[2L]], attr(device, "id"))
   } else {
     .Call(C_net_fit, s$ispec, s$dspec, object$input_dim,
           flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
           if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-          lv, if (is.null(yv)) double() else to_core(yv), as.integer(icfg), as.double(dcfg),
+          lv, if (is.null(yv)) double() else to_core(yv), cf$icfg, cf$dcfg,
           seed[[2L]])
   }
+  trained_network(object, res, layout, patience, verbose, sys.call())
+}
+
+# fit()'s settings as the glue's fit_config() (src/api_util.c) reads them: 8 integers and
+# 7 doubles, by position (also for a global model's windows, R/global.R)
+train_settings <- function(epochs, batch_size, shuffle, loss, patience, optimizer, verbose,
+                           clipnorm) {
+  list(icfg = as.integer(c(epochs, batch_size, as.integer(shuffle), if (loss == "mse") 1L else 2L,
+                           patience, if (optimizer$name == "adam") 1L else 2L, as.integer(verbose),
+                           max(1L, epochs %/% 10L))),
+       dcfg = as.double(c(optimizer$lr, optimizer$beta1, optimizer$beta2, optimizer$eps,
+                          optimizer$weight_decay, optimizer$momentum, clipnorm)))
+}
+
+# the network `object` after the glue's training result `res`: its weights, the epochs
+# appended to its history, a warning for a diverged fit, the interrupt condition for an
+# interrupted one (carrying the completed epochs' network), the early-stopping message
+trained_network <- function(object, res, layout, patience, verbose, call) {
   object$weights <- unflatten_weights(res$weights, layout)
   start <- if (is.null(object$history)) 0L else nrow(object$history)
   hist <- data.frame(epoch = start + seq_along(res$loss), loss = res$loss,
@@ -263,8 +278,7 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   done <- length(res$loss)
   if (res$status == 4L) { # interrupted: the completed epochs' weights (ta_train_loop)
     kept <- if (patience > 0L && res$best_epoch > 0L) res$best_epoch else done
-    signal_tsattn_interrupt(object, interrupt_message(done + 1L, start, done, kept),
-                            sys.call())
+    signal_tsattn_interrupt(object, interrupt_message(done + 1L, start, done, kept), call)
   }
   if (verbose && patience > 0L && res$best_epoch > 0L && res$best_epoch < done)
     message(sprintf("early stopping: restored the weights of epoch %d", start + res$best_epoch))

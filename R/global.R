@@ -67,6 +67,12 @@ global_flat <- function(prep) {
          matrix(unlist(lapply(prep, `[[`, "static"), use.names = FALSE), length(prep), byrow = TRUE))
 }
 
+# origins from[i]..to[i] of the series ks[i] (to >= from), end to end: list(series, origin)
+series_origins <- function(ks, from, to) {
+  cnt <- as.integer(to - from + 1L)
+  list(series = rep(ks, cnt), origin = sequence(cnt, from))
+}
+
 # the windows of every series for lookback L and H steps ahead, as ta_windows.h reads
 # them: each series' origins from min(L, n - H) (at least 2 observations) to n - H, or
 # to n - hold - H where `hold` (one per series) holds the last observations out
@@ -76,18 +82,18 @@ global_windows <- function(prep, L, H, hold = 0L, flat = global_flat(prep)) {
   nt <- n - hold
   o1 <- pmax(2L, pmin(L, nt - H))
   cnt <- pmax(0L, nt - H - o1 + 1L)
-  has <- cnt > 0L
-  origin <- unlist(lapply(which(has), function(i) off[i] + seq(o1[i], nt[i] - H) - 1),
-                   use.names = FALSE)
-  first <- rep(off[has], cnt[has])
-  last <- rep(off[has] + nt[has] - 1, cnt[has])
+  has <- which(cnt > 0L)
+  so <- series_origins(has, o1[has], nt[has] - H)
+  origin <- off[so$series] + so$origin - 1
+  first <- off[so$series]
+  last <- off[so$series] + nt[so$series] - 1
   win <- list(z = flat$z, level = flat$level, start = flat$start, slope = flat$slope,
               damp = flat$damp, phi = flat$phi, inv_scale = 1 / flat$scale,
               origin = as.double(origin), first = as.double(first), last = as.double(last),
               L = as.double(L), H = as.double(H))
   if (!is.null(flat$stat)) {
     win$stat <- flat$stat
-    win$series <- as.double(rep(which(has), cnt[has]) - 1L)
+    win$series <- as.double(so$series - 1L)
   }
   win
 }
@@ -99,26 +105,16 @@ fit_windows <- function(net, win, epochs, batch_size, optimizer, seed, device, v
   net <- build_network(net, 1L + if (is.null(win$stat)) 0L else ncol(win$stat), seed[[1L]])
   layout <- check_network(net)
   s <- network_spec(net)
-  icfg <- c(epochs, batch_size, 1L, if (loss == "mse") 1L else 2L, 0L, if (optimizer$name == "adam") 1L else 2L,
-            as.integer(verbose), max(1L, epochs %/% 10L))
-  dcfg <- c(optimizer$lr, optimizer$beta1, optimizer$beta2, optimizer$eps,
-            optimizer$weight_decay, optimizer$momentum, 0)
+  cf <- train_settings(epochs, batch_size, TRUE, loss, 0L, optimizer, verbose, 0)
   w <- flatten_weights(net$weights, layout)
   res <- if (device == "cuda") {
-    .Call(C_cuda_net_fit_windows, s$ispec, s$dspec, net$input_dim, w, win, as.integer(icfg),
-          as.double(dcfg), seed[[2L]], attr(device, "id"))
+    .Call(C_cuda_net_fit_windows, s$ispec, s$dspec, net$input_dim, w, win, cf$icfg, cf$dcfg,
+          seed[[2L]], attr(device, "id"))
   } else {
-    .Call(C_net_fit_windows, s$ispec, s$dspec, net$input_dim, w, win, as.integer(icfg),
-          as.double(dcfg), seed[[2L]])
+    .Call(C_net_fit_windows, s$ispec, s$dspec, net$input_dim, w, win, cf$icfg, cf$dcfg,
+          seed[[2L]])
   }
-  net$weights <- unflatten_weights(res$weights, layout)
-  net$history <- data.frame(epoch = seq_along(res$loss), loss = res$loss, val_loss = res$val_loss)
-  if (res$status == 3L) warning(res$message, call. = FALSE)
-  if (res$status == 4L) {
-    done <- length(res$loss)
-    signal_tsattn_interrupt(net, interrupt_message(done + 1L, 0L, done, done), sys.call())
-  }
-  net
+  trained_network(net, res, layout, 0L, verbose, sys.call())
 }
 
 fit_global <- function(series, args, seed, call) {
@@ -174,7 +170,7 @@ fit_global <- function(series, args, seed, call) {
   }
   secs <- proc.time()[["elapsed"]] - t0
   timing <- c(pipeline = t_prep, networks = t_train, shares = secs - t_prep - t_train)
-  seal_global(structure(list(
+  seal_fit(structure(list(
     series = series, prep = prep, networks = nets, net_weights = weights,
     static_names = colnames(stat),
     lookbacks = shape$lookbacks,
@@ -183,7 +179,7 @@ fit_global <- function(series, args, seed, call) {
     method = sprintf("tsattn: one global model of %d attention networks (lookback %s) for %d series, on Theta and damped-trend backbones",
                      length(nets), paste(unique(shape$lookbacks), collapse = "/"), length(keys)),
     train_time = secs, timing = timing, call = call
-  ), class = c("tsattn_collection", "tsattn")))
+  ), class = c("tsattn_collection", "tsattn")), global_checksum_parts)
 }
 
 # one series of a global fit as the single-series default would hold it (a
@@ -222,9 +218,9 @@ forecast_global <- function(object, h, level, npaths, seeds, device, call) {
   # one-step fitted values at origins max(L)..n - 1, as ensemble_object() makes them
   o1 <- max(L)
   has <- n - 1L >= o1
-  series <- rep(which(has), pmax(0L, n - o1)[has])
-  o <- unlist(lapply(which(has), function(k) o1:(n[k] - 1L)), use.names = FALSE)
-  pos <- flat$off[series] + o
+  so <- series_origins(which(has), o1, n[has] - 1L)
+  series <- so$series
+  pos <- flat$off[series] + so$origin
   one <- global_remainder(flat, nets, L, pos, flat$off[series] + 1, H, device,
                           series = series)[, 1L]
   one <- split(one, factor(series, levels = seq_along(prep)))
@@ -332,8 +328,9 @@ global_select_weights <- function(prep, nets, lookbacks, v, H, s, device, flat =
   # matrices, not the whole collection's
   group <- cumsum(as.numeric(v[ok])) %/% chunk
   for (g in split(ok, group)) {
-    series <- rep(g, v[g])
-    o <- unlist(lapply(g, function(k) (n[k] - v[k]):(n[k] - 1L)), use.names = FALSE)
+    so <- series_origins(g, n[g] - v[g], n[g] - 1L)
+    series <- so$series
+    o <- so$origin
     pos <- flat$off[series] + o
     corr <- flat$scale[pos] *
       global_remainder(flat, nets, lookbacks, pos, flat$off[series] + 1, H, device,
@@ -415,12 +412,6 @@ global_checksum_parts <- function(object) {
          num(Filter(is.numeric, object$settings))))
 }
 
-seal_global <- function(object) {
-  object$checksum <- NULL
-  object$checksum <- .Call(C_checksum, global_checksum_parts(object))
-  object
-}
-
 # every field of a global fit that a forecast reads, then its checksum (R/checksum.R)
 validate_global <- function(object, arg = "object", call = sys.call(-1L)) {
   field <- function(f) sprintf("%s$%s", arg, f)
@@ -466,14 +457,6 @@ validate_global <- function(object, arg = "object", call = sys.call(-1L)) {
   w <- object$net_weights
   if (!is.numeric(w) || length(w) != S || any(!is.finite(w)) || any(w < 0))
     bad("net_weights", sprintf("%d finite numbers >= 0 (one per series)", S), describe(w))
-  stored <- object$checksum
-  if (!is.character(stored) || length(stored) != 1L || is.na(stored) ||
-      !identical(stored, .Call(C_checksum, global_checksum_parts(object))))
-    stop_arg(field("checksum"),
-             paste("the checksum of the fit's networks and fields as tsattn() stored them: the",
-                   "fit was corrupted (e.g. a damaged .rds file) or edited after fitting;",
-                   "refit it with tsattn()"),
-             if (is.character(stored) && length(stored) == 1L) "a different one" else describe(stored),
-             call = call, verb = "match")
+  check_checksum(object, arg, call = call, parts = global_checksum_parts)
   invisible(object)
 }

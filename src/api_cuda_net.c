@@ -110,6 +110,33 @@ SEXP C_cuda_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP 
   return res;
 }
 
+/* The GPU training run that C_cuda_net_fit and C_cuda_net_fit_windows share: the weights
+ * and seed into the host network (held by host, which the caller protected), its GPU
+ * copy, ta_cuda_train, and fit_result()'s list (an interrupt returns what was trained:
+ * fit() signals it). Frees both networks; leaves the caller's PROTECT of host to pop. */
+static SEXP train_gpu(SEXP host, ta_net *net, SEXP params, SEXP seed, SEXP device,
+                      const ta_data *train, const ta_data *val, size_t T,
+                      const ta_train_cfg *cfg) {
+  /* the generator shuffles on the host, seeded as on the CPU: the same batch order */
+  ta_rng_seed(&net->rng, seed_of(seed));
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  SEXP lh = PROTECT(allocVector(REALSXP, cfg->epochs));
+  SEXP vh = PROTECT(allocVector(REALSXP, cfg->epochs));
+  ta_cuda_net *g;
+  SEXP gpu = build_gpu(host, net, device, &g);
+  ta_train_result tr;
+  ta_msg msg;
+  msg.text[0] = '\0';
+  int st = ta_cuda_train(g, train, val, T, cfg, REAL(lh), REAL(vh), &tr, &msg);
+  gpu_finalizer(gpu);
+  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) fail(host, gpu, msg.text);
+  /* the device memory is freed by now: R may allocate */
+  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
+  release(host);
+  UNPROTECT(4);
+  return res;
+}
+
 /* fit() on the GPU: the arguments and the result of C_net_fit, plus the device id. */
 SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
                     SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed,
@@ -122,24 +149,8 @@ SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   ta_data train, val;
   size_t T;
   fit_data(&train, &val, &T, net, x, dims, len, y, xv, nv_, lenv, yv);
-  /* the generator shuffles on the host, seeded as on the CPU: the same batch order */
-  ta_rng_seed(&net->rng, seed_of(seed));
-  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
-  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  ta_cuda_net *g;
-  SEXP gpu = build_gpu(host, net, device, &g);
-  ta_train_result tr;
-  ta_msg msg;
-  msg.text[0] = '\0';
-  int st = ta_cuda_train(g, &train, &val, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
-  gpu_finalizer(gpu);
-  /* an interrupt returns what was trained (status TA_ERR_INTERRUPT): fit() signals it */
-  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) fail(host, gpu, msg.text);
-  /* the device memory is freed by now: R may allocate */
-  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
-  release(host);
-  UNPROTECT(5);
+  SEXP res = train_gpu(host, net, params, seed, device, &train, &val, T, &cfg);
+  UNPROTECT(1);
   return res;
 }
 
@@ -155,21 +166,8 @@ SEXP C_cuda_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SE
   ta_windows w;
   ta_data train, val;
   windows_data(&w, &train, &val, net, win);
-  ta_rng_seed(&net->rng, seed_of(seed));
-  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
-  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  ta_cuda_net *g;
-  SEXP gpu = build_gpu(host, net, device, &g);
-  ta_train_result tr;
-  ta_msg msg;
-  msg.text[0] = '\0';
-  int st = ta_cuda_train(g, &train, &val, w.L, &cfg, REAL(lh), REAL(vh), &tr, &msg);
-  gpu_finalizer(gpu);
-  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) fail(host, gpu, msg.text);
-  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
-  release(host);
-  UNPROTECT(5);
+  SEXP res = train_gpu(host, net, params, seed, device, &train, &val, w.L, &cfg);
+  UNPROTECT(1);
   return res;
 }
 

@@ -148,6 +148,30 @@ SEXP C_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
   return res;
 }
 
+/* The training run that C_net_fit and C_net_fit_windows share: the weights and seed into
+ * net (held by ptr, which the caller protected), ta_train, and fit_result()'s list (an
+ * interrupt returns what was trained, status TA_ERR_INTERRUPT: fit() signals it). Frees
+ * the network; leaves the caller's PROTECT of ptr to pop. */
+static SEXP train_net(SEXP ptr, ta_net *net, SEXP params, SEXP seed, const ta_data *train,
+                      const ta_data *val, size_t T, const ta_train_cfg *cfg) {
+  ta_rng_seed(&net->rng, seed_of(seed));
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  SEXP lh = PROTECT(allocVector(REALSXP, cfg->epochs));
+  SEXP vh = PROTECT(allocVector(REALSXP, cfg->epochs));
+  ta_train_result tr;
+  ta_msg msg;
+  msg.text[0] = '\0';
+  int st = ta_train(net, train, val, T, cfg, REAL(lh), REAL(vh), &tr, &msg);
+  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) {
+    release(ptr);
+    error("%s", msg.text);
+  }
+  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
+  release(ptr);
+  UNPROTECT(3);
+  return res;
+}
+
 /* icfg, dcfg: see fit_config (api_util.h) */
 SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
                SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed) {
@@ -159,28 +183,14 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
   ta_data train, val;
   size_t T;
   fit_data(&train, &val, &T, net, x, dims, len, y, xv, nv_, lenv, yv);
-  ta_rng_seed(&net->rng, seed_of(seed));
-  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
-  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  ta_train_result tr;
-  ta_msg msg;
-  msg.text[0] = '\0';
-  int st = ta_train(net, &train, &val, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
-  /* an interrupt returns what was trained (status TA_ERR_INTERRUPT): fit() signals it */
-  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) {
-    release(ptr);
-    error("%s", msg.text);
-  }
-  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
-  release(ptr);
-  UNPROTECT(4);
+  SEXP res = train_net(ptr, net, params, seed, &train, &val, T, &cfg);
+  UNPROTECT(1);
   return res;
 }
 
 /* fit() of a global model on windows cut batch by batch from many series (ta_windows.h):
- * win is windows_data()'s list; the network takes [B, L, 1] and gives H values per
- * window; no validation set. The result as C_net_fit's. */
+ * win is windows_data()'s list; the network takes [B, L, 1 + covariates] and gives H
+ * values per window; no validation set. The result as C_net_fit's. */
 SEXP C_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP win, SEXP icfg,
                        SEXP dcfg, SEXP seed) {
   ta_net *net;
@@ -191,21 +201,8 @@ SEXP C_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP wi
   ta_windows w;
   ta_data train, val;
   windows_data(&w, &train, &val, net, win);
-  ta_rng_seed(&net->rng, seed_of(seed));
-  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
-  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
-  ta_train_result tr;
-  ta_msg msg;
-  msg.text[0] = '\0';
-  int st = ta_train(net, &train, &val, w.L, &cfg, REAL(lh), REAL(vh), &tr, &msg);
-  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) {
-    release(ptr);
-    error("%s", msg.text);
-  }
-  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
-  release(ptr);
-  UNPROTECT(4);
+  SEXP res = train_net(ptr, net, params, seed, &train, &val, w.L, &cfg);
+  UNPROTECT(1);
   return res;
 }
 
