@@ -105,7 +105,14 @@ layer_positional_encoding <- function(type = "sinusoidal", max_len = 1000, dropo
 #' @param d_model Width of the encoding (columns), >= 1.
 #' @export
 positional_encoding <- function(length, d_model) {
-  .Call(C_positional_encoding, check_count(length, "length"), check_count(d_model, "d_model"))
+  length <- check_count(length, "length")
+  d_model <- check_count(d_model, "d_model")
+  # a length x d_model matrix of doubles: absurd sizes are an error before any allocation
+  n <- as.double(length) * d_model
+  if (n > max_weights())
+    stop(sprintf("`length` x `d_model` = %d x %d = %.0f values, more than options(tsattn.max_weights) = %.0f allows (%s GB as R doubles): ask for fewer positions or a narrower encoding",
+                 length, d_model, n, max_weights(), format(signif(n * 8 / 1e9, 3))), call. = FALSE)
+  .Call(C_positional_encoding, length, d_model)
 }
 
 #' Layer normalisation

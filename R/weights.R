@@ -17,8 +17,9 @@ unflatten_weights <- function(flat, layout) {
 }
 
 flatten_weights <- function(weights, layout) {
-  parts <- lapply(layout$names, function(nm) {
-    w <- weights[[nm]]
+  # by position after one match() (hashed): weights[[name]] per tensor is a linear search,
+  # quadratic in the tensors of a deep stack (num_layers = 1e4 has 40,000)
+  parts <- lapply(weights[match(layout$names, names(weights))], function(w) {
     if (length(dim(w)) >= 2L) as.double(aperm(w)) else as.double(w)
   })
   if (length(parts) == 0L) return(double())
@@ -39,9 +40,10 @@ check_weight_list <- function(weights, layout, arg, call = sys.call(-1L)) {
     stop_arg(arg, "a list with only the network's weights",
              sprintf("a list with unknown name%s %s", if (length(extra) > 1) "s" else "",
                      paste0("\"", extra, "\"", collapse = ", ")), call = call)
+  at <- match(layout$names, nms) # every name is there (above); first of duplicates, as [[
   for (k in seq_along(layout$names)) {
     nm <- layout$names[[k]]
-    w <- weights[[nm]]
+    w <- weights[[at[k]]]
     shape <- layout$shapes[[k]]
     el <- sprintf("%s[[\"%s\"]]", arg, nm)
     if (!is.numeric(w))

@@ -184,9 +184,18 @@ SEXP C_cuda_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP 
   ta_cuda_net *g;
   SEXP gpu = build_gpu(host, net, device, &g);
   ta_msg msg;
-  if (ta_cuda_simulate(g, a.paths, a.mean, a.window, a.lookback, a.n_series, a.xreg_future,
-                       a.n_xreg, a.h, a.npaths, a.resid, a.n_resid, a.seed, &msg) != TA_OK)
-    fail(host, gpu, msg.text);
+  net->stop = user_interrupt_pending; /* an interrupt ends the steps early */
+  int st = ta_cuda_simulate(g, a.paths, a.mean, a.window, a.lookback, a.n_series,
+                            a.xreg_future, a.n_xreg, a.h, a.npaths, a.resid, a.n_resid, a.seed,
+                            &msg);
+  if (st == TA_ERR_INTERRUPT) {
+    user_interrupted(NULL); /* taken here; freed below; R signals it (simulate_paths) */
+    gpu_finalizer(gpu);
+    release(host);
+    UNPROTECT(2);
+    return R_NilValue;
+  }
+  if (st != TA_OK) fail(host, gpu, msg.text);
   gpu_finalizer(gpu);
   release(host);
   SEXP res = sim_result(&a);

@@ -120,6 +120,7 @@ SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP windo
     ptrs[i] = build_net(ispec, dspec, in_dim, &nets[i]); /* protected; freed by its finalizer on error */
     memcpy(nets[i]->params, a.params, net->n_params * sizeof(float));
   }
+  for (int i = 0; i < n_nets; i++) nets[i]->stop = user_interrupt_pending;
   ta_msg msg;
   int st = ta_simulate_ex(nets, n_nets, a.paths, a.mean, a.window, a.lookback, a.n_series,
                           a.xreg_future, a.n_xreg, a.h, a.npaths, a.resid, a.n_resid, a.seed,

@@ -98,15 +98,18 @@ SEXP C_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEX
   if (ta_net_reserve(net, chunk, T, &msg) != TA_OK) error("%s", msg.text);
   SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)(B * yrow)));
   double *o = REAL(out);
+  /* long passes end early while an interrupt is pending; each chunk is followed by the
+   * interrupt check, so that a chunk cut short is never returned */
+  net->stop = user_interrupt_pending;
   for (size_t s = 0; s < B; s += chunk) {
-    /* an interrupt between chunks: freed here, signalled by R (predict()) */
-    if (s > 0 && user_interrupted(NULL)) {
+    size_t b = B - s < chunk ? B - s : chunk;
+    const float *y = ta_net_predict(net, xf + s * xrow, lens ? lens + s : NULL, b, T);
+    /* an interrupt: freed here, signalled by R (predict()) */
+    if (user_interrupted(NULL)) {
       release(ptr);
       UNPROTECT(2);
       return R_NilValue;
     }
-    size_t b = B - s < chunk ? B - s : chunk;
-    const float *y = ta_net_predict(net, xf + s * xrow, lens ? lens + s : NULL, b, T);
     for (size_t i = 0; i < b * yrow; i++) o[s * yrow + i] = (double)y[i];
   }
   release(ptr);

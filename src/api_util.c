@@ -8,6 +8,7 @@
 #include <string.h>
 #include <R.h>
 #include <Rinternals.h>
+#include <R_ext/GraphicsEngine.h> /* R_interrupts_pending, R_interrupts_suspended */
 #include "api_util.h"
 #include "ta_loss.h"
 
@@ -158,6 +159,12 @@ int user_interrupted(void *ctx) {
   (void)ctx;
   return !R_ToplevelExec(check_interrupt_fn, NULL);
 }
+/* R's SIGINT handler sets R_interrupts_pending; R_CheckUserInterrupt() takes it unless
+ * interrupts are suspended. Reading the two flags is all this does, so the core may ask it
+ * from any thread and as often as once per block of work. */
+int user_interrupt_pending(void) {
+  return R_interrupts_pending && !R_interrupts_suspended;
+}
 static int fit_interrupted(void *ctx) {
   return user_interrupted(ctx);
 }
@@ -199,6 +206,7 @@ void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg) {
   cfg->opt.momentum = dc[5];
   cfg->clipnorm = dc[6];
   cfg->interrupted = fit_interrupted;
+  cfg->stop = user_interrupt_pending;
   cfg->on_epoch = fit_on_epoch;
   cfg->ctx = ctx;
 }

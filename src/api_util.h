@@ -52,6 +52,9 @@ void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg);
  * has interrupted; the interrupt is then taken, and the .Call returns NULL after freeing
  * what it holds, for R to signal it (signal_user_interrupt() in R/interrupt.R) */
 int user_interrupted(void *ctx);
+/* nonzero while an interrupt is pending (not yet taken): the core's stop poll
+ * (ta_stop_fn), safe from any thread; whoever sets it asks user_interrupted() after */
+int user_interrupt_pending(void);
 
 /* valid lengths [B] (each in 1..T), or NULL when len is NULL or empty */
 const int *lengths_of(SEXP len, size_t B, size_t T, const char *what);

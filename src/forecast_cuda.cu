@@ -97,6 +97,13 @@ extern "C" int ta_cuda_simulate(ta_cuda_net *g, float *paths, float *mean, const
     goto done;
 
   for (size_t k = 0; k < h && st == TA_OK; k++) {
+    /* with a stop poll (ta_net.stop: the caller asks for an interrupt after), each step
+     * waits for the one before, so that an interrupt ends the simulation within a step
+     * instead of after the whole queue of launched steps */
+    if (net->stop && ((st = ta_cuda_sync(msg)) || net->stop())) {
+      if (st == TA_OK) st = ta_fail(msg, TA_ERR_INTERRUPT, "interrupted");
+      break;
+    }
     int more = k + 1 < h;
     const float *xr = more && n_xreg ? d_xr + (k + 1) * n_xreg : NULL;
     for (size_t s = 0; s < rows; s += chunk) {

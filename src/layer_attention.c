@@ -167,6 +167,7 @@ static void attention_forward(const ta_layer *L, float *out, float *cache, const
 #pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
 #endif
   for (ptrdiff_t bi = 0; bi < Bi; bi++) {
+    if (ta_pass_stopped(ps)) continue; /* an interrupt: this pass is discarded */
     size_t b = (size_t)bi;
     ta_attn_block_forward(&a, out + (b * T + q0) * U, P + (b * T + q0) * T, work + b * T,
                           Q + (b * T + q0) * D, K + b * T * D, V + b * T * U, NULL, sw,
@@ -198,6 +199,7 @@ static void attention_backward(const ta_layer *L, float *din, float *dparams, fl
 #pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
 #endif
   for (ptrdiff_t bi = 0; bi < Bi; bi++) {
+    if (ta_pass_stopped(ps)) continue; /* an interrupt: this pass is discarded */
     size_t b = (size_t)bi;
     ta_attn_block_backward(&a, dQ + b * T * D, dK + b * T * D, dV + b * T * U,
                            has_sw ? dsw_part + b * D : NULL, work + b * wb, dout + b * T * U,

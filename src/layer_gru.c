@@ -51,6 +51,7 @@ TA_SIMD_CLONES static void gru_forward(const ta_layer *L, float *out, float *cac
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j];
     ta_gemm_pack_t(Wp, W_hh, H, GH, H);
     for (size_t t = 0; t < T; t++) {
+      if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
       /* hp[B, 3H] = h_{t-1} W_hh^T + b_hh (h_{-1} = 0) */
       if (t > 0) ta_gemm_packed(hp, GH, c.h + (t - 1) * H, T * H, Wp, B, GH, H, 0);
       else memset(hp, 0, B * GH * sizeof(float));
@@ -106,6 +107,7 @@ TA_SIMD_CLONES static void gru_backward(const ta_layer *L, float *din, float *dp
     ta_gemm_pack_n(Wp, W_hh, H, H, GH);
     memset(dhnext, 0, B * H * sizeof(float));
     for (size_t t = T; t-- > 0;) {
+      if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
         const float *g = c.gates + row * GH, *hn = c.aux + row * H;

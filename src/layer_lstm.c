@@ -46,6 +46,7 @@ TA_SIMD_CLONES static void lstm_forward(const ta_layer *L, float *out, float *ca
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j] + b_hh[j];
     ta_gemm_pack_t(Wp, W_hh, H, GH, H);
     for (size_t t = 0; t < T; t++) {
+      if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
       /* hp = h_{t-1} W_hh^T, all zeros at t = 0 (h_{-1} = c_{-1} = 0, and its first H
        * floats then stand for c_{-1}: no NULL, no branch in the loop below) */
       if (t > 0) ta_gemm_packed(hp, GH, c.h + (t - 1) * H, T * H, Wp, B, GH, H, 0);
@@ -104,6 +105,7 @@ TA_SIMD_CLONES static void lstm_backward(const ta_layer *L, float *din, float *d
     memset(dhnext, 0, B * H * sizeof(float));
     memset(dcnext, 0, B * H * sizeof(float));
     for (size_t t = T; t-- > 0;) {
+      if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
       for (size_t b = 0; b < B; b++) {
         size_t row = b * T + t;
         const float *g = c.gates + row * GH, *cr = c.aux + row * H, *dHr = dH + row * H;

@@ -347,6 +347,7 @@ static void s2s_forward(const ta_layer *L, float *out, float *cache, const float
   ta_gemm_nt(c.eg, GH, in, F, params + o.e_wih, F, BT, GH, F, 0);
   add_bias(c.eg, GH, params + o.e_bih, BT, GH);
   for (size_t t = 0; t < T; t++) {
+    if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
     if (t > 0) ta_gemm_nt(c.hp, GH, c.E + (t - 1) * H, T * H, eWhh, H, B, GH, H, 0);
     else memset(c.hp, 0, B * GH * sizeof(float));
     add_bias(c.hp, GH, ebhh, B, GH);
@@ -392,6 +393,7 @@ static void s2s_forward(const ta_layer *L, float *out, float *cache, const float
   const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh;
   const float *Wo = params + o.wo, *bo = params + o.bo;
   for (size_t t = 0; t < Hz; t++) {
+    if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
     const float *sprev = c.S + t * H; /* rows b: stride ldS */
     if (d.score == S2S_ADDITIVE)
       ta_gemm_nt(c.Q + t * Kd, Hz * Kd, sprev, ldS, params + o.a1, H, B, Kd, H, 0);
@@ -454,6 +456,8 @@ static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *s
   if (d.score != S2S_DOT) memset(s.dK, 0, BT * Kd * sizeof(float));
 
   for (size_t t = Hz; t-- > 0;) {
+
+    if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
     const float *dyt = s.dY + t * O; /* rows b: stride Hz*O */
     const float *sprev = c.S + t * H, *snew = c.S + (t + 1) * H, *ctx = c.U + t * DI + O;
     /* output layer: dW_o += dy^T [s_t; ctx], ds_t = dsn + dy W_o[:, :H], dctx = dy W_o[:, H:] */
@@ -530,6 +534,7 @@ static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *s
   memset(s.dhnext, 0, B * H * sizeof(float));
   memset(s.ecn, 0, B * H * sizeof(float));
   for (size_t t = T; t-- > 0;) {
+    if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
     for (size_t b = 0; b < B; b++) {
       size_t row = b * T + t;
       float *dh = s.ds + b * H;

@@ -190,6 +190,7 @@ static void forward_blocks(const ta_mha_shape *s, mha_cache m, const ta_pass *ps
 #pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
 #endif
   for (ptrdiff_t bh = 0; bh < n_blk; bh++) {
+    if (ta_pass_stopped(ps)) continue; /* an interrupt: this pass is discarded */
     size_t b = (size_t)bh / H, h = (size_t)bh % H;
     const float *row = m.qkv + b * T * C;
     ta_attn_block_forward(&a, m.ctx + (b * T + q0) * HV + h * (size_t)s->val_dim,
@@ -286,6 +287,7 @@ void ta_mha_backward(const ta_mha_shape *s, float *dx, float *dparams, float *sc
 #pragma omp parallel for schedule(static) if (flops > TA_PAR_MIN_FLOPS) num_threads(ta_threads())
 #endif
   for (ptrdiff_t bh = 0; bh < n_blk; bh++) {
+    if (ta_pass_stopped(ps)) continue; /* an interrupt: this pass is discarded */
     size_t b = (size_t)bh / H, h = (size_t)bh % H;
     const float *row = m.qkv + b * T * C;
     float *drow = dqkv + b * T * C;

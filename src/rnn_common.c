@@ -40,10 +40,13 @@ void ta_rnn_init(const ta_layer *L, float *params, ta_rng *rng) {
   ta_fill_uniform(params, L->n_params, 1.0f / sqrtf((float)L->cfg.rnn.hidden), rng);
 }
 
+/* in closed form (not a sum over the cells below): a cell's forward and backward ask for
+ * it once per cell, and a loop made a stack of 10,000 cells quadratic */
 size_t ta_rnn_param_offset(const ta_layer *L, int G, int l) {
-  size_t H = (size_t)L->cfg.rnn.hidden, off = 0;
-  for (int k = 0; k < l; k++) off += (size_t)G * H * (ta_rnn_in(L, k) + H + 2);
-  return off;
+  if (l == 0) return 0;
+  size_t H = (size_t)L->cfg.rnn.hidden, GH = (size_t)G * H;
+  /* cell 0 reads the input's features, every later one the H of the cell below */
+  return GH * (ta_rnn_in(L, 0) + H + 2) + (size_t)(l - 1) * GH * (2 * H + 2);
 }
 
 void ta_rnn_emit(const ta_layer *L, float *out, const float *h, size_t B, size_t T) {
@@ -68,17 +71,16 @@ void ta_rnn_collect(const ta_layer *L, float *dH, const float *dout, size_t B, s
 ta_rnn_cell ta_rnn_cell_at(const ta_layer *L, int G, float *cache, int l, size_t BT) {
   size_t H = (size_t)L->cfg.rnn.hidden;
   ta_rnn_cell c = {0};
-  for (int k = 0; k <= l; k++) {
-    c.gates = cache;
-    c.aux = c.gates + BT * (size_t)G * H;
-    c.h = c.aux + BT * H;
-    cache = c.h + BT * H;
-    c.mask = c.hd = NULL;
-    if (ta_rnn_has_dropout(L, k)) {
-      c.mask = cache;
-      c.hd = c.mask + BT * H;
-      cache = c.hd + BT * H;
-    }
+  /* the cells below l, in closed form (see ta_rnn_param_offset): each holds gates, aux
+   * and h, and a dropout mask and output when dropout follows it, as every cell below
+   * the top one does when dropout > 0 (and l is at most the top one) */
+  size_t below = (size_t)G * H + 2 * H + (L->cfg.rnn.dropout > 0.0f ? 2 * H : 0);
+  c.gates = cache + (size_t)l * BT * below;
+  c.aux = c.gates + BT * (size_t)G * H;
+  c.h = c.aux + BT * H;
+  if (ta_rnn_has_dropout(L, l)) {
+    c.mask = c.h + BT * H;
+    c.hd = c.mask + BT * H;
   }
   return c;
 }

@@ -24,6 +24,13 @@ enum {
 };
 
 #define TA_MSG_LEN 512
+/* A cheap poll for a pending user interrupt, safe to call from any thread (it only reads
+ * a flag): nonzero asks a long pass (a layer's loop over sequences, heads or steps) to end
+ * early, leaving its outputs unspecified. Whoever sets one (ta_net.stop, ta_train_cfg.stop)
+ * must then ask its interrupt callback, which takes the interrupt, and discard what the
+ * cut-short passes produced: the poll stays nonzero until the interrupt is taken. */
+typedef int (*ta_stop_fn)(void);
+
 typedef struct {
   char text[TA_MSG_LEN];
 } ta_msg;

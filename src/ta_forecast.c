@@ -208,6 +208,10 @@ int ta_simulate_ex(ta_net **nets, int n_nets, float *paths, float *mean, const f
     simulate_rows(net, &job, 0, rows, 1);
 #endif
   }
+  /* a forward pass of any thread may have been cut short by its network's stop poll (an
+   * interrupt pending, not yet taken): asked once more here, so that such paths are never
+   * returned */
+  if (!stop && net->stop && interrupted && interrupted(ctx)) stop = 1;
   if (stop) {
     free(win);
     free(pick);

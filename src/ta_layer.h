@@ -90,7 +90,13 @@ typedef struct {
   const int *valid_len;
   const float *target;
   int last_only;
+  ta_stop_fn stop; /* NULL, or the network's interrupt poll (ta_common.h) */
 } ta_pass;
+
+/* nonzero when the pass should end early (an interrupt is pending): checked by layers
+ * between blocks of their work, so that an interrupt is honoured within a fraction of a
+ * second even in one long forward or backward pass */
+static inline int ta_pass_stopped(const ta_pass *ps) { return ps->stop && ps->stop(); }
 
 typedef struct ta_layer ta_layer;
 

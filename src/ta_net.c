@@ -153,10 +153,11 @@ void ta_net_init(ta_net *net, ta_rng *rng) {
  * just before a last_step may compute only the last step (ta_pass.last_only). */
 static const float *net_forward(ta_net *net, const float *x, const int *valid_len, size_t B,
                                 size_t T, int training, int out_only) {
-  ta_pass ps = {training, &net->rng, valid_len, training ? net->target : NULL, 0};
+  ta_pass ps = {training, &net->rng, valid_len, training ? net->target : NULL, 0, net->stop};
   const float *in = x;
   size_t t = T;
   for (int i = 0; i < net->n_layers; i++) {
+    if (i > 0 && ta_pass_stopped(&ps)) break; /* an interrupt: the output is discarded */
     const ta_layer *L = &net->layers[i];
     ps.last_only = out_only && !training && i + 1 < net->n_layers &&
                    net->layers[i + 1].ops == &ta_last_step_ops;
@@ -179,11 +180,12 @@ const float *ta_net_predict(ta_net *net, const float *x, const int *valid_len, s
 
 void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x,
                      const int *valid_len, size_t B, size_t T) {
-  ta_pass ps = {1, &net->rng, valid_len, net->target, 0};
+  ta_pass ps = {1, &net->rng, valid_len, net->target, 0, net->stop};
   /* input length of each layer, walking forward once (n_layers is small) */
   const float *dout = dy;
   float *bufs[2] = {net->gA, net->gB};
   for (int i = net->n_layers - 1; i >= 0; i--) {
+    if (ta_pass_stopped(&ps)) break; /* an interrupt: the gradients are discarded */
     const ta_layer *L = &net->layers[i];
     size_t t = T;
     for (int j = 0; j < i; j++) t = ta_layer_out_time(&net->layers[j], t);

@@ -24,6 +24,9 @@ typedef struct {
   /* the current batch's targets [B, T_out, out_dim] while training (teacher forcing);
    * set by the caller around a training forward/backward, NULL otherwise */
   const float *target;
+  /* NULL, or a poll that ends long passes early while an interrupt is pending (ta_common.h):
+   * set by a caller that asks for the interrupt after each pass and then discards it */
+  ta_stop_fn stop;
 } ta_net;
 
 /* Builds the layers from specs for inputs of in_dim features; params zeroed. */
@@ -49,6 +52,9 @@ const float *ta_net_predict(ta_net *net, const float *x, const int *valid_len, s
  * when dx is not NULL it receives dL/dx [B, T, in_dim]. */
 void ta_net_backward(ta_net *net, float *dx, const float *dy, const float *x,
                      const int *valid_len, size_t B, size_t T);
+/* nonzero when net->stop says an interrupt is pending: the last pass may have ended early
+ * and its outputs are unspecified */
+static inline int ta_net_stopped(const ta_net *net) { return net->stop && net->stop(); }
 /* Heads of attention weights layer i keeps (0 for layers without attention). */
 int ta_net_attn_heads(const ta_net *net, int i);
 /* After a forward: layer i's weights out [B, heads, t_query, t_key] (out may be NULL to

@@ -101,6 +101,13 @@ int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_
   return TA_OK;
 }
 
+/* nonzero (and *st the interrupt) when the user has interrupted during epoch `epoch` */
+static int loop_interrupted(const ta_train_cfg *cfg, int epoch, ta_msg *msg, int *st) {
+  if (!cfg->interrupted || !cfg->interrupted(cfg->ctx)) return 0;
+  *st = ta_fail(msg, TA_ERR_INTERRUPT, "interrupted in epoch %d", epoch);
+  return 1;
+}
+
 int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int validate,
                   const ta_train_cfg *cfg, ta_rng *rng, double *loss_hist, double *val_hist,
                   ta_train_result *res, ta_msg *msg) {
@@ -119,13 +126,14 @@ int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int
     if (cfg->shuffle) ta_shuffle(idx, n, rng);
     double sum = 0.0;
     for (size_t s = 0; s < n; s += B) {
-      if (cfg->interrupted && cfg->interrupted(cfg->ctx)) {
-        st = ta_fail(msg, TA_ERR_INTERRUPT, "interrupted in epoch %d", epoch);
-        break;
-      }
+      if (s == 0 && loop_interrupted(cfg, epoch, msg, &st)) break;
       size_t b = n - s < B ? n - s : B;
       double l = 0.0;
       if ((st = ops->forward(be, idx + s, b, &l, msg)) != TA_OK) break;
+      /* asked between the batch's forward and backward passes (the batch is not applied,
+       * as if interrupted before it), and before its loss is read: a forward pass that
+       * cfg->stop cut short gave no loss */
+      if (loop_interrupted(cfg, epoch, msg, &st)) break;
       if (!isfinite(l)) {
         /* the current weights gave this loss; the ones before the last step gave a
          * finite loss on their batch */
@@ -134,18 +142,16 @@ int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int
         break;
       }
       sum += l * (double)b;
-      /* a second check inside the batch, between its forward and backward passes (the batch is
-       * not applied, as if interrupted before it): halves the wait on long batches */
-      if (cfg->interrupted && cfg->interrupted(cfg->ctx)) {
-        st = ta_fail(msg, TA_ERR_INTERRUPT, "interrupted in epoch %d", epoch);
-        break;
-      }
       if ((st = ops->update(be, b, msg)) != TA_OK) break;
+      /* and after it: a backward pass cut short was not applied (see cpu_update); either
+       * way the epoch is incomplete, and TA_SLOT_BEST is what is returned */
+      if (loop_interrupted(cfg, epoch, msg, &st)) break;
       steps++;
     }
     if (st != TA_OK) break;
     double loss = sum / (double)n, val = NAN;
     if (validate && (st = ops->validate(be, &val, msg)) != TA_OK) break;
+    if (validate && loop_interrupted(cfg, epoch, msg, &st)) break;
     loss_hist[epoch - 1] = loss;
     val_hist[epoch - 1] = val;
     res->epochs_run = epoch;
@@ -204,6 +210,7 @@ static int cpu_update(void *be, size_t b, ta_msg *msg) {
   memset(net->grads, 0, c->np * sizeof(float));
   ta_net_backward(net, NULL, c->dy, c->xb, c->lenb, b, c->T);
   net->target = NULL;
+  if (ta_net_stopped(net)) return TA_OK; /* cut short by an interrupt: not applied */
   if (c->cfg->clipnorm > 0.0) ta_clip_grad_norm(net->grads, c->np, c->cfg->clipnorm);
   memcpy(c->last_good, net->params, c->np * sizeof(float));
   ta_optim_step(&c->opt, net->params, net->grads, c->state, c->np);
@@ -273,8 +280,11 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
   c.xb = c.last_good + np;
   c.yb = c.xb + B * xrow;
   c.dy = c.yb + B * yrow;
+  ta_stop_fn stop = net->stop;
+  net->stop = cfg->interrupted ? cfg->stop : NULL; /* a poll with no one to ask: none */
   st = ta_train_loop(&cpu_train_ops, &c, n, B, val->n > 0, cfg, &net->rng, loss_hist, val_hist,
                      res, msg);
+  net->stop = stop;
   net->target = NULL;
   free(block);
   free(lenb);

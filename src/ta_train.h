@@ -15,8 +15,11 @@ typedef struct {
   int patience;       /* 0: no early stopping */
   double clipnorm;    /* 0: no clipping */
   ta_optim opt;
-  /* called between batches; nonzero means stop now (user interrupt) */
+  /* called between batches and after each pass; nonzero means stop now (user interrupt) */
   int (*interrupted)(void *ctx);
+  /* NULL, or a poll that ends a long pass early while an interrupt is pending (ta_common.h);
+   * the loop then asks interrupted() and discards the pass. Needs interrupted. */
+  ta_stop_fn stop;
   /* called after each epoch with its losses (val_loss NAN without validation data) */
   void (*on_epoch)(void *ctx, int epoch, double loss, double val_loss);
   void *ctx;

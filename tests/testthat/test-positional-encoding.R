@@ -51,6 +51,17 @@ test_that("positional_encoding(5, 7): odd widths end with a sine column", {
   expect_identical(positional_encoding(3, 1)[, 1], f32(sin(0:2)))
 })
 
+test_that("positional_encoding() refuses absurd sizes before allocating", {
+  # 1e9 x 2 doubles (16 GB) ran for minutes before; now an error naming both arguments
+  expect_error(positional_encoding(1e9, 2),
+               "`length` x `d_model` = 1000000000 x 2 = 2000000000 values, more than options\\(tsattn.max_weights\\)")
+  old <- options(tsattn.max_weights = 10)
+  on.exit(options(old))
+  expect_error(positional_encoding(4, 3), "4 x 3 = 12 values")
+  expect_identical(dim(positional_encoding(5, 2)), c(5L, 2L))
+  expect_error(positional_encoding(2^31, 1), "`length`")
+})
+
 test_that("the sinusoidal layer outputs input + P exactly in evaluation mode", {
   set.seed(31)
   for (d in c(4L, 5L)) {
