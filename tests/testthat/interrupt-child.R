@@ -100,7 +100,7 @@ mx <- array(rnorm(256 * 50 * 4), c(256, 50, 4))
 my <- array(rnorm(256 * 50), c(256, 50, 1))
 mnet <- sequential(layer_gru(32), layer_dense(1), input_dim = 4)
 rss <- numeric()
-for (i in 1:10) {
+for (i in 1:20) {
   ready()
   e <- interrupted(fit(mnet, mx, my, epochs = 1e5, batch_size = 256, seed = 1, verbose = FALSE))
   if (!inherits(e, "interrupt")) stop("fit ", i, " was not interrupted")
