@@ -23,7 +23,7 @@ future_xreg <- function(object, xreg, h, call = sys.call(-1L)) {
     stop_arg("xreg", sprintf("%d rows, one per forecast step (h = %d)", h, h),
              sprintf("%d", nrow(X)), call = call, verb = "have")
   if (any(!is.finite(X))) stop_arg("xreg", "free of NA, NaN and Inf", "non-finite values", call = call)
-  sweep(sweep(X, 2L, object$xreg_center), 2L, object$xreg_scale, "/")
+  regressor_apply(list(center = object$xreg_center, scale = object$xreg_scale), X)
 }
 
 # the last window of the feature series, its last row carrying the first future regressors
@@ -33,29 +33,6 @@ last_window <- function(object, xf) {
   w <- feat[(nrow(feat) - L + 1L):nrow(feat), , drop = FALSE]
   if (!is.null(xf)) w[L, (length(object$center) + 1L):ncol(w)] <- xf[1L, ]
   w
-}
-
-# model-space paths [npaths, h, k] -> original scale
-undo_paths <- function(object, paths) {
-  k <- dim(paths)[3L]
-  np <- dim(paths)[1L]
-  h <- dim(paths)[2L]
-  Y <- as.matrix(object$x)
-  Z <- if (object$log) log(Y) else Y
-  n <- nrow(Z)
-  lag <- object$lag
-  for (j in seq_len(k)) {
-    v <- matrix(paths[, , j], np, h) * object$scale[j] + object$center[j]
-    if (lag > 0L) {
-      # level[n + s] = diff[s] + level[n + s - lag], earlier levels from the series
-      for (s in seq_len(h)) {
-        before <- if (s > lag) v[, s - lag] else rep(Z[n + s - lag, j], np)
-        v[, s] <- v[, s] + before
-      }
-    }
-    paths[, , j] <- if (object$log) exp(v) else v
-  }
-  paths
 }
 
 seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
@@ -163,7 +140,7 @@ sample_paths <- function(object, h, xreg, npaths, seeds, device = "cpu", call = 
                    resid = object$val_resid[[1L]], xreg_future = xf, seed = seeds[[2L]],
                    device = device)
   }
-  paths <- undo_paths(object, sim$paths)
+  paths <- transform_invert_paths(object, as.matrix(object$x), sim$paths)
   # the check in simulate_paths() is in model space; exp() of the log transform (and
   # undoing differences) can still overflow a diverged fit's values
   bad <- sum(!is.finite(paths))

@@ -48,27 +48,6 @@ default_lookback <- function(n, freq) {
   as.integer(max(2, min(lb, floor(n / 4))))
 }
 
-# TRUE when a positive series swings more as its level grows (multiplicative)
-wants_log <- function(y) {
-  if (any(y <= 0)) return(FALSE)
-  n <- length(y)
-  if (n < 12) return(FALSE)
-  k <- n %/% 3
-  a <- y[seq_len(k)]
-  b <- y[(n - k + 1L):n]
-  lr <- mean(b) / mean(a)
-  sr <- stats::sd(b) / max(stats::sd(a), .Machine$double.eps)
-  lr > 1.5 && sr > 1.5 || lr < 1 / 1.5 && sr < 1 / 1.5
-}
-
-# TRUE when a linear trend explains most of the series
-wants_difference <- function(y) {
-  n <- length(y)
-  if (n < 8 || stats::sd(y) == 0) return(FALSE)
-  r2 <- stats::cor(y, seq_len(n))^2
-  r2 > 0.5
-}
-
 default_network <- function(model, n_in, n_out, horizon) {
   switch(model,
     gru = sequential(layer_gru(32), layer_last_step(), layer_dense(n_out)),
@@ -314,40 +293,11 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
     if (any(!is.finite(X))) stop_arg("xreg", "free of NA, NaN and Inf", sprintf("%d such values", sum(!is.finite(X))))
   }
 
-  # transformation, differencing, scaling
-  use_log <- if (identical(lambda, "auto")) all(apply(Y, 2L, wants_log)) else
-    if (is.null(lambda)) FALSE else if (identical(lambda, 0) || identical(lambda, 0L)) TRUE else
-      stop_arg("lambda", "\"auto\", 0 (log) or NULL", describe(lambda))
-  if (use_log && any(Y <= 0)) stop_arg("lambda", "NULL for a series with values <= 0", "0")
-  Z <- if (use_log) log(Y) else Y
-  # differencing lag: the season for seasonal series (the network then learns how this
-  # year differs from last year's value), 1 for trending non-seasonal ones, else none
-  lag <- if (identical(difference, "auto")) {
-    if (freq > 1 && n >= 3 * freq) as.integer(round(freq)) else
-      if (any(apply(Z, 2L, wants_difference))) 1L else 0L
-  } else if (isTRUE(difference)) {
-    if (freq > 1 && n >= 3 * freq) as.integer(round(freq)) else 1L
-  } else if (isFALSE(difference)) {
-    0L
-  } else {
-    check_count(difference, "difference", min = 0L)
-  }
-  d <- lag > 0L
-  D <- if (d) Z[(lag + 1L):n, , drop = FALSE] - Z[1:(n - lag), , drop = FALSE] else Z
-  center <- colMeans(D)
-  scale <- apply(D, 2L, stats::sd)
-  scale[!is.finite(scale) | scale < 1e-8 * pmax(1, abs(center))] <- 1
-  S <- sweep(sweep(D, 2L, center), 2L, scale, "/")
-  xc <- xs <- NULL
-  if (!is.null(X)) {
-    xc <- colMeans(X)
-    xs <- apply(X, 2L, stats::sd)
-    xs[!is.finite(xs) | xs == 0] <- 1
-    Xs <- sweep(sweep(X, 2L, xc), 2L, xs, "/")
-  }
+  # the series as the network sees it (R/transform.R), and its windows
+  trf <- transform_fit(Y, lambda, difference, freq)
+  S <- transform_apply(trf, Y)
+  rt <- if (!is.null(X)) regressor_fit(X)
   N <- nrow(S)
-
-  # windows
   net <- if (is.character(model)) NULL else model
   s2s <- if (is.null(net)) identical(model, "seq2seq") else is_seq2seq(net)
   if (is.null(horizon)) {
@@ -362,38 +312,21 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
   lookback <- if (is.null(lookback)) default_lookback(N, freq) else check_count(lookback, "lookback", 2L)
   n_val <- max(1L, as.integer(ceiling(max(freq, 0.1 * N))))
   n_win <- N - lookback - horizon + 1L
-  min_len <- lookback + horizon + 2L * max(1L, as.integer(ceiling(freq))) + lag
+  min_len <- lookback + horizon + 2L * max(1L, as.integer(ceiling(freq))) + trf$lag
   if (n_win < n_val + max(1L, n_val)) {
     stop_arg("y", sprintf("at least %d observations for lookback = %d, horizon = %d and a validation window%s (or a smaller lookback)",
-                          min_len, lookback, horizon, if (d) " after differencing" else ""),
+                          min_len, lookback, horizon, if (trf$lag > 0L) " after differencing" else ""),
              sprintf("%d", n), verb = "have")
   }
-  n_x <- if (is.null(X)) 0L else ncol(X)
-  Fdim <- k + n_x
-  # row s of the feature series: (S_s, xreg of the observation after s)
-  feat <- S
-  if (n_x > 0L) {
-    nxt <- seq_len(N) + lag + 1L # S row s is observation s + lag; its next one
-    xr <- matrix(NA_real_, N, n_x)
-    ok <- nxt <= n
-    xr[ok, ] <- Xs[nxt[ok], , drop = FALSE]
-    # the last row's "next regressor" is not known until forecast() is given it; 0 is
-    # its (scaled) mean, used for the fit's own attention()
-    xr[is.na(xr)] <- 0
-    feat <- cbind(S, xr)
-  }
-  starts <- seq_len(n_win)
-  xa <- array(0, c(n_win, lookback, Fdim))
-  ya <- array(0, c(n_win, horizon, k))
-  for (i in starts) {
-    xa[i, , ] <- feat[i:(i + lookback - 1L), , drop = FALSE]
-    ya[i, , ] <- S[(i + lookback):(i + lookback + horizon - 1L), , drop = FALSE]
-  }
+  feat <- window_features(S, if (!is.null(X)) regressor_apply(rt, X), trf$lag)
+  w <- make_windows(feat, S, lookback, horizon)
+  xa <- w$x
+  ya <- w$y
   n_val <- min(n_val, n_win %/% 2L)
   tr <- seq_len(n_win - n_val)
   va <- (n_win - n_val + 1L):n_win
 
-  if (is.null(net)) net <- default_network(model, Fdim, k, horizon)
+  if (is.null(net)) net <- default_network(model, ncol(feat), k, horizon)
   t0 <- proc.time()[["elapsed"]]
   args <- list(...)
   bs <- if (is.null(args$batch_size)) 32L else args$batch_size
@@ -431,13 +364,13 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
   # back to the original scale: fitted values at the targets' times
   obj <- structure(list(
     x = y, model = if (is.character(model)) model else "custom", network = fitted_net,
-    lookback = lookback, horizon = horizon, log = use_log, difference = d, lag = lag,
-    center = center, scale = scale, xreg = X, xreg_center = xc, xreg_scale = xs,
+    lookback = lookback, horizon = horizon, log = trf$log, difference = trf$lag > 0L, lag = trf$lag,
+    center = trf$center, scale = trf$scale, xreg = X, xreg_center = rt$center, xreg_scale = rt$scale,
     features = feat, val_resid = val_resid, resid_scaled = rs, n_val = n_val,
     history = fitted_net$history, train_time = secs, seq2seq = s2s, call = call
   ), class = "tsattn")
-  fit_lv <- undo_one_step(obj, p1)
-  target_idx <- (lookback + 1L):(lookback + n_win) + lag
+  target_idx <- (lookback + 1L):(lookback + n_win) + trf$lag
+  fit_lv <- transform_invert_step(trf, Y, p1, target_idx[[1L]])
   fitted <- matrix(NA_real_, n, k)
   fitted[target_idx, ] <- fit_lv
   obj$fitted <- like_series(drop_if_one(fitted), y)
@@ -477,20 +410,6 @@ method_label <- function(obj) {
           if (obj$horizon > 1L) sprintf(", horizon = %d", obj$horizon) else "",
           if (obj$log) " on log" else "",
           if (obj$lag > 1L) sprintf(", lag-%d differences", obj$lag) else if (obj$lag == 1L) ", differenced" else "")
-}
-
-# predictions in model space p [n_win, k] for the window ending before each target ->
-# the original scale, given the true previous observation (one step ahead)
-undo_one_step <- function(obj, p) {
-  Y <- as.matrix(obj$x)
-  Z <- if (obj$log) log(Y) else Y
-  v <- sweep(sweep(p, 2L, obj$scale, "*"), 2L, obj$center, "+")
-  n_win <- nrow(p)
-  if (obj$lag > 0L) {
-    # target of window i is observation i + lookback + lag; add the level `lag` before it
-    v <- Z[obj$lookback + seq_len(n_win), , drop = FALSE] + v
-  }
-  if (obj$log) exp(v) else v
 }
 
 #' @export
