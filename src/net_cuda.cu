@@ -113,27 +113,26 @@ extern "C" int ta_cuda_net_create(ta_cuda_net **out, ta_net *net, int device, ta
   return TA_OK;
 }
 
+/* the GPU layers' sizes, for ta_workspace_plan */
+static void gpu_layer_sizes(const void *ctx, int i, size_t B, size_t T, size_t *cache,
+                            size_t *scratch) {
+  const ta_cuda_net *g = (const ta_cuda_net *)ctx;
+  const ta_layer *L = &g->net->layers[i];
+  *cache = g->ops[i]->cache_size(L, B, T);
+  *scratch = g->ops[i]->scratch_size(L, B, T);
+}
+
 extern "C" int ta_cuda_net_reserve(ta_cuda_net *g, size_t B, size_t T, ta_msg *msg) {
   if (g->work && B <= g->B_cap && T == g->T_cap) return TA_OK;
   const ta_net *net = g->net;
-  size_t total = 0, gmax = B * T * (size_t)net->in_dim, smax = 0, t = T;
-  for (int i = 0; i < net->n_layers; i++) {
-    const ta_layer *L = &net->layers[i];
-    size_t t_out = ta_layer_out_time(L, t);
-    if (t_out == 0)
-      return ta_fail(msg, TA_ERR_ARG, "layer %d (%s) does not accept sequences of %zu steps",
-                     i + 1, L->ops->kind, t);
-    size_t a = B * t_out * (size_t)L->out_dim;
-    total += pad(a) + pad(g->ops[i]->cache_size(L, B, t));
-    if (a > gmax) gmax = a;
-    size_t s = g->ops[i]->scratch_size(L, B, t);
-    if (s > smax) smax = s;
-    t = t_out;
-  }
-  size_t nx = B * T * (size_t)net->in_dim, ny = B * t * (size_t)net->out_dim;
-  total += 2 * pad(gmax) + pad(smax) + pad(B * T) + pad(nx) + 2 * pad(ny);
+  /* the layers' regions (ta_workspace_plan, as on the CPU, aligned to 64 floats), then
+   * the GPU's own: a row of ones, the batch's x, y and dy */
+  ta_workspace w = {g->act, g->cache, NULL, NULL, NULL, 0};
+  int st = ta_workspace_plan(&w, net, gpu_layer_sizes, g, B, T, 64, NULL, msg);
+  if (st != TA_OK) return st;
+  size_t nx = B * T * (size_t)net->in_dim, ny = B * ta_net_out_time(net, T) * (size_t)net->out_dim;
+  size_t total = w.floats + pad(B * T) + pad(nx) + 2 * pad(ny);
   free_work(g);
-  int st;
   if ((st = ta_cuda_malloc((void **)&g->work, total * sizeof(float), msg)) ||
       (st = ta_cuda_malloc(&g->loss_work, ta_cuda_loss_workspace(ny), msg)) ||
       (st = ta_cuda_malloc((void **)&g->len_dev, B * sizeof(int), msg)) ||
@@ -142,21 +141,11 @@ extern "C" int ta_cuda_net_reserve(ta_cuda_net *g, size_t B, size_t T, ta_msg *m
     free_work(g);
     return st;
   }
-  float *p = g->work;
-  t = T;
-  for (int i = 0; i < net->n_layers; i++) {
-    const ta_layer *L = &net->layers[i];
-    size_t t_out = ta_layer_out_time(L, t);
-    g->act[i] = p;
-    p += pad(B * t_out * (size_t)L->out_dim);
-    g->cache[i] = p;
-    p += pad(g->ops[i]->cache_size(L, B, t));
-    t = t_out;
-  }
-  g->gA = p;
-  g->gB = g->gA + pad(gmax);
-  g->scratch = g->gB + pad(gmax);
-  float *ones = g->scratch + pad(smax);
+  ta_workspace_plan(&w, net, gpu_layer_sizes, g, B, T, 64, g->work, msg);
+  g->gA = w.gA;
+  g->gB = w.gB;
+  g->scratch = w.scratch;
+  float *ones = g->work + w.floats;
   g->x = ones + pad(B * T);
   g->y = g->x + pad(nx);
   g->dy = g->y + pad(ny);

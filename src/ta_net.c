@@ -100,43 +100,60 @@ size_t ta_net_out_time(const ta_net *net, size_t T) {
   return T;
 }
 
-int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg) {
-  if (net->work && B <= net->B_cap && T == net->T_cap) return TA_OK;
-  size_t total = 0, gmax = B * T * (size_t)net->in_dim, smax = 0, t = T;
+static size_t align_up(size_t floats, size_t align) { return (floats + align - 1) / align * align; }
+
+int ta_workspace_plan(ta_workspace *w, const ta_net *net, ta_layer_sizes_fn sizes,
+                      const void *ctx, size_t B, size_t T, size_t align, float *base,
+                      ta_msg *msg) {
+  size_t off = 0, gmax = B * T * (size_t)net->in_dim, smax = 0, t = T;
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
     size_t t_out = ta_layer_out_time(L, t);
     if (t_out == 0)
       return ta_fail(msg, TA_ERR_ARG, "layer %d (%s) does not accept sequences of %zu steps",
                      i + 1, L->ops->kind, t);
-    size_t a = B * t_out * (size_t)L->out_dim;
-    total += a + L->ops->cache_size(L, B, t);
+    size_t a = B * t_out * (size_t)L->out_dim, c, s;
+    sizes(ctx, i, B, t, &c, &s);
+    if (base) w->act[i] = base + off;
+    off += align_up(a, align);
+    if (base) w->cache[i] = base + off;
+    off += align_up(c, align);
     if (a > gmax) gmax = a;
-    size_t s = L->ops->scratch_size(L, B, t);
     if (s > smax) smax = s;
     t = t_out;
   }
-  total += 2 * gmax + smax;
-  float *work = malloc((total + 1) * sizeof(float));
-  if (!work) return ta_fail(msg, TA_ERR_NOMEM, "out of memory for a workspace of %zu floats", total);
+  if (base) {
+    w->gA = base + off;
+    w->gB = w->gA + align_up(gmax, align);
+    w->scratch = w->gB + align_up(gmax, align);
+  }
+  w->floats = off + 2 * align_up(gmax, align) + align_up(smax, align);
+  return TA_OK;
+}
+
+/* the CPU layers' sizes, for ta_workspace_plan */
+static void cpu_layer_sizes(const void *ctx, int i, size_t B, size_t T, size_t *cache,
+                            size_t *scratch) {
+  const ta_layer *L = &((const ta_net *)ctx)->layers[i];
+  *cache = L->ops->cache_size(L, B, T);
+  *scratch = L->ops->scratch_size(L, B, T);
+}
+
+int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg) {
+  if (net->work && B <= net->B_cap && T == net->T_cap) return TA_OK;
+  ta_workspace w = {net->act, net->cache, NULL, NULL, NULL, 0};
+  int st = ta_workspace_plan(&w, net, cpu_layer_sizes, net, B, T, 1, NULL, msg);
+  if (st != TA_OK) return st;
+  float *work = malloc((w.floats + 1) * sizeof(float));
+  if (!work) return ta_fail(msg, TA_ERR_NOMEM, "out of memory for a workspace of %zu floats", w.floats);
   free(net->work);
   net->work = work;
   net->B_cap = B;
   net->T_cap = T;
-  float *p = work;
-  t = T;
-  for (int i = 0; i < net->n_layers; i++) {
-    const ta_layer *L = &net->layers[i];
-    size_t t_out = ta_layer_out_time(L, t);
-    net->act[i] = p;
-    p += B * t_out * (size_t)L->out_dim;
-    net->cache[i] = p;
-    p += L->ops->cache_size(L, B, t);
-    t = t_out;
-  }
-  net->gA = p;
-  net->gB = p + gmax;
-  net->scratch = p + 2 * gmax;
+  ta_workspace_plan(&w, net, cpu_layer_sizes, net, B, T, 1, work, msg);
+  net->gA = w.gA;
+  net->gB = w.gB;
+  net->scratch = w.scratch;
   return TA_OK;
 }
 

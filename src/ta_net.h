@@ -37,6 +37,27 @@ void ta_net_free(ta_net *net);
 size_t ta_net_out_time(const ta_net *net, size_t T);
 /* Sizes the workspace for batches of up to B sequences of length T (no-op if it fits). */
 int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg);
+
+/* The workspace of a network for batches of B sequences of T steps, one layout for both
+ * backends: each layer's output act[i] [B, T_out, out_dim] and cache cache[i] in layer
+ * order, then the backward pass's two buffers gA and gB (each as large as the largest
+ * activation, the input included) and scratch (the largest any layer asks). Every
+ * region starts at a multiple of `align` floats (1 on the CPU; the GPU aligns them).
+ * The layers' cache and scratch sizes come from sizes(ctx, i, B, T, &cache, &scratch):
+ * the CPU's layer ops or the GPU's. */
+typedef void (*ta_layer_sizes_fn)(const void *ctx, int i, size_t B, size_t T, size_t *cache,
+                                  size_t *scratch);
+typedef struct {
+  float **act, **cache;    /* [n_layers], the caller's: filled when a base is given */
+  float *gA, *gB, *scratch;
+  size_t floats;           /* the regions' floats in all (aligned) */
+} ta_workspace;
+/* w->floats for B and T; with base not NULL, also every region's start in base (base may
+ * be a device address: it is only added to). An error when a layer does not accept the
+ * steps it would be given. */
+int ta_workspace_plan(ta_workspace *w, const ta_net *net, ta_layer_sizes_fn sizes,
+                      const void *ctx, size_t B, size_t T, size_t align, float *base,
+                      ta_msg *msg);
 /* Fresh parameters as PyTorch initialises them, drawn from rng. */
 void ta_net_init(ta_net *net, ta_rng *rng);
 /* Forward over x [B, T, in_dim] with optional valid lengths [B]; returns the output
