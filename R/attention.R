@@ -29,7 +29,7 @@ attention.tsattn_network <- function(object, x, lengths = NULL, device = "cpu", 
   lengths <- check_lengths(lengths, x)
   device <- check_device(device, object)
   s <- network_spec(object)
-  args <- list(s$ispec, s$dspec, object$input_dim, flatten_weights(object$weights, layout),
+  args <- list(s, object$input_dim, flatten_weights(object$weights, layout),
                to_core(x), dim(x), lengths)
   res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_attention), args, attr(device, "id")))
          else do.call(.Call, c(list(C_net_attention), args))

@@ -55,7 +55,7 @@ cuda_unsupported <- function(object) {
   in_dim <- if (is.null(object$input_dim)) 1L else as.integer(object$input_dim)
   # the GPU's own list (ta_cuda_net_unsupported in src/net_cuda.cu); a network the core
   # cannot build here gives NULL, and its real error comes from fit() or predict()
-  tryCatch(.Call(C_cuda_net_unsupported, s$ispec, s$dspec, in_dim), error = function(e) NULL)
+  tryCatch(.Call(C_cuda_net_unsupported, s, in_dim), error = function(e) NULL)
 }
 
 # the first usable CUDA device (check_device() has made sure there is one)
@@ -92,7 +92,7 @@ cuda_op_gemm <- function(op = c("nt", "nn", "tn"), A, B, C, M, N, K, batch = 1L,
         as.integer(c(M, N, K, batch)), accumulate, gpu)
 }
 cuda_op_act <- function(fn, x, dout, gpu = FALSE) {
-  .Call(C_cuda_op_act, activation_codes[[fn]], as.double(x), as.double(dout), gpu)
+  .Call(C_cuda_op_act, fn, as.double(x), as.double(dout), gpu)
 }
 cuda_op_adam <- function(params, grads, m, v, step, lr = 1e-3, beta1 = 0.9, beta2 = 0.999,
                          eps = 1e-8, weight_decay = 0, gpu = FALSE) {

@@ -239,30 +239,31 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   s <- network_spec(object)
   cf <- train_settings(epochs, batch_size, shuffle, loss, patience, optimizer, verbose, clipnorm)
   res <- if (device == "cuda") {
-    .Call(C_cuda_net_fit, s$ispec, s$dspec, object$input_dim,
+    .Call(C_cuda_net_fit, s, object$input_dim,
           flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
           if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-          lv, if (is.null(yv)) double() else to_core(yv), cf$icfg, cf$dcfg,
+          lv, if (is.null(yv)) double() else to_core(yv), cf,
           seed[[2L]], attr(device, "id"))
   } else {
-    .Call(C_net_fit, s$ispec, s$dspec, object$input_dim,
+    .Call(C_net_fit, s, object$input_dim,
           flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
           if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-          lv, if (is.null(yv)) double() else to_core(yv), cf$icfg, cf$dcfg,
+          lv, if (is.null(yv)) double() else to_core(yv), cf,
           seed[[2L]])
   }
   trained_network(object, res, layout, patience, verbose, sys.call())
 }
 
-# fit()'s settings as the glue's fit_config() (src/api_util.c) reads them: 8 integers and
-# 7 doubles, by position (also for a global model's windows, R/global.R)
+# fit()'s settings as the glue reads them, by name (read_fit_settings() in src/api_spec.c:
+# the names are its fit_settings fields, loss and optimizer go as their names); also for a
+# global model's windows (R/global.R)
 train_settings <- function(epochs, batch_size, shuffle, loss, patience, optimizer, verbose,
                            clipnorm) {
-  list(icfg = as.integer(c(epochs, batch_size, as.integer(shuffle), if (loss == "mse") 1L else 2L,
-                           patience, if (optimizer$name == "adam") 1L else 2L, as.integer(verbose),
-                           max(1L, epochs %/% 10L))),
-       dcfg = as.double(c(optimizer$lr, optimizer$beta1, optimizer$beta2, optimizer$eps,
-                          optimizer$weight_decay, optimizer$momentum, clipnorm)))
+  list(epochs = epochs, batch_size = batch_size, shuffle = shuffle, loss = loss,
+       patience = patience, optimizer = optimizer$name, verbose = verbose,
+       print_every = max(1L, epochs %/% 10L), lr = optimizer$lr, beta1 = optimizer$beta1,
+       beta2 = optimizer$beta2, eps = optimizer$eps, weight_decay = optimizer$weight_decay,
+       momentum = optimizer$momentum, clipnorm = clipnorm)
 }
 
 # the network `object` after the glue's training result `res`: its weights, the epochs
@@ -310,11 +311,11 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
   t_out <- out_time(object, dim(x)[2L])
   s <- network_spec(object)
   out <- if (device == "cuda") {
-    .Call(C_cuda_net_predict, s$ispec, s$dspec, object$input_dim,
+    .Call(C_cuda_net_predict, s, object$input_dim,
           flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size,
           attr(device, "id"))
   } else {
-    .Call(C_net_predict, s$ispec, s$dspec, object$input_dim,
+    .Call(C_net_predict, s, object$input_dim,
           flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size)
   }
   if (is.null(out)) signal_user_interrupt() # interrupted between chunks, memory freed
@@ -338,7 +339,7 @@ net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1,
   lengths <- check_lengths(lengths, x)
   device <- check_device(device, object)
   s <- network_spec(object)
-  args <- list(s$ispec, s$dspec, object$input_dim, flatten_weights(object$weights, layout),
+  args <- list(s, object$input_dim, flatten_weights(object$weights, layout),
                to_core(x), dim(x), lengths, to_core(y), check_choice(loss, "loss", c("mse", "mae")),
                check_flag(training, "training"), as.double(seed))
   res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_gradient), args, attr(device, "id")))

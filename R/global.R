@@ -108,10 +108,10 @@ fit_windows <- function(net, win, epochs, batch_size, optimizer, seed, device, v
   cf <- train_settings(epochs, batch_size, TRUE, loss, 0L, optimizer, verbose, 0)
   w <- flatten_weights(net$weights, layout)
   res <- if (device == "cuda") {
-    .Call(C_cuda_net_fit_windows, s$ispec, s$dspec, net$input_dim, w, win, cf$icfg, cf$dcfg,
+    .Call(C_cuda_net_fit_windows, s, net$input_dim, w, win, cf,
           seed[[2L]], attr(device, "id"))
   } else {
-    .Call(C_net_fit_windows, s$ispec, s$dspec, net$input_dim, w, win, cf$icfg, cf$dcfg,
+    .Call(C_net_fit_windows, s, net$input_dim, w, win, cf,
           seed[[2L]])
   }
   trained_network(net, res, layout, 0L, verbose, sys.call())

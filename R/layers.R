@@ -1,10 +1,16 @@
 # Layer specifications: plain lists, nothing allocated until a network is built.
 
-activation_codes <- c(linear = 0L, relu = 1L, tanh = 2L, sigmoid = 3L, gelu = 4L)
+# The names R offers for coded settings. They cross to C as names, which the glue maps
+# to the core's codes with one table per enum (src/api_spec.c): R holds no numbers, and
+# tests/testthat/test-settings.R checks that C knows every name offered here.
+activation_choices <- c("linear", "relu", "tanh", "sigmoid", "gelu")
+score_choices <- c("dot", "scaled_dot", "additive", "cosine") # layer_attention()
+padding_choices <- c("same", "causal", "valid")
+encoding_choices <- c("sinusoidal", "learned")
 
 check_activation <- function(x, arg, call = sys.call(-1L)) {
   if (is.null(x)) return("linear")
-  check_choice(x, arg, names(activation_codes), call = call)
+  check_choice(x, arg, activation_choices, call = call)
 }
 
 new_layer <- function(type, ...) {
@@ -38,7 +44,7 @@ layer_dense <- function(units, activation = NULL, bias = TRUE) {
 #' layer_activation("tanh")
 #' @export
 layer_activation <- function(fn) {
-  new_layer("activation", activation = check_choice(fn, "fn", names(activation_codes)))
+  new_layer("activation", activation = check_choice(fn, "fn", activation_choices))
 }
 
 #' Dropout layer
@@ -101,91 +107,38 @@ layer_lstm <- function(units, num_layers = 1, dropout = 0, return_sequences = TR
 #' @export
 layer_last_step <- function() new_layer("last_step")
 
-layer_type_codes <- c(dense = 1L, activation = 2L, dropout = 3L, gru = 4L, lstm = 5L,
-                      last_step = 6L, conv1d = 7L, layer_norm = 8L, positional_encoding = 9L,
-                      attention = 10L, multihead_attention = 11L, transformer_encoder = 12L,
-                      seq2seq = 13L)
-score_codes <- c(dot = 0L, scaled_dot = 1L, additive = 2L, cosine = 3L)
-padding_codes <- c(same = 0L, causal = 1L, valid = 2L)
-posenc_codes <- c(sinusoidal = 0L, learned = 1L)
-
-spec_int_fields <- c("type", "units", "num_layers", "activation", "bias", "return_sequences",
-                     "key_dim", "heads", "score", "window", "causal", "kernel_size", "padding",
-                     "max_len", "d_ff", "variant")
-
-# One row of the integer spec (the fields above, as the C glue reads them) and the
-# doubles (rate, eps). Unused fields are 0; window -1 means "all keys".
-layer_spec_row <- function(layer) {
-  v <- stats::setNames(integer(length(spec_int_fields)), spec_int_fields)
-  v[["type"]] <- layer_type_codes[[layer$type]]
-  v[["window"]] <- -1L
-  rate <- 0
-  eps <- 0
-  int <- function(x) if (is.null(x)) 0L else as.integer(x)
-  switch(layer$type,
-    dense = {
-      v[["units"]] <- layer$units
-      v[["activation"]] <- activation_codes[[layer$activation]]
-      v[["bias"]] <- int(layer$bias)
-    },
-    activation = v[["activation"]] <- activation_codes[[layer$activation]],
-    dropout = rate <- layer$rate,
-    gru = , lstm = {
-      v[["units"]] <- layer$units
-      v[["num_layers"]] <- layer$num_layers
-      v[["return_sequences"]] <- int(layer$return_sequences)
-      rate <- layer$dropout
-    },
-    last_step = NULL,
-    conv1d = {
-      v[["units"]] <- layer$filters
-      v[["kernel_size"]] <- layer$kernel_size
-      v[["padding"]] <- padding_codes[[layer$padding]]
-      v[["activation"]] <- activation_codes[[layer$activation]]
-      v[["bias"]] <- int(layer$bias)
-    },
-    layer_norm = eps <- layer$eps,
-    positional_encoding = {
-      v[["variant"]] <- posenc_codes[[layer$type_encoding]]
-      v[["max_len"]] <- layer$max_len
-      rate <- layer$dropout
-    },
-    attention = {
-      v[["units"]] <- int(layer$units)
-      v[["key_dim"]] <- int(layer$key_dim)
-      v[["score"]] <- score_codes[[layer$score]]
-      if (!is.null(layer$window)) v[["window"]] <- layer$window
-      v[["causal"]] <- int(layer$causal)
-      v[["bias"]] <- int(layer$bias)
-      v[["heads"]] <- 1L
-    },
-    multihead_attention = {
-      v[["heads"]] <- layer$heads
-      v[["key_dim"]] <- int(layer$key_dim)
-      v[["causal"]] <- int(layer$causal)
-      v[["bias"]] <- 1L
-      rate <- layer$dropout
-    },
-    transformer_encoder = {
-      v[["heads"]] <- layer$heads
-      v[["d_ff"]] <- layer$d_ff
-      v[["causal"]] <- int(layer$causal)
-      v[["variant"]] <- int(layer$norm_first)
-      v[["activation"]] <- activation_codes[[layer$activation]]
-      rate <- layer$dropout
-      eps <- layer$eps
-    },
-    seq2seq = {
-      v[["units"]] <- layer$units
-      v[["key_dim"]] <- int(layer$attention_units)
-      v[["score"]] <- seq2seq_score_codes[[layer$attention]]
-      v[["num_layers"]] <- 1L
-      v[["d_ff"]] <- layer$horizon
-      v[["heads"]] <- layer$output_dim
-      v[["variant"]] <- if (identical(layer$cell, "lstm")) 1L else 0L
-    }
+# The layer as the core's ta_layer_spec (src/ta_layer.h): a named list whose names are
+# the C struct's fields, which the glue reads by name (read_layer_specs() in
+# src/api_spec.c); coded settings go as their names. A field left out, or NULL, keeps
+# the core's default: 0, and for window -1 (all keys).
+layer_spec <- function(layer) {
+  type <- layer$type
+  if (!is.character(type) || length(type) != 1L || is.na(type)) type <- "" # C names the fault
+  settings <- switch(type,
+    dense = list(units = layer$units, activation = layer$activation, bias = layer$bias),
+    activation = list(activation = layer$activation),
+    dropout = list(rate = layer$rate),
+    gru = , lstm = list(units = layer$units, num_layers = layer$num_layers,
+                        return_sequences = layer$return_sequences, rate = layer$dropout),
+    last_step = list(),
+    conv1d = list(units = layer$filters, kernel_size = layer$kernel_size,
+                  padding = layer$padding, activation = layer$activation, bias = layer$bias),
+    layer_norm = list(eps = layer$eps),
+    positional_encoding = list(encoding = layer$type_encoding, max_len = layer$max_len,
+                               rate = layer$dropout),
+    attention = list(units = layer$units, key_dim = layer$key_dim, score = layer$score,
+                     window = layer$window, causal = layer$causal, bias = layer$bias),
+    multihead_attention = list(heads = layer$heads, key_dim = layer$key_dim,
+                               causal = layer$causal, rate = layer$dropout),
+    transformer_encoder = list(heads = layer$heads, d_ff = layer$d_ff, causal = layer$causal,
+                               norm_first = layer$norm_first, activation = layer$activation,
+                               rate = layer$dropout, eps = layer$eps),
+    seq2seq = list(units = layer$units, cell = layer$cell, score = layer$attention,
+                   attn_dim = layer$attention_units, horizon = layer$horizon,
+                   out_dim = layer$output_dim),
+    list()
   )
-  list(unname(v), c(rate, eps))
+  c(list(type = layer$type), settings)
 }
 
 layer_label <- function(layer) {

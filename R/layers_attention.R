@@ -38,7 +38,7 @@ layer_attention <- function(units = NULL, key_dim = NULL, score = "scaled_dot", 
   new_layer("attention",
             units = check_optional_count(units, "units"),
             key_dim = check_optional_count(key_dim, "key_dim"),
-            score = check_choice(score, "score", names(score_codes)),
+            score = check_choice(score, "score", score_choices),
             window = check_optional_count(window, "window", min = 0L),
             causal = check_flag(causal, "causal"),
             bias = check_flag(bias, "bias"))
@@ -95,7 +95,7 @@ layer_multihead_attention <- function(heads, key_dim = NULL, dropout = 0, causal
 #' @export
 layer_positional_encoding <- function(type = "sinusoidal", max_len = 1000, dropout = 0) {
   new_layer("positional_encoding",
-            type_encoding = check_choice(type, "type", names(posenc_codes)),
+            type_encoding = check_choice(type, "type", encoding_choices),
             max_len = check_count(max_len, "max_len"),
             dropout = check_number(dropout, "dropout", 0, 1, upper_open = TRUE))
 }
@@ -186,7 +186,7 @@ layer_conv1d <- function(filters, kernel_size, padding = "same", activation = NU
   new_layer("conv1d",
             filters = check_count(filters, "filters"),
             kernel_size = check_count(kernel_size, "kernel_size"),
-            padding = check_choice(padding, "padding", names(padding_codes)),
+            padding = check_choice(padding, "padding", padding_choices),
             activation = check_activation(activation, "activation"),
             bias = check_flag(bias, "bias"))
 }

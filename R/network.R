@@ -32,14 +32,10 @@ sequential <- function(..., input_dim = NULL) {
   net
 }
 
+# the layers as the glue reads them: one named list per layer (layer_spec())
 network_spec <- function(net) {
   sync_threads() # every call into the core builds a spec first
-  rows <- lapply(net$layers, layer_spec_row)
-  list(
-    ispec = matrix(as.integer(unlist(lapply(rows, `[[`, 1L))), ncol = length(spec_int_fields),
-                   byrow = TRUE),
-    dspec = matrix(as.double(unlist(lapply(rows, `[[`, 2L))), ncol = 2L, byrow = TRUE)
-  )
+  lapply(net$layers, layer_spec)
 }
 
 # names and shapes of the weights, per-layer sizes, and the output time of every layer
@@ -48,7 +44,7 @@ network_layout <- function(net, input_dim = net$input_dim, T = 1L) {
   s <- network_spec(net)
   # a layer that cannot be built (e.g. heads not dividing the width) is the user's
   # error, not one of this internal call: re-raise it without the call
-  tryCatch(.Call(C_net_layout, s$ispec, s$dspec, as.integer(input_dim), as.integer(T)),
+  tryCatch(.Call(C_net_layout, s, as.integer(input_dim), as.integer(T)),
            error = function(e) stop(conditionMessage(e), call. = FALSE))
 }
 
@@ -61,7 +57,7 @@ build_network <- function(net, input_dim, seed = draw_seed()) {
   s <- network_spec(net)
   layout <- network_layout(net, input_dim)
   check_weight_count(net, layout)
-  flat <- .Call(C_net_init, s$ispec, s$dspec, as.integer(input_dim), as.double(seed))
+  flat <- .Call(C_net_init, s, as.integer(input_dim), as.double(seed))
   net$input_dim <- as.integer(input_dim)
   net$weights <- unflatten_weights(flat, layout)
   net$built_layers <- net$layers

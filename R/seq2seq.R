@@ -1,7 +1,7 @@
 # Recurrent encoder-decoder with attention (the C layer src/layer_seq2seq.c).
 
-# C's score codes for the seq2seq layer (its own map, not layer_attention()'s)
-seq2seq_score_codes <- c(additive = 0L, dot = 1L, general = 2L)
+# the scores seq2seq() offers (names of the core's one score enum, as layer_attention()'s)
+seq2seq_score_choices <- c("additive", "dot", "general")
 
 seq2seq_cell <- function(x, arg, call) {
   if (!inherits(x, c("tsattn_layer_gru", "tsattn_layer_lstm")))
@@ -87,7 +87,7 @@ seq2seq <- function(encoder = layer_gru(32), decoder = layer_gru(32), attention 
     stop_arg("decoder", sprintf("of units = %d, as `encoder` (the decoder starts from the encoder's final state)",
                                 encoder$units),
              sprintf("units = %d", decoder$units), call = call, verb = "be")
-  attention <- check_choice(attention, "attention", names(seq2seq_score_codes), call = call)
+  attention <- check_choice(attention, "attention", seq2seq_score_choices, call = call)
   horizon <- check_count(horizon, "horizon", call = call)
   output_dim <- check_count(output_dim, "output_dim", call = call)
   if (!is.null(attention_units)) {

@@ -168,8 +168,7 @@ SEXP C_cuda_op_gemm(SEXP op_, SEXP A_, SEXP B_, SEXP C_, SEXP dims_, SEXP accumu
 
 /* list(out = act(x), din = dout * act'(x)) */
 SEXP C_cuda_op_act(SEXP act_, SEXP x_, SEXP dout_, SEXP gpu_) {
-  int act = scalar_int(act_, "act");
-  if (act < TA_ACT_LINEAR || act > TA_ACT_GELU) error("'act' must be an activation code");
+  int act = activation_code(act_);
   size_t n = (size_t)XLENGTH(x_);
   float *x = to_float(x_, n, "x"), *dout = to_float(dout_, n, "dout");
   float *out = (float *)R_alloc(n ? n : 1, sizeof(float));

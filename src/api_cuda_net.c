@@ -43,10 +43,10 @@ static void fail(SEXP host, SEXP gpu, const char *text) {
   error("%s", text);
 }
 
-SEXP C_cuda_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+SEXP C_cuda_net_predict(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                         SEXP len, SEXP batch_size, SEXP device) {
   ta_net *net;
-  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
@@ -70,10 +70,10 @@ SEXP C_cuda_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x
 /* Loss and gradients on one batch on the GPU: list(loss, weights, x, output) as
  * C_net_gradient, with the same arguments plus the device. In training mode the
  * dropout masks are the GPU's own draws (ta_dropout_keep), not the CPU's. */
-SEXP C_cuda_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+SEXP C_cuda_net_gradient(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                          SEXP len, SEXP y, SEXP loss, SEXP training, SEXP seed, SEXP device) {
   ta_net *net;
-  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
@@ -138,14 +138,14 @@ static SEXP train_gpu(SEXP host, ta_net *net, SEXP params, SEXP seed, SEXP devic
 }
 
 /* fit() on the GPU: the arguments and the result of C_net_fit, plus the device id. */
-SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
-                    SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed,
+SEXP C_cuda_net_fit(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
+                    SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP settings, SEXP seed,
                     SEXP device) {
   ta_net *net;
-  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   fit_ctx ctx;
   ta_train_cfg cfg;
-  fit_config(&cfg, &ctx, icfg, dcfg);
+  fit_config(&cfg, &ctx, settings);
   ta_data train, val;
   size_t T;
   fit_data(&train, &val, &T, net, x, dims, len, y, xv, nv_, lenv, yv);
@@ -156,13 +156,13 @@ SEXP C_cuda_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SE
 
 /* C_net_fit_windows on the GPU: its arguments and result, plus the device id (the
  * windows are cut on the host, into the pinned batch buffer) */
-SEXP C_cuda_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP win,
-                            SEXP icfg, SEXP dcfg, SEXP seed, SEXP device) {
+SEXP C_cuda_net_fit_windows(SEXP spec, SEXP in_dim, SEXP params, SEXP win,
+                            SEXP settings, SEXP seed, SEXP device) {
   ta_net *net;
-  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   fit_ctx ctx;
   ta_train_cfg cfg;
-  fit_config(&cfg, &ctx, icfg, dcfg);
+  fit_config(&cfg, &ctx, settings);
   ta_windows w;
   ta_data train, val;
   windows_data(&w, &train, &val, net, win);
@@ -173,11 +173,11 @@ SEXP C_cuda_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SE
 
 /* Sample paths of a recursive forecast on the GPU: C_net_simulate's arguments and
  * result (list(paths, mean)), plus the device id. */
-SEXP C_cuda_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP window,
+SEXP C_cuda_net_simulate(SEXP spec, SEXP in_dim, SEXP params, SEXP window,
                          SEXP dims, SEXP xreg_future, SEXP h, SEXP npaths, SEXP resid,
                          SEXP n_series, SEXP seed, SEXP device) {
   ta_net *net;
-  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   sim_args a;
   sim_args_of(&a, net, params, window, dims, xreg_future, h, npaths, resid, n_series, seed);
   memcpy(net->params, a.params, net->n_params * sizeof(float));
@@ -205,10 +205,10 @@ SEXP C_cuda_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP 
 
 /* Attention weights on the GPU: C_net_attention's arguments and result, plus the
  * device id. The host buffers are allocated before the GPU network exists. */
-SEXP C_cuda_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+SEXP C_cuda_net_attention(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                           SEXP len, SEXP device) {
   ta_net *net;
-  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
@@ -234,9 +234,9 @@ SEXP C_cuda_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP
 
 /* NULL when every layer of the network has a GPU path, else the first one's reason (a
  * CPU-only build: always NULL, as it has no GPU path to speak of) */
-SEXP C_cuda_net_unsupported(SEXP ispec, SEXP dspec, SEXP in_dim) {
+SEXP C_cuda_net_unsupported(SEXP spec, SEXP in_dim) {
   ta_net *net;
-  SEXP host = build_net(ispec, dspec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   ta_msg why;
   why.text[0] = '\0';
   int i = ta_cuda_built() ? ta_cuda_net_unsupported(net, &why) : -1;

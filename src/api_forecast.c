@@ -96,11 +96,11 @@ SEXP sim_result(const sim_args *a) {
  * xreg_future [h, n_xreg] row-major, or length 0 when F == n_series
  * resid       [n_resid, n_series] row-major, or length 0 (no noise)
  * returns list(paths = [npaths, h, n_series], mean = [h, n_series]), both row-major. */
-SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
+SEXP C_net_simulate(SEXP spec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
                     SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP resid, SEXP n_series_,
                     SEXP seed) {
   ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  SEXP ptr = build_net(spec, in_dim, &net);
   sim_args a;
   sim_args_of(&a, net, params, window, dims, xreg_future, h_, npaths_, resid, n_series_, seed);
   memcpy(net->params, a.params, net->n_params * sizeof(float));
@@ -117,7 +117,7 @@ SEXP C_net_simulate(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP windo
   nets[0] = net;
   ptrs[0] = ptr;
   for (int i = 1; i < n_nets; i++) {
-    ptrs[i] = build_net(ispec, dspec, in_dim, &nets[i]); /* protected; freed by its finalizer on error */
+    ptrs[i] = build_net(spec, in_dim, &nets[i]); /* protected; freed by its finalizer on error */
     memcpy(nets[i]->params, a.params, net->n_params * sizeof(float));
   }
   for (int i = 0; i < n_nets; i++) nets[i]->stop = user_interrupt_pending;

@@ -16,9 +16,9 @@
 
 /* valid lengths: NULL (R NULL or length 0) or B integers in [1, T] */
 
-SEXP C_net_layout(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP T_) {
+SEXP C_net_layout(SEXP spec, SEXP in_dim, SEXP T_) {
   ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  SEXP ptr = build_net(spec, in_dim, &net);
   int T = scalar_int(T_, "T");
   int nt = 0;
   for (int i = 0; i < net->n_layers; i++) nt += net->layers[i].ops->n_tensors(&net->layers[i]);
@@ -70,9 +70,9 @@ SEXP C_net_layout(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP T_) {
   return res;
 }
 
-SEXP C_net_init(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP seed) {
+SEXP C_net_init(SEXP spec, SEXP in_dim, SEXP seed) {
   ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  SEXP ptr = build_net(spec, in_dim, &net);
   ta_rng rng;
   ta_rng_seed(&rng, seed_of(seed));
   ta_net_init(net, &rng);
@@ -82,10 +82,10 @@ SEXP C_net_init(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP seed) {
   return out;
 }
 
-SEXP C_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+SEXP C_net_predict(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                    SEXP len, SEXP batch_size) {
   ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  SEXP ptr = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
@@ -118,10 +118,10 @@ SEXP C_net_predict(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEX
 }
 
 /* Loss and gradients on one batch, for gradient checks and fixtures. */
-SEXP C_net_gradient(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+SEXP C_net_gradient(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                     SEXP len, SEXP y, SEXP loss, SEXP training, SEXP seed) {
   ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  SEXP ptr = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
@@ -175,14 +175,14 @@ static SEXP train_net(SEXP ptr, ta_net *net, SEXP params, SEXP seed, const ta_da
   return res;
 }
 
-/* icfg, dcfg: see fit_config (api_util.h) */
-SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
-               SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP icfg, SEXP dcfg, SEXP seed) {
+/* settings: fit()'s named list (fit_config, api_util.h) */
+SEXP C_net_fit(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
+               SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP settings, SEXP seed) {
   ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  SEXP ptr = build_net(spec, in_dim, &net);
   fit_ctx ctx;
   ta_train_cfg cfg;
-  fit_config(&cfg, &ctx, icfg, dcfg);
+  fit_config(&cfg, &ctx, settings);
   ta_data train, val;
   size_t T;
   fit_data(&train, &val, &T, net, x, dims, len, y, xv, nv_, lenv, yv);
@@ -194,13 +194,13 @@ SEXP C_net_fit(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP di
 /* fit() of a global model on windows cut batch by batch from many series (ta_windows.h):
  * win is windows_data()'s list; the network takes [B, L, 1 + covariates] and gives H
  * values per window; no validation set. The result as C_net_fit's. */
-SEXP C_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP win, SEXP icfg,
-                       SEXP dcfg, SEXP seed) {
+SEXP C_net_fit_windows(SEXP spec, SEXP in_dim, SEXP params, SEXP win, SEXP settings,
+                       SEXP seed) {
   ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  SEXP ptr = build_net(spec, in_dim, &net);
   fit_ctx ctx;
   ta_train_cfg cfg;
-  fit_config(&cfg, &ctx, icfg, dcfg);
+  fit_config(&cfg, &ctx, settings);
   ta_windows w;
   ta_data train, val;
   windows_data(&w, &train, &val, net, win);
@@ -212,10 +212,10 @@ SEXP C_net_fit_windows(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP wi
 /* Attention weights of every attention layer after an evaluation-mode forward:
  * a list with, per such layer, list(layer = i, weights = [B, heads, Tq, Tk] row-major,
  * dims = c(B, heads, Tq, Tk)). */
-SEXP C_net_attention(SEXP ispec, SEXP dspec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
+SEXP C_net_attention(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                      SEXP len) {
   ta_net *net;
-  SEXP ptr = build_net(ispec, dspec, in_dim, &net);
+  SEXP ptr = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);

@@ -10,7 +10,6 @@
 #include <Rinternals.h>
 #include <R_ext/GraphicsEngine.h> /* R_interrupts_pending, R_interrupts_suspended */
 #include "api_util.h"
-#include "ta_loss.h"
 
 static void net_finalizer(SEXP ptr) {
   ta_net *net = (ta_net *)R_ExternalPtrAddr(ptr);
@@ -29,52 +28,14 @@ int scalar_int(SEXP x, const char *what) {
   return (int)v;
 }
 
-/* Builds the network described by ispec [n, TA_SPEC_INTS] (the integer fields of
- * ta_layer_spec in order: type, units, num_layers, activation, bias, return_sequences,
- * key_dim, heads, score, window, causal, kernel_size, padding, max_len, d_ff, variant)
- * and dspec [n, TA_SPEC_DBLS] (rate, eps); returns a PROTECTed external pointer (one
- * PROTECT for the caller to pop). */
-SEXP build_net(SEXP ispec, SEXP dspec, SEXP in_dim, ta_net **out) {
-  if (!isInteger(ispec) || !isMatrix(ispec) || ncols(ispec) != TA_SPEC_INTS)
-    error("internal: layer spec must be an integer matrix with %d columns", TA_SPEC_INTS);
-  int n = nrows(ispec);
-  if (n < 1) error("a network needs at least one layer");
-  if (!isReal(dspec) || !isMatrix(dspec) || nrows(dspec) != n || ncols(dspec) != TA_SPEC_DBLS)
-    error("internal: layer rates must be a double matrix [%d, %d]", n, TA_SPEC_DBLS);
+/* Builds the network of the layer specs `spec` (read_layer_specs(), api_spec.h); returns
+ * a PROTECTed external pointer (one PROTECT for the caller to pop). */
+SEXP build_net(SEXP spec, SEXP in_dim, ta_net **out) {
+  int n;
+  ta_layer_spec *specs = read_layer_specs(spec, &n);
   int d = scalar_int(in_dim, "input_dim");
   SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, R_NilValue));
   R_RegisterCFinalizerEx(ptr, net_finalizer, TRUE);
-  ta_layer_spec *specs = (ta_layer_spec *)R_alloc((size_t)n, sizeof(ta_layer_spec));
-  const int *is = INTEGER(ispec);
-  const double *ds = REAL(dspec);
-  for (int i = 0; i < n; i++) {
-    int v[TA_SPEC_INTS];
-    for (int j = 0; j < TA_SPEC_INTS; j++) {
-      v[j] = is[i + (size_t)n * j];
-      if (v[j] == NA_INTEGER) error("layer %d: specification has NA", i + 1);
-    }
-    for (int j = 0; j < TA_SPEC_DBLS; j++)
-      if (!R_FINITE(ds[i + (size_t)n * j])) error("layer %d: specification is not finite", i + 1);
-    ta_layer_spec *sp = &specs[i];
-    sp->type = v[0];
-    sp->units = v[1];
-    sp->num_layers = v[2];
-    sp->activation = v[3];
-    sp->bias = v[4];
-    sp->return_sequences = v[5];
-    sp->key_dim = v[6];
-    sp->heads = v[7];
-    sp->score = v[8];
-    sp->window = v[9];
-    sp->causal = v[10];
-    sp->kernel_size = v[11];
-    sp->padding = v[12];
-    sp->max_len = v[13];
-    sp->d_ff = v[14];
-    sp->variant = v[15];
-    sp->rate = ds[i];
-    sp->eps = ds[i + (size_t)n];
-  }
   ta_msg msg;
   ta_net *net = NULL;
   if (ta_net_create(&net, specs, n, d, &msg) != TA_OK) error("%s", msg.text);
@@ -138,15 +99,6 @@ void check_count_fits(const char *what, double n) {
           "wrong", what, n, (double)R_XLEN_T_MAX);
 }
 
-int loss_code(SEXP loss) {
-  if (!isString(loss) || XLENGTH(loss) != 1) error("'loss' must be a single string");
-  const char *l = CHAR(STRING_ELT(loss, 0));
-  if (!strcmp(l, "mse")) return TA_LOSS_MSE;
-  if (!strcmp(l, "mae")) return TA_LOSS_MAE;
-  error("'loss' must be \"mse\" or \"mae\", not \"%s\"", l);
-  return 0;
-}
-
 static void check_interrupt_fn(void *unused) {
   (void)unused;
   R_CheckUserInterrupt();
@@ -176,35 +128,29 @@ static void fit_on_epoch(void *ctx, int epoch, double loss, double val) {
   else Rprintf("epoch %*d/%d  loss %.6g  val_loss %.6g\n", 1 + (c->epochs >= 10) + (c->epochs >= 100) + (c->epochs >= 1000), epoch, c->epochs, loss, val);
 }
 
-void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg) {
-  if (!isInteger(icfg) || XLENGTH(icfg) != 8) error("internal: icfg must be 8 integers");
-  if (!isReal(dcfg) || XLENGTH(dcfg) != 7) error("internal: dcfg must be 7 doubles");
-  const int *ic = INTEGER(icfg);
-  const double *dc = REAL(dcfg);
-  for (int i = 0; i < 8; i++) if (ic[i] == NA_INTEGER) error("internal: icfg has NA");
-  for (int i = 0; i < 7; i++) if (!R_FINITE(dc[i])) error("internal: dcfg must be finite");
-  if (ic[0] < 1) error("'epochs' must be >= 1");
-  if (ic[1] < 1) error("'batch_size' must be >= 1");
-  if (ic[3] != TA_LOSS_MSE && ic[3] != TA_LOSS_MAE) error("internal: unknown loss");
-  if (ic[5] != TA_OPT_ADAM && ic[5] != TA_OPT_SGD) error("internal: unknown optimizer");
-  if (!(dc[0] > 0)) error("'lr' must be > 0");
-  ctx->verbose = ic[6];
-  ctx->every = ic[7] < 1 ? 1 : ic[7];
-  ctx->epochs = ic[0];
+void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP settings) {
+  fit_settings s;
+  read_fit_settings(&s, settings);
+  if (s.epochs < 1) error("'epochs' must be >= 1");
+  if (s.batch_size < 1) error("'batch_size' must be >= 1");
+  if (!(s.lr > 0)) error("'lr' must be > 0");
+  ctx->verbose = s.verbose;
+  ctx->every = s.print_every < 1 ? 1 : s.print_every;
+  ctx->epochs = s.epochs;
   memset(cfg, 0, sizeof *cfg);
-  cfg->epochs = ic[0];
-  cfg->batch_size = ic[1];
-  cfg->shuffle = ic[2];
-  cfg->loss = ic[3];
-  cfg->patience = ic[4];
-  cfg->opt.kind = ic[5];
-  cfg->opt.lr = dc[0];
-  cfg->opt.beta1 = dc[1];
-  cfg->opt.beta2 = dc[2];
-  cfg->opt.eps = dc[3];
-  cfg->opt.weight_decay = dc[4];
-  cfg->opt.momentum = dc[5];
-  cfg->clipnorm = dc[6];
+  cfg->epochs = s.epochs;
+  cfg->batch_size = s.batch_size;
+  cfg->shuffle = s.shuffle;
+  cfg->loss = s.loss;
+  cfg->patience = s.patience;
+  cfg->opt.kind = s.optimizer;
+  cfg->opt.lr = s.lr;
+  cfg->opt.beta1 = s.beta1;
+  cfg->opt.beta2 = s.beta2;
+  cfg->opt.eps = s.eps;
+  cfg->opt.weight_decay = s.weight_decay;
+  cfg->opt.momentum = s.momentum;
+  cfg->clipnorm = s.clipnorm;
   cfg->interrupted = fit_interrupted;
   cfg->stop = user_interrupt_pending;
   cfg->on_epoch = fit_on_epoch;

@@ -10,12 +10,14 @@
 #include <Rinternals.h>
 #include "ta_net.h"
 #include "ta_train.h"
+#include "api_spec.h" /* loss_code, activation_code */
 
 /* a single whole number that fits an int; the error names `what` */
 int scalar_int(SEXP x, const char *what);
-/* Builds the network described by ispec [n, TA_SPEC_INTS] and dspec [n, TA_SPEC_DBLS];
- * returns a PROTECTed external pointer (one PROTECT for the caller to pop). */
-SEXP build_net(SEXP ispec, SEXP dspec, SEXP in_dim, ta_net **out);
+/* Builds the network of the layer specs `spec` (one named list per layer, read by name:
+ * read_layer_specs() in api_spec.h); returns a PROTECTed external pointer (one PROTECT
+ * for the caller to pop). */
+SEXP build_net(SEXP spec, SEXP in_dim, ta_net **out);
 /* frees the network now (the finalizer then has nothing left to do) */
 void release(SEXP ptr);
 /* copies a finite double vector of exactly len values into float (R_alloc) */
@@ -35,19 +37,15 @@ void batch_dims(SEXP dims, const ta_net *net, size_t *B, size_t *T);
 /* an R error unless n values (a product of dimensions, computed in double so that it
  * cannot wrap around) fit an R vector; what: "'x'" etc. */
 void check_count_fits(const char *what, double n);
-/* TA_LOSS_MSE or TA_LOSS_MAE from "mse" or "mae" */
-int loss_code(SEXP loss);
 
 /* fit()'s progress printing and interrupt check, for ta_train_cfg's callbacks */
 typedef struct {
   int verbose, every, epochs;
 } fit_ctx;
-/* The training configuration from R's
- *   icfg: epochs, batch_size, shuffle, loss (1 mse, 2 mae), patience, optimizer (1 adam,
- *         2 sgd), verbose, print_every
- *   dcfg: lr, beta1, beta2, eps, weight_decay, momentum, clipnorm
- * checked; the callbacks report to R through ctx (which must outlive cfg's use). */
-void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP icfg, SEXP dcfg);
+/* The training configuration from R's named list of settings (read_fit_settings(),
+ * api_spec.h), checked; the callbacks report to R through ctx (which must outlive cfg's
+ * use). */
+void fit_config(ta_train_cfg *cfg, fit_ctx *ctx, SEXP settings);
 /* the interrupt check the core's callbacks get (main thread only): nonzero when the user
  * has interrupted; the interrupt is then taken, and the .Call returns NULL after freeing
  * what it holds, for R to signal it (signal_user_interrupt() in R/interrupt.R) */

@@ -14,16 +14,15 @@
 #include <dlfcn.h>
 #endif
 
-SEXP C_net_layout(SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_init(SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
-               SEXP);
-SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_layout(SEXP, SEXP, SEXP);
+SEXP C_net_init(SEXP, SEXP, SEXP);
+SEXP C_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
 SEXP C_cuda_built(void);
 SEXP C_cuda_devices(void);
@@ -31,33 +30,33 @@ SEXP C_cuda_op_gemm(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_act(SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_adam(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_loss(SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
-                         SEXP);
+SEXP C_cuda_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
-                    SEXP, SEXP, SEXP);
-SEXP C_cuda_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
-                         SEXP);
-SEXP C_cuda_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+                    SEXP);
+SEXP C_cuda_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_cuda_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_dropout(SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_blas_library(void);
 SEXP C_cuda_emulated(void);
-SEXP C_cuda_net_unsupported(SEXP, SEXP, SEXP);
+SEXP C_cuda_net_unsupported(SEXP, SEXP);
 SEXP C_positional_encoding(SEXP, SEXP);
 SEXP C_set_threads(SEXP);
 SEXP C_checksum(SEXP);
 SEXP C_damped_states(SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_codes(void);
+SEXP C_layer_specs(SEXP);
 
 static const R_CallMethodDef call_methods[] = {
-    {"C_net_layout", (DL_FUNC)&C_net_layout, 4},
-    {"C_net_init", (DL_FUNC)&C_net_init, 4},
-    {"C_net_predict", (DL_FUNC)&C_net_predict, 8},
-    {"C_net_gradient", (DL_FUNC)&C_net_gradient, 11},
-    {"C_net_fit", (DL_FUNC)&C_net_fit, 15},
-    {"C_net_fit_windows", (DL_FUNC)&C_net_fit_windows, 8},
-    {"C_cuda_net_fit_windows", (DL_FUNC)&C_cuda_net_fit_windows, 9},
-    {"C_net_attention", (DL_FUNC)&C_net_attention, 7},
-    {"C_net_simulate", (DL_FUNC)&C_net_simulate, 12},
+    {"C_net_layout", (DL_FUNC)&C_net_layout, 3},
+    {"C_net_init", (DL_FUNC)&C_net_init, 3},
+    {"C_net_predict", (DL_FUNC)&C_net_predict, 7},
+    {"C_net_gradient", (DL_FUNC)&C_net_gradient, 10},
+    {"C_net_fit", (DL_FUNC)&C_net_fit, 13},
+    {"C_net_fit_windows", (DL_FUNC)&C_net_fit_windows, 6},
+    {"C_cuda_net_fit_windows", (DL_FUNC)&C_cuda_net_fit_windows, 7},
+    {"C_net_attention", (DL_FUNC)&C_net_attention, 6},
+    {"C_net_simulate", (DL_FUNC)&C_net_simulate, 11},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
     {"C_cuda_built", (DL_FUNC)&C_cuda_built, 0},
     {"C_cuda_devices", (DL_FUNC)&C_cuda_devices, 0},
@@ -65,19 +64,21 @@ static const R_CallMethodDef call_methods[] = {
     {"C_cuda_op_act", (DL_FUNC)&C_cuda_op_act, 4},
     {"C_cuda_op_adam", (DL_FUNC)&C_cuda_op_adam, 7},
     {"C_cuda_op_loss", (DL_FUNC)&C_cuda_op_loss, 4},
-    {"C_cuda_net_predict", (DL_FUNC)&C_cuda_net_predict, 9},
-    {"C_cuda_net_gradient", (DL_FUNC)&C_cuda_net_gradient, 12},
-    {"C_cuda_net_fit", (DL_FUNC)&C_cuda_net_fit, 16},
-    {"C_cuda_net_simulate", (DL_FUNC)&C_cuda_net_simulate, 13},
-    {"C_cuda_net_attention", (DL_FUNC)&C_cuda_net_attention, 8},
+    {"C_cuda_net_predict", (DL_FUNC)&C_cuda_net_predict, 8},
+    {"C_cuda_net_gradient", (DL_FUNC)&C_cuda_net_gradient, 11},
+    {"C_cuda_net_fit", (DL_FUNC)&C_cuda_net_fit, 14},
+    {"C_cuda_net_simulate", (DL_FUNC)&C_cuda_net_simulate, 12},
+    {"C_cuda_net_attention", (DL_FUNC)&C_cuda_net_attention, 7},
     {"C_cuda_op_dropout", (DL_FUNC)&C_cuda_op_dropout, 4},
     {"C_cuda_blas_library", (DL_FUNC)&C_cuda_blas_library, 0},
     {"C_cuda_emulated", (DL_FUNC)&C_cuda_emulated, 0},
-    {"C_cuda_net_unsupported", (DL_FUNC)&C_cuda_net_unsupported, 3},
+    {"C_cuda_net_unsupported", (DL_FUNC)&C_cuda_net_unsupported, 2},
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
     {"C_checksum", (DL_FUNC)&C_checksum, 1},
     {"C_damped_states", (DL_FUNC)&C_damped_states, 5},
+    {"C_codes", (DL_FUNC)&C_codes, 0},
+    {"C_layer_specs", (DL_FUNC)&C_layer_specs, 1},
     {NULL, NULL, 0}};
 
 void attribute_visible R_init_tsattn(DllInfo *dll);

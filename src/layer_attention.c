@@ -28,10 +28,10 @@ static int attention_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   if (s->window < -1)
     return ta_fail(msg, TA_ERR_ARG, "attention: window must be >= 0 (or -1 for all keys), not %d",
                    s->window);
-  if (s->score < TA_SCORE_DOT || s->score > TA_SCORE_COSINE)
+  if (s->score != TA_SCORE_DOT && s->score != TA_SCORE_SCALED_DOT &&
+      s->score != TA_SCORE_ADDITIVE && s->score != TA_SCORE_COSINE)
     return ta_fail(msg, TA_ERR_ARG,
-                   "attention: unknown score code %d (0 dot, 1 scaled_dot, 2 additive, 3 cosine)",
-                   s->score);
+                   "attention: score code %d is none of dot, scaled_dot, additive, cosine", s->score);
   ta_attn_cfg *c = &L->cfg.attn;
   c->units = s->units > 0 ? s->units : L->in_dim;
   c->key_dim = s->key_dim > 0 ? s->key_dim : c->units;

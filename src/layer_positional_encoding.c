@@ -12,20 +12,20 @@
 #include "ta_posenc.h"
 
 static int posenc_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
-  if (s->variant != TA_POSENC_SINUSOIDAL && s->variant != TA_POSENC_LEARNED)
-    return ta_fail(msg, TA_ERR_ARG, "positional_encoding: unknown type code %d", s->variant);
+  if (s->encoding != TA_POSENC_SINUSOIDAL && s->encoding != TA_POSENC_LEARNED)
+    return ta_fail(msg, TA_ERR_ARG, "positional_encoding: unknown encoding code %d", s->encoding);
   if (s->max_len < 1)
     return ta_fail(msg, TA_ERR_ARG, "positional_encoding: max_len must be >= 1, not %d",
                    s->max_len);
   if (!(s->rate >= 0.0 && s->rate < 1.0))
     return ta_fail(msg, TA_ERR_ARG, "positional_encoding: dropout must be in [0, 1), not %g",
                    s->rate);
-  L->cfg.posenc.type = s->variant;
+  L->cfg.posenc.type = s->encoding;
   L->cfg.posenc.max_len = s->max_len;
   L->cfg.posenc.rate = (float)s->rate;
   L->out_dim = L->in_dim;
   L->keeps_time = 1;
-  L->n_params = s->variant == TA_POSENC_LEARNED ? (size_t)s->max_len * (size_t)L->in_dim : 0;
+  L->n_params = s->encoding == TA_POSENC_LEARNED ? (size_t)s->max_len * (size_t)L->in_dim : 0;
   return TA_OK;
 }
 

@@ -23,8 +23,8 @@
  *   decoder.bias_ih_l0 [GH], decoder.bias_hh_l0 [GH], then attention.W_s [A, H],
  *   attention.W_h [A, H], attention.v [A] (additive) or attention.W [H, H] (general),
  *   then output.weight [O, 2H], output.bias [O].
- * Spec: units = H, key_dim = A (0: H), score 0 additive / 1 dot / 2 general,
- *   num_layers = 1, d_ff = horizon, heads = O, variant 0 gru / 1 lstm.
+ * Spec: units = H, attn_dim = A (0: H), score TA_SCORE_ADDITIVE / _DOT / _GENERAL,
+ *   horizon = Hz, out_dim = O, cell TA_CELL_GRU / _LSTM.
  * The attention has one query per decoder step: additive: q = W_s s, k_j = W_h h_j,
  *   e_j = v . tanh(q + k_j); dot: q = s, k_j = h_j; general: q = s, k_j = W h_j (so
  *   q . k_j = s' W h_j). Its per-row formulas (valid length, additive score, masked
@@ -53,39 +53,35 @@
 static int s2s_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   if (s->units < 1)
     return ta_fail(msg, TA_ERR_ARG, "seq2seq: units (hidden size) must be >= 1, not %d", s->units);
-  if (s->variant != S2S_GRU && s->variant != S2S_LSTM)
-    return ta_fail(msg, TA_ERR_ARG, "seq2seq: unknown cell code %d (0 gru, 1 lstm)", s->variant);
-  if (s->num_layers != 1)
+  if (s->cell != TA_CELL_GRU && s->cell != TA_CELL_LSTM)
+    return ta_fail(msg, TA_ERR_ARG, "seq2seq: unknown cell code %d", s->cell);
+  if (s->score != TA_SCORE_ADDITIVE && s->score != TA_SCORE_DOT && s->score != TA_SCORE_GENERAL)
     return ta_fail(msg, TA_ERR_ARG,
-                   "seq2seq: the encoder and decoder have one recurrent layer each (num_layers = 1), not %d",
-                   s->num_layers);
-  if (s->score < S2S_ADDITIVE || s->score > S2S_GENERAL)
-    return ta_fail(msg, TA_ERR_ARG,
-                   "seq2seq: unknown attention score code %d (0 additive, 1 dot, 2 general)", s->score);
-  if (s->key_dim < 0)
+                   "seq2seq: attention score code %d is none of additive, dot, general", s->score);
+  if (s->attn_dim < 0)
     return ta_fail(msg, TA_ERR_ARG, "seq2seq: attention width must be >= 1 (or 0 for units), not %d",
-                   s->key_dim);
-  if (s->score != S2S_ADDITIVE && s->key_dim != 0 && s->key_dim != s->units)
+                   s->attn_dim);
+  if (s->score != TA_SCORE_ADDITIVE && s->attn_dim != 0 && s->attn_dim != s->units)
     return ta_fail(msg, TA_ERR_ARG,
                    "seq2seq: an attention width (%d) applies only to the additive score; dot and "
                    "general scores compare states of width units = %d",
-                   s->key_dim, s->units);
-  if (s->d_ff < 1)
-    return ta_fail(msg, TA_ERR_ARG, "seq2seq: horizon must be >= 1, not %d", s->d_ff);
-  if (s->heads < 1)
-    return ta_fail(msg, TA_ERR_ARG, "seq2seq: output size must be >= 1, not %d", s->heads);
-  if (s->heads > L->in_dim)
+                   s->attn_dim, s->units);
+  if (s->horizon < 1)
+    return ta_fail(msg, TA_ERR_ARG, "seq2seq: horizon must be >= 1, not %d", s->horizon);
+  if (s->out_dim < 1)
+    return ta_fail(msg, TA_ERR_ARG, "seq2seq: output size must be >= 1, not %d", s->out_dim);
+  if (s->out_dim > L->in_dim)
     return ta_fail(msg, TA_ERR_ARG,
                    "seq2seq: output size %d exceeds the %d input features (the first output "
                    "features of the input are the series being forecast)",
-                   s->heads, L->in_dim);
+                   s->out_dim, L->in_dim);
   ta_seq2seq_cfg *c = &L->cfg.s2s;
   c->hidden = s->units;
-  c->attn_dim = s->key_dim > 0 ? s->key_dim : s->units;
+  c->attn_dim = s->attn_dim > 0 ? s->attn_dim : s->units;
   c->score = s->score;
-  c->horizon = s->d_ff;
-  c->cell = s->variant;
-  L->out_dim = s->heads;
+  c->horizon = s->horizon;
+  c->cell = s->cell;
+  L->out_dim = s->out_dim;
   L->keeps_time = 0;
   s2s_dims d = dims_of(L);
   L->n_params = offsets_of(&d).n;
@@ -112,14 +108,14 @@ static size_t cache_layout(const s2s_dims *d, float *p, size_t B, size_t T, s2s_
   PLACE(eg, BT * d->GH);
   PLACE(eaux, BT * d->H);
   PLACE(E, BT * d->H);
-  PLACE(K, d->score == S2S_DOT ? 0 : BT * d->Kd);
+  PLACE(K, d->score == TA_SCORE_DOT ? 0 : BT * d->Kd);
   PLACE(Gd, BZ * d->GH);
   PLACE(Ad, BZ * d->H);
   PLACE(S, B * (d->Hz + 1) * d->H);
   PLACE(C, B * (d->Hz + 1) * d->H);
   PLACE(U, BZ * d->DI);
   PLACE(P, BZ * T);
-  PLACE(Q, d->score == S2S_ADDITIVE ? BZ * d->A : 0);
+  PLACE(Q, d->score == TA_SCORE_ADDITIVE ? BZ * d->A : 0);
   PLACE(hp, B * d->GH);
   PLACE(flag, 1);
   return off;
@@ -168,7 +164,7 @@ static size_t s2s_scratch_size(const ta_layer *L, size_t B, size_t T) {
 
 static int s2s_n_tensors(const ta_layer *L) {
   int sc = L->cfg.s2s.score;
-  return 8 + (sc == S2S_ADDITIVE ? 3 : (sc == S2S_GENERAL ? 1 : 0)) + 2;
+  return 8 + (sc == TA_SCORE_ADDITIVE ? 3 : (sc == TA_SCORE_GENERAL ? 1 : 0)) + 2;
 }
 
 static void s2s_tensor(const ta_layer *L, int k, ta_tensor_info *info) {
@@ -186,7 +182,7 @@ static void s2s_tensor(const ta_layer *L, int k, ta_tensor_info *info) {
     }
   } else if (k < 8 + n_att) {
     int a = k - 8;
-    if (d.score == S2S_GENERAL) {
+    if (d.score == TA_SCORE_GENERAL) {
       strcpy(info->name, "attention.W");
       info->ndim = 2;
       info->dim[0] = info->dim[1] = (int)d.H;
@@ -218,10 +214,10 @@ static void s2s_init(const ta_layer *L, float *params, ta_rng *rng) {
   ta_fill_uniform(params, o.a1, bh, rng);
   /* nn.Linear(H, A, bias = FALSE) for W_s, W_h (and nn.Linear(H, H) for general's W);
    * nn.Linear(A, 1, bias = FALSE) for v; nn.Linear(2H, O) for the output */
-  if (d.score == S2S_ADDITIVE) {
+  if (d.score == TA_SCORE_ADDITIVE) {
     ta_fill_uniform(params + o.a1, 2 * d.A * d.H, bh, rng);
     ta_fill_uniform(params + o.a3, d.A, 1.0f / sqrtf((float)d.A), rng);
-  } else if (d.score == S2S_GENERAL) {
+  } else if (d.score == TA_SCORE_GENERAL) {
     ta_fill_uniform(params + o.a1, d.H * d.H, bh, rng);
   }
   ta_fill_uniform(params + o.wo, d.O * 2 * d.H + d.O, 1.0f / sqrtf((float)(2 * d.H)), rng);
@@ -287,7 +283,7 @@ static void attend(const s2s_dims *d, float *ctx, float *p, const float *q, cons
   const size_t Kd = d->Kd, H = d->H;
   memset(ctx, 0, H * sizeof(float));
   for (size_t j = 0; j < len; j++)
-    p[j] = d->score == S2S_ADDITIVE ? ta_attn_additive_score(q, k + j * Kd, v, Kd)
+    p[j] = d->score == TA_SCORE_ADDITIVE ? ta_attn_additive_score(q, k + j * Kd, v, Kd)
                                     : ta_dot(q, k + j * Kd, Kd);
   ta_attn_softmax_row(p, T, 0, len, 1.0f);
   for (size_t j = 0; j < len; j++)
@@ -313,7 +309,7 @@ static void attend_back(const s2s_dims *d, float *dq, float *dk, float *de, floa
     if (ds == 0.0f) continue;
     const float *kj = k + j * Kd;
     float *dkj = dk + j * Kd;
-    if (d->score == S2S_ADDITIVE) {
+    if (d->score == TA_SCORE_ADDITIVE) {
       for (size_t c = 0; c < Kd; c++) {
         float t = ta_tanhf(q[c] + kj[c]), u = ta_attn_additive_grad(ds, v[c], t);
         dv[c] += ds * t;
@@ -362,10 +358,10 @@ static void s2s_forward(const ta_layer *L, float *out, float *cache, const float
 
   /* keys */
   const float *keys = c.E;
-  if (d.score == S2S_ADDITIVE) {
+  if (d.score == TA_SCORE_ADDITIVE) {
     ta_gemm_nt(c.K, Kd, c.E, H, params + o.a2, H, BT, Kd, H, 0); /* W_h h_j */
     keys = c.K;
-  } else if (d.score == S2S_GENERAL) {
+  } else if (d.score == TA_SCORE_GENERAL) {
     ta_gemm_nt(c.K, Kd, c.E, H, params + o.a1, H, BT, Kd, H, 0); /* W h_j */
     keys = c.K;
   }
@@ -389,17 +385,17 @@ static void s2s_forward(const ta_layer *L, float *out, float *cache, const float
     }
   }
 
-  const float *v = d.score == S2S_ADDITIVE ? params + o.a3 : NULL;
+  const float *v = d.score == TA_SCORE_ADDITIVE ? params + o.a3 : NULL;
   const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh;
   const float *Wo = params + o.wo, *bo = params + o.bo;
   for (size_t t = 0; t < Hz; t++) {
     if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
     const float *sprev = c.S + t * H; /* rows b: stride ldS */
-    if (d.score == S2S_ADDITIVE)
+    if (d.score == TA_SCORE_ADDITIVE)
       ta_gemm_nt(c.Q + t * Kd, Hz * Kd, sprev, ldS, params + o.a1, H, B, Kd, H, 0);
     for (size_t b = 0; b < B; b++) {
       size_t row = b * Hz + t;
-      const float *q = d.score == S2S_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
+      const float *q = d.score == TA_SCORE_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
       attend(&d, c.U + row * DI + O, c.P + row * T, q, keys + b * T * Kd, c.E + b * T * H, v,
              len_of(ps, b, T), T);
     }
@@ -444,16 +440,16 @@ static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *s
   const size_t H = d.H, GH = d.GH, F = d.F, O = d.O, Hz = d.Hz, DI = d.DI, Kd = d.Kd;
   const size_t BT = B * T, ldS = (Hz + 1) * H;
   const int lstm = d.lstm, tf = c.flag[0] != 0.0f;
-  const float *keys = d.score == S2S_DOT ? c.E : c.K;
-  const float *v = d.score == S2S_ADDITIVE ? params + o.a3 : NULL;
-  float *dv = d.score == S2S_ADDITIVE ? dparams + o.a3 : NULL;
+  const float *keys = d.score == TA_SCORE_DOT ? c.E : c.K;
+  const float *v = d.score == TA_SCORE_ADDITIVE ? params + o.a3 : NULL;
+  float *dv = d.score == TA_SCORE_ADDITIVE ? dparams + o.a3 : NULL;
   const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh, *Wo = params + o.wo;
 
   memcpy(s.dY, dout, B * Hz * O * sizeof(float));
   memset(s.dsn, 0, B * H * sizeof(float));
   memset(s.dcn, 0, B * H * sizeof(float));
   memset(s.dE, 0, BT * H * sizeof(float));
-  if (d.score != S2S_DOT) memset(s.dK, 0, BT * Kd * sizeof(float));
+  if (d.score != TA_SCORE_DOT) memset(s.dK, 0, BT * Kd * sizeof(float));
 
   for (size_t t = Hz; t-- > 0;) {
 
@@ -498,14 +494,14 @@ static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *s
     /* attention */
     for (size_t b = 0; b < B; b++) {
       size_t row = b * Hz + t;
-      const float *q = d.score == S2S_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
+      const float *q = d.score == TA_SCORE_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
       attend_back(&d, s.dq + b * Kd, s.tK, s.tV, dv, s.kw, s.dctx + b * H, q, keys + b * T * Kd,
                   c.E + b * T * H, c.P + row * T, v, len_of(ps, b, T), T);
-      float *dkb = (d.score == S2S_DOT ? s.dE : s.dK) + b * T * Kd, *deb = s.dE + b * T * H;
+      float *dkb = (d.score == TA_SCORE_DOT ? s.dE : s.dK) + b * T * Kd, *deb = s.dE + b * T * H;
       for (size_t i = 0; i < T * Kd; i++) dkb[i] += s.tK[i];
       for (size_t i = 0; i < T * H; i++) deb[i] += s.tV[i];
     }
-    if (d.score == S2S_ADDITIVE) {
+    if (d.score == TA_SCORE_ADDITIVE) {
       /* q = W_s s_{t-1} */
       ta_gemm_tn(dparams + o.a1, H, s.dq, Kd, sprev, ldS, Kd, H, B, 1);
       ta_gemm_nn(s.dsn, H, s.dq, Kd, params + o.a1, H, B, H, Kd, 1);
@@ -515,10 +511,10 @@ static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *s
   }
 
   /* keys back to the encoder states */
-  if (d.score == S2S_ADDITIVE) {
+  if (d.score == TA_SCORE_ADDITIVE) {
     ta_gemm_tn(dparams + o.a2, H, s.dK, Kd, c.E, H, Kd, H, BT, 1);
     ta_gemm_nn(s.dE, H, s.dK, Kd, params + o.a2, H, BT, H, Kd, 1);
-  } else if (d.score == S2S_GENERAL) {
+  } else if (d.score == TA_SCORE_GENERAL) {
     ta_gemm_tn(dparams + o.a1, H, s.dK, Kd, c.E, H, Kd, H, BT, 1);
     ta_gemm_nn(s.dE, H, s.dK, Kd, params + o.a1, H, BT, H, Kd, 1);
   }

@@ -7,9 +7,6 @@
 #include <stddef.h>
 #include "ta_layer.h"
 
-enum { S2S_ADDITIVE = 0, S2S_DOT = 1, S2S_GENERAL = 2 };
-enum { S2S_GRU = 0, S2S_LSTM = 1 };
-
 typedef struct {
   size_t F, H, A, O, Hz, G, GH, DI, Kd;
   int score, lstm;
@@ -23,12 +20,12 @@ static inline s2s_dims dims_of(const ta_layer *L) {
   d.A = (size_t)c->attn_dim;
   d.O = (size_t)L->out_dim;
   d.Hz = (size_t)c->horizon;
-  d.lstm = c->cell == S2S_LSTM;
+  d.lstm = c->cell == TA_CELL_LSTM;
   d.G = d.lstm ? 4 : 3;
   d.GH = d.G * d.H;
   d.DI = d.O + d.H;
   d.score = c->score;
-  d.Kd = c->score == S2S_ADDITIVE ? d.A : d.H;
+  d.Kd = c->score == TA_SCORE_ADDITIVE ? d.A : d.H;
   return d;
 }
 
@@ -49,11 +46,11 @@ static inline s2s_off offsets_of(const s2s_dims *d) {
   o.d_bhh = o.d_bih + d->GH;
   o.a1 = o.d_bhh + d->GH; /* additive W_s, general W */
   o.a2 = o.a3 = o.wo = o.a1;
-  if (d->score == S2S_ADDITIVE) {
+  if (d->score == TA_SCORE_ADDITIVE) {
     o.a2 = o.a1 + d->A * d->H; /* W_h */
     o.a3 = o.a2 + d->A * d->H; /* v */
     o.wo = o.a3 + d->A;
-  } else if (d->score == S2S_GENERAL) {
+  } else if (d->score == TA_SCORE_GENERAL) {
     o.wo = o.a1 + d->H * d->H;
   }
   o.bo = o.wo + d->O * 2 * d->H;

@@ -183,13 +183,13 @@ static size_t cache_layout(const s2s_dims *d, float *p, size_t B, size_t T, s2s_
   PLACE(c, eaux, BT * d->H);
   PLACE(c, E, BT * d->H);
   PLACE(c, hp, B * d->GH);
-  PLACE(c, K, d->score == S2S_DOT ? 0 : BT * d->Kd);
+  PLACE(c, K, d->score == TA_SCORE_DOT ? 0 : BT * d->Kd);
   PLACE(c, Gd, BT1 * d->GH);
   PLACE(c, Ad, BT1 * d->H);
   PLACE(c, S, BT1 * d->H);
   PLACE(c, U, BT1 * d->DI);
   PLACE(c, P, B * d->Hz * T);
-  PLACE(c, Q, d->score == S2S_ADDITIVE ? BT1 * d->Kd : 0);
+  PLACE(c, Q, d->score == TA_SCORE_ADDITIVE ? BT1 * d->Kd : 0);
   return off;
 }
 
@@ -208,7 +208,7 @@ static size_t scratch_layout(const s2s_dims *d, float *p, size_t B, size_t T, s2
   PLACE(c, dp, BT);
   PLACE(c, dS, BT);
   PLACE(c, dE, BT * H);
-  PLACE(c, dK, d->score == S2S_DOT ? 0 : BT * d->Kd);
+  PLACE(c, dK, d->score == TA_SCORE_DOT ? 0 : BT * d->Kd);
   PLACE(c, dY0, B * d->O);
   PLACE(c, ones, BT1);
   PLACE(c, work, ta_cuda_rnn_cell_work(d->lstm, B, T, H));
@@ -237,7 +237,7 @@ static int s2s_forward(const ta_layer *L, float *out, float *cache, const float 
   cache_layout(&d, cache, B, T, &c);
   const size_t H = d.H, GH = d.GH, F = d.F, O = d.O, Hz = d.Hz, DI = d.DI, Kd = d.Kd;
   const size_t T1 = Hz + 1, BT = B * T;
-  const int lstm = d.lstm, additive = d.score == S2S_ADDITIVE;
+  const int lstm = d.lstm, additive = d.score == TA_SCORE_ADDITIVE;
   const int *len = ps->valid_len;
   const int tf = ps->training && ps->target != NULL;
   int st;
@@ -248,7 +248,7 @@ static int s2s_forward(const ta_layer *L, float *out, float *cache, const float 
     return st;
   /* keys: W_h h_j (additive), W h_j (general), h_j (dot) */
   const float *keys = c.E;
-  if (d.score != S2S_DOT) {
+  if (d.score != TA_SCORE_DOT) {
     const float *Wk = params + (additive ? o.a2 : o.a1);
     if ((st = ta_cuda_gemm(TA_GEMM_NT, c.K, Kd, 0, c.E, H, 0, Wk, H, 0, BT, Kd, H, 1, 0, msg)))
       return st;
@@ -333,12 +333,12 @@ static int s2s_backward(const ta_layer *L, float *din, float *dparams, float *sc
   scratch_layout(&d, scratch, B, T, &s);
   const size_t H = d.H, GH = d.GH, F = d.F, O = d.O, Hz = d.Hz, DI = d.DI, Kd = d.Kd;
   const size_t T1 = Hz + 1, BT = B * T, BT1 = B * T1;
-  const int lstm = d.lstm, additive = d.score == S2S_ADDITIVE;
+  const int lstm = d.lstm, additive = d.score == TA_SCORE_ADDITIVE;
   const int *len = ps->valid_len;
   /* the forward fed the targets back exactly when this holds (the same pass) */
   const int tf = ps->training && ps->target != NULL;
-  const float *keys = d.score == S2S_DOT ? c.E : c.K;
-  float *dkeys = d.score == S2S_DOT ? s.dE : s.dK;
+  const float *keys = d.score == TA_SCORE_DOT ? c.E : c.K;
+  float *dkeys = d.score == TA_SCORE_DOT ? s.dE : s.dK;
   const float *v = additive ? params + o.a3 : NULL;
   const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh, *Wo = params + o.wo;
   int st;
@@ -355,7 +355,7 @@ static int s2s_backward(const ta_layer *L, float *din, float *dparams, float *sc
       (!lstm && (st = ta_cuda_zero(s.dPd, BT1 * GH, msg))) ||
       (st = ta_cuda_zero(s.dQ, BT1 * Kd, msg)) || (st = ta_cuda_zero(s.dsn0, B * H, msg)) ||
       (st = ta_cuda_zero(s.dcn, B * H, msg)) || (st = ta_cuda_zero(s.dE, BT * H, msg)) ||
-      (d.score != S2S_DOT && (st = ta_cuda_zero(s.dK, BT * Kd, msg))))
+      (d.score != TA_SCORE_DOT && (st = ta_cuda_zero(s.dK, BT * Kd, msg))))
     return st;
 
   float *dsn = s.dsn0, *dsn_new = s.dsn1; /* d s_{t+1} from later steps; d s_t being built */
@@ -454,7 +454,7 @@ static int s2s_backward(const ta_layer *L, float *din, float *dparams, float *sc
         (st = ta_cuda_gemm(TA_GEMM_NN, s.dE, H, 0, s.dK, Kd, 0, params + o.a2, H, 0, BT, H, Kd, 1, 1,
                            msg)))
       return st;
-  } else if (d.score == S2S_GENERAL) {
+  } else if (d.score == TA_SCORE_GENERAL) {
     if ((st = ta_cuda_gemm(TA_GEMM_TN, dparams + o.a1, H, 0, s.dK, Kd, 0, c.E, H, 0, Kd, H, BT, 1, 1,
                            msg)) ||
         (st = ta_cuda_gemm(TA_GEMM_NN, s.dE, H, 0, s.dK, Kd, 0, params + o.a1, H, 0, BT, H, Kd, 1, 1,

@@ -59,7 +59,7 @@ static int tf_setup(ta_layer *L, const ta_layer_spec *sp, ta_msg *msg) {
   c->heads = sp->heads;
   c->d_ff = sp->d_ff;
   c->causal = sp->causal ? 1 : 0;
-  c->norm_first = sp->variant ? 1 : 0;
+  c->norm_first = sp->norm_first ? 1 : 0;
   c->activation = sp->activation;
   c->rate = (float)sp->rate;
   c->eps = (float)sp->eps;

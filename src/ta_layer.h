@@ -29,36 +29,51 @@ enum {
   TA_LAYER_SEQ2SEQ = 13
 };
 
-enum { TA_SCORE_DOT = 0, TA_SCORE_SCALED_DOT = 1, TA_SCORE_ADDITIVE = 2, TA_SCORE_COSINE = 3 };
+/* Codes of the settings below. R names them; the glue maps each name to its code with
+ * one table per enum (src/api_spec.c), so a new code needs its name there too. */
+/* attention and seq2seq scores, one numbering: layer_attention() takes dot, scaled_dot,
+ * additive, cosine; seq2seq() additive, dot, general */
+enum {
+  TA_SCORE_DOT = 0,
+  TA_SCORE_SCALED_DOT = 1,
+  TA_SCORE_ADDITIVE = 2,
+  TA_SCORE_COSINE = 3,
+  TA_SCORE_GENERAL = 4
+};
 enum { TA_PAD_SAME = 0, TA_PAD_CAUSAL = 1, TA_PAD_VALID = 2 };
 enum { TA_POSENC_SINUSOIDAL = 0, TA_POSENC_LEARNED = 1 };
+enum { TA_CELL_GRU = 0, TA_CELL_LSTM = 1 }; /* seq2seq's encoder and decoder */
 
-/* What R asks for, one per layer (validated by each layer's setup). Fields a layer
- * does not use are 0. */
+/* What R asks for, one per layer (validated by each layer's setup). The glue fills it
+ * by field name from R's named list (layer_spec() in R/layers.R): a field R leaves out
+ * is 0, window -1. Each field has one meaning. */
 typedef struct {
-  int type;
-  int units;            /* dense, gru, lstm: output width; attention: value width
-                           (0 = input width); conv1d: filters */
+  int type;             /* TA_LAYER_* */
+  int units;            /* dense, gru, lstm: output width; seq2seq: hidden size; attention:
+                           value width (0 = input width); conv1d: filters */
   int num_layers;       /* gru, lstm: stacked cells */
-  int activation;       /* dense (fused), activation, transformer feed-forward */
+  int activation;       /* TA_ACT_*: dense (fused), activation, conv1d, transformer
+                           feed-forward */
   int bias;             /* dense, conv1d, attention projections */
   int return_sequences; /* gru, lstm */
   int key_dim;          /* attention, mha: query/key width (0 = default) */
   int heads;            /* mha, transformer */
-  int score;            /* attention: TA_SCORE_* */
-  int window;           /* attention: keys within +-window of the query; -1 = all */
+  int score;            /* attention, seq2seq: TA_SCORE_* */
+  int window;           /* attention, mha: keys within +-window of the query; -1 = all */
   int causal;           /* attention, mha, transformer: no query sees a later key */
   int kernel_size;      /* conv1d */
   int padding;          /* conv1d: TA_PAD_* */
+  int encoding;         /* positional encoding: TA_POSENC_* */
   int max_len;          /* positional encoding */
   int d_ff;             /* transformer feed-forward width */
-  int variant;          /* posenc: TA_POSENC_*; transformer: 1 = pre-norm (norm_first) */
+  int norm_first;       /* transformer: 1 = pre-norm */
+  int cell;             /* seq2seq: TA_CELL_* */
+  int attn_dim;         /* seq2seq: additive score width (0 = units) */
+  int horizon;          /* seq2seq: decoder steps */
+  int out_dim;          /* seq2seq: output features (the first of the input's) */
   double rate;          /* dropout rate (dropout, rnn inter-layer, attention, posenc, transformer) */
-  double eps;           /* layer norm epsilon */
+  double eps;           /* layer norm epsilon (layer_norm, transformer) */
 } ta_layer_spec;
-
-#define TA_SPEC_INTS 16 /* integer fields of ta_layer_spec after type, in order, plus type */
-#define TA_SPEC_DBLS 2
 
 /* Per-type configuration: small structs, one per family, never one struct for all. */
 typedef struct { int units, activation, bias; } ta_dense_cfg;
@@ -71,8 +86,8 @@ typedef struct { int type, max_len; float rate; } ta_posenc_cfg;
 /* single-head attention (heads = 1) and multi-head attention */
 typedef struct { int units, key_dim, heads, score, window, causal, bias; float rate; } ta_attn_cfg;
 typedef struct { int heads, d_ff, causal, norm_first, activation; float rate, eps; } ta_transformer_cfg;
-/* seq2seq: hidden H, attention width A, score (0 additive, 1 dot, 2 general), horizon,
- * cell (0 gru, 1 lstm) */
+/* seq2seq: hidden H, attention width A, score (TA_SCORE_ADDITIVE, _DOT or _GENERAL),
+ * horizon, cell (TA_CELL_*) */
 typedef struct { int hidden, attn_dim, score, horizon, cell; } ta_seq2seq_cfg;
 
 /* What a forward or backward pass needs besides buffers. valid_len, when not NULL, gives

@@ -12,7 +12,7 @@
  * (make -C tests/gpu EMU=1; make gpucheck elsewhere, and make test, which counts its checks),
  * so that it runs between GPU sessions and cannot rot.
  *
- * Each case is a network built from specs as R builds them (R/layers.R's layer_spec_row),
+ * Each case is a network built from specs as R builds them (R/layers.R's layer_spec),
  * with PyTorch's initialisation from a fixed seed, on inputs drawn from a fixed seed. The
  * CPU core is the reference. A check passes when every value satisfies
  * |gpu - cpu| <= atol + rtol |cpu| (and neither is NaN); the tolerances are
@@ -72,9 +72,9 @@ static ta_layer_spec layer_norm(void) {
   s.eps = 1e-5;
   return s;
 }
-static ta_layer_spec posenc(int variant, int max_len, double drop) {
+static ta_layer_spec posenc(int encoding, int max_len, double drop) {
   ta_layer_spec s = spec(TA_LAYER_POSENC);
-  s.variant = variant; s.max_len = max_len; s.rate = drop;
+  s.encoding = encoding; s.max_len = max_len; s.rate = drop;
   return s;
 }
 static ta_layer_spec attention(int units, int key_dim, int score, int window, int causal) {
@@ -91,16 +91,17 @@ static ta_layer_spec mha(int heads, int causal, double drop) {
 static ta_layer_spec transformer(int heads, int d_ff, int causal, int norm_first, int act,
                                  double drop) {
   ta_layer_spec s = spec(TA_LAYER_TRANSFORMER);
-  s.heads = heads; s.d_ff = d_ff; s.causal = causal; s.variant = norm_first;
+  s.heads = heads; s.d_ff = d_ff; s.causal = causal; s.norm_first = norm_first;
   s.activation = act; s.rate = drop; s.eps = 1e-5;
   return s;
 }
-/* seq2seq's own field use (R/layers.R): score 0 additive, 1 dot, 2 general */
-static ta_layer_spec seq2seq(int cell_lstm, int hidden, int score, int attn_units, int horizon,
+/* seq2seq's scores, by the index the cases below draw */
+static const int s2s_scores[] = {TA_SCORE_ADDITIVE, TA_SCORE_DOT, TA_SCORE_GENERAL};
+static ta_layer_spec seq2seq(int cell, int hidden, int score, int attn_dim, int horizon,
                              int out_dim) {
   ta_layer_spec s = spec(TA_LAYER_SEQ2SEQ);
-  s.units = hidden; s.key_dim = attn_units; s.score = score; s.num_layers = 1;
-  s.d_ff = horizon; s.heads = out_dim; s.variant = cell_lstm;
+  s.units = hidden; s.attn_dim = attn_dim; s.score = score; s.cell = cell;
+  s.horizon = horizon; s.out_dim = out_dim;
   return s;
 }
 
@@ -710,7 +711,8 @@ static void named_cases(void) {
       char name[64];
       snprintf(name, sizeof name, "seq2seq %s %s%s", cell ? "lstm" : "gru", s2s_score[s],
                s == 1 ? " padded" : "");
-      kase *c = ADD(name, 2, 3, 6, s == 1, seq2seq(cell, 4, s, s == 0 ? 3 : 0, 3, 2));
+      kase *c = ADD(name, 2, 3, 6, s == 1,
+                    seq2seq(cell ? TA_CELL_LSTM : TA_CELL_GRU, 4, s2s_scores[s], s == 0 ? 3 : 0, 3, 2));
       c->train_mode = 1;
     }
   }
@@ -749,7 +751,8 @@ static void random_cases(int n, uint64_t seed) {
     if (k % 5 == 4) { /* a seq2seq or transformer block */
       int s = PICK(3), cell = PICK(2), F = 1 + PICK(3);
       if (PICK(2)) {
-        c->layers[nl++] = seq2seq(cell, 3, s, s == 0 ? 2 : 0, 1 + PICK(3), 1 + PICK(F < 2 ? F : 2));
+        c->layers[nl++] = seq2seq(cell ? TA_CELL_LSTM : TA_CELL_GRU, 3, s2s_scores[s],
+                                  s == 0 ? 2 : 0, 1 + PICK(3), 1 + PICK(F < 2 ? F : 2));
         c->train_mode = PICK(2);
       } else {
         c->layers[nl++] = dense(PICK(2) ? 2 : 4, TA_ACT_LINEAR);

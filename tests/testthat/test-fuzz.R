@@ -50,7 +50,16 @@ mutants <- function(v) {
     }
     if (is.matrix(v)) out <- c(out, list(t(v), v[, -1L, drop = FALSE], v[-1L, , drop = FALSE]))
   }
-  # a named list (a global model's windows): one element bad, or missing
+  # a list of named lists (a network's layer specs): one layer's spec mutated as below
+  if (is.list(v) && is.null(names(v)) && length(v) > 0L && all(vapply(v, is.list, TRUE))) {
+    k <- sample.int(length(v), 1L)
+    m <- mutants(v[[k]])
+    w <- v
+    w[k] <- list(m[[sample.int(length(m), 1L)]])
+    out <- c(out, list(w))
+  }
+  # a named list (a global model's windows, fit()'s settings, a layer's spec): one element
+  # bad, or missing
   if (is.list(v) && !is.null(names(v)) && length(v) > 0L) {
     for (r in 1:3) {
       k <- sample.int(length(v), 1L)
@@ -74,8 +83,7 @@ T <- 5L
 x <- runif(B * T * 2)
 y <- runif(B * T)
 dims <- c(B, T, 2L)
-icfg <- c(1L, 2L, 0L, 1L, 0L, 1L, 0L, 1L)
-dcfg <- c(1e-3, 0.9, 0.999, 1e-8, 0, 0, 0)
+cfg <- tsattn:::train_settings(1L, 2L, FALSE, "mse", 0L, optimizer_adam(), FALSE, 0)
 # a global model's network (one feature in, 2 values per window) and windows cut from two
 # series of 12 and 8 values (src/ta_windows.h)
 wnet <- sequential(layer_dense(3), layer_attention(causal = TRUE), layer_last_step(),
@@ -87,36 +95,35 @@ win <- list(z = runif(20), level = runif(20), start = runif(20), slope = runif(2
             origin = c(3, 5, 9, 13, 15), first = c(0, 0, 0, 12, 12), last = c(11, 11, 11, 19, 19),
             L = 4, H = 2)
 valid <- list(
-  C_net_layout = list(s$ispec, s$dspec, 2L, 5L),
-  C_net_fit_windows = list(ws$ispec, ws$dspec, 1L, ww, win, icfg, dcfg, 1),
-  C_cuda_net_fit_windows = list(ws$ispec, ws$dspec, 1L, ww, win, icfg, dcfg, 1, 0L),
-  C_net_init = list(s$ispec, s$dspec, 2L, 1),
-  C_net_predict = list(s$ispec, s$dspec, 2L, w, x, dims, NULL, 2L),
-  C_net_gradient = list(s$ispec, s$dspec, 2L, w, x, dims, NULL, y, "mse", FALSE, 1),
-  C_net_fit = list(s$ispec, s$dspec, 2L, w, x, dims, c(5L, 4L, 3L), y, x, B, NULL, y, icfg,
-                   dcfg, 1),
-  C_net_attention = list(s$ispec, s$dspec, 2L, w, x, dims, NULL),
-  C_net_simulate = list(s$ispec, s$dspec, 2L, w, runif(8), c(4L, 2L), runif(6), 3L, 5L,
-                        runif(10), 1L, 1),
+  C_net_layout = list(s, 2L, 5L),
+  C_net_fit_windows = list(ws, 1L, ww, win, cfg, 1),
+  C_cuda_net_fit_windows = list(ws, 1L, ww, win, cfg, 1, 0L),
+  C_net_init = list(s, 2L, 1),
+  C_net_predict = list(s, 2L, w, x, dims, NULL, 2L),
+  C_net_gradient = list(s, 2L, w, x, dims, NULL, y, "mse", FALSE, 1),
+  C_net_fit = list(s, 2L, w, x, dims, c(5L, 4L, 3L), y, x, B, NULL, y, cfg, 1),
+  C_net_attention = list(s, 2L, w, x, dims, NULL),
+  C_net_simulate = list(s, 2L, w, runif(8), c(4L, 2L), runif(6), 3L, 5L, runif(10), 1L, 1),
   C_cuda_available = list(), C_cuda_built = list(), C_cuda_devices = list(),
   C_cuda_op_gemm = list(0L, runif(6), runif(6), runif(4), c(2L, 2L, 3L, 1L), FALSE, FALSE),
-  C_cuda_op_act = list(0L, runif(4), "relu", FALSE),
+  C_cuda_op_act = list("relu", runif(4), runif(4), FALSE),
   C_cuda_op_adam = list(0L, runif(4), runif(4), runif(4), runif(4), c(1e-3, .9, .999, 1e-8), 1L),
   C_cuda_op_loss = list(0L, runif(4), runif(4), "mse"),
-  C_cuda_net_predict = list(s$ispec, s$dspec, 2L, w, x, dims, NULL, 2L, 0L),
-  C_cuda_net_gradient = list(s$ispec, s$dspec, 2L, w, x, dims, NULL, y, "mse", FALSE, 1, 0L),
-  C_cuda_net_fit = list(s$ispec, s$dspec, 2L, w, x, dims, NULL, y, double(), 0L, NULL,
-                        double(), icfg, dcfg, 1, 0L),
-  C_cuda_net_simulate = list(s$ispec, s$dspec, 2L, w, runif(8), c(4L, 2L), runif(6), 3L, 5L,
-                             runif(10), 1L, 1, 0L),
-  C_cuda_net_attention = list(s$ispec, s$dspec, 2L, w, x, dims, NULL, 0L),
+  C_cuda_net_predict = list(s, 2L, w, x, dims, NULL, 2L, 0L),
+  C_cuda_net_gradient = list(s, 2L, w, x, dims, NULL, y, "mse", FALSE, 1, 0L),
+  C_cuda_net_fit = list(s, 2L, w, x, dims, NULL, y, double(), 0L, NULL, double(), cfg, 1, 0L),
+  C_cuda_net_simulate = list(s, 2L, w, runif(8), c(4L, 2L), runif(6), 3L, 5L, runif(10), 1L, 1,
+                             0L),
+  C_cuda_net_attention = list(s, 2L, w, x, dims, NULL, 0L),
   C_cuda_op_dropout = list(0L, runif(4), 0.5, 1),
   C_cuda_blas_library = list(), C_cuda_emulated = list(),
-  C_cuda_net_unsupported = list(s$ispec, s$dspec, 2L),
+  C_cuda_net_unsupported = list(s, 2L),
   C_positional_encoding = list(5L, 4L),
   C_set_threads = list(1L),
   C_checksum = list(list(runif(3), double(), 1)),
-  C_damped_states = list(runif(12), 0.3, 0.1, 0.9, TRUE)
+  C_damped_states = list(runif(12), 0.3, 0.1, 0.9, TRUE),
+  C_codes = list(),
+  C_layer_specs = list(s)
 )
 
 test_that("the fuzz covers every registered .Call entry point", {
