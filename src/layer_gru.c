@@ -15,7 +15,7 @@
  *   dhnext [B, H], zero [H] (h_{-1}), W_hh packed [ta_gemm_packed_size(H, 3H)]. */
 #include "ta_simd.h" /* first: see there */
 #include <string.h>
-#include "rnn_common.h"
+#include "ta_rnn.h"
 #include "ta_rnn_math.h" /* the cell formulas, shared with rnn_cuda.cu */
 #include "ta_gemm.h"
 

@@ -11,7 +11,7 @@
  * so dg's rows of step t serve both GEMMs. */
 #include "ta_simd.h" /* first: see there */
 #include <string.h>
-#include "rnn_common.h"
+#include "ta_rnn.h"
 #include "ta_rnn_math.h" /* the cell formulas, shared with rnn_cuda.cu */
 #include "ta_gemm.h"
 

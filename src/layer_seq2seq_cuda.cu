@@ -28,7 +28,7 @@
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"
 #include "ta_cuda_ops.h"
-#include "rnn_cuda.h"
+#include "ta_cuda_rnn.h"
 #include "layer_seq2seq.h"
 #include "ta_attn_math.h"
 

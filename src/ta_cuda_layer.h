@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #include "ta_layer.h"
-#include "rnn_common.h"
+#include "ta_rnn.h"
 
 /* What a GPU pass needs besides the layer's buffers: ta_pass's fields (ta_layer.h) with
  * the per-sequence arrays on the device, plus the ones vector of bias gradients. */

@@ -22,8 +22,8 @@
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"
 #include "ta_cuda_ops.h"
-#include "rnn_cuda.h"
-#include "rnn_unit_cuda.h"
+#include "ta_cuda_rnn.h"
+#include "ta_cuda_rnn_unit.h"
 
 #define GRU_G 3
 #define LSTM_G 4

@@ -7,7 +7,7 @@
 #include "ta_simd.h" /* first: see there */
 #include <math.h>
 #include <string.h>
-#include "attn_kernel.h"
+#include "ta_attn_block.h"
 #include "ta_attn.h"
 #include "ta_vec.h"
 #include "ta_math.h"

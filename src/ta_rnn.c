@@ -1,7 +1,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "rnn_common.h"
+#include "ta_rnn.h"
 
 int ta_rnn_setup(ta_layer *L, const ta_layer_spec *s, int G, const char *kind, ta_msg *msg) {
   if (s->units < 1) return ta_fail(msg, TA_ERR_ARG, "%s: units must be >= 1, not %d", kind, s->units);

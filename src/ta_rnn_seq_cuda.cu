@@ -14,8 +14,8 @@
  * Layouts as rnn_cuda.h: rows b*T + t of gates [BT, G*H], aux [BT, H], h [BT, H]. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"
-#include "rnn_cuda.h"
-#include "rnn_unit_cuda.h"
+#include "ta_cuda_rnn.h"
+#include "ta_cuda_rnn_unit.h"
 
 #define SEQ_MAX_THREADS 256
 
