@@ -48,12 +48,12 @@ cuda_devices <- function() {
 
 # Why `object` (a network) cannot run on the GPU: NULL when every layer has a GPU
 # path, else a message naming the first layer that has none. The CUDA build's core
-# decides (src/net_cuda.cu); a CPU-only build has no GPU path at all and answers NULL
+# decides (src/ta_net_cuda.cu); a CPU-only build has no GPU path at all and answers NULL
 # (check_device() then says that the build has no CUDA).
 cuda_unsupported <- function(object) {
   s <- network_spec(object)
   in_dim <- if (is.null(object$input_dim)) 1L else as.integer(object$input_dim)
-  # the GPU's own list (ta_cuda_net_unsupported in src/net_cuda.cu); a network the core
+  # the GPU's own list (ta_cuda_net_unsupported in src/ta_net_cuda.cu); a network the core
   # cannot build here gives NULL, and its real error comes from fit() or predict()
   tryCatch(.Call(C_cuda_net_unsupported, s, in_dim), error = function(e) NULL)
 }

@@ -12,7 +12,7 @@
 # Returns list(paths = array [npaths, h, n_series], mean = matrix [h, n_series]).
 # `seed = NULL` draws the C generator's seed from R's RNG (so set.seed() governs it);
 # a whole number gives what set.seed(seed) would, leaving the session's stream alone.
-# `device` "cuda" (or "auto") simulates on the GPU (src/forecast_cuda.cu).
+# `device` "cuda" (or "auto") simulates on the GPU (src/ta_forecast_cuda.cu).
 simulate_paths <- function(net, window, h, npaths = 1000, resid = NULL, xreg_future = NULL,
                            seed = NULL, device = "cpu") {
   call <- sys.call()

@@ -1,6 +1,6 @@
 /* The CUDA runtime layer of a CPU-only build (configure chose no CUDA): the functions of
  * ta_cuda.h, each failing with TA_ERR_NO_CUDA, so that the .Call glue and R code are the
- * same in both builds. In a CUDA build this file compiles to nothing (runtime_cuda.cu
+ * same in both builds. In a CUDA build this file compiles to nothing (ta_runtime_cuda.cu
  * has the real functions). */
 #include "ta_cuda.h"
 #include "ta_cuda_ops.h"

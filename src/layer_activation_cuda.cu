@@ -1,5 +1,5 @@
 /* Activation layer on the GPU (see layer_activation.c): out = act(in) with ta_act
- * (act_cuda.cu). No parameters, no cache. */
+ * (ta_act_cuda.cu). No parameters, no cache. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"
 #include "ta_cuda_ops.h"

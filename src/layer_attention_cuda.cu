@@ -1,5 +1,5 @@
 /* Single-head attention (layer_attention.c) on the GPU: the projections Q, K, V through
- * cuBLAS, the attention core of attn_cuda.cu (every score kind, window, causal and
+ * cuBLAS, the attention core of ta_attn_cuda.cu (every score kind, window, causal and
  * padding masks), the projections' gradients as products and ones-vector bias sums.
  * The parameter block is the host's (ta_attn_offsets_of, ta_attn.h).
  * Device cache: Q [B,T,dk], K [B,T,dk], V [B,T,U], then the core's cache (P first).

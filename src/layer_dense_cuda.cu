@@ -1,5 +1,5 @@
 /* Dense layer on the GPU (see layer_dense.c for the CPU's): z = x W^T + b through cuBLAS,
- * the activation with ta_act/ta_act_grad (act_cuda.cu), the bias gradient as ones^T dz.
+ * the activation with ta_act/ta_act_grad (ta_act_cuda.cu), the bias gradient as ones^T dz.
  * cache: z [B,T,U] when the activation is not linear; scratch: dz [B,T,U]. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"

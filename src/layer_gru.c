@@ -16,7 +16,7 @@
 #include "ta_simd.h" /* first: see there */
 #include <string.h>
 #include "ta_rnn.h"
-#include "ta_rnn_math.h" /* the cell formulas, shared with rnn_cuda.cu */
+#include "ta_rnn_math.h" /* the cell formulas, shared with ta_rnn_cuda.cu */
 #include "ta_gemm.h"
 
 #define G 3

@@ -1,9 +1,9 @@
 /* Multi-head self-attention layer (R's layer_multihead_attention()): PyTorch's
  * nn.MultiheadAttention with query = key = value = the input [B, T, E]; out [B, T, E].
- * The work is in mha.c (shared with the transformer encoder block); this file maps the
- * layer interface onto the ta_mha_* API of ta_attn.h. */
+ * The work is in ta_mha.c (shared with the transformer encoder block); this file maps the
+ * layer interface onto the ta_mha_* API of ta_mha.h. */
 #include "ta_layer.h"
-#include "ta_attn.h"
+#include "ta_mha.h"
 
 static int mha_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   ta_mha_shape sh;

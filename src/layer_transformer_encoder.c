@@ -24,7 +24,7 @@
 #include <math.h>
 #include "ta_layer.h"
 #include "ta_act.h"
-#include "ta_attn.h"
+#include "ta_mha.h"
 #include "ta_norm.h"
 #include "ta_gemm.h"
 #include "ta_math.h"

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 #include "ta_layer.h"
-#include "ta_attn.h"
+#include "ta_mha.h"
 
 /* the block's attention shape from its validated configuration (cannot fail after setup) */
 static inline ta_mha_shape ta_tf_shape(const ta_layer *L) {

@@ -3,8 +3,8 @@
  *   post-norm: x1 = norm1(x + drop1(MHA(x)));   out = norm2(x1 + drop2(FFN(x1)))
  *   pre-norm:  x1 = x + drop1(MHA(norm1(x)));   out = x1 + drop2(FFN(norm2(x1)))
  *   FFN(u) = linear2(drop(act(linear1(u))))
- * The MHA is mha_cuda.cu's (its attention dropout at the block's rate), the norms
- * norm_cuda.cu's (the row formulas of ta_norm_math.h), the linears cuBLAS products
+ * The MHA is ta_mha_cuda.cu's (its attention dropout at the block's rate), the norms
+ * ta_norm_cuda.cu's (the row formulas of ta_norm_math.h), the linears cuBLAS products
  * with ta_cuda_add_bias / ta_cuda_bias_grad, the activation ta_cuda_act_*, dropout
  * ta_cuda_dropout (one key from the host generator per mask, training only). The
  * parameter block is the CPU layer's, in state_dict order: self_attn.*, linear1.weight

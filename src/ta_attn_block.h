@@ -12,8 +12,8 @@
  * a query with no visible key gets an all-zero row and a zero output.
  * With drop (inverted-dropout multipliers [Tq, Tk], or NULL) the output uses P * drop;
  * p always holds P before dropout. */
-#ifndef TA_ATTN_KERNEL_H
-#define TA_ATTN_KERNEL_H
+#ifndef TA_ATTN_BLOCK_H
+#define TA_ATTN_BLOCK_H
 
 #include <stddef.h>
 #include "ta_layer.h" /* TA_SCORE_* */

@@ -1,5 +1,5 @@
 /* The CUDA runtime layer, as C functions (usable from the C core and the .Call glue).
- * A CUDA build implements them in runtime_cuda.cu; a CPU-only build in cuda_stub.c,
+ * A CUDA build implements them in ta_runtime_cuda.cu; a CPU-only build in cuda_stub.c,
  * where every call fails with TA_ERR_NO_CUDA, so both builds have the same entry points.
  * Like the rest of the core: no R API, no printing, no exit; a status and a ta_msg.
  * Not thread-safe: call from R's thread only (never inside an OpenMP region). */

@@ -1,10 +1,10 @@
-/* The attention core on the GPU (attn_cuda.cu), shared by the attention, multi-head
+/* The attention core on the GPU (ta_attn_cuda.cu), shared by the attention, multi-head
  * attention and transformer layers: from projected queries, keys and values, the
  * scores of every (sequence, head), the masked softmax, dropout on the weights and the
  * weighted sum of the values, and the backward of all of it. The products (S = Q K^T,
  * O = P V and their gradients) are strided-batched cuBLAS calls over the sequences, one
  * per head; the row formulas (masks, softmax and its backward, the cosine and additive
- * scores) are ta_attn_math.h's, the ones the CPU kernels (attn_kernel.c) call, run by
+ * scores) are ta_attn_math.h's, the ones the CPU kernels (ta_attn_block.c) call, run by
  * one GPU thread per score row. Every sum has a fixed order (no atomics).
  *
  * Layout: head h of sequence b reads its queries at q + b*T*ldq + h*dk (T rows of dk,
@@ -51,10 +51,11 @@ int ta_cuda_attn_backward(const ta_cuda_attn *a, float *dq, float *dk, float *dv
                           const float *v, const float *cache, const float *sw,
                           const ta_cuda_pass *ps, ta_msg *msg);
 
-/* Multi-head self-attention (ta_mha_* of ta_attn.h, PyTorch's layout) on the GPU, for
- * the multi-head attention layer and the transformer block (mha_cuda.cu). Caches and
+/* Multi-head self-attention (ta_mha_* of ta_mha.h, PyTorch's layout) on the GPU, for
+ * the multi-head attention layer and the transformer block (ta_mha_cuda.cu). Caches and
  * scratch on the device, sized by these. */
 #include "ta_attn.h"
+#include "ta_mha.h"
 size_t ta_cuda_mha_cache_size(const ta_mha_shape *s, size_t E, size_t B, size_t T);
 size_t ta_cuda_mha_scratch_size(const ta_mha_shape *s, size_t E, size_t B, size_t T);
 int ta_cuda_mha_forward(const ta_mha_shape *s, float *out, float *cache, const float *x,

@@ -16,7 +16,7 @@
 #include <cublas_v2.h>
 #include "ta_cuda.h"
 
-/* The cuBLAS entry points tsattn calls, looked up when first needed (blas_cuda.cu):
+/* The cuBLAS entry points tsattn calls, looked up when first needed (ta_blas_cuda.cu):
  * the package does not link libcublas, so loading tsattn does not load it. */
 typedef struct {
   decltype(&cublasCreate_v2) create;

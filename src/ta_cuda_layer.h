@@ -5,10 +5,11 @@
  * sizes of the device cache and scratch they need. The layer itself (shapes,
  * configuration, parameter layout) is the host's ta_layer: only the buffers live on the
  * device. Each function launches its work on the default stream and returns without
- * waiting; a status and a message, never an exit. Implemented in layer_*_cuda.cu,
- * rnn_cuda.cu and norm_cuda.cu (layer_norm; seq2seq: layer_seq2seq_cuda.cu, on
- * rnn_cuda.h; attention: attn_cuda.cu, mha_cuda.cu, layer_attention_cuda.cu,
- * layer_transformer_encoder_cuda.cu); used by net_cuda.cu. */
+ * waiting; a status and a message, never an exit. Layer X's ops table is in
+ * layer_X_cuda.cu, the GPU twin of layer_X.c, on the shared kernels of ta_*_cuda.cu
+ * (ta_rnn_cuda.cu for GRU, LSTM and seq2seq; ta_norm_cuda.cu for layer_norm and the
+ * transformer block; ta_attn_cuda.cu and ta_mha_cuda.cu for the attention layers);
+ * used by ta_net_cuda.cu. */
 #ifndef TA_CUDA_LAYER_H
 #define TA_CUDA_LAYER_H
 
@@ -57,11 +58,10 @@ extern const ta_cuda_layer_ops ta_cuda_dense_ops, ta_cuda_activation_ops, ta_cud
 extern const ta_cuda_layer_ops ta_cuda_seq2seq_ops;
 extern const ta_cuda_layer_ops ta_cuda_layer_norm_ops, ta_cuda_posenc_ops, ta_cuda_dropout_ops,
     ta_cuda_conv1d_ops;
-/* attention (layer_attention_cuda.cu), multi-head attention (mha_cuda.cu), transformer
- * encoder block (layer_transformer_encoder_cuda.cu) */
+/* attention, multi-head attention, transformer encoder block */
 extern const ta_cuda_layer_ops ta_cuda_attention_ops, ta_cuda_mha_ops, ta_cuda_transformer_ops;
 
-/* ---- helpers shared by the layers (layer_util_cuda.cu) ---------------------------- */
+/* ---- helpers shared by the layers (ta_layer_cuda.cu) -------------------------------- */
 
 /* Z[rows, n] (row stride ld) += b1[n] (+ b2[n] when b2 is not NULL: Z + (b1 + b2), the
  * CPU's order) */
@@ -82,7 +82,7 @@ int ta_cuda_fill(float *p, float v, size_t n, ta_msg *msg);
 /* Layer normalisation of the rows of x [R, F] (device), as ta_layernorm_forward and
  * ta_layernorm_backward (ta_norm.h) with the same row formulas (ta_norm_math.h; one
  * thread per row, sums in a fixed order); for the layer-norm layer and the blocks that
- * contain one (norm_cuda.cu). Backward: dx [R, F] (=, may be NULL), dgamma and dbeta
+ * contain one (ta_norm_cuda.cu). Backward: dx [R, F] (=, may be NULL), dgamma and dbeta
  * [F] (+=, column sums as ones^T products: R <= ps->ones_len), work [R, F] free. */
 int ta_cuda_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
                               const float *gamma, const float *beta, size_t R, size_t F,

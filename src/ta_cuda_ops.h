@@ -1,8 +1,8 @@
 /* GPU operations on device pointers (allocated with ta_cuda_malloc), as C functions.
  * Each launches its work on the current device's default stream and returns without
  * waiting (a fault shows at the next synchronising call), except ta_cuda_loss, which
- * brings the loss back. Implemented in gemm_cuda.cu, act_cuda.cu, optim_cuda.cu and
- * loss_cuda.cu; in a CPU-only build cuda_stub.c answers TA_ERR_NO_CUDA. Shapes and
+ * brings the loss back. Implemented in ta_gemm_cuda.cu, ta_act_cuda.cu, ta_optim_cuda.cu
+ * and ta_loss_cuda.cu; in a CPU-only build cuda_stub.c answers TA_ERR_NO_CUDA. Shapes and
  * conventions are the CPU core's (ta_gemm.h, ta_math.h, ta_math_train.h, ta_loss.h), so
  * a layer's GPU path is its CPU path with these calls in place of the loops. */
 #ifndef TA_CUDA_OPS_H

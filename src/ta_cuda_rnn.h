@@ -1,11 +1,11 @@
-/* GRU/LSTM pieces of rnn_cuda.cu for other GPU layers (the seq2seq encoder and decoder),
+/* GRU/LSTM pieces of ta_rnn_cuda.cu for other GPU layers (the seq2seq encoder and decoder),
  * internal: the fused cell-step kernels behind host launchers, and one cell over a
- * whole sequence. Layouts as rnn_cuda.cu's: rows b*T + t of [B*T, ...] buffers; gates
+ * whole sequence. Layouts as ta_rnn_cuda.cu's: rows b*T + t of [B*T, ...] buffers; gates
  * [B*T, G*H] (G = 3 GRU, 4 LSTM), aux [B*T, H] (GRU: hn = h W_hn^T + b_hn; LSTM: c),
  * h [B*T, H], hp [B, G*H] = h_{t-1} W_hh^T of one step. Each launches on the default
  * stream and returns a status with a message. */
-#ifndef TA_RNN_CUDA_H
-#define TA_RNN_CUDA_H
+#ifndef TA_CUDA_RNN_H
+#define TA_CUDA_RNN_H
 
 #include "ta_cuda_layer.h"
 
@@ -46,7 +46,7 @@ int ta_cuda_rnn_cell_backward(int lstm, float *dx, float *dW, float *dH, float *
                               const int *len, const ta_cuda_pass *ps, size_t B, size_t T,
                               size_t H, ta_msg *msg);
 
-/* the whole recurrence in one launch (rnn_seq_cuda.cu), when W_hh of a cell of width H
+/* the whole recurrence in one launch (ta_rnn_seq_cuda.cu), when W_hh of a cell of width H
  * fits in a block's shared memory on the current device (1) or not (0) */
 int ta_cuda_rnn_seq_fits(int lstm, size_t H);
 /* the steps of ta_cuda_rnn_cell_forward after the input projection: gates [BT, G*H] in
@@ -59,6 +59,18 @@ int ta_cuda_rnn_seq_backward(int lstm, float *dg, float *dP, const float *dH, co
                              const float *aux, const float *h, const float *W_hh,
                              const float *dc_add, const int *len, size_t B, size_t T, size_t H,
                              ta_msg *msg);
+
+/* The GRU and LSTM layers' GPU ops (layer_gru_cuda.cu, layer_lstm_cuda.cu): the stacked
+ * cells with inter-layer dropout, the gates of the layer's kind (3 GRU, 4 LSTM) */
+size_t ta_cuda_rnn_layer_cache(const ta_layer *L, size_t B, size_t T);
+size_t ta_cuda_rnn_layer_scratch(const ta_layer *L, size_t B, size_t T);
+int ta_cuda_rnn_layer_forward(const ta_layer *L, float *out, float *cache, const float *in,
+                              const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
+                              ta_msg *msg);
+int ta_cuda_rnn_layer_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+                               const float *dout, const float *in, const float *out,
+                               const float *cache, const float *params, const ta_cuda_pass *ps,
+                               size_t B, size_t T, ta_msg *msg);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,10 @@
 /* One unit j of one step of a GRU or LSTM cell on the GPU, forward and backward: the reads
- * and writes around ta_rnn_math.h's cell formulas, shared by rnn_cuda.cu's per-step
- * kernels and rnn_seq_cuda.cu's whole-sequence ones (device code, included by .cu files
+ * and writes around ta_rnn_math.h's cell formulas, shared by ta_rnn_cuda.cu's per-step
+ * kernels and ta_rnn_seq_cuda.cu's whole-sequence ones (device code, included by .cu files
  * only). Pointers are to one step's row: g the gates [G*H], p the recurrent projection
  * h_{t-1} W_hh^T [G*H] (NULL at t = 0, where it is zero), hn, c, h [H]; dg, dP [G*H]. */
-#ifndef RNN_UNIT_CUDA_H
-#define RNN_UNIT_CUDA_H
+#ifndef TA_CUDA_RNN_UNIT_H
+#define TA_CUDA_RNN_UNIT_H
 
 #include "ta_rnn_math.h"
 

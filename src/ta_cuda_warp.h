@@ -1,5 +1,5 @@
-/* Warp-per-row reductions for the GPU's row kernels (softmax rows in attn_cuda.cu,
- * layer-norm rows in norm_cuda.cu): a row's 32 lanes read it with unit stride (coalesced)
+/* Warp-per-row reductions for the GPU's row kernels (softmax rows in ta_attn_cuda.cu,
+ * layer-norm rows in ta_norm_cuda.cu): a row's 32 lanes read it with unit stride (coalesced)
  * and combine their partial sums in a fixed order, so a run repeated gives the same bits.
  * The row formulas stay ta_attn_math.h's and ta_norm_math.h's element functions; only the
  * order of a row's sum differs from the CPU's (by float32 rounding, or not at all for the

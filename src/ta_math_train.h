@@ -1,6 +1,6 @@
 /* Element-wise formulas of training (a loss term and its gradient, weight decay, Adam's
  * per-step scalars), written once for the CPU (ta_loss.c, ta_optim.c) and the GPU
- * (loss_cuda.cu, optim_cuda.cu), as ta_math.h does for the layers' formulas. */
+ * (ta_loss_cuda.cu, ta_optim_cuda.cu), as ta_math.h does for the layers' formulas. */
 #ifndef TA_MATH_TRAIN_H
 #define TA_MATH_TRAIN_H
 

@@ -1,4 +1,4 @@
-/* Multi-head self-attention with PyTorch's nn.MultiheadAttention layout (src/ta_attn.h).
+/* Multi-head self-attention with PyTorch's nn.MultiheadAttention layout (src/ta_mha.h).
  * With C = 2*H*dk + H*dv projection columns (q | k | v, head h at columns h*dk.. of
  * its part) the parameter block is
  *   W_in [C, E]  (in_proj_weight, or q/k/v_proj_weight one after the other: the same
@@ -13,7 +13,7 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
-#include "ta_attn.h"
+#include "ta_mha.h"
 #include "ta_gemm.h"
 #include "ta_attn_block.h"
 #include "ta_attn_math.h"

@@ -1,8 +1,9 @@
 /* Multi-head self-attention on the GPU (ta_cuda_mha_* of ta_cuda_attn.h), PyTorch's
- * nn.MultiheadAttention layout as mha.c: qkv = x W_in^T + b_in (one product over all
- * B*T rows), the attention core of attn_cuda.cu per head (scaled dot products, causal,
+ * nn.MultiheadAttention layout as ta_mha.c: qkv = x W_in^T + b_in (one product over all
+ * B*T rows), the attention core of ta_attn_cuda.cu per head (scaled dot products, causal,
  * window and padding masks, dropout on the weights in training), out = ctx W_out^T +
- * b_out. Also the multi-head attention layer itself (layer_multihead_attention.c).
+ * b_out. Used by the multi-head attention layer (layer_multihead_attention_cuda.cu) and
+ * the transformer block.
  * Device cache: qkv [B,T,C], ctx [B,T,H*dv], then the core's cache (P [B,H,T,T] first).
  * Device scratch: dqkv [B,T,C], dctx [B,T,H*dv], then the core's scratch.
  * last_only is not used: every query row is computed (row T-1 is the CPU's). */
@@ -94,41 +95,3 @@ extern "C" int ta_cuda_mha_weights(const ta_mha_shape *s, float *out, const floa
   size_t n = B * (size_t)s->heads * T * T;
   return TA_CUDA(cudaMemcpyAsync(out, P, n * sizeof(float), cudaMemcpyDeviceToDevice, 0), msg);
 }
-
-/* ---- the layer (layer_multihead_attention.c) --------------------------------------- */
-
-static size_t mha_cache(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape sh = ta_mha_layer_shape(L);
-  return ta_cuda_mha_cache_size(&sh, (size_t)L->in_dim, B, T);
-}
-
-static size_t mha_scratch(const ta_layer *L, size_t B, size_t T) {
-  ta_mha_shape sh = ta_mha_layer_shape(L);
-  return ta_cuda_mha_scratch_size(&sh, (size_t)L->in_dim, B, T);
-}
-
-static int mha_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                       const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
-                       ta_msg *msg) {
-  ta_mha_shape sh = ta_mha_layer_shape(L);
-  return ta_cuda_mha_forward(&sh, out, cache, in, params, ps, (size_t)L->in_dim, B, T, msg);
-}
-
-static int mha_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
-                        const float *dout, const float *in, const float *out, const float *cache,
-                        const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
-                        ta_msg *msg) {
-  (void)out;
-  ta_mha_shape sh = ta_mha_layer_shape(L);
-  return ta_cuda_mha_backward(&sh, din, dparams, scratch, dout, in, cache, params, ps,
-                              (size_t)L->in_dim, B, T, msg);
-}
-
-static int mha_weights(const ta_layer *L, float *out, const float *cache, size_t B, size_t T,
-                       ta_msg *msg) {
-  ta_mha_shape sh = ta_mha_layer_shape(L);
-  return ta_cuda_mha_weights(&sh, out, cache, (size_t)L->in_dim, B, T, msg);
-}
-
-extern "C" const ta_cuda_layer_ops ta_cuda_mha_ops = {mha_cache, mha_scratch, mha_forward,
-                                                      mha_backward, mha_weights};

@@ -1,5 +1,5 @@
 /* Layer normalisation on the CPU: the row formulas of ta_norm_math.h (which the GPU's
- * norm_cuda.cu runs too) in loops over rows. */
+ * ta_norm_cuda.cu runs too) in loops over rows. */
 #include "ta_norm.h"
 #include "ta_norm_math.h"
 

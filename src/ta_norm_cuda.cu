@@ -1,6 +1,6 @@
-/* Layer normalisation on the GPU (ta_cuda_layernorm_forward/backward in ta_cuda_layer.h)
- * and the layer-norm layer's GPU path (see layer_layer_norm.c for the CPU's). One warp per
- * row (ta_cuda_warp.h): the lanes read the row with unit stride and run the element
+/* Layer normalisation on the GPU (ta_cuda_layernorm_forward/backward in ta_cuda_layer.h),
+ * for the layer-norm layer (layer_layer_norm_cuda.cu) and the transformer block. One warp
+ * per row (ta_cuda_warp.h): the lanes read the row with unit stride and run the element
  * formulas of ta_norm_math.h, the ones ta_norm.c runs on the CPU; each row's sums are in
  * double, the lanes' parts added in a fixed order (no atomics, no order that depends on
  * the launch), so they round to the CPU's floats but for the rarest ties. A thread per
@@ -81,36 +81,3 @@ extern "C" int ta_cuda_layernorm_backward(float *dx, float *dgamma, float *dbeta
     return st;
   return ta_cuda_bias_grad(dbeta, dy, F, R, F, ps, msg);
 }
-
-/* ---- the layer: parameters weight [F], bias [F]; cache mean [B*T], rstd [B*T] (the
- * CPU's); scratch dy * xhat [B*T, F] ---------------------------------------------- */
-
-static size_t ln_cache(const ta_layer *L, size_t B, size_t T) {
-  (void)L;
-  return 2 * B * T;
-}
-static size_t ln_scratch(const ta_layer *L, size_t B, size_t T) {
-  return B * T * (size_t)L->in_dim;
-}
-
-static int ln_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                      const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
-                      ta_msg *msg) {
-  (void)ps;
-  size_t F = (size_t)L->in_dim, R = B * T;
-  return ta_cuda_layernorm_forward(out, cache, cache + R, in, params, params + F, R, F,
-                                   L->cfg.norm.eps, msg);
-}
-
-static int ln_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
-                       const float *dout, const float *in, const float *out, const float *cache,
-                       const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
-                       ta_msg *msg) {
-  (void)out;
-  size_t F = (size_t)L->in_dim, R = B * T;
-  return ta_cuda_layernorm_backward(din, dparams, dparams + F, scratch, dout, in, cache,
-                                    cache + R, params, R, F, ps, msg);
-}
-
-extern "C" const ta_cuda_layer_ops ta_cuda_layer_norm_ops = {ln_cache, ln_scratch, ln_forward,
-                                                             ln_backward, NULL};

@@ -1,6 +1,6 @@
 /* Per-row formulas of layer normalisation (ta_norm.h), written once for the CPU
  * (ta_norm.c, which the layer-norm layer and the transformer block call) and the GPU
- * (norm_cuda.cu, a warp per row running the same element formulas), as ta_math.h does
+ * (ta_norm_cuda.cu, a warp per row running the same element formulas), as ta_math.h does
  * for the element-wise formulas. The sums run in double (in index order on the CPU, in
  * a fixed lane order on the GPU), so on both sides a row's mean, rstd and backward means
  * round to the same floats but for the rarest ties (nvcc -fmad=false: no contraction). */
@@ -12,7 +12,7 @@
 #include "ta_common.h"
 
 /* the pieces of a row's statistics, for the CPU's loop below and the GPU's warp per row
- * (norm_cuda.cu), which sums the same terms in another order: a deviation's square, and
+ * (ta_norm_cuda.cu), which sums the same terms in another order: a deviation's square, and
  * 1 / sqrt(biased variance + eps) from the sum ss of those squares */
 TA_HD double ta_ln_var_term(float x, double m) { return ((double)x - m) * ((double)x - m); }
 TA_HD float ta_ln_rstd_of(double ss, size_t F, float eps) {

@@ -1,5 +1,5 @@
 /* The sinusoidal positional encoding table: ta_posenc_value (ta_posenc.h) for every
- * entry, as the GPU's layer_posenc_cuda.cu computes it. */
+ * entry, as the GPU's layer_positional_encoding_cuda.cu computes it. */
 #include "ta_posenc.h"
 
 void ta_posenc_table(float *P, size_t T, size_t d) {

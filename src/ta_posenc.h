@@ -1,5 +1,5 @@
 /* The sinusoidal positional encoding (Vaswani et al.), shared by the layer (CPU:
- * layer_positional_encoding.c; GPU: layer_posenc_cuda.cu) and positional_encoding() in R:
+ * layer_positional_encoding.c; GPU: layer_positional_encoding_cuda.cu) and positional_encoding() in R:
  *   P[i, 2j] = sin(i / 10000^(2j/d)),  P[i, 2j+1] = cos(i / 10000^(2j/d))
  * computed in double and rounded once to float; odd d ends with a sine column. */
 #ifndef TA_POSENC_H

@@ -3,8 +3,8 @@
  *   weight_ih_l{l} [G*H, I_l], weight_hh_l{l} [G*H, H], bias_ih_l{l} [G*H], bias_hh_l{l} [G*H]
  * with I_0 = in_dim and I_l = H above, and dropout on the outputs of every cell but the
  * last (as nn.GRU/nn.LSTM). */
-#ifndef TA_RNN_COMMON_H
-#define TA_RNN_COMMON_H
+#ifndef TA_RNN_H
+#define TA_RNN_H
 
 #include "ta_layer.h"
 

@@ -1,7 +1,8 @@
-/* GRU and LSTM (stacked, PyTorch's equations and parameter layout: see layer_gru.c,
- * layer_lstm.c and rnn_common.h) on the GPU. Per cell: the input projections of all
+/* GRU and LSTM cells (stacked, PyTorch's equations and parameter layout: see ta_rnn.h,
+ * layer_gru.c and layer_lstm.c) on the GPU, for the GRU and LSTM layers
+ * (layer_gru_cuda.cu, layer_lstm_cuda.cu) and seq2seq's encoder and decoder. Per cell: the input projections of all
  * time steps are one cuBLAS product; then, where W_hh fits in a block's shared memory,
- * the whole recurrence is one launch (rnn_seq_cuda.cu, forward and backward); else each
+ * the whole recurrence is one launch (ta_rnn_seq_cuda.cu, forward and backward); else each
  * step multiplies only h_{t-1} by W_hh (one product over the batch) and runs one fused
  * kernel. Either way the per-unit math is ta_gru_cell / ta_lstm_cell (ta_rnn_math.h, on
  * ta_math.h), the CPU's formulas.
@@ -98,7 +99,7 @@ __global__ void ta_lstm_step_grad_kernel(float *dg, float *dc, const float *dc_a
 
 static int launched(ta_msg *msg) { return TA_CUDA_LAUNCHED(msg); }
 
-/* ---- the step kernels and one cell over a sequence, for other layers (rnn_cuda.h) ---- */
+/* ---- the step kernels and one cell over a sequence, for other layers (ta_cuda_rnn.h) ---- */
 
 extern "C" int ta_cuda_gru_step(float *gates, float *hn, float *h, const float *hp,
                                 const float *b_hh, size_t B, size_t T, size_t H, size_t t,
@@ -228,7 +229,8 @@ extern "C" int ta_cuda_rnn_cell_backward(int lstm, float *dx, float *dW, float *
   return TA_OK;
 }
 
-/* ---- the GRU and LSTM layers ---- */
+/* ---- the stacked-cell layer of GRU and LSTM (their ops tables: layer_gru_cuda.cu,
+ * layer_lstm_cuda.cu) ---- */
 
 /* whether dropout follows the cells below the top one (the configuration; whether a
  * pass applies it is ps->training, the same in a forward and its backward) */
@@ -236,7 +238,7 @@ static int has_dropout(const ta_layer *L) {
   return L->cfg.rnn.dropout > 0.0f && L->cfg.rnn.num_layers > 1;
 }
 
-static size_t rnn_cache(const ta_layer *L, size_t B, size_t T) {
+extern "C" size_t ta_cuda_rnn_layer_cache(const ta_layer *L, size_t B, size_t T) {
   size_t G = (size_t)gates_of(L), H = (size_t)L->cfg.rnn.hidden, nl = (size_t)L->cfg.rnn.num_layers;
   size_t drop = has_dropout(L) ? (nl - 1) * 2 * B * T * H : 0;
   return nl * B * T * (G + 2) * H + B * G * H + drop;
@@ -252,7 +254,7 @@ static int dropping(const ta_layer *L, const ta_cuda_pass *ps) {
   return has_dropout(L) && ps->training;
 }
 
-static size_t rnn_scratch(const ta_layer *L, size_t B, size_t T) {
+extern "C" size_t ta_cuda_rnn_layer_scratch(const ta_layer *L, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden;
   return B * T * H + ta_cuda_rnn_cell_work(gates_of(L) == LSTM_G, B, T, H);
 }
@@ -270,7 +272,7 @@ static cell_bufs cell_at(const ta_layer *L, size_t G, float *cache, int l, size_
   return c;
 }
 
-static int rnn_forward(const ta_layer *L, float *out, float *cache, const float *in,
+extern "C" int ta_cuda_rnn_layer_forward(const ta_layer *L, float *out, float *cache, const float *in,
                        const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
                        ta_msg *msg) {
   int G_ = gates_of(L), st = TA_OK, nl = L->cfg.rnn.num_layers;
@@ -299,7 +301,7 @@ static int rnn_forward(const ta_layer *L, float *out, float *cache, const float 
   return ta_cuda_copy_rows(out, H, c.h + (T - 1) * H, T * H, H, B, msg);
 }
 
-static int rnn_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+extern "C" int ta_cuda_rnn_layer_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
                         const float *dout, const float *in, const float *out, const float *cache,
                         const float *params, const ta_cuda_pass *ps, size_t B, size_t T,
                         ta_msg *msg) {
@@ -334,8 +336,3 @@ static int rnn_backward(const ta_layer *L, float *din, float *dparams, float *sc
   }
   return TA_OK;
 }
-
-extern "C" const ta_cuda_layer_ops ta_cuda_gru_ops = {rnn_cache, rnn_scratch, rnn_forward,
-                                                      rnn_backward, NULL};
-extern "C" const ta_cuda_layer_ops ta_cuda_lstm_ops = {rnn_cache, rnn_scratch, rnn_forward,
-                                                       rnn_backward, NULL};

@@ -1,5 +1,5 @@
 /* Per-element formulas of the GRU and LSTM cells (forward and backward), written once
- * for the CPU and the GPU (TA_HD, as ta_math.h). The GPU cell kernels (rnn_cuda.cu)
+ * for the CPU and the GPU (TA_HD, as ta_math.h). The GPU cell kernels (ta_rnn_cuda.cu)
  * call these; they compose ta_math.h's functions in exactly the order of the CPU
  * loops in layer_gru.c and layer_lstm.c (same operations, same rounding), which should
  * call them too so that each formula exists once. Gate pre-activations arrive as the

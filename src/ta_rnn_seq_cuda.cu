@@ -1,17 +1,17 @@
 /* The recurrence of a GRU or LSTM cell over a whole sequence in one kernel launch:
  * forward (every step's cell) and backward through time (every step's cell gradient and
- * dL/dh_{t-1}). rnn_cuda.cu's per-step path launches a cuBLAS product and a cell kernel
+ * dL/dh_{t-1}). ta_rnn_cuda.cu's per-step path launches a cuBLAS product and a cell kernel
  * per step (and two per step backward), so a small cell was launch-bound: about 10 us a
  * step on an H200 where PyTorch's cuDNN takes about 2. Here each block owns one sequence
  * b, keeps W_hh in shared memory for all T steps, and computes h_{t-1} W_hh^T (forward)
  * or da_t W_hh (backward) itself, each element summed in a fixed order (no atomics: a
  * run repeated gives the same bits). The per-unit math is ta_rnn_math.h's, as on the CPU
- * and in rnn_cuda.cu's step kernels; the input projections, the weight and bias
- * gradients and dx stay cuBLAS products over all steps (rnn_cuda.cu).
+ * and in ta_rnn_cuda.cu's step kernels; the input projections, the weight and bias
+ * gradients and dx stay cuBLAS products over all steps (ta_rnn_cuda.cu).
  *
  * Used when W_hh fits in a block's shared memory (ta_cuda_rnn_seq_fits: GRU up to H = 138
  * and LSTM up to H = 119 on an H100/H200's 227 KiB); larger cells take the per-step path.
- * Layouts as rnn_cuda.h: rows b*T + t of gates [BT, G*H], aux [BT, H], h [BT, H]. */
+ * Layouts as ta_cuda_rnn.h: rows b*T + t of gates [BT, G*H], aux [BT, H], h [BT, H]. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"
 #include "ta_cuda_rnn.h"

@@ -46,7 +46,7 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
              const ta_train_cfg *cfg, double *loss_hist, double *val_hist, ta_train_result *res,
              ta_msg *msg);
 
-/* What the CPU loop and the GPU one (train_cuda.cu) share, so that a seed gives both
+/* What the CPU loop and the GPU one (ta_train_cuda.cu) share, so that a seed gives both
  * the same batches and both stop by the same rule. */
 /* Fisher-Yates shuffle of idx [n] with the core's generator */
 void ta_shuffle(size_t *idx, size_t n, ta_rng *rng);

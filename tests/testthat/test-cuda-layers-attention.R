@@ -1,5 +1,5 @@
-# The attention layers on the GPU (src/attn_cuda.cu, layer_attention_cuda.cu,
-# mha_cuda.cu) against the CPU core: single-head attention with each score (dot,
+# The attention layers on the GPU (src/ta_attn_cuda.cu, layer_attention_cuda.cu,
+# ta_mha_cuda.cu, layer_multihead_attention_cuda.cu) against the CPU core: single-head attention with each score (dot,
 # scaled_dot, additive, cosine), a local window, causal and padding masks, multi-head
 # attention, and the transformer encoder block (post- and pre-norm, relu and gelu). Skipped without a usable CUDA device (the CPU emulation of
 # tools/cuda-emu counts as one: it runs these code paths on the CPU).

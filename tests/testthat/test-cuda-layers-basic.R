@@ -1,8 +1,8 @@
-# The GPU paths of layer_norm, positional_encoding, dropout and conv1d (norm_cuda.cu,
-# layer_posenc_cuda.cu, layer_dropout_cuda.cu, layer_conv1d_cuda.cu) against the CPU
-# core. The GPU comparisons need a device and are skipped without one (they run against
-# tools/cuda-emu's emulation too); the check that the C core gives these layers a GPU
-# path runs on any CUDA build.
+# The GPU paths of layer_norm, positional_encoding, dropout and conv1d
+# (src/layer_layer_norm_cuda.cu, layer_positional_encoding_cuda.cu, layer_dropout_cuda.cu,
+# layer_conv1d_cuda.cu) against the CPU core. The GPU comparisons need a device and are
+# skipped without one (they run against tools/cuda-emu's emulation too); the check that
+# the C core gives these layers a GPU path runs on any CUDA build.
 #
 # Tolerances: helper-cuda.R, whose parity checks these are. The per-row and
 # per-element formulas are the CPU's own functions (ta_norm_math.h, ta_posenc.h,

@@ -1,5 +1,5 @@
-# Training and prediction on the GPU (src/net_cuda.cu, rnn_cuda.cu, layer_*_cuda.cu,
-# train_cuda.cu) against the CPU core, for the networks that have a GPU path: dense,
+# Training and prediction on the GPU (src/ta_net_cuda.cu, ta_rnn_cuda.cu, layer_*_cuda.cu,
+# ta_train_cuda.cu) against the CPU core, for the networks that have a GPU path: dense,
 # activation, last_step, GRU and LSTM (stacked, with or without return_sequences).
 # The GPU comparisons need a device and are skipped without one; the errors that do not
 # (unsupported layers, no usable device, a build without CUDA) run everywhere.

@@ -1,5 +1,5 @@
 /* The cuBLAS subset tsattn uses, emulated on the CPU (see cuda_runtime.h here). The
- * package looks cuBLAS up with dlopen/dlsym (src/blas_cuda.cu); in the emulation those
+ * package looks cuBLAS up with dlopen/dlsym (src/ta_blas_cuda.cu); in the emulation those
  * two resolve to the functions below, never to a real libcublas. */
 #ifndef TA_EMU_CUBLAS_V2_H
 #define TA_EMU_CUBLAS_V2_H
