@@ -6,7 +6,8 @@
 #' query may see; masked keys have weight exactly 0. Nothing is computed for this
 #' unless you ask: training and `predict()` do not copy the weights out.
 #'
-#' @param object A network (or, later, a fit or a forecast).
+#' @param object A network, a fitted model ([tsattn()], a collection or an ensemble) or
+#'   a forecast.
 #' @param ... Passed to methods: for networks `x` (inputs as for [predict()]) and
 #'   `lengths` (valid steps per sequence, or `NULL`).
 #' @return A named list of arrays.

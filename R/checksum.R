@@ -1,4 +1,4 @@
-# Checksums of fitted models (issue 15): 33 of 128 byte-corrupted .rds files of fitted
+# Checksums of fitted models: without them, 33 of 128 byte-corrupted .rds files of fitted
 # models loaded and forecast altered values, since a flipped bit in a weight or a
 # scaling is still a valid number. tsattn() stores a checksum (FNV-1a over the bytes of
 # the doubles, src/api_util.c) of everything a forecast reads, and validate_*() compares

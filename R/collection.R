@@ -131,7 +131,7 @@ collection_from_frame <- function(y, call) {
              sprintf("one without %s", paste(miss, collapse = ", ")), call = call)
   extra <- setdiff(names(y), need)
   # extra columns constant within each key are static covariates (fit_collection());
-  # columns that change over time would be regressors, which are not supported yet
+  # columns that change over time would be regressors, which are not supported
   varying <- extra[vapply(extra, function(nm) {
     v <- y[[nm]]
     any(tapply(seq_along(v), as.character(y$key), function(i) length(unique(v[i])) > 1L))

@@ -1,4 +1,4 @@
-# Interrupts that keep the work (issue 15). An interrupt (Ctrl-C, SIGINT) during the
+# Interrupts that keep the work. An interrupt (Ctrl-C, SIGINT) during the
 # C training loop stops it at the next batch; the loop frees what it holds and returns
 # the weights of the completed epochs (ta_train_loop), and fit() then signals a
 # condition of class c("tsattn_interrupt", "interrupt", "condition") whose `object` is

@@ -8,8 +8,8 @@ check_optional_count <- function(x, arg, min = 1L, call = sys.call(-1L)) {
 
 #' Self-attention layer (single head)
 #'
-#' Learned projections `Q = x Wq^T`, `K = x Wk^T`, `V = x Wv^T` (as the seed's
-#' `AttentionLayer(in_channels, out_channels, key_channels)`), scores of every query
+#' Learned projections `Q = x Wq^T`, `K = x Wk^T`, `V = x Wv^T` (in PyTorch terms an
+#' `AttentionLayer(in_channels, out_channels, key_channels)` of three `Linear`s), scores of every query
 #' against every key, a softmax over the keys, and the weighted sum of the values.
 #' Scores: "dot" `q.k`; "scaled_dot" `q.k / sqrt(key_dim)`; "additive" (Bahdanau)
 #' `v' tanh(q + k)` with a learned `v`; "cosine" the cosine similarity of `q` and `k`
@@ -27,7 +27,7 @@ check_optional_count <- function(x, arg, min = 1L, call = sys.call(-1L)) {
 #' @param window `NULL` (all keys) or `w`: each query sees only keys within `+-w` steps
 #'   (local attention).
 #' @param causal `TRUE`: no query sees a later key.
-#' @param bias Add biases to the projections (the seed's layer has none).
+#' @param bias Add biases to the projections.
 #' @return A layer specification, for [sequential()].
 #' @examples
 #' layer_attention(units = 64, key_dim = 96, score = "dot")

@@ -8,8 +8,8 @@ need_ggplot2 <- function(call = sys.call(-1L)) {
 #' Heatmap of the sinusoidal positional encoding
 #'
 #' The matrix of [positional_encoding()] as a heatmap, position down the rows and
-#' encoding dimension across, as in the third seed's figure
-#' (`show_heatmaps(P, xlabel = "Encoding dimension", ylabel = "Position")`).
+#' encoding dimension across (as d2l's
+#' `show_heatmaps(P, xlabel = "Encoding dimension", ylabel = "Position")`).
 #'
 #' @param length Number of positions.
 #' @param d_model Width of the encoding.

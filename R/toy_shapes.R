@@ -1,6 +1,6 @@
-#' The fourth seed's toy task: noisy triangles and boxes
+#' A toy sequence task: noisy triangles and boxes
 #'
-#' François Fleuret's sequence-to-sequence toy task, ported from the seed's PyTorch code.
+#' François Fleuret's sequence-to-sequence toy task, ported from his PyTorch code.
 #' Each input sequence holds two triangles and two boxes of random position, height
 #' (1 to 25) and width (5 to 11) plus uniform noise in `+-noise / 2`; the target is the
 #' same sequence with the two triangles given their mean height and the two boxes
@@ -55,7 +55,7 @@ toy_shapes_draw <- function(nb, len, noise) {
   list(x = input$y[keep, , drop = FALSE], y = target$y[keep, , drop = FALSE])
 }
 
-# the seed's positions_to_sequences(): the four shapes on a grid 0..len-1, their
+# Fleuret's positions_to_sequences(): the four shapes on a grid 0..len-1, their
 # maximum, noise; and whether two shapes touch (two nonzero within two steps)
 toy_shapes_render <- function(tr, bx, len, noise) {
   nb <- nrow(tr$pos)

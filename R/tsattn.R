@@ -143,7 +143,8 @@ is_seq2seq <- function(net) any(vapply(net$layers, function(l) identical(l$type,
 #'   whole numbers for yearly; the frequency is the inverse of the smallest step), or a
 #'   `zoo::yearmon` (frequency 12) or `zoo::yearqtr` (4), or a `Date` whose dates are a
 #'   month, a quarter or a year apart (frequency 12, 4 or 1). Each key's periods must
-#'   be consecutive (no gaps). Regressor columns are not supported yet.
+#'   be consecutive (no gaps). Other columns must be constant within each key (static
+#'   covariates, see `static`): time-varying regressor columns are not supported.
 #'
 #' Members that are empty, only `NA`, have missing values, are too short (5
 #' observations for the default) or have another frequency than the rest, duplicated

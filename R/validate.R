@@ -1,8 +1,8 @@
-# Checks of fitted objects before use (issue 15). A fit is a plain R list that can be
-# edited or come back corrupted from an .rds file; forecast(), predict() and
-# attention() used to trust its fields, so that `lookback` 2.5, `scale` 0, `center` of
-# the wrong length, a NULL `val_resid`, `lag` -1, `seq2seq` TRUE on a GRU fit or a
-# combination without one of its models forecast without an error. Every field they
+# Checks of fitted objects before use. A fit is a plain R list that can be edited or
+# come back corrupted from an .rds file; were forecast(), predict() and attention() to
+# trust its fields, `lookback` 2.5, `scale` 0, `center` of the wrong length, a NULL
+# `val_resid`, `lag` -1, `seq2seq` TRUE on a GRU fit or a combination without one of
+# its models would forecast without an error. Every field they
 # read is checked here against the others and against the network, and a mismatch is
 # an error naming the field.
 

@@ -1,4 +1,4 @@
-/* Single-head self-attention (R's layer_attention()), the seed's AttentionLayer with a
+/* Single-head self-attention (R's layer_attention()): query, key and value projections with a
  * choice of scores, local windows, causal masking and padding:
  *   Q = x Wq^T (+ bq) [B,T,dk], K = x Wk^T (+ bk) [B,T,dk], V = x Wv^T (+ bv) [B,T,U]
  *   out[b] = softmax(score(Q[b], K[b]) masked) V[b]   [B,T,U]

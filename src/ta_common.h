@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-/* Element-wise formulas are shared by the CPU and (later) the CUDA backend:
- * under nvcc TA_HD becomes __host__ __device__, so each formula exists once. */
+/* Element-wise formulas are shared by the CPU and the CUDA backend: under nvcc TA_HD
+ * becomes __host__ __device__, so each formula exists once. */
 #ifdef __CUDACC__
 #define TA_HD __host__ __device__ static inline
 #else

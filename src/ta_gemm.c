@@ -169,9 +169,9 @@ static int blocked(float *C, size_t ldc, const float *A, size_t sa, size_t sk,
                    const float *Bp, size_t M, size_t N, size_t K, int accumulate) {
   ta_ukr u = ta_gemm_ukr();
   size_t MR = u.mr, np = (N + NR - 1) / NR, step = u.nr / NR, ntile = (np + step - 1) / step;
-  /* threads when one k block's product is worth a parallel region (as before the
-   * blocking: long thin products, the weight gradients of small layers, stay on one
-   * thread, where a busy machine's descheduled thread cannot stall them) */
+  /* threads when one k block's product is worth a parallel region (long thin products,
+   * the weight gradients of small layers, stay on one thread, where a busy machine's
+   * descheduled thread cannot stall them) */
   int nt = (double)M * (double)N * (double)min_sz(K, KC) > TA_PAR_MIN_FLOPS ? ta_threads() : 1;
   if (nt < 1) nt = 1;
   size_t mc = (MC_TARGET + MR - 1) / MR * MR;

@@ -35,7 +35,7 @@ extern "C" int ta_cuda_net_unsupported(const ta_net *net, ta_msg *why) {
   for (int i = 0; i < net->n_layers; i++) {
     const ta_layer *L = &net->layers[i];
     if (gpu_ops_for(L)) continue;
-    ta_fail(why, TA_ERR_ARG, "layer %d (%s) has no GPU implementation yet", i + 1, L->ops->kind);
+    ta_fail(why, TA_ERR_ARG, "layer %d (%s) has no GPU implementation", i + 1, L->ops->kind);
     return i;
   }
   return -1;
@@ -296,7 +296,7 @@ extern "C" int ta_cuda_net_attn_weights(ta_cuda_net *g, int i, float *out, size_
   int heads = ta_net_attn_heads(net, i);
   if (heads == 0) return ta_fail(msg, TA_ERR_ARG, "layer %d (%s) has no attention", i + 1, L->ops->kind);
   if (!g->ops[i]->attn_weights)
-    return ta_fail(msg, TA_ERR_ARG, "layer %d (%s) has no GPU attention weights yet", i + 1,
+    return ta_fail(msg, TA_ERR_ARG, "layer %d (%s) has no GPU attention weights", i + 1,
                    L->ops->kind);
   size_t tq, tk, t = T;
   ta_net_attn_weights(net, i, NULL, B, T, &tq, &tk);

@@ -3,9 +3,9 @@
  * per row (ta_cuda_warp.h): the lanes read the row with unit stride and run the element
  * formulas of ta_norm_math.h, the ones ta_norm.c runs on the CPU; each row's sums are in
  * double, the lanes' parts added in a fixed order (no atomics, no order that depends on
- * the launch), so they round to the CPU's floats but for the rarest ties. A thread per
- * row, as before, read rows 64 floats apart across a warp: 87 us for one backward of the
- * W4 workload's 3200 rows on an H200 (ncu, 2026-12-04), most of a training step's time.
+ * the launch), so they round to the CPU's floats but for the rarest ties. (A thread per
+ * row read rows 64 floats apart across a warp: 87 us for one backward of the W4
+ * workload's 3200 rows on an H200 (ncu, 2026-12-04), most of a training step's time.)
  * gamma's and beta's gradients are column sums over the rows, as ones^T [dy * xhat] and
  * ones^T dy through cuBLAS (ta_cuda_bias_grad): a fixed order too. */
 #include "ta_cuda_check.h"

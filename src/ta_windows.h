@@ -1,7 +1,7 @@
 /* Training windows cut from series on the fly, batch by batch, so that a global model
- * over many series holds the series in memory and never all of its windows (issue 12:
- * the darts and neuralforecast global models ran out of memory building every window
- * up front).
+ * over many series holds the series in memory and never all of its windows (global
+ * models that build every window up front, as darts' and neuralforecast's, run out of
+ * memory).
  *
  * The series are concatenated in z [total]. Window i ends at position origin[i] of its
  * series, which occupies positions first[i] .. last[i] of z. At an origin o the series'

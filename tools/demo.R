@@ -1,10 +1,10 @@
-# make demo: forecast a real series with its attention, and the first seed's task.
+# make demo: forecast a real series with its attention, and a GRU learning a sine.
 # Writes PNGs to demo-output/:
 #   airpassengers-forecast.png   the default tsattn() model's forecast of AirPassengers
 #   airpassengers-attention.png  its attention heatmap (query time x key time, per head)
 #   airpassengers-attention-series.png  which past months the next forecast looked at
 #   airpassengers-loss.png       training and validation loss
-#   sine-prediction.png, sine-loss.png  the 2-layer GRU(4) of the first seed
+#   sine-prediction.png, sine-loss.png  the 2-layer GRU(4) on a 5 Hz sine
 #   collection-forecast.png      one global model's forecasts of a collection, a few keys
 suppressPackageStartupMessages({
   library(tsattn)
@@ -41,7 +41,7 @@ cat(sprintf("tsattn(<4 series>) global model fitted and forecast in %.1f s\n",
 print(gfit)
 save(autoplot(gfc, keys = c("female", "all", "air")), "collection-forecast.png", h = 6)
 
-# 2. the first seed: a 2-layer GRU(4) learns a 5 Hz sine one step ahead
+# 2. a 2-layer GRU(4) learns a 5 Hz sine one step ahead
 s <- sin(seq(0, 2 * pi * 5, length.out = 201))
 x <- array(s[1:200], c(1, 200, 1))
 y <- array(s[2:201], c(1, 200, 1))
@@ -52,7 +52,7 @@ net <- fit(net, x, y, epochs = 300, batch_size = 1, optimizer = optimizer_adam(l
 secs <- proc.time()[["elapsed"]] - t0
 pred <- predict(net, x)
 mse <- mean((pred - y)^2)
-cat(sprintf("seed task: trained in %.2f s; MSE of the one-step prediction: %.5f\n", secs, mse))
+cat(sprintf("sine GRU: trained in %.2f s; MSE of the one-step prediction: %.5f\n", secs, mse))
 df <- data.frame(t = rep(1:200, 2), value = c(y, pred),
                  series = rep(c("target s[t+1]", "prediction"), each = 200))
 p1 <- ggplot(df, aes(t, value, colour = series, linetype = series)) +

@@ -5,7 +5,7 @@ dir.create("man/figures", showWarnings = FALSE)
 ggsave("man/figures/positional-encoding.png", plot_positional_encoding(60, 32),
        width = 4, height = 4.5, dpi = 90)
 
-# the first seed solved by attention; its causal attention, head by head
+# the sine solved by attention; its causal attention, head by head
 s <- sin(seq(0, 2 * pi * 5, length.out = 201))
 x <- array(s[1:200], c(1, 200, 1))
 y <- array(s[2:201], c(1, 200, 1))
