@@ -14,7 +14,6 @@
 #include "ta_layer.h"
 #include "ta_attn.h"
 #include "ta_gemm.h"
-#include "ta_attn_block.h"
 #include "ta_attn_math.h"
 
 

@@ -55,7 +55,7 @@ extern "C" const float *ta_cuda_attn_weights(const ta_cuda_attn *a, const float 
   return cache;
 }
 
-/* the factor the dot-product scores are multiplied by (ta_attn_block.c's dot_scale) */
+/* the factor the dot-product scores are multiplied by (ta_attn.c's dot_scale) */
 static float dot_scale(const ta_cuda_attn *a) {
   return a->score == TA_SCORE_SCALED_DOT ? 1.0f / sqrtf((float)a->dk) : 1.0f;
 }

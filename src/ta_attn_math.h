@@ -1,4 +1,4 @@
-/* Row formulas of the attention layers, written once for the CPU (ta_attn_block.c) and
+/* Row formulas of the attention layers, written once for the CPU (ta_attn.c) and
  * the GPU (ta_attn_cuda.cu): TA_HD, as ta_math.h. The CPU kernels call them for every row
  * they compute, so the CPU tests cover the arithmetic the GPU kernels run (one GPU
  * thread per score row: the same function, the same order of operations).

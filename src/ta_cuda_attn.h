@@ -4,7 +4,7 @@
  * weighted sum of the values, and the backward of all of it. The products (S = Q K^T,
  * O = P V and their gradients) are strided-batched cuBLAS calls over the sequences, one
  * per head; the row formulas (masks, softmax and its backward, the cosine and additive
- * scores) are ta_attn_math.h's, the ones the CPU kernels (ta_attn_block.c) call, run by
+ * scores) are ta_attn_math.h's, the ones the CPU kernels (ta_attn.c) call, run by
  * one GPU thread per score row. Every sum has a fixed order (no atomics).
  *
  * Layout: head h of sequence b reads its queries at q + b*T*ldq + h*dk (T rows of dk,

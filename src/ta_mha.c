@@ -15,7 +15,7 @@
 #include <string.h>
 #include "ta_mha.h"
 #include "ta_gemm.h"
-#include "ta_attn_block.h"
+#include "ta_attn.h"
 #include "ta_attn_math.h"
 
 

@@ -3,12 +3,12 @@
  *   dV = Pd^T dO,  dPd = dO V^T,  dP = dPd * drop,  dS = P * (dP - rowsum(P * dP)),
  * then dQ, dK (and the score's own parameters) through the score function.
  * Rows are visited in order and every sum runs in a fixed order, so results do not
- * depend on the thread that runs a block. See ta_attn_block.h for the definitions. */
+ * depend on the thread that runs a block. See ta_attn.h for the definitions. */
 #include "ta_simd.h" /* first: see there */
 #include <math.h>
 #include <string.h>
-#include "ta_attn_block.h"
 #include "ta_attn.h"
+#include "ta_attn_math.h"
 #include "ta_vec.h"
 #include "ta_math.h"
 #include "ta_gemm.h"
