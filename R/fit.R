@@ -149,7 +149,7 @@ check_features <- function(x, object, arg = "x", call = sys.call(-1L)) {
 #' @param clipnorm `NULL` or the largest global L2 norm of the gradient.
 #' @param validation_data `NULL` or `list(x, y)` (or `list(x, y, lengths)`), used
 #'   instead of `validation_split`.
-#' @param lengths `NULL` or the number of valid steps of each sequence (the seed's
+#' @param lengths `NULL` or the number of valid steps of each sequence (d2l's
 #'   `valid_lens`): attention gives padded keys zero weight and the loss skips padded
 #'   steps.
 #' @param ... Not used.

@@ -2,7 +2,7 @@
  * order and names in layer_seq2seq.c) on the GPU. The host's layer and parameter layout
  * (layer_seq2seq.h) are used as they are; only the buffers are on the device.
  *
- * Arithmetic shared with the CPU path: the cells are rnn_cuda.cu's fused step kernels
+ * Arithmetic shared with the CPU path: the cells are ta_rnn_cuda.cu's fused step kernels
  * (ta_rnn_math.h), the attention rows ta_attn_math.h's (valid length, additive score,
  * masked softmax, their gradients): one thread per key or per row, in the CPU's order. Products go
  * through cuBLAS: per-sequence scores (dot, general) and contexts as strided-batched
@@ -16,7 +16,7 @@
  * on them with T = T1 and the weight gradients are one product over all B*T1 rows.
  *
  * Device cache (BT = B*T, Kd = A additive, H otherwise, DI = O + H):
- *   eg [BT, GH], eaux [BT, H], E [BT, H] the encoder (rnn_cuda.h's cell layout),
+ *   eg [BT, GH], eaux [BT, H], E [BT, H] the encoder (ta_cuda_rnn.h's cell layout),
  *   hp [B, GH], K [BT, Kd] keys (not for dot), Gd [B*T1, GH], Ad [B*T1, H] (GRU hn,
  *   LSTM c), S [B*T1, H] decoder states, U [B*T1, DI] decoder inputs, P [B, Hz, T]
  *   attention weights (the layout attn_weights returns), Q [B*T1, Kd] queries
