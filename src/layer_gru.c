@@ -34,6 +34,50 @@ static size_t gru_scratch(const ta_layer *L, size_t B, size_t T) {
 }
 static void gru_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
+/* One cell's recurrence over every step, for sequences [b0, b1) (ta_rnn_rows). */
+typedef struct {
+  ta_rnn_cell c;
+  float *hp;             /* [B, 3H] h_{t-1} W_hh^T, each block its own rows */
+  const float *Wp, *b_hh; /* W_hh^T packed; b_hh [3H] */
+  const ta_pass *ps;
+  size_t T, H;
+} gru_steps;
+
+TA_SIMD_CLONES static void gru_forward_rows(void *ctx, size_t b0, size_t b1) {
+  const gru_steps *k = ctx;
+  ta_rnn_cell c = k->c;
+  size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
+  const float *b_hh = k->b_hh;
+  for (size_t t = 0; t < T; t++) {
+    if (ta_pass_stopped(k->ps)) break; /* an interrupt: this pass is discarded */
+    /* hp[b, 3H] = h_{t-1} W_hh^T + b_hh (h_{-1} = 0) */
+    float *hp = k->hp + b0 * GH;
+    if (t > 0) ta_gemm_packed(hp, GH, c.h + (b0 * T + t - 1) * H, T * H, k->Wp, nb, GH, H, 0);
+    else memset(hp, 0, nb * GH * sizeof(float));
+    for (size_t b = b0; b < b1; b++) {
+      size_t row = b * T + t;
+      float *g = c.gates + row * GH, *p = k->hp + b * GH;
+      /* h_{-1} = 0: at t = 0 hp is all zeros, so its first H floats serve (a pointer
+       * that is never NULL keeps the loop below free of branches) */
+      const float *hprev = t > 0 ? c.h + (row - 1) * H : p;
+      /* branch-free gate math (ta_math.h): vectorised over j */
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+      for (size_t j = 0; j < H; j++) {
+        float rr, zz, nn, hn;
+        float h = ta_gru_cell(&rr, &zz, &nn, &hn, g[j], g[H + j], g[2 * H + j], p[j], p[H + j],
+                              p[2 * H + j], b_hh[j], b_hh[H + j], b_hh[2 * H + j], hprev[j]);
+        g[j] = rr;
+        g[H + j] = zz;
+        g[2 * H + j] = nn;
+        c.aux[row * H + j] = hn;
+        c.h[row * H + j] = h;
+      }
+    }
+  }
+}
+
 TA_SIMD_CLONES static void gru_forward(const ta_layer *L, float *out, float *cache, const float *in,
                         const float *params, const ta_pass *ps, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
@@ -50,36 +94,58 @@ TA_SIMD_CLONES static void gru_forward(const ta_layer *L, float *out, float *cac
     for (size_t r = 0; r < BT; r++)
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j];
     ta_gemm_pack_t(Wp, W_hh, H, GH, H);
-    for (size_t t = 0; t < T; t++) {
-      if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
-      /* hp[B, 3H] = h_{t-1} W_hh^T + b_hh (h_{-1} = 0) */
-      if (t > 0) ta_gemm_packed(hp, GH, c.h + (t - 1) * H, T * H, Wp, B, GH, H, 0);
-      else memset(hp, 0, B * GH * sizeof(float));
-      for (size_t b = 0; b < B; b++) {
-        size_t row = b * T + t;
-        float *g = c.gates + row * GH, *p = hp + b * GH;
-        /* h_{-1} = 0: at t = 0 hp is all zeros, so its first H floats serve (a pointer
-         * that is never NULL keeps the loop below free of branches) */
-        const float *hprev = t > 0 ? c.h + (row - 1) * H : hp;
-        /* branch-free gate math (ta_math.h): vectorised over j */
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-        for (size_t j = 0; j < H; j++) {
-          float rr, zz, nn, hn;
-          float h = ta_gru_cell(&rr, &zz, &nn, &hn, g[j], g[H + j], g[2 * H + j], p[j], p[H + j],
-                                p[2 * H + j], b_hh[j], b_hh[H + j], b_hh[2 * H + j], hprev[j]);
-          g[j] = rr;
-          g[H + j] = zz;
-          g[2 * H + j] = nn;
-          c.aux[row * H + j] = hn;
-          c.h[row * H + j] = h;
-        }
-      }
-    }
+    gru_steps k = {c, hp, Wp, b_hh, ps, T, H};
+    ta_rnn_rows(gru_forward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     x = ta_rnn_next_input(L, &c, ps, BT);
   }
   ta_rnn_emit(L, out, c.h, B, T);
+}
+
+/* One cell's backward recurrence over every step, for sequences [b0, b1). */
+typedef struct {
+  ta_rnn_cell c;
+  const float *dH;
+  float *dg, *dP, *dhcur, *dhnext;
+  const float *zero, *Wp;
+  const ta_pass *ps;
+  size_t T, H;
+} gru_back_steps;
+
+TA_SIMD_CLONES static void gru_backward_rows(void *ctx, size_t b0, size_t b1) {
+  const gru_back_steps *k = ctx;
+  ta_rnn_cell c = k->c;
+  size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
+  memset(k->dhnext + b0 * H, 0, nb * H * sizeof(float));
+  for (size_t t = T; t-- > 0;) {
+    if (ta_pass_stopped(k->ps)) break; /* an interrupt: this pass is discarded */
+    for (size_t b = b0; b < b1; b++) {
+      size_t row = b * T + t;
+      const float *g = c.gates + row * GH, *hn = c.aux + row * H;
+      const float *hprev = t > 0 ? c.h + (row - 1) * H : k->zero;
+      float *dgr = k->dg + row * GH, *dp = k->dP + row * GH;
+      const float *dHr = k->dH + row * H, *dnx = k->dhnext + b * H;
+      float *dcur = k->dhcur + b * H;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+      for (size_t j = 0; j < H; j++) {
+        float dar, daz, dan, rr = g[j];
+        /* returns the direct path h -> h' */
+        dcur[j] = ta_gru_cell_grad(&dar, &daz, &dan, dHr[j] + dnx[j], rr, g[H + j],
+                                   g[2 * H + j], hn[j], hprev[j]);
+        dgr[j] = dar;
+        dgr[H + j] = daz;
+        dgr[2 * H + j] = dan;
+        dp[j] = dar;
+        dp[H + j] = daz;
+        dp[2 * H + j] = dan * rr;
+      }
+    }
+    /* dh_{t-1} = dh z + dP_t W_hh (rows b*T + t: stride T*3H) */
+    if (t > 0)
+      ta_gemm_packed(k->dhcur + b0 * H, H, k->dP + (b0 * T + t) * GH, T * GH, k->Wp, nb, H, GH, 1);
+    memcpy(k->dhnext + b0 * H, k->dhcur + b0 * H, nb * H * sizeof(float));
+  }
 }
 
 TA_SIMD_CLONES static void gru_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
@@ -105,36 +171,8 @@ TA_SIMD_CLONES static void gru_backward(const ta_layer *L, float *din, float *dp
       x = below.hd ? below.hd : below.h;
     }
     ta_gemm_pack_n(Wp, W_hh, H, H, GH);
-    memset(dhnext, 0, B * H * sizeof(float));
-    for (size_t t = T; t-- > 0;) {
-      if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
-      for (size_t b = 0; b < B; b++) {
-        size_t row = b * T + t;
-        const float *g = c.gates + row * GH, *hn = c.aux + row * H;
-        const float *hprev = t > 0 ? c.h + (row - 1) * H : zero;
-        float *dgr = dg + row * GH, *dp = dP + row * GH;
-        const float *dHr = dH + row * H, *dnx = dhnext + b * H;
-        float *dcur = dhcur + b * H;
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-        for (size_t j = 0; j < H; j++) {
-          float dar, daz, dan, rr = g[j];
-          /* returns the direct path h -> h' */
-          dcur[j] = ta_gru_cell_grad(&dar, &daz, &dan, dHr[j] + dnx[j], rr, g[H + j],
-                                     g[2 * H + j], hn[j], hprev[j]);
-          dgr[j] = dar;
-          dgr[H + j] = daz;
-          dgr[2 * H + j] = dan;
-          dp[j] = dar;
-          dp[H + j] = daz;
-          dp[2 * H + j] = dan * rr;
-        }
-      }
-      /* dh_{t-1} = dh z + dP_t W_hh (rows b*T + t: stride T*3H) */
-      if (t > 0) ta_gemm_packed(dhcur, H, dP + t * GH, T * GH, Wp, B, H, GH, 1);
-      memcpy(dhnext, dhcur, B * H * sizeof(float));
-    }
+    gru_back_steps k = {c, dH, dg, dP, dhcur, dhnext, zero, Wp, ps, T, H};
+    ta_rnn_rows(gru_backward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     /* db_hh over every step; dW_hh[3H, H] += sum_t dP_t^T h_{t-1} as one product: row r
      * of dP (r >= 1) meets row r - 1 of h, which is h_{t-1} of the same sequence, except
      * at t = 0, where the rows of dP are zeroed first (h_{-1} = 0) */

@@ -30,6 +30,87 @@ static size_t lstm_scratch(const ta_layer *L, size_t B, size_t T) {
 }
 static void lstm_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
+/* One cell's recurrence (forward: hp, Wp = W_hh^T packed; backward: dH, dg, dhnext,
+ * dcnext, zero, Wp = W_hh packed) over every step, for sequences [b0, b1) (ta_rnn_rows). */
+typedef struct {
+  ta_rnn_cell c;
+  float *hp;
+  const float *Wp;
+  const float *dH;
+  float *dg, *dhnext, *dcnext;
+  const ta_pass *ps;
+  size_t T, H;
+} lstm_steps;
+
+TA_SIMD_CLONES static void lstm_forward_rows(void *ctx, size_t b0, size_t b1) {
+  const lstm_steps *k = ctx;
+  ta_rnn_cell c = k->c;
+  size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
+  for (size_t t = 0; t < T; t++) {
+    if (ta_pass_stopped(k->ps)) break; /* an interrupt: this pass is discarded */
+    /* hp = h_{t-1} W_hh^T, all zeros at t = 0 (h_{-1} = c_{-1} = 0, and its first H
+     * floats then stand for c_{-1}: no NULL, no branch in the loop below) */
+    float *hp = k->hp + b0 * GH;
+    if (t > 0) ta_gemm_packed(hp, GH, c.h + (b0 * T + t - 1) * H, T * H, k->Wp, nb, GH, H, 0);
+    else memset(hp, 0, nb * GH * sizeof(float));
+    for (size_t b = b0; b < b1; b++) {
+      size_t row = b * T + t;
+      float *g = c.gates + row * GH;
+      const float *p = k->hp + b * GH;
+      const float *cprev = t > 0 ? c.aux + (row - 1) * H : p;
+      /* branch-free gate math (ta_math.h): vectorised over j */
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+      for (size_t j = 0; j < H; j++) {
+        float ii, ff, gg, oo, cc;
+        float h = ta_lstm_cell(&ii, &ff, &gg, &oo, &cc, g[j] + p[j], g[H + j] + p[H + j],
+                               g[2 * H + j] + p[2 * H + j], g[3 * H + j] + p[3 * H + j],
+                               cprev[j]);
+        g[j] = ii;
+        g[H + j] = ff;
+        g[2 * H + j] = gg;
+        g[3 * H + j] = oo;
+        c.aux[row * H + j] = cc;
+        c.h[row * H + j] = h;
+      }
+    }
+  }
+}
+
+TA_SIMD_CLONES static void lstm_backward_rows(void *ctx, size_t b0, size_t b1) {
+  const lstm_steps *k = ctx;
+  ta_rnn_cell c = k->c;
+  size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
+  const float *zero = k->hp; /* H zeros */
+  memset(k->dhnext + b0 * H, 0, nb * H * sizeof(float));
+  memset(k->dcnext + b0 * H, 0, nb * H * sizeof(float));
+  for (size_t t = T; t-- > 0;) {
+    if (ta_pass_stopped(k->ps)) break; /* an interrupt: this pass is discarded */
+    for (size_t b = b0; b < b1; b++) {
+      size_t row = b * T + t;
+      const float *g = c.gates + row * GH, *cr = c.aux + row * H, *dHr = k->dH + row * H;
+      const float *cprev = t > 0 ? c.aux + (row - 1) * H : zero;
+      float *dgr = k->dg + row * GH, *dhn = k->dhnext + b * H, *dcn = k->dcnext + b * H;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+      for (size_t j = 0; j < H; j++) {
+        float dai, daf, dag, dao;
+        dcn[j] = ta_lstm_cell_grad(&dai, &daf, &dag, &dao, dHr[j] + dhn[j], dcn[j], g[j],
+                                   g[H + j], g[2 * H + j], g[3 * H + j], cr[j], cprev[j]);
+        dgr[j] = dai;
+        dgr[H + j] = daf;
+        dgr[2 * H + j] = dag;
+        dgr[3 * H + j] = dao;
+      }
+    }
+    /* dh_{t-1} = dg_t W_hh (rows b*T + t: stride T*4H) */
+    if (t > 0)
+      ta_gemm_packed(k->dhnext + b0 * H, H, k->dg + (b0 * T + t) * GH, T * GH, k->Wp, nb, H, GH, 0);
+  }
+}
+
 TA_SIMD_CLONES static void lstm_forward(const ta_layer *L, float *out, float *cache, const float *in,
                          const float *params, const ta_pass *ps, size_t B, size_t T) {
   size_t H = (size_t)L->cfg.rnn.hidden, BT = B * T, GH = G * H;
@@ -45,35 +126,8 @@ TA_SIMD_CLONES static void lstm_forward(const ta_layer *L, float *out, float *ca
     for (size_t r = 0; r < BT; r++)
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j] + b_hh[j];
     ta_gemm_pack_t(Wp, W_hh, H, GH, H);
-    for (size_t t = 0; t < T; t++) {
-      if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
-      /* hp = h_{t-1} W_hh^T, all zeros at t = 0 (h_{-1} = c_{-1} = 0, and its first H
-       * floats then stand for c_{-1}: no NULL, no branch in the loop below) */
-      if (t > 0) ta_gemm_packed(hp, GH, c.h + (t - 1) * H, T * H, Wp, B, GH, H, 0);
-      else memset(hp, 0, B * GH * sizeof(float));
-      for (size_t b = 0; b < B; b++) {
-        size_t row = b * T + t;
-        float *g = c.gates + row * GH;
-        const float *p = hp + b * GH;
-        const float *cprev = t > 0 ? c.aux + (row - 1) * H : hp;
-        /* branch-free gate math (ta_math.h): vectorised over j */
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-        for (size_t j = 0; j < H; j++) {
-          float ii, ff, gg, oo, cc;
-          float h = ta_lstm_cell(&ii, &ff, &gg, &oo, &cc, g[j] + p[j], g[H + j] + p[H + j],
-                                 g[2 * H + j] + p[2 * H + j], g[3 * H + j] + p[3 * H + j],
-                                 cprev[j]);
-          g[j] = ii;
-          g[H + j] = ff;
-          g[2 * H + j] = gg;
-          g[3 * H + j] = oo;
-          c.aux[row * H + j] = cc;
-          c.h[row * H + j] = h;
-        }
-      }
-    }
+    lstm_steps k = {c, hp, Wp, NULL, NULL, NULL, NULL, ps, T, H};
+    ta_rnn_rows(lstm_forward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     x = ta_rnn_next_input(L, &c, ps, BT);
   }
   ta_rnn_emit(L, out, c.h, B, T);
@@ -102,31 +156,8 @@ TA_SIMD_CLONES static void lstm_backward(const ta_layer *L, float *din, float *d
       x = below.hd ? below.hd : below.h;
     }
     ta_gemm_pack_n(Wp, W_hh, H, H, GH);
-    memset(dhnext, 0, B * H * sizeof(float));
-    memset(dcnext, 0, B * H * sizeof(float));
-    for (size_t t = T; t-- > 0;) {
-      if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
-      for (size_t b = 0; b < B; b++) {
-        size_t row = b * T + t;
-        const float *g = c.gates + row * GH, *cr = c.aux + row * H, *dHr = dH + row * H;
-        const float *cprev = t > 0 ? c.aux + (row - 1) * H : zero;
-        float *dgr = dg + row * GH, *dhn = dhnext + b * H, *dcn = dcnext + b * H;
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-        for (size_t j = 0; j < H; j++) {
-          float dai, daf, dag, dao;
-          dcn[j] = ta_lstm_cell_grad(&dai, &daf, &dag, &dao, dHr[j] + dhn[j], dcn[j], g[j],
-                                     g[H + j], g[2 * H + j], g[3 * H + j], cr[j], cprev[j]);
-          dgr[j] = dai;
-          dgr[H + j] = daf;
-          dgr[2 * H + j] = dag;
-          dgr[3 * H + j] = dao;
-        }
-      }
-      /* dh_{t-1} = dg_t W_hh (rows b*T + t: stride T*4H) */
-      if (t > 0) ta_gemm_packed(dhnext, H, dg + t * GH, T * GH, Wp, B, H, GH, 0);
-    }
+    lstm_steps k = {c, zero, Wp, dH, dg, dhnext, dcnext, ps, T, H};
+    ta_rnn_rows(lstm_backward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     /* dW_hh[4H, H] += sum_t dg_t^T h_{t-1} as one product: row r of dg (r >= 1) meets
      * row r - 1 of h, h_{t-1} of the same sequence, except at t = 0, whose rows are set
      * aside and zeroed for it (h_{-1} = 0) and put back after */

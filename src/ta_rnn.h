@@ -40,4 +40,13 @@ void ta_rnn_emit(const ta_layer *L, float *out, const float *h, size_t B, size_t
 /* dH [B, T, H] of the top cell from dout [B, T_out, H] */
 void ta_rnn_collect(const ta_layer *L, float *dH, const float *dout, size_t B, size_t T);
 
+/* Runs fn(ctx, b0, b1) over blocks of the B sequences [b0, b1), one block a thread when
+ * `flops` (the work of all B) is worth a parallel region, else fn(ctx, 0, B). The
+ * recurrence of one sequence does not depend on the others, and each row of a product
+ * sums in the same order whatever the rows around it, so the results are the same for
+ * any number of threads: a recurrent layer's step loop then runs on every thread
+ * (before, its small per-step products ran on one). */
+typedef void (*ta_rnn_rows_fn)(void *ctx, size_t b0, size_t b1);
+void ta_rnn_rows(ta_rnn_rows_fn fn, void *ctx, size_t B, double flops);
+
 #endif

@@ -195,3 +195,26 @@ test_that("verbose = TRUE prints the loss per epoch; print() and summary() descr
   expect_output(print(optimizer_adam(lr = 0.01)), "adam\\(lr = 0.01")
   expect_identical(cuda_available(), any(cuda_devices()$usable))
 })
+
+test_that("recurrent layers train to the same bits on one thread and on two", {
+  # the step loop of a GRU or LSTM runs blocks of sequences on the threads when the work
+  # is large enough (ta_rnn_rows): each sequence's recurrence and each row's products are
+  # independent of the others, so the weights and predictions must not change
+  old <- options(tsattn.threads = 1)
+  on.exit({ options(old); tsattn:::sync_threads() })
+  set.seed(7)
+  x <- array(stats::rnorm(64 * 40 * 8), c(64, 40, 8))
+  y <- array(stats::rnorm(64 * 40), c(64, 40, 1))
+  for (ty in c("gru", "lstm")) {
+    layer <- if (ty == "gru") layer_gru(48, num_layers = 2, dropout = 0.1) else
+      layer_lstm(48, num_layers = 2, dropout = 0.1)
+    net <- sequential(layer, layer_dense(1), input_dim = 8)
+    run <- function(threads) {
+      options(tsattn.threads = threads)
+      tsattn:::sync_threads()
+      f <- fit(net, x, y, epochs = 2, batch_size = 64, seed = 1, verbose = FALSE)
+      list(f$weights, f$history$loss, predict(f, x))
+    }
+    expect_identical(run(1), run(2), info = ty)
+  }
+})
