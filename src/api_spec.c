@@ -23,21 +23,9 @@ typedef struct {
   int code;
 } code_name;
 
-static const code_name layer_types[] = {
-    {"dense", TA_LAYER_DENSE},
-    {"activation", TA_LAYER_ACTIVATION},
-    {"dropout", TA_LAYER_DROPOUT},
-    {"gru", TA_LAYER_GRU},
-    {"lstm", TA_LAYER_LSTM},
-    {"last_step", TA_LAYER_LAST_STEP},
-    {"conv1d", TA_LAYER_CONV1D},
-    {"layer_norm", TA_LAYER_LAYER_NORM},
-    {"positional_encoding", TA_LAYER_POSENC},
-    {"attention", TA_LAYER_ATTENTION},
-    {"multihead_attention", TA_LAYER_MHA},
-    {"transformer_encoder", TA_LAYER_TRANSFORMER},
-    {"seq2seq", TA_LAYER_SEQ2SEQ},
-    {NULL, 0}};
+#define LAYER_NAME(id, name, cpu, gpu) {name, TA_LAYER_##id},
+static const code_name layer_types[] = {TA_LAYER_KINDS(LAYER_NAME){NULL, 0}};
+#undef LAYER_NAME
 static const code_name activations[] = {{"linear", TA_ACT_LINEAR}, {"relu", TA_ACT_RELU},
                                         {"tanh", TA_ACT_TANH},     {"sigmoid", TA_ACT_SIGMOID},
                                         {"gelu", TA_ACT_GELU},     {NULL, 0}};

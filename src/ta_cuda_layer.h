@@ -53,13 +53,10 @@ typedef struct {
                       ta_msg *msg);
 } ta_cuda_layer_ops;
 
-extern const ta_cuda_layer_ops ta_cuda_dense_ops, ta_cuda_activation_ops, ta_cuda_last_step_ops,
-    ta_cuda_gru_ops, ta_cuda_lstm_ops;
-extern const ta_cuda_layer_ops ta_cuda_seq2seq_ops;
-extern const ta_cuda_layer_ops ta_cuda_layer_norm_ops, ta_cuda_posenc_ops, ta_cuda_dropout_ops,
-    ta_cuda_conv1d_ops;
-/* attention, multi-head attention, transformer encoder block */
-extern const ta_cuda_layer_ops ta_cuda_attention_ops, ta_cuda_mha_ops, ta_cuda_transformer_ops;
+/* every kind's GPU table (layer_X_cuda.cu), from the list (ta_layer_kinds.h) */
+#define TA_LAYER_GPU_DECL(id, name, cpu, gpu) extern const ta_cuda_layer_ops gpu;
+TA_LAYER_KINDS(TA_LAYER_GPU_DECL)
+#undef TA_LAYER_GPU_DECL
 
 /* ---- helpers shared by the layers (ta_layer_cuda.cu) -------------------------------- */
 

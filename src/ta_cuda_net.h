@@ -3,7 +3,7 @@
  * optimizer state, activations, caches, the batch, and a pinned host staging buffer
  * through which batches go up and outputs come down. Created once per fit() or
  * predict(), sized once per batch shape; nothing is allocated inside the training loop.
- * Every layer of the CPU core has a GPU path (gpu_ops_for() in ta_net_cuda.cu);
+ * Every kind of layer has a GPU path (its line in ta_layer_kinds.h);
  * ta_cuda_net_create refuses a layer without one, naming it.
  * A CUDA build implements this in ta_net_cuda.cu and ta_train_cuda.cu; a CPU-only build's
  * cuda_stub.c answers TA_ERR_NO_CUDA. No R API, no exit, no printing. */

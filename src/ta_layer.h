@@ -12,22 +12,12 @@
 #include <stddef.h>
 #include "ta_common.h"
 #include "ta_rng.h"
+#include "ta_layer_kinds.h"
 
-enum {
-  TA_LAYER_DENSE = 1,
-  TA_LAYER_ACTIVATION = 2,
-  TA_LAYER_DROPOUT = 3,
-  TA_LAYER_GRU = 4,
-  TA_LAYER_LSTM = 5,
-  TA_LAYER_LAST_STEP = 6,
-  TA_LAYER_CONV1D = 7,
-  TA_LAYER_LAYER_NORM = 8,
-  TA_LAYER_POSENC = 9,
-  TA_LAYER_ATTENTION = 10,
-  TA_LAYER_MHA = 11,
-  TA_LAYER_TRANSFORMER = 12,
-  TA_LAYER_SEQ2SEQ = 13
-};
+/* TA_LAYER_DENSE = 1, ... in the order of the one list of kinds (ta_layer_kinds.h) */
+#define TA_LAYER_ENUM(id, name, cpu, gpu) TA_LAYER_##id,
+enum { TA_LAYER_NONE = 0, TA_LAYER_KINDS(TA_LAYER_ENUM) TA_LAYER_N };
+#undef TA_LAYER_ENUM
 
 /* Codes of the settings below. R names them; the glue maps each name to its code with
  * one table per enum (src/api_spec.c), so a new code needs its name there too. */
@@ -167,9 +157,10 @@ struct ta_layer {
   } cfg;
 };
 
-extern const ta_layer_ops ta_dense_ops, ta_activation_ops, ta_dropout_ops, ta_gru_ops,
-    ta_lstm_ops, ta_last_step_ops, ta_conv1d_ops, ta_layer_norm_ops, ta_posenc_ops,
-    ta_attention_ops, ta_mha_ops, ta_transformer_ops, ta_seq2seq_ops;
+/* every kind's CPU table (layer_X.c), from the list */
+#define TA_LAYER_CPU_DECL(id, name, cpu, gpu) extern const ta_layer_ops cpu;
+TA_LAYER_KINDS(TA_LAYER_CPU_DECL)
+#undef TA_LAYER_CPU_DECL
 
 /* T_out of layer L for inputs of length T */
 static inline size_t ta_layer_out_time(const ta_layer *L, size_t T) {

@@ -2,23 +2,13 @@
 #include <string.h>
 #include "ta_net.h"
 
+/* the CPU table of each kind, indexed by TA_LAYER_* (ta_layer_kinds.h) */
+#define CPU_OPS(id, name, cpu, gpu) [TA_LAYER_##id] = &cpu,
+static const ta_layer_ops *const cpu_ops[TA_LAYER_N] = {TA_LAYER_KINDS(CPU_OPS)};
+#undef CPU_OPS
+
 static const ta_layer_ops *ops_for(int type) {
-  switch (type) {
-  case TA_LAYER_DENSE: return &ta_dense_ops;
-  case TA_LAYER_ACTIVATION: return &ta_activation_ops;
-  case TA_LAYER_DROPOUT: return &ta_dropout_ops;
-  case TA_LAYER_GRU: return &ta_gru_ops;
-  case TA_LAYER_LSTM: return &ta_lstm_ops;
-  case TA_LAYER_LAST_STEP: return &ta_last_step_ops;
-  case TA_LAYER_CONV1D: return &ta_conv1d_ops;
-  case TA_LAYER_LAYER_NORM: return &ta_layer_norm_ops;
-  case TA_LAYER_POSENC: return &ta_posenc_ops;
-  case TA_LAYER_ATTENTION: return &ta_attention_ops;
-  case TA_LAYER_MHA: return &ta_mha_ops;
-  case TA_LAYER_TRANSFORMER: return &ta_transformer_ops;
-  case TA_LAYER_SEQ2SEQ: return &ta_seq2seq_ops;
-  default: return NULL;
-  }
+  return type > TA_LAYER_NONE && type < TA_LAYER_N ? cpu_ops[type] : NULL;
 }
 
 void ta_net_free(ta_net *net) {

@@ -1,9 +1,7 @@
 /* A network on the GPU (ta_cuda_net.h): device buffers for a host network's layers,
  * forward and backward through the GPU layers (ta_cuda_layer.h) in the order of
- * ta_net.c, batches up and outputs down through one pinned buffer. The layers with a
- * GPU path are those gpu_ops_for() maps: every layer of the CPU core (dense,
- * activation, last_step, GRU, LSTM, layer_norm, positional_encoding, dropout, conv1d,
- * seq2seq, attention, multihead_attention, transformer_encoder). */
+ * ta_net.c, batches up and outputs down through one pinned buffer. Each layer's GPU
+ * table is its kind's in the one list of kinds (ta_layer_kinds.h): every kind has one. */
 #include <stdlib.h>
 #include <string.h>
 #include "ta_cuda_check.h"
@@ -14,20 +12,12 @@
  * alignment; a float is 4 bytes) */
 static size_t pad(size_t floats) { return (floats + 63) / 64 * 64; }
 
+/* the GPU table of a layer: its kind's in the list of kinds (ta_layer_kinds.h) */
 static const ta_cuda_layer_ops *gpu_ops_for(const ta_layer *L) {
-  if (L->ops == &ta_dense_ops) return &ta_cuda_dense_ops;
-  if (L->ops == &ta_activation_ops) return &ta_cuda_activation_ops;
-  if (L->ops == &ta_last_step_ops) return &ta_cuda_last_step_ops;
-  if (L->ops == &ta_layer_norm_ops) return &ta_cuda_layer_norm_ops;
-  if (L->ops == &ta_posenc_ops) return &ta_cuda_posenc_ops;
-  if (L->ops == &ta_dropout_ops) return &ta_cuda_dropout_ops;
-  if (L->ops == &ta_conv1d_ops) return &ta_cuda_conv1d_ops;
-  if (L->ops == &ta_gru_ops) return &ta_cuda_gru_ops;
-  if (L->ops == &ta_lstm_ops) return &ta_cuda_lstm_ops;
-  if (L->ops == &ta_seq2seq_ops) return &ta_cuda_seq2seq_ops;
-  if (L->ops == &ta_attention_ops) return &ta_cuda_attention_ops;
-  if (L->ops == &ta_mha_ops) return &ta_cuda_mha_ops;
-  if (L->ops == &ta_transformer_ops) return &ta_cuda_transformer_ops;
+#define GPU_OPS(id, name, cpu, gpu)                                                          \
+  if (L->ops == &cpu) return &gpu;
+  TA_LAYER_KINDS(GPU_OPS)
+#undef GPU_OPS
   return NULL;
 }
 

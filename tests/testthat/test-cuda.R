@@ -171,3 +171,16 @@ test_that("tsattn(device = \"auto\") fits on the CPU where no GPU can be used", 
   expect_false(is.null(f$fitted))
   expect_identical(f$fitted, g$fitted)
 })
+
+test_that("every kind of C's one list of layers has a GPU path", {
+  # the GPU's lookup comes from the same list (src/ta_layer_kinds.h) as the CPU's: a CUDA
+  # build names no kind unsupported; a CPU-only build builds each network and answers NULL
+  kinds <- vapply(every_kind, `[[`, "", "type")
+  expect_setequal(kinds, names(.Call(tsattn:::C_codes)$layer))
+  for (layer in every_kind)
+    expect_null(.Call(tsattn:::C_cuda_net_unsupported, list(tsattn:::layer_spec(layer)), 4L),
+                label = layer$type)
+  # a kind outside the list is no kind of either
+  expect_error(.Call(tsattn:::C_cuda_net_unsupported, list(list(type = "rnn")), 4L),
+               "'type' must be one of dense, activation, ")
+})

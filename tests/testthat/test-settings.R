@@ -7,24 +7,7 @@ read_back <- function(layers) {
   .Call(tsattn:::C_layer_specs, lapply(layers, tsattn:::layer_spec))
 }
 
-# a layer of every kind, with settings away from the defaults where it has any
-every_kind <- list(
-  layer_dense(3, activation = "tanh", bias = FALSE),
-  layer_activation("sigmoid"),
-  layer_dropout(0.25),
-  layer_gru(4, num_layers = 2, dropout = 0.1, return_sequences = FALSE),
-  layer_lstm(5, return_sequences = TRUE),
-  layer_last_step(),
-  layer_conv1d(6, 3, padding = "valid", activation = "relu", bias = FALSE),
-  layer_layer_norm(eps = 1e-3),
-  layer_positional_encoding("learned", max_len = 30, dropout = 0.2),
-  layer_attention(units = 7, key_dim = 5, score = "cosine", window = 2, causal = TRUE, bias = TRUE),
-  layer_multihead_attention(2, key_dim = 3, dropout = 0.3, causal = TRUE),
-  layer_transformer_encoder(2, 16, dropout = 0.1, causal = TRUE, norm_first = TRUE,
-                            activation = "gelu", eps = 1e-4),
-  seq2seq(layer_lstm(6), layer_lstm(6), attention = "additive", horizon = 3, output_dim = 2,
-          attention_units = 4)$layers[[1L]]
-)
+# every_kind: a layer of every kind (helper-kinds.R)
 
 test_that("C has a code for every name R offers, and one code per name", {
   for (t in names(codes)) {
@@ -41,6 +24,21 @@ test_that("C has a code for every name R offers, and one code per name", {
   expect_setequal(c("gru", "lstm"), names(codes$cell))
   expect_setequal(c("mse", "mae"), names(codes$loss))
   expect_setequal(c("adam", "sgd"), names(codes$optimizer))
+})
+
+test_that("every kind of C's one list of layers builds and runs on the CPU", {
+  # the list (src/ta_layer_kinds.h) numbers its kinds 1, 2, ... and names each; every
+  # kind it names has a CPU table that builds a network and predicts
+  expect_identical(unname(codes$layer), seq_along(codes$layer))
+  set.seed(1)
+  x <- array(rnorm(2 * 6 * 4), c(2, 6, 4))
+  built <- character()
+  for (layer in every_kind) {
+    p <- predict(sequential(layer, input_dim = 4), x)
+    expect_true(length(p) > 0L && all(is.finite(p)), label = layer$type)
+    built <- c(built, layer$type)
+  }
+  expect_setequal(built, names(codes$layer))
 })
 
 test_that("every layer kind's settings come back from C as R sent them", {
