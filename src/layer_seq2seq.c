@@ -39,7 +39,9 @@
  *   [y_prev, ctx], P [B, Hz, T] attention weights, Q [B, Hz, A] additive queries,
  *   hp [B, GH] (h W_hh^T + b_hh of one step), flag [1]
  *   (1: the forward used teacher forcing).
- * scratch: see s2s_scratch. */
+ * scratch: see s2s_scr.
+ * The order of the passes' steps is written once in layer_seq2seq.h (s2s_run_forward,
+ * s2s_run_backward) for this file and the GPU's; cpu_steps are the steps on the CPU. */
 #include <math.h>
 #include <string.h>
 #include "ta_layer.h"
@@ -328,102 +330,366 @@ static void add_bias(float *y, size_t ld, const float *bias, size_t R, size_t N)
     for (size_t n = 0; n < N; n++) y[r * ld + n] += bias[n];
 }
 
-static void s2s_forward(const ta_layer *L, float *out, float *cache, const float *in,
-                        const float *params, const ta_pass *ps, size_t B, size_t T) {
-  s2s_dims d = dims_of(L);
-  s2s_off o = offsets_of(&d);
-  s2s_cache c;
-  cache_layout(&d, cache, B, T, &c);
-  const size_t H = d.H, GH = d.GH, F = d.F, O = d.O, Hz = d.Hz, DI = d.DI, Kd = d.Kd;
-  const size_t BT = B * T, ldS = (Hz + 1) * H;
-  const int lstm = d.lstm;
+/* ---- the steps of the passes (their order: s2s_run_forward, s2s_run_backward) ---- */
 
-  /* encoder: input projections of all steps at once, then the recurrence */
-  const float *eWhh = params + o.e_whh, *ebhh = params + o.e_bhh;
-  ta_gemm_nt(c.eg, GH, in, F, params + o.e_wih, F, BT, GH, F, 0);
-  add_bias(c.eg, GH, params + o.e_bih, BT, GH);
+/* what the steps of one pass read and write */
+typedef struct {
+  s2s_base b;
+  s2s_cache c;
+  s2s_scr s;
+  const ta_pass *ps;
+  size_t ldS; /* S's and C's stride between sequences */
+  int tf;     /* teacher forcing */
+  const float *keys, *dout;
+  float *out, *din;
+} s2s_cpu;
+
+static s2s_cpu cpu_pass(const ta_layer *L, float *cache, float *scratch, const float *in,
+                        const float *params, float *dparams, const ta_pass *ps, size_t B,
+                        size_t T) {
+  s2s_cpu x;
+  memset(&x, 0, sizeof x);
+  x.b = s2s_base_of(L, in, params, dparams, B, T);
+  cache_layout(&x.b.d, cache, B, T, &x.c);
+  if (scratch) scratch_layout(&x.b.d, scratch, B, T, &x.s);
+  x.ps = ps;
+  x.ldS = (x.b.d.Hz + 1) * x.b.d.H;
+  x.keys = x.b.d.score == TA_SCORE_DOT ? x.c.E : x.c.K;
+  return x;
+}
+
+static int cpu_stopped(void *vx) { return ta_pass_stopped(((s2s_cpu *)vx)->ps); }
+
+/* encoder: input projections of all steps at once, then the recurrence */
+static int cpu_encode(void *vx) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_cache *c = &x->c;
+  const size_t H = x->b.d.H, GH = x->b.d.GH, B = x->b.B, T = x->b.T;
+  const float *eWhh = x->b.params + x->b.o.e_whh, *ebhh = x->b.params + x->b.o.e_bhh;
+  ta_gemm_nt(c->eg, GH, x->b.in, x->b.d.F, x->b.params + x->b.o.e_wih, x->b.d.F, B * T, GH, x->b.d.F, 0);
+  add_bias(c->eg, GH, x->b.params + x->b.o.e_bih, B * T, GH);
   for (size_t t = 0; t < T; t++) {
-    if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
-    if (t > 0) ta_gemm_nt(c.hp, GH, c.E + (t - 1) * H, T * H, eWhh, H, B, GH, H, 0);
-    else memset(c.hp, 0, B * GH * sizeof(float));
-    add_bias(c.hp, GH, ebhh, B, GH);
+    if (ta_pass_stopped(x->ps)) break; /* an interrupt: this pass is discarded */
+    if (t > 0) ta_gemm_nt(c->hp, GH, c->E + (t - 1) * H, T * H, eWhh, H, B, GH, H, 0);
+    else memset(c->hp, 0, B * GH * sizeof(float));
+    add_bias(c->hp, GH, ebhh, B, GH);
     for (size_t b = 0; b < B; b++) {
       size_t row = b * T + t;
-      const float *hprev = t > 0 ? c.E + (row - 1) * H : NULL;
-      const float *cprev = t > 0 ? c.eaux + (row - 1) * H : NULL;
-      if (lstm) lstm_step(c.eg + row * GH, c.eaux + row * H, c.E + row * H, c.hp + b * GH, cprev, H);
-      else gru_step(c.eg + row * GH, c.eaux + row * H, c.E + row * H, c.hp + b * GH, hprev, H);
+      const float *hprev = t > 0 ? c->E + (row - 1) * H : NULL;
+      const float *cprev = t > 0 ? c->eaux + (row - 1) * H : NULL;
+      if (x->b.d.lstm)
+        lstm_step(c->eg + row * GH, c->eaux + row * H, c->E + row * H, c->hp + b * GH, cprev, H);
+      else
+        gru_step(c->eg + row * GH, c->eaux + row * H, c->E + row * H, c->hp + b * GH, hprev, H);
     }
   }
+  return TA_OK;
+}
 
-  /* keys */
-  const float *keys = c.E;
-  if (d.score == TA_SCORE_ADDITIVE) {
-    ta_gemm_nt(c.K, Kd, c.E, H, params + o.a2, H, BT, Kd, H, 0); /* W_h h_j */
-    keys = c.K;
-  } else if (d.score == TA_SCORE_GENERAL) {
-    ta_gemm_nt(c.K, Kd, c.E, H, params + o.a1, H, BT, Kd, H, 0); /* W h_j */
-    keys = c.K;
-  }
+static int cpu_keys(void *vx) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const size_t H = x->b.d.H, Kd = x->b.d.Kd, BT = x->b.B * x->b.T;
+  if (x->b.d.score == TA_SCORE_ADDITIVE)
+    ta_gemm_nt(x->c.K, Kd, x->c.E, H, x->b.params + x->b.o.a2, H, BT, Kd, H, 0); /* W_h h_j */
+  else if (x->b.d.score == TA_SCORE_GENERAL)
+    ta_gemm_nt(x->c.K, Kd, x->c.E, H, x->b.params + x->b.o.a1, H, BT, Kd, H, 0); /* W h_j */
+  return TA_OK;
+}
 
-  /* decoder's initial state and first input */
-  const int tf = ps && ps->training && ps->target != NULL;
-  c.flag[0] = tf ? 1.0f : 0.0f;
-  for (size_t b = 0; b < B; b++) {
-    size_t len = len_of(ps, b, T);
-    float *s0 = c.S + b * ldS, *c0 = c.C + b * ldS, *u0 = c.U + b * Hz * DI;
+/* the decoder's initial state and first input */
+static int cpu_start(void *vx) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_cache *c = &x->c;
+  const size_t H = x->b.d.H, O = x->b.d.O, T = x->b.T;
+  c->flag[0] = x->tf ? 1.0f : 0.0f;
+  for (size_t b = 0; b < x->b.B; b++) {
+    size_t len = len_of(x->ps, b, T);
+    float *s0 = c->S + b * x->ldS, *c0 = c->C + b * x->ldS, *u0 = c->U + b * x->b.d.Hz * x->b.d.DI;
     if (len > 0) {
       size_t row = b * T + len - 1;
-      memcpy(s0, c.E + row * H, H * sizeof(float));
-      if (lstm) memcpy(c0, c.eaux + row * H, H * sizeof(float));
+      memcpy(s0, c->E + row * H, H * sizeof(float));
+      if (x->b.d.lstm) memcpy(c0, c->eaux + row * H, H * sizeof(float));
       else memset(c0, 0, H * sizeof(float));
-      memcpy(u0, in + row * F, O * sizeof(float));
+      memcpy(u0, x->b.in + row * x->b.d.F, O * sizeof(float));
     } else {
       memset(s0, 0, H * sizeof(float));
       memset(c0, 0, H * sizeof(float));
       memset(u0, 0, O * sizeof(float));
     }
   }
+  return TA_OK;
+}
 
-  const float *v = d.score == TA_SCORE_ADDITIVE ? params + o.a3 : NULL;
-  const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh;
-  const float *Wo = params + o.wo, *bo = params + o.bo;
-  for (size_t t = 0; t < Hz; t++) {
-    if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
-    const float *sprev = c.S + t * H; /* rows b: stride ldS */
-    if (d.score == TA_SCORE_ADDITIVE)
-      ta_gemm_nt(c.Q + t * Kd, Hz * Kd, sprev, ldS, params + o.a1, H, B, Kd, H, 0);
+/* the query of each sequence: Q row (additive) or s_t */
+static const float *cpu_query(const s2s_cpu *x, size_t b, size_t t) {
+  return x->b.d.score == TA_SCORE_ADDITIVE ? x->c.Q + (b * x->b.d.Hz + t) * x->b.d.Kd
+                                         : x->c.S + b * x->ldS + t * x->b.d.H;
+}
+
+static int cpu_attend(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_cache *c = &x->c;
+  const size_t H = x->b.d.H, Kd = x->b.d.Kd, Hz = x->b.d.Hz, T = x->b.T;
+  if (x->b.d.score == TA_SCORE_ADDITIVE)
+    ta_gemm_nt(c->Q + t * Kd, Hz * Kd, c->S + t * H, x->ldS, x->b.params + x->b.o.a1, H, x->b.B, Kd, H,
+               0);
+  for (size_t b = 0; b < x->b.B; b++) {
+    size_t row = b * Hz + t;
+    attend(&x->b.d, c->U + row * x->b.d.DI + x->b.d.O, c->P + row * T, cpu_query(x, b, t),
+           x->keys + b * T * Kd, c->E + b * T * H, x->b.v, len_of(x->ps, b, T), T);
+  }
+  return TA_OK;
+}
+
+/* the cell on [y_prev, ctx] */
+static int cpu_cell(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_cache *c = &x->c;
+  const size_t H = x->b.d.H, GH = x->b.d.GH, Hz = x->b.d.Hz, DI = x->b.d.DI, B = x->b.B, ldS = x->ldS;
+  const float *sprev = c->S + t * H; /* rows b: stride ldS */
+  ta_gemm_nt(c->Gd + t * GH, Hz * GH, c->U + t * DI, Hz * DI, x->b.params + x->b.o.d_wih, DI, B, GH,
+             DI, 0);
+  add_bias(c->Gd + t * GH, Hz * GH, x->b.params + x->b.o.d_bih, B, GH);
+  ta_gemm_nt(c->hp, GH, sprev, ldS, x->b.params + x->b.o.d_whh, H, B, GH, H, 0);
+  add_bias(c->hp, GH, x->b.params + x->b.o.d_bhh, B, GH);
+  for (size_t b = 0; b < B; b++) {
+    size_t row = b * Hz + t;
+    float *snew = c->S + b * ldS + (t + 1) * H;
+    if (x->b.d.lstm)
+      lstm_step(c->Gd + row * GH, c->C + b * ldS + (t + 1) * H, snew, c->hp + b * GH,
+                c->C + b * ldS + t * H, H);
+    else
+      gru_step(c->Gd + row * GH, c->Ad + row * H, snew, c->hp + b * GH, c->S + b * ldS + t * H, H);
+  }
+  return TA_OK;
+}
+
+/* y_t = W_o [s_t; ctx_t] + b_o */
+static int cpu_output(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const size_t H = x->b.d.H, O = x->b.d.O, Hz = x->b.d.Hz, DI = x->b.d.DI;
+  const float *Wo = x->b.params + x->b.o.wo;
+  float *yt = x->out + t * O;
+  ta_gemm_nt(yt, Hz * O, x->c.S + (t + 1) * H, x->ldS, Wo, 2 * H, x->b.B, O, H, 0);
+  ta_gemm_nt(yt, Hz * O, x->c.U + t * DI + O, Hz * DI, Wo + H, 2 * H, x->b.B, O, H, 1);
+  add_bias(yt, Hz * O, x->b.params + x->b.o.bo, x->b.B, O);
+  return TA_OK;
+}
+
+static int cpu_feed(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const size_t O = x->b.d.O, Hz = x->b.d.Hz, DI = x->b.d.DI;
+  const float *src = x->tf ? x->ps->target : x->out;
+  for (size_t b = 0; b < x->b.B; b++)
+    memcpy(x->c.U + (b * Hz + t + 1) * DI, src + (b * Hz + t) * O, O * sizeof(float));
+  return TA_OK;
+}
+
+static int cpu_begin_back(void *vx) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const size_t BH = x->b.B * x->b.d.H, BT = x->b.B * x->b.T;
+  memcpy(x->s.dY, x->dout, x->b.B * x->b.d.Hz * x->b.d.O * sizeof(float));
+  memset(x->s.dsn, 0, BH * sizeof(float));
+  memset(x->s.dcn, 0, BH * sizeof(float));
+  memset(x->s.dE, 0, BT * x->b.d.H * sizeof(float));
+  if (x->b.d.score != TA_SCORE_DOT) memset(x->s.dK, 0, BT * x->b.d.Kd * sizeof(float));
+  return TA_OK;
+}
+
+/* output layer: dW_o += dy^T [s_t; ctx], ds_t = dsn + dy W_o[:, :H], dctx = dy W_o[:, H:] */
+static int cpu_output_back(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_scr *s = &x->s;
+  const size_t H = x->b.d.H, O = x->b.d.O, Hz = x->b.d.Hz, DI = x->b.d.DI, B = x->b.B;
+  const float *dyt = s->dY + t * O; /* rows b: stride Hz*O */
+  const float *snew = x->c.S + (t + 1) * H, *ctx = x->c.U + t * DI + O;
+  const float *Wo = x->b.params + x->b.o.wo;
+  float *dWo = x->b.dparams + x->b.o.wo;
+  ta_gemm_tn(dWo, 2 * H, dyt, Hz * O, snew, x->ldS, O, H, B, 1);
+  ta_gemm_tn(dWo + H, 2 * H, dyt, Hz * O, ctx, Hz * DI, O, H, B, 1);
+  ta_colsum(x->b.dparams + x->b.o.bo, dyt, Hz * O, B, O, 1);
+  memcpy(s->ds, s->dsn, B * H * sizeof(float));
+  ta_gemm_nn(s->ds, H, dyt, Hz * O, Wo, 2 * H, B, H, O, 1);
+  ta_gemm_nn(s->dctx, H, dyt, Hz * O, Wo + H, 2 * H, B, H, O, 0);
+  return TA_OK;
+}
+
+static int cpu_cell_back(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_cache *c = &x->c;
+  const s2s_scr *s = &x->s;
+  const size_t H = x->b.d.H, GH = x->b.d.GH, Hz = x->b.d.Hz, DI = x->b.d.DI, B = x->b.B, ldS = x->ldS;
+  const int lstm = x->b.d.lstm;
+  for (size_t b = 0; b < B; b++) {
+    size_t row = b * Hz + t;
+    const float *g = c->Gd + row * GH;
+    if (lstm)
+      lstm_step_back(s->dgx + b * GH, s->dcn + b * H, s->ds + b * H, g, c->C + b * ldS + (t + 1) * H,
+                     c->C + b * ldS + t * H, H);
+    else
+      gru_step_back(s->dgx + b * GH, s->dgh + b * GH, s->dsn + b * H, s->ds + b * H, g,
+                    c->Ad + row * H, c->S + b * ldS + t * H, H);
+  }
+  const float *dgh = lstm ? s->dgx : s->dgh;
+  float *dp = x->b.dparams;
+  ta_gemm_tn(dp + x->b.o.d_wih, DI, s->dgx, GH, c->U + t * DI, Hz * DI, GH, DI, B, 1);
+  ta_colsum(dp + x->b.o.d_bih, s->dgx, GH, B, GH, 1);
+  ta_colsum(dp + x->b.o.d_bhh, dgh, GH, B, GH, 1);
+  ta_gemm_tn(dp + x->b.o.d_whh, H, dgh, GH, c->S + t * H, ldS, GH, H, B, 1);
+  /* d s_{t-1}: GRU's direct path (already in dsn) plus dgh W_hh */
+  ta_gemm_nn(s->dsn, H, dgh, GH, x->b.params + x->b.o.d_whh, H, B, H, GH, lstm ? 0 : 1);
+  ta_gemm_nn(s->dU, DI, s->dgx, GH, x->b.params + x->b.o.d_wih, DI, B, DI, GH, 0);
+  return TA_OK;
+}
+
+/* y_prev: the previous output (greedy), a constant target (teacher forcing), or the last
+ * observed values (t = 0) */
+static int cpu_input_back(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_scr *s = &x->s;
+  const size_t H = x->b.d.H, O = x->b.d.O, Hz = x->b.d.Hz, DI = x->b.d.DI;
+  for (size_t b = 0; b < x->b.B; b++) {
+    const float *du = s->dU + b * DI;
+    if (t == 0) memcpy(s->dY0 + b * O, du, O * sizeof(float));
+    else if (!x->tf)
+      for (size_t k = 0; k < O; k++) s->dY[(b * Hz + t - 1) * O + k] += du[k];
+    for (size_t j = 0; j < H; j++) s->dctx[b * H + j] += du[O + j];
+  }
+  return TA_OK;
+}
+
+static int cpu_attend_back(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_scr *s = &x->s;
+  const size_t H = x->b.d.H, Kd = x->b.d.Kd, T = x->b.T;
+  for (size_t b = 0; b < x->b.B; b++) {
+    size_t row = b * x->b.d.Hz + t;
+    attend_back(&x->b.d, s->dq + b * Kd, s->tK, s->tV, x->b.dv, s->kw, s->dctx + b * H,
+                cpu_query(x, b, t), x->keys + b * T * Kd, x->c.E + b * T * H, x->c.P + row * T,
+                x->b.v, len_of(x->ps, b, T), T);
+    float *dkb = (x->b.d.score == TA_SCORE_DOT ? s->dE : s->dK) + b * T * Kd, *deb = s->dE + b * T * H;
+    for (size_t i = 0; i < T * Kd; i++) dkb[i] += s->tK[i];
+    for (size_t i = 0; i < T * H; i++) deb[i] += s->tV[i];
+  }
+  return TA_OK;
+}
+
+static int cpu_query_back(void *vx, size_t t) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_scr *s = &x->s;
+  const size_t H = x->b.d.H, Kd = x->b.d.Kd, B = x->b.B;
+  if (x->b.d.score == TA_SCORE_ADDITIVE) {
+    /* q = W_s s_{t-1} */
+    ta_gemm_tn(x->b.dparams + x->b.o.a1, H, s->dq, Kd, x->c.S + t * H, x->ldS, Kd, H, B, 1);
+    ta_gemm_nn(s->dsn, H, s->dq, Kd, x->b.params + x->b.o.a1, H, B, H, Kd, 1);
+  } else {
+    for (size_t i = 0; i < B * H; i++) s->dsn[i] += s->dq[i];
+  }
+  return TA_OK;
+}
+
+/* keys back to the encoder states */
+static int cpu_keys_back(void *vx) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const size_t H = x->b.d.H, Kd = x->b.d.Kd, BT = x->b.B * x->b.T;
+  size_t W = x->b.d.score == TA_SCORE_ADDITIVE ? x->b.o.a2 : x->b.o.a1; /* W_h or W */
+  if (x->b.d.score == TA_SCORE_DOT) return TA_OK;
+  ta_gemm_tn(x->b.dparams + W, H, x->s.dK, Kd, x->c.E, H, Kd, H, BT, 1);
+  ta_gemm_nn(x->s.dE, H, x->s.dK, Kd, x->b.params + W, H, BT, H, Kd, 1);
+  return TA_OK;
+}
+
+/* s_0 = h_len (and c_0 = c_len) */
+static int cpu_start_back(void *vx) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const size_t H = x->b.d.H, T = x->b.T;
+  for (size_t b = 0; b < x->b.B; b++) {
+    size_t len = len_of(x->ps, b, T);
+    if (len > 0)
+      for (size_t j = 0; j < H; j++) x->s.dE[(b * T + len - 1) * H + j] += x->s.dsn[b * H + j];
+  }
+  return TA_OK;
+}
+
+/* encoder, backward in time */
+static int cpu_encode_back(void *vx) {
+  s2s_cpu *x = (s2s_cpu *)vx;
+  const s2s_cache *c = &x->c;
+  const s2s_scr *s = &x->s;
+  const size_t H = x->b.d.H, GH = x->b.d.GH, F = x->b.d.F, O = x->b.d.O, B = x->b.B, T = x->b.T;
+  const int lstm = x->b.d.lstm;
+  const float *eWhh = x->b.params + x->b.o.e_whh;
+  float *dp = x->b.dparams;
+  memset(s->dhnext, 0, B * H * sizeof(float));
+  memset(s->ecn, 0, B * H * sizeof(float));
+  for (size_t t = T; t-- > 0;) {
+    if (ta_pass_stopped(x->ps)) break; /* an interrupt: this pass is discarded */
     for (size_t b = 0; b < B; b++) {
-      size_t row = b * Hz + t;
-      const float *q = d.score == TA_SCORE_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
-      attend(&d, c.U + row * DI + O, c.P + row * T, q, keys + b * T * Kd, c.E + b * T * H, v,
-             len_of(ps, b, T), T);
+      size_t row = b * T + t;
+      float *dh = s->ds + b * H;
+      for (size_t j = 0; j < H; j++) dh[j] = s->dE[row * H + j] + s->dhnext[b * H + j];
+      if (lstm) {
+        if (t + 1 == len_of(x->ps, b, T))
+          for (size_t j = 0; j < H; j++) s->ecn[b * H + j] += s->dcn[b * H + j];
+        lstm_step_back(s->eG + row * GH, s->ecn + b * H, dh, c->eg + row * GH, c->eaux + row * H,
+                       t > 0 ? c->eaux + (row - 1) * H : NULL, H);
+      } else {
+        gru_step_back(s->eG + row * GH, s->egh + b * GH, s->dhcur + b * H, dh, c->eg + row * GH,
+                      c->eaux + row * H, t > 0 ? c->E + (row - 1) * H : NULL, H);
+      }
     }
-    /* the cell on [y_prev, ctx] */
-    ta_gemm_nt(c.Gd + t * GH, Hz * GH, c.U + t * DI, Hz * DI, dWih, DI, B, GH, DI, 0);
-    add_bias(c.Gd + t * GH, Hz * GH, params + o.d_bih, B, GH);
-    ta_gemm_nt(c.hp, GH, sprev, ldS, dWhh, H, B, GH, H, 0);
-    add_bias(c.hp, GH, params + o.d_bhh, B, GH);
-    for (size_t b = 0; b < B; b++) {
-      size_t row = b * Hz + t;
-      float *snew = c.S + b * ldS + (t + 1) * H;
-      if (lstm)
-        lstm_step(c.Gd + row * GH, c.C + b * ldS + (t + 1) * H, snew, c.hp + b * GH,
-                  c.C + b * ldS + t * H, H);
-      else
-        gru_step(c.Gd + row * GH, c.Ad + row * H, snew, c.hp + b * GH, c.S + b * ldS + t * H, H);
-    }
-    /* y_t = W_o [s_t; ctx_t] + b_o */
-    float *yt = out + t * O;
-    ta_gemm_nt(yt, Hz * O, c.S + (t + 1) * H, ldS, Wo, 2 * H, B, O, H, 0);
-    ta_gemm_nt(yt, Hz * O, c.U + t * DI + O, Hz * DI, Wo + H, 2 * H, B, O, H, 1);
-    add_bias(yt, Hz * O, bo, B, O);
-    if (t + 1 < Hz) {
-      const float *src = tf ? ps->target : out;
-      for (size_t b = 0; b < B; b++)
-        memcpy(c.U + (b * Hz + t + 1) * DI, src + (b * Hz + t) * O, O * sizeof(float));
+    const float *dgh = lstm ? s->eG + t * GH : s->egh;
+    size_t ldg = lstm ? T * GH : GH;
+    ta_colsum(dp + x->b.o.e_bhh, dgh, ldg, B, GH, 1);
+    if (t > 0) {
+      ta_gemm_tn(dp + x->b.o.e_whh, H, dgh, ldg, c->E + (t - 1) * H, T * H, GH, H, B, 1);
+      if (lstm) {
+        ta_gemm_nn(s->dhnext, H, dgh, ldg, eWhh, H, B, H, GH, 0);
+      } else {
+        ta_gemm_nn(s->dhcur, H, dgh, ldg, eWhh, H, B, H, GH, 1);
+        memcpy(s->dhnext, s->dhcur, B * H * sizeof(float));
+      }
     }
   }
+  ta_gemm_tn(dp + x->b.o.e_wih, F, s->eG, GH, x->b.in, F, GH, F, B * T, 1);
+  ta_colsum(dp + x->b.o.e_bih, s->eG, GH, B * T, GH, 1);
+  if (x->din) {
+    ta_gemm_nn(x->din, F, s->eG, GH, x->b.params + x->b.o.e_wih, F, B * T, F, GH, 0);
+    for (size_t b = 0; b < B; b++) {
+      size_t len = len_of(x->ps, b, T);
+      if (len > 0)
+        for (size_t k = 0; k < O; k++) x->din[(b * T + len - 1) * F + k] += s->dY0[b * O + k];
+    }
+  }
+  return TA_OK;
+}
+
+static const s2s_steps cpu_steps = {
+    .stopped = cpu_stopped,
+    .encode = cpu_encode,
+    .keys = cpu_keys,
+    .start = cpu_start,
+    .attend = cpu_attend,
+    .cell = cpu_cell,
+    .output = cpu_output,
+    .feed = cpu_feed,
+    .begin_back = cpu_begin_back,
+    .output_back = cpu_output_back,
+    .cell_back = cpu_cell_back,
+    .input_back = cpu_input_back,
+    .attend_back = cpu_attend_back,
+    .query_back = cpu_query_back,
+    .decoder_back = NULL, /* the decoder's weight gradients are summed step by step */
+    .keys_back = cpu_keys_back,
+    .start_back = cpu_start_back,
+    .encode_back = cpu_encode_back};
+
+static void s2s_forward(const ta_layer *L, float *out, float *cache, const float *in,
+                        const float *params, const ta_pass *ps, size_t B, size_t T) {
+  s2s_cpu x = cpu_pass(L, cache, NULL, in, params, NULL, ps, B, T);
+  x.out = out;
+  x.tf = ps && ps->training && ps->target != NULL;
+  s2s_run_forward(&cpu_steps, &x, x.b.d.Hz);
 }
 
 static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
@@ -431,143 +697,11 @@ static void s2s_backward(const ta_layer *L, float *din, float *dparams, float *s
                          const float *cache, const float *params, const ta_pass *ps, size_t B,
                          size_t T) {
   (void)out;
-  s2s_dims d = dims_of(L);
-  s2s_off o = offsets_of(&d);
-  s2s_cache c;
-  s2s_scr s;
-  cache_layout(&d, (float *)cache, B, T, &c);
-  scratch_layout(&d, scratch, B, T, &s);
-  const size_t H = d.H, GH = d.GH, F = d.F, O = d.O, Hz = d.Hz, DI = d.DI, Kd = d.Kd;
-  const size_t BT = B * T, ldS = (Hz + 1) * H;
-  const int lstm = d.lstm, tf = c.flag[0] != 0.0f;
-  const float *keys = d.score == TA_SCORE_DOT ? c.E : c.K;
-  const float *v = d.score == TA_SCORE_ADDITIVE ? params + o.a3 : NULL;
-  float *dv = d.score == TA_SCORE_ADDITIVE ? dparams + o.a3 : NULL;
-  const float *dWih = params + o.d_wih, *dWhh = params + o.d_whh, *Wo = params + o.wo;
-
-  memcpy(s.dY, dout, B * Hz * O * sizeof(float));
-  memset(s.dsn, 0, B * H * sizeof(float));
-  memset(s.dcn, 0, B * H * sizeof(float));
-  memset(s.dE, 0, BT * H * sizeof(float));
-  if (d.score != TA_SCORE_DOT) memset(s.dK, 0, BT * Kd * sizeof(float));
-
-  for (size_t t = Hz; t-- > 0;) {
-
-    if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
-    const float *dyt = s.dY + t * O; /* rows b: stride Hz*O */
-    const float *sprev = c.S + t * H, *snew = c.S + (t + 1) * H, *ctx = c.U + t * DI + O;
-    /* output layer: dW_o += dy^T [s_t; ctx], ds_t = dsn + dy W_o[:, :H], dctx = dy W_o[:, H:] */
-    ta_gemm_tn(dparams + o.wo, 2 * H, dyt, Hz * O, snew, ldS, O, H, B, 1);
-    ta_gemm_tn(dparams + o.wo + H, 2 * H, dyt, Hz * O, ctx, Hz * DI, O, H, B, 1);
-    ta_colsum(dparams + o.bo, dyt, Hz * O, B, O, 1);
-    memcpy(s.ds, s.dsn, B * H * sizeof(float));
-    ta_gemm_nn(s.ds, H, dyt, Hz * O, Wo, 2 * H, B, H, O, 1);
-    ta_gemm_nn(s.dctx, H, dyt, Hz * O, Wo + H, 2 * H, B, H, O, 0);
-    /* the cell */
-    for (size_t b = 0; b < B; b++) {
-      size_t row = b * Hz + t;
-      const float *g = c.Gd + row * GH;
-      if (lstm)
-        lstm_step_back(s.dgx + b * GH, s.dcn + b * H, s.ds + b * H, g, c.C + b * ldS + (t + 1) * H,
-                       c.C + b * ldS + t * H, H);
-      else
-        gru_step_back(s.dgx + b * GH, s.dgh + b * GH, s.dsn + b * H, s.ds + b * H, g,
-                      c.Ad + row * H, c.S + b * ldS + t * H, H);
-    }
-    const float *dgh = lstm ? s.dgx : s.dgh;
-    ta_gemm_tn(dparams + o.d_wih, DI, s.dgx, GH, c.U + t * DI, Hz * DI, GH, DI, B, 1);
-    ta_colsum(dparams + o.d_bih, s.dgx, GH, B, GH, 1);
-    ta_colsum(dparams + o.d_bhh, dgh, GH, B, GH, 1);
-    ta_gemm_tn(dparams + o.d_whh, H, dgh, GH, sprev, ldS, GH, H, B, 1);
-    /* d s_{t-1}: GRU's direct path (already in dsn) plus dgh W_hh */
-    ta_gemm_nn(s.dsn, H, dgh, GH, dWhh, H, B, H, GH, lstm ? 0 : 1);
-    ta_gemm_nn(s.dU, DI, s.dgx, GH, dWih, DI, B, DI, GH, 0);
-    /* y_prev: the previous output (greedy), a constant target (teacher forcing), or the
-     * last observed values (t = 0) */
-    for (size_t b = 0; b < B; b++) {
-      const float *du = s.dU + b * DI;
-      if (t == 0) memcpy(s.dY0 + b * O, du, O * sizeof(float));
-      else if (!tf)
-        for (size_t k = 0; k < O; k++) s.dY[(b * Hz + t - 1) * O + k] += du[k];
-      for (size_t j = 0; j < H; j++) s.dctx[b * H + j] += du[O + j];
-    }
-    /* attention */
-    for (size_t b = 0; b < B; b++) {
-      size_t row = b * Hz + t;
-      const float *q = d.score == TA_SCORE_ADDITIVE ? c.Q + row * Kd : c.S + b * ldS + t * H;
-      attend_back(&d, s.dq + b * Kd, s.tK, s.tV, dv, s.kw, s.dctx + b * H, q, keys + b * T * Kd,
-                  c.E + b * T * H, c.P + row * T, v, len_of(ps, b, T), T);
-      float *dkb = (d.score == TA_SCORE_DOT ? s.dE : s.dK) + b * T * Kd, *deb = s.dE + b * T * H;
-      for (size_t i = 0; i < T * Kd; i++) dkb[i] += s.tK[i];
-      for (size_t i = 0; i < T * H; i++) deb[i] += s.tV[i];
-    }
-    if (d.score == TA_SCORE_ADDITIVE) {
-      /* q = W_s s_{t-1} */
-      ta_gemm_tn(dparams + o.a1, H, s.dq, Kd, sprev, ldS, Kd, H, B, 1);
-      ta_gemm_nn(s.dsn, H, s.dq, Kd, params + o.a1, H, B, H, Kd, 1);
-    } else {
-      for (size_t i = 0; i < B * H; i++) s.dsn[i] += s.dq[i];
-    }
-  }
-
-  /* keys back to the encoder states */
-  if (d.score == TA_SCORE_ADDITIVE) {
-    ta_gemm_tn(dparams + o.a2, H, s.dK, Kd, c.E, H, Kd, H, BT, 1);
-    ta_gemm_nn(s.dE, H, s.dK, Kd, params + o.a2, H, BT, H, Kd, 1);
-  } else if (d.score == TA_SCORE_GENERAL) {
-    ta_gemm_tn(dparams + o.a1, H, s.dK, Kd, c.E, H, Kd, H, BT, 1);
-    ta_gemm_nn(s.dE, H, s.dK, Kd, params + o.a1, H, BT, H, Kd, 1);
-  }
-  /* s_0 = h_len (and c_0 = c_len) */
-  for (size_t b = 0; b < B; b++) {
-    size_t len = len_of(ps, b, T);
-    if (len > 0)
-      for (size_t j = 0; j < H; j++) s.dE[(b * T + len - 1) * H + j] += s.dsn[b * H + j];
-  }
-
-  /* encoder, backward in time */
-  const float *eWhh = params + o.e_whh;
-  memset(s.dhnext, 0, B * H * sizeof(float));
-  memset(s.ecn, 0, B * H * sizeof(float));
-  for (size_t t = T; t-- > 0;) {
-    if (ta_pass_stopped(ps)) break; /* an interrupt: this pass is discarded */
-    for (size_t b = 0; b < B; b++) {
-      size_t row = b * T + t;
-      float *dh = s.ds + b * H;
-      for (size_t j = 0; j < H; j++) dh[j] = s.dE[row * H + j] + s.dhnext[b * H + j];
-      if (lstm) {
-        if (t + 1 == len_of(ps, b, T))
-          for (size_t j = 0; j < H; j++) s.ecn[b * H + j] += s.dcn[b * H + j];
-        lstm_step_back(s.eG + row * GH, s.ecn + b * H, dh, c.eg + row * GH, c.eaux + row * H,
-                       t > 0 ? c.eaux + (row - 1) * H : NULL, H);
-      } else {
-        gru_step_back(s.eG + row * GH, s.egh + b * GH, s.dhcur + b * H, dh, c.eg + row * GH,
-                      c.eaux + row * H, t > 0 ? c.E + (row - 1) * H : NULL, H);
-      }
-    }
-    const float *dgh = lstm ? s.eG + t * GH : s.egh;
-    size_t ldg = lstm ? T * GH : GH;
-    ta_colsum(dparams + o.e_bhh, dgh, ldg, B, GH, 1);
-    if (t > 0) {
-      ta_gemm_tn(dparams + o.e_whh, H, dgh, ldg, c.E + (t - 1) * H, T * H, GH, H, B, 1);
-      if (lstm) {
-        ta_gemm_nn(s.dhnext, H, dgh, ldg, eWhh, H, B, H, GH, 0);
-      } else {
-        ta_gemm_nn(s.dhcur, H, dgh, ldg, eWhh, H, B, H, GH, 1);
-        memcpy(s.dhnext, s.dhcur, B * H * sizeof(float));
-      }
-    }
-  }
-  ta_gemm_tn(dparams + o.e_wih, F, s.eG, GH, in, F, GH, F, BT, 1);
-  ta_colsum(dparams + o.e_bih, s.eG, GH, BT, GH, 1);
-  if (din) {
-    ta_gemm_nn(din, F, s.eG, GH, params + o.e_wih, F, BT, F, GH, 0);
-    for (size_t b = 0; b < B; b++) {
-      size_t len = len_of(ps, b, T);
-      if (len > 0)
-        for (size_t k = 0; k < O; k++) din[(b * T + len - 1) * F + k] += s.dY0[b * O + k];
-    }
-  }
+  s2s_cpu x = cpu_pass(L, (float *)cache, scratch, in, params, dparams, ps, B, T);
+  x.din = din;
+  x.dout = dout;
+  x.tf = x.c.flag[0] != 0.0f; /* what the forward did */
+  s2s_run_backward(&cpu_steps, &x, x.b.d.Hz);
 }
 
 static int s2s_attn_heads(const ta_layer *L) {
