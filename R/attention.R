@@ -30,10 +30,8 @@ attention.tsattn_network <- function(object, x, lengths = NULL, device = "cpu", 
   lengths <- check_lengths(lengths, x)
   device <- check_device(device, object)
   s <- network_spec(object)
-  args <- list(s, object$input_dim, flatten_weights(object$weights, layout),
-               to_core(x), dim(x), lengths)
-  res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_attention), args, attr(device, "id")))
-         else do.call(.Call, c(list(C_net_attention), args))
+  res <- .Call(C_net_attention, s, object$input_dim, flatten_weights(object$weights, layout),
+               to_core(x), dim(x), lengths, device_id(device))
   out <- lapply(res, function(r) {
     d <- r$dims # B, heads, Tq, Tk (row-major)
     a <- aperm(array(r$weights, rev(d)), c(4L, 2L, 1L, 3L)) # [B, Tq, Tk, heads]

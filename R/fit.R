@@ -28,6 +28,10 @@ check_device <- function(device, object = NULL, call = sys.call(-1L)) {
   structure("cuda", id = devs$id[devs$usable][1L])
 }
 
+# the last argument of the glue's network actions (src/api_backend.h): the CUDA device id
+# of check_device()'s answer, -1 for the CPU
+device_id <- function(device) if (is.null(attr(device, "id"))) -1L else attr(device, "id")
+
 # Two seeds for the C generator (initialisation, training), drawn from R's RNG: with
 # `seed = NULL` from the session's stream, so set.seed() governs the run; with
 # `seed = s` exactly as after set.seed(s), leaving the session's stream untouched.
@@ -238,19 +242,11 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
              format(patience))
   s <- network_spec(object)
   cf <- train_settings(epochs, batch_size, shuffle, loss, patience, optimizer, verbose, clipnorm)
-  res <- if (device == "cuda") {
-    .Call(C_cuda_net_fit, s, object$input_dim,
-          flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
-          if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-          lv, if (is.null(yv)) double() else to_core(yv), cf,
-          seed[[2L]], attr(device, "id"))
-  } else {
-    .Call(C_net_fit, s, object$input_dim,
-          flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
-          if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-          lv, if (is.null(yv)) double() else to_core(yv), cf,
-          seed[[2L]])
-  }
+  res <- .Call(C_net_fit, s, object$input_dim,
+               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
+               if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
+               lv, if (is.null(yv)) double() else to_core(yv), cf,
+               seed[[2L]], device_id(device))
   trained_network(object, res, layout, patience, verbose, sys.call())
 }
 
@@ -310,14 +306,9 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
   device <- check_device(device, object)
   t_out <- out_time(object, dim(x)[2L])
   s <- network_spec(object)
-  out <- if (device == "cuda") {
-    .Call(C_cuda_net_predict, s, object$input_dim,
-          flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size,
-          attr(device, "id"))
-  } else {
-    .Call(C_net_predict, s, object$input_dim,
-          flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size)
-  }
+  out <- .Call(C_net_predict, s, object$input_dim,
+               flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size,
+               device_id(device))
   if (is.null(out)) signal_user_interrupt() # interrupted between chunks, memory freed
   nonfinite <- sum(!is.finite(out))
   if (nonfinite > 0L)
@@ -339,11 +330,9 @@ net_gradient <- function(object, x, y, loss = "mse", training = FALSE, seed = 1,
   lengths <- check_lengths(lengths, x)
   device <- check_device(device, object)
   s <- network_spec(object)
-  args <- list(s, object$input_dim, flatten_weights(object$weights, layout),
+  res <- .Call(C_net_gradient, s, object$input_dim, flatten_weights(object$weights, layout),
                to_core(x), dim(x), lengths, to_core(y), check_choice(loss, "loss", c("mse", "mae")),
-               check_flag(training, "training"), as.double(seed))
-  res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_gradient), args, attr(device, "id")))
-         else do.call(.Call, c(list(C_net_gradient), args))
+               check_flag(training, "training"), as.double(seed), device_id(device))
   t_out <- out_time(object, dim(x)[2L])
   list(loss = res$loss, weights = unflatten_weights(res$weights, layout),
        x = from_core(res$x, dim(x)[1L], dim(x)[2L], dim(x)[3L]),

@@ -107,13 +107,7 @@ fit_windows <- function(net, win, epochs, batch_size, optimizer, seed, device, v
   s <- network_spec(net)
   cf <- train_settings(epochs, batch_size, TRUE, loss, 0L, optimizer, verbose, 0)
   w <- flatten_weights(net$weights, layout)
-  res <- if (device == "cuda") {
-    .Call(C_cuda_net_fit_windows, s, net$input_dim, w, win, cf,
-          seed[[2L]], attr(device, "id"))
-  } else {
-    .Call(C_net_fit_windows, s, net$input_dim, w, win, cf,
-          seed[[2L]])
-  }
+  res <- .Call(C_net_fit_windows, s, net$input_dim, w, win, cf, seed[[2L]], device_id(device))
   trained_network(net, res, layout, 0L, verbose, sys.call())
 }
 

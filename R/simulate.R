@@ -68,10 +68,9 @@ simulate_paths <- function(net, window, h, npaths = 1000, resid = NULL, xreg_fut
   seed <- check_seed(seed, call = call)[[1L]]
 
   s <- network_spec(net)
-  args <- list(s, net$input_dim, flatten_weights(net$weights, layout),
-               as.double(t(window)), c(lookback, ncol(window)), xf, h, npaths, rf, n_series, seed)
-  res <- if (device == "cuda") do.call(.Call, c(list(C_cuda_net_simulate), args, attr(device, "id")))
-         else do.call(.Call, c(list(C_net_simulate), args))
+  res <- .Call(C_net_simulate, s, net$input_dim, flatten_weights(net$weights, layout),
+               as.double(t(window)), c(lookback, ncol(window)), xf, h, npaths, rf, n_series, seed,
+               device_id(device))
   if (is.null(res)) signal_user_interrupt() # interrupted between chunks, memory freed
   nonfinite <- sum(!is.finite(res$paths))
   if (nonfinite > 0L)

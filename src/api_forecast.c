@@ -1,5 +1,5 @@
 /* .Call glue for forecasting: validates every SEXP, converts to float32, runs the
- * recursive path simulation of the core (ta_forecast.c) and returns doubles. */
+ * recursive path simulation of the core (ta_forecast.c, or the GPU's) and returns doubles. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "ta_net.h"
 #include "ta_forecast.h"
 #include "api_util.h"
-#include "ta_threads.h"
+#include "api_backend.h"
 #include "ta_smooth.h"
 
 /* a whole number >= min that fits an int */
@@ -95,45 +95,28 @@ SEXP sim_result(const sim_args *a) {
  * window      [lookback, F] row-major (dims = c(lookback, F)), F = n_series + n_xreg
  * xreg_future [h, n_xreg] row-major, or length 0 when F == n_series
  * resid       [n_resid, n_series] row-major, or length 0 (no noise)
- * returns list(paths = [npaths, h, n_series], mean = [h, n_series]), both row-major. */
+ * returns list(paths = [npaths, h, n_series], mean = [h, n_series]), both row-major;
+ * device as api_backend.h's (the CPU runs blocks of paths on threads, one copy of the
+ * network each). */
 SEXP C_net_simulate(SEXP spec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
                     SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP resid, SEXP n_series_,
-                    SEXP seed) {
+                    SEXP seed, SEXP device) {
   ta_net *net;
-  SEXP ptr = build_net(spec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   sim_args a;
   sim_args_of(&a, net, params, window, dims, xreg_future, h_, npaths_, resid, n_series_, seed);
   memcpy(net->params, a.params, net->n_params * sizeof(float));
-
-  /* one copy of the network per thread that will run a block of paths (ta_simulate
-   * uses at most one per TA_SIM_MIN_ROWS windows; more copies only cost memory) */
-  int n_nets = ta_threads();
-  int useful = (int)((a.npaths + TA_SIM_MIN_ROWS) / TA_SIM_MIN_ROWS);
-  if (n_nets > useful) n_nets = useful;
-  if (n_nets > 64) n_nets = 64;
-  if (n_nets < 1) n_nets = 1;
-  ta_net **nets = (ta_net **)R_alloc((size_t)n_nets, sizeof(ta_net *));
-  SEXP *ptrs = (SEXP *)R_alloc((size_t)n_nets, sizeof(SEXP));
-  nets[0] = net;
-  ptrs[0] = ptr;
-  for (int i = 1; i < n_nets; i++) {
-    ptrs[i] = build_net(spec, in_dim, &nets[i]); /* protected; freed by its finalizer on error */
-    memcpy(nets[i]->params, a.params, net->n_params * sizeof(float));
-  }
-  for (int i = 0; i < n_nets; i++) nets[i]->stop = user_interrupt_pending;
+  api_backend be;
+  api_backend_open(&be, device, spec, in_dim, host, net);
+  net->stop = user_interrupt_pending; /* an interrupt ends the steps early */
   ta_msg msg;
-  int st = ta_simulate_ex(nets, n_nets, a.paths, a.mean, a.window, a.lookback, a.n_series,
-                          a.xreg_future, a.n_xreg, a.h, a.npaths, a.resid, a.n_resid, a.seed,
-                          user_interrupted, NULL, &msg);
-  for (int i = 0; i < n_nets; i++) release(ptrs[i]);
-  if (st == TA_ERR_INTERRUPT) { /* freed: R signals the interrupt (simulate_paths) */
-    UNPROTECT(n_nets);
-    return R_NilValue;
-  }
-  if (st != TA_OK) error("%s", msg.text);
-  SEXP res = sim_result(&a);
-  UNPROTECT(n_nets);
-  return res;
+  int st = be.ops->simulate(&be, &a, &msg);
+  if (st != TA_OK && st != TA_ERR_INTERRUPT) api_backend_fail(&be, &msg);
+  api_backend_close(&be);
+  release(host);
+  UNPROTECT(2);
+  if (st == TA_ERR_INTERRUPT) return R_NilValue; /* freed: R signals it (simulate_paths) */
+  return sim_result(&a);
 }
 
 /* the default backbone's damped-trend states (ta_smooth.h): list(level, trend, sse), or

@@ -1,5 +1,6 @@
 /* .Call glue for networks: validates every SEXP, converts doubles to the core's
- * float32, runs the core and turns its status into an R error. The network lives in
+ * float32, runs the core on the CPU or the GPU (api_backend.h: each action's last
+ * argument is the device) and turns its status into an R error. The network lives in
  * an external pointer with a finalizer from the moment it exists, so an R error (or
  * an allocation failure) at any later point cannot leak it; temporaries come from
  * R_alloc, which R releases on error too. */
@@ -12,6 +13,7 @@
 #include "api_util.h"
 #include "ta_train.h"
 #include "ta_loss.h"
+#include "api_backend.h"
 
 
 /* valid lengths: NULL (R NULL or length 0) or B integers in [1, T] */
@@ -83,45 +85,38 @@ SEXP C_net_init(SEXP spec, SEXP in_dim, SEXP seed) {
 }
 
 SEXP C_net_predict(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
-                   SEXP len, SEXP batch_size) {
+                   SEXP len, SEXP batch_size, SEXP device) {
   ta_net *net;
-  SEXP ptr = build_net(spec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
   int bs = scalar_int(batch_size, "batch_size");
   if (bs < 1) error("'batch_size' must be >= 1");
-  size_t To = ta_net_out_time(net, T), xrow = T * (size_t)net->in_dim;
-  size_t yrow = To * (size_t)net->out_dim;
-  size_t chunk = (size_t)bs < B ? (size_t)bs : B;
+  size_t ny = B * ta_net_out_time(net, T) * (size_t)net->out_dim;
+  float *yf = (float *)R_alloc(ny + 1, sizeof(float));
+  SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)ny));
+  api_backend be;
+  api_backend_open(&be, device, spec, in_dim, host, net);
+  net->stop = user_interrupt_pending; /* long passes end early on an interrupt */
   ta_msg msg;
-  if (ta_net_reserve(net, chunk, T, &msg) != TA_OK) error("%s", msg.text);
-  SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)(B * yrow)));
+  int st = be.ops->predict(&be, yf, xf, lens, B, T, (size_t)bs, &msg);
+  if (st != TA_OK && st != TA_ERR_INTERRUPT) api_backend_fail(&be, &msg);
+  api_backend_close(&be);
+  release(host);
+  UNPROTECT(3);
+  if (st == TA_ERR_INTERRUPT) return R_NilValue; /* freed: R signals it (predict()) */
   double *o = REAL(out);
-  /* long passes end early while an interrupt is pending; each chunk is followed by the
-   * interrupt check, so that a chunk cut short is never returned */
-  net->stop = user_interrupt_pending;
-  for (size_t s = 0; s < B; s += chunk) {
-    size_t b = B - s < chunk ? B - s : chunk;
-    const float *y = ta_net_predict(net, xf + s * xrow, lens ? lens + s : NULL, b, T);
-    /* an interrupt: freed here, signalled by R (predict()) */
-    if (user_interrupted(NULL)) {
-      release(ptr);
-      UNPROTECT(2);
-      return R_NilValue;
-    }
-    for (size_t i = 0; i < b * yrow; i++) o[s * yrow + i] = (double)y[i];
-  }
-  release(ptr);
-  UNPROTECT(2);
+  for (size_t i = 0; i < ny; i++) o[i] = (double)yf[i];
   return out;
 }
 
-/* Loss and gradients on one batch, for gradient checks and fixtures. */
+/* Loss and gradients on one batch, for gradient checks and fixtures:
+ * list(loss, weights, x, output). */
 SEXP C_net_gradient(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
-                    SEXP len, SEXP y, SEXP loss, SEXP training, SEXP seed) {
+                    SEXP len, SEXP y, SEXP loss, SEXP training, SEXP seed, SEXP device) {
   ta_net *net;
-  SEXP ptr = build_net(spec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
@@ -131,62 +126,67 @@ SEXP C_net_gradient(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
   size_t nx = B * T * (size_t)net->in_dim;
   size_t ny = B * ta_net_out_time(net, T) * (size_t)net->out_dim;
   const float *yf = to_float(y, ny, "y");
-  float *dy = (float *)R_alloc(ny + 1, sizeof(float));
+  float *grads = (float *)R_alloc(net->n_params + 1, sizeof(float));
   float *dx = (float *)R_alloc(nx + 1, sizeof(float));
+  float *yhat = (float *)R_alloc(ny + 1, sizeof(float));
+  api_backend be;
+  api_backend_open(&be, device, spec, in_dim, host, net);
   ta_msg msg;
-  if (ta_net_reserve(net, B, T, &msg) != TA_OK) error("%s", msg.text);
-  net->target = tr ? yf : NULL;
-  const float *yhat = ta_net_forward(net, xf, lens, B, T, tr);
-  double l = ta_batch_loss(net, lk, dy, yhat, yf, lens, B, T);
-  memset(net->grads, 0, net->n_params * sizeof(float));
-  ta_net_backward(net, dx, dy, xf, lens, B, T);
+  double l = 0.0;
+  if (be.ops->gradient(&be, &l, grads, dx, yhat, xf, lens, yf, B, T, lk, tr, &msg) != TA_OK)
+    api_backend_fail(&be, &msg);
+  api_backend_close(&be);
   const char *fields[] = {"loss", "weights", "x", "output", ""};
   SEXP res = PROTECT(mkNamed(VECSXP, fields));
   SET_VECTOR_ELT(res, 0, ScalarReal(l));
-  SET_VECTOR_ELT(res, 1, from_float(net->grads, net->n_params));
+  SET_VECTOR_ELT(res, 1, from_float(grads, net->n_params));
   SET_VECTOR_ELT(res, 2, from_float(dx, nx));
   SET_VECTOR_ELT(res, 3, from_float(yhat, ny));
-  release(ptr);
-  UNPROTECT(2);
-  return res;
-}
-
-/* The training run that C_net_fit and C_net_fit_windows share: the weights and seed into
- * net (held by ptr, which the caller protected), ta_train, and fit_result()'s list (an
- * interrupt returns what was trained, status TA_ERR_INTERRUPT: fit() signals it). Frees
- * the network; leaves the caller's PROTECT of ptr to pop. */
-static SEXP train_net(SEXP ptr, ta_net *net, SEXP params, SEXP seed, const ta_data *train,
-                      const ta_data *val, size_t T, const ta_train_cfg *cfg) {
-  ta_rng_seed(&net->rng, seed_of(seed));
-  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
-  SEXP lh = PROTECT(allocVector(REALSXP, cfg->epochs));
-  SEXP vh = PROTECT(allocVector(REALSXP, cfg->epochs));
-  ta_train_result tr;
-  ta_msg msg;
-  msg.text[0] = '\0';
-  int st = ta_train(net, train, val, T, cfg, REAL(lh), REAL(vh), &tr, &msg);
-  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) {
-    release(ptr);
-    error("%s", msg.text);
-  }
-  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
-  release(ptr);
+  release(host);
   UNPROTECT(3);
   return res;
 }
 
-/* settings: fit()'s named list (fit_config, api_util.h) */
-SEXP C_net_fit(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
-               SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP settings, SEXP seed) {
-  ta_net *net;
-  SEXP ptr = build_net(spec, in_dim, &net);
+/* The training run that C_net_fit and C_net_fit_windows share: fit()'s named list of
+ * settings (fit_config, api_util.h), the weights and seed into net (held by host, which
+ * the caller protected), the backend's ta_train, and fit_result()'s list (an interrupt
+ * returns what was trained, status TA_ERR_INTERRUPT: fit() signals it). Frees the
+ * network; leaves the caller's PROTECT of host to pop. */
+static SEXP train_net(SEXP host, ta_net *net, SEXP spec, SEXP in_dim, SEXP params,
+                      SEXP settings, SEXP seed, SEXP device, const ta_data *train,
+                      const ta_data *val, size_t T) {
   fit_ctx ctx;
   ta_train_cfg cfg;
   fit_config(&cfg, &ctx, settings);
+  ta_rng_seed(&net->rng, seed_of(seed));
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  SEXP lh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  SEXP vh = PROTECT(allocVector(REALSXP, cfg.epochs));
+  api_backend be;
+  api_backend_open(&be, device, spec, in_dim, host, net);
+  ta_train_result tr;
+  ta_msg msg;
+  msg.text[0] = '\0';
+  int st = be.ops->train(&be, train, val, T, &cfg, REAL(lh), REAL(vh), &tr, &msg);
+  if (st != TA_OK && st != TA_ERR_NONFINITE && st != TA_ERR_INTERRUPT) api_backend_fail(&be, &msg);
+  api_backend_close(&be);
+  SEXP res = PROTECT(fit_result(net, lh, vh, st, &msg, &tr));
+  release(host);
+  UNPROTECT(4);
+  return res;
+}
+
+/* fit() of a network on arrays: x [B, T, F] (dims), y, the valid lengths, the validation
+ * set (xv, nv_ sequences, lenv, yv), settings as train_net's */
+SEXP C_net_fit(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
+               SEXP y, SEXP xv, SEXP nv_, SEXP lenv, SEXP yv, SEXP settings, SEXP seed,
+               SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(spec, in_dim, &net);
   ta_data train, val;
   size_t T;
   fit_data(&train, &val, &T, net, x, dims, len, y, xv, nv_, lenv, yv);
-  SEXP res = train_net(ptr, net, params, seed, &train, &val, T, &cfg);
+  SEXP res = train_net(host, net, spec, in_dim, params, settings, seed, device, &train, &val, T);
   UNPROTECT(1);
   return res;
 }
@@ -195,16 +195,14 @@ SEXP C_net_fit(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims, SEXP len,
  * win is windows_data()'s list; the network takes [B, L, 1 + covariates] and gives H
  * values per window; no validation set. The result as C_net_fit's. */
 SEXP C_net_fit_windows(SEXP spec, SEXP in_dim, SEXP params, SEXP win, SEXP settings,
-                       SEXP seed) {
+                       SEXP seed, SEXP device) {
   ta_net *net;
-  SEXP ptr = build_net(spec, in_dim, &net);
-  fit_ctx ctx;
-  ta_train_cfg cfg;
-  fit_config(&cfg, &ctx, settings);
+  SEXP host = build_net(spec, in_dim, &net);
   ta_windows w;
   ta_data train, val;
   windows_data(&w, &train, &val, net, win);
-  SEXP res = train_net(ptr, net, params, seed, &train, &val, w.L, &cfg);
+  SEXP res = train_net(host, net, spec, in_dim, params, settings, seed, device, &train, &val,
+                       w.L);
   UNPROTECT(1);
   return res;
 }
@@ -213,24 +211,34 @@ SEXP C_net_fit_windows(SEXP spec, SEXP in_dim, SEXP params, SEXP win, SEXP setti
  * a list with, per such layer, list(layer = i, weights = [B, heads, Tq, Tk] row-major,
  * dims = c(B, heads, Tq, Tk)). */
 SEXP C_net_attention(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
-                     SEXP len) {
+                     SEXP len, SEXP device) {
   ta_net *net;
-  SEXP ptr = build_net(spec, in_dim, &net);
+  SEXP host = build_net(spec, in_dim, &net);
   size_t B, T;
   const int *lens;
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
   attn_bufs a;
   attn_bufs_of(&a, net, B, T);
+  api_backend be;
+  api_backend_open(&be, device, spec, in_dim, host, net);
   ta_msg msg;
-  if (ta_net_reserve(net, B, T, &msg) != TA_OK) error("%s", msg.text);
-  ta_net_forward(net, xf, lens, B, T, 0);
-  for (int i = 0, k = 0; i < net->n_layers; i++)
-    if (ta_net_attn_heads(net, i) > 0) {
-      size_t tq, tk;
-      ta_net_attn_weights(net, i, a.w[k++], B, T, &tq, &tk);
-    }
-  SEXP res = attn_result(&a, net, B);
-  release(ptr);
-  UNPROTECT(1);
+  if (be.ops->attention(&be, &a, xf, lens, B, T, &msg) != TA_OK) api_backend_fail(&be, &msg);
+  api_backend_close(&be);
+  SEXP res = PROTECT(attn_result(&a, net, B));
+  release(host);
+  UNPROTECT(3);
   return res;
+}
+
+/* NULL when every layer of the network has a GPU path, else the first one's reason (a
+ * CPU-only build: always NULL, as it has no GPU path to speak of) */
+SEXP C_cuda_net_unsupported(SEXP spec, SEXP in_dim) {
+  ta_net *net;
+  SEXP host = build_net(spec, in_dim, &net);
+  ta_msg why;
+  why.text[0] = '\0';
+  int i = api_gpu_unsupported(net, &why);
+  release(host);
+  UNPROTECT(1);
+  return i >= 0 ? mkString(why.text) : R_NilValue;
 }

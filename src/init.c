@@ -16,13 +16,13 @@
 
 SEXP C_net_layout(SEXP, SEXP, SEXP);
 SEXP C_net_init(SEXP, SEXP, SEXP);
-SEXP C_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* the network's actions: the device last (api_backend.h) */
+SEXP C_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
 SEXP C_cuda_built(void);
 SEXP C_cuda_devices(void);
@@ -30,12 +30,6 @@ SEXP C_cuda_op_gemm(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_act(SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_adam(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_loss(SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
-                    SEXP);
-SEXP C_cuda_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_cuda_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_op_dropout(SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_blas_library(void);
 SEXP C_cuda_emulated(void);
@@ -50,13 +44,12 @@ SEXP C_layer_specs(SEXP);
 static const R_CallMethodDef call_methods[] = {
     {"C_net_layout", (DL_FUNC)&C_net_layout, 3},
     {"C_net_init", (DL_FUNC)&C_net_init, 3},
-    {"C_net_predict", (DL_FUNC)&C_net_predict, 7},
-    {"C_net_gradient", (DL_FUNC)&C_net_gradient, 10},
-    {"C_net_fit", (DL_FUNC)&C_net_fit, 13},
-    {"C_net_fit_windows", (DL_FUNC)&C_net_fit_windows, 6},
-    {"C_cuda_net_fit_windows", (DL_FUNC)&C_cuda_net_fit_windows, 7},
-    {"C_net_attention", (DL_FUNC)&C_net_attention, 6},
-    {"C_net_simulate", (DL_FUNC)&C_net_simulate, 11},
+    {"C_net_predict", (DL_FUNC)&C_net_predict, 8},
+    {"C_net_gradient", (DL_FUNC)&C_net_gradient, 11},
+    {"C_net_fit", (DL_FUNC)&C_net_fit, 14},
+    {"C_net_fit_windows", (DL_FUNC)&C_net_fit_windows, 7},
+    {"C_net_attention", (DL_FUNC)&C_net_attention, 7},
+    {"C_net_simulate", (DL_FUNC)&C_net_simulate, 12},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
     {"C_cuda_built", (DL_FUNC)&C_cuda_built, 0},
     {"C_cuda_devices", (DL_FUNC)&C_cuda_devices, 0},
@@ -64,11 +57,6 @@ static const R_CallMethodDef call_methods[] = {
     {"C_cuda_op_act", (DL_FUNC)&C_cuda_op_act, 4},
     {"C_cuda_op_adam", (DL_FUNC)&C_cuda_op_adam, 7},
     {"C_cuda_op_loss", (DL_FUNC)&C_cuda_op_loss, 4},
-    {"C_cuda_net_predict", (DL_FUNC)&C_cuda_net_predict, 8},
-    {"C_cuda_net_gradient", (DL_FUNC)&C_cuda_net_gradient, 11},
-    {"C_cuda_net_fit", (DL_FUNC)&C_cuda_net_fit, 14},
-    {"C_cuda_net_simulate", (DL_FUNC)&C_cuda_net_simulate, 12},
-    {"C_cuda_net_attention", (DL_FUNC)&C_cuda_net_attention, 7},
     {"C_cuda_op_dropout", (DL_FUNC)&C_cuda_op_dropout, 4},
     {"C_cuda_blas_library", (DL_FUNC)&C_cuda_blas_library, 0},
     {"C_cuda_emulated", (DL_FUNC)&C_cuda_emulated, 0},

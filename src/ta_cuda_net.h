@@ -5,8 +5,9 @@
  * predict(), sized once per batch shape; nothing is allocated inside the training loop.
  * Every kind of layer has a GPU path (its line in ta_layer_kinds.h);
  * ta_cuda_net_create refuses a layer without one, naming it.
- * A CUDA build implements this in ta_net_cuda.cu and ta_train_cuda.cu; a CPU-only build's
- * cuda_stub.c answers TA_ERR_NO_CUDA. No R API, no exit, no printing. */
+ * A CUDA build implements this in ta_net_cuda.cu and ta_train_cuda.cu; a CPU-only build
+ * has none of it (the glue reaches it only through api_backend.c's GPU table, which such a
+ * build does not have). No R API, no exit, no printing. */
 #ifndef TA_CUDA_NET_H
 #define TA_CUDA_NET_H
 

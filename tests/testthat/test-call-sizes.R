@@ -21,20 +21,20 @@ test_that("batch dims whose product overflows size_t are an error, not a crash",
   w <- double(F + 1) # dense(1) on 2^22 inputs: W [1, F] and the bias
   dims <- as.integer(c(2^21, 2^21, F))
   msg <- in_child(.Call(tsattn:::C_net_predict, s, as.integer(F), w, double(),
-                        dims, NULL, 256L))
+                        dims, NULL, 256L, -1L))
   expect_match(msg, "'x' would have .* values, more than an R vector can hold")
   cfg <- tsattn:::train_settings(1L, 32L, FALSE, "mse", 0L, optimizer_adam(), FALSE, 0)
   msg <- in_child(.Call(tsattn:::C_net_fit, s, as.integer(F), w, double(), dims,
-                        NULL, double(), double(), 0L, NULL, double(), cfg, 1))
+                        NULL, double(), double(), 0L, NULL, double(), cfg, 1, -1L))
   expect_match(msg, "'x' would have .* values, more than an R vector can hold")
   # the validation set's sizes too
   ok_dims <- c(1L, 1L, as.integer(F))
   msg <- in_child(.Call(tsattn:::C_net_fit, s, as.integer(F), w, double(F),
                         ok_dims, NULL, double(1), double(), .Machine$integer.max, NULL, double(),
-                        cfg, 1))
+                        cfg, 1, -1L))
   expect_match(msg, "the validation 'x' would have")
   msg <- in_child(.Call(tsattn:::C_net_gradient, s, as.integer(F), w, double(),
-                        dims, NULL, double(), "mse", FALSE, 1))
+                        dims, NULL, double(), "mse", FALSE, 1, -1L))
   expect_match(msg, "'x' would have")
 })
 

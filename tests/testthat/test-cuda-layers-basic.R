@@ -56,7 +56,7 @@ basic_gpu_data <- function(net) gpu_case_data(net, B = 8L, T = 12L, seed = 22)
 raw_gpu_predict <- function(net, x) {
   s <- tsattn:::network_spec(net)
   w <- tsattn:::flatten_weights(net$weights, tsattn:::check_network(net))
-  .Call(tsattn:::C_cuda_net_predict, s, net$input_dim, w, tsattn:::to_core(x),
+  .Call(tsattn:::C_net_predict, s, net$input_dim, w, tsattn:::to_core(x),
         dim(x), NULL, 4L, 0L)
 }
 

@@ -56,7 +56,7 @@ test_that("device = \"cuda\" on a supported network still needs a usable device"
   # the entry points themselves fail cleanly (an R error, nothing leaked) without one
   s <- tsattn:::network_spec(net)
   w <- tsattn:::flatten_weights(net$weights, tsattn:::check_network(net))
-  expect_error(.Call(tsattn:::C_cuda_net_predict, s, 3L, w,
+  expect_error(.Call(tsattn:::C_net_predict, s, 3L, w,
                      tsattn:::to_core(d$x), dim(d$x), NULL, 4L, 0L),
                if (tsattn:::cuda_built()) "cuda[A-Za-z]+: " else "has no CUDA backend")
   # "auto" is the CPU here

@@ -109,7 +109,7 @@ test_that("fit()'s settings cross by name: each is required and known", {
                                  FALSE, 1)
   call_fit <- function(cfg) {
     .Call(tsattn:::C_net_fit, s, 1L, w, as.double(1:8), c(8L, 1L, 1L), NULL, as.double(8:1),
-          double(), 0L, NULL, double(), cfg, 1)
+          double(), 0L, NULL, double(), cfg, 1, -1L)
   }
   res <- call_fit(cfg)
   expect_length(res$loss, 2L)

@@ -197,7 +197,7 @@ test_that("the C entry point checks what it is given", {
   call_c <- function(window = rep(0, 8), dims = c(4L, 2L), xf = c(1, 2, 3), h = 3L,
                      npaths = 2L, resid = double(), n_series = 1L, seed = 1, params = w) {
     .Call(tsattn:::C_net_simulate, s, 2L, params, window, dims, xf, h, npaths,
-          resid, n_series, seed)
+          resid, n_series, seed, -1L)
   }
   r <- call_c()
   expect_named(r, c("paths", "mean"))
