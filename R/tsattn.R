@@ -283,63 +283,87 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
   check_device(device)
   seeds <- check_seed(seed)
 
-  # regressors
-  X <- NULL
-  if (!is.null(xreg)) {
-    X <- as.matrix(xreg)
-    if (!is.numeric(X)) stop_arg("xreg", "a numeric vector or matrix", describe(xreg))
-    if (nrow(X) != n)
-      stop_arg("xreg", sprintf("%d rows, one per observation of `y`", n), sprintf("%d", nrow(X)),
-               verb = "have")
-    if (any(!is.finite(X))) stop_arg("xreg", "free of NA, NaN and Inf", sprintf("%d such values", sum(!is.finite(X))))
-  }
+  X <- check_xreg(xreg, n)
 
-  # the series as the network sees it (R/transform.R), and its windows
+  # the series as the network sees it (R/transform.R), its windows, the network trained on
+  # them, and the fit
   trf <- transform_fit(Y, lambda, difference, freq)
   S <- transform_apply(trf, Y)
   rt <- if (!is.null(X)) regressor_fit(X)
-  N <- nrow(S)
   net <- if (is.character(model)) NULL else model
   s2s <- if (is.null(net)) identical(model, "seq2seq") else is_seq2seq(net)
-  if (is.null(horizon)) {
-    # seq2seq: a season ahead, fewer steps for short series
+  plan <- window_plan(nrow(S), n, freq, trf$lag, s2s, net, horizon, lookback)
+  feat <- window_features(S, if (!is.null(X)) regressor_apply(rt, X), trf$lag)
+  w <- make_windows(feat, S, plan$lookback, plan$horizon)
+  if (is.null(net)) net <- default_network(model, ncol(feat), k, plan$horizon)
+  trained <- train_windows(net, w, plan$n_val, list(...), epochs, patience, seeds[[2L]],
+                           device, verbose)
+  obj <- single_fit(y, if (is.character(model)) model else "custom", trained, w, plan, trf, X,
+                    rt, feat, s2s, call)
+  # an interrupt keeps the epochs trained so far: the fit is made from them and the
+  # interrupt signalled again, carrying it (R/interrupt.R)
+  if (!is.null(trained$interrupted))
+    signal_tsattn_interrupt(obj, conditionMessage(trained$interrupted), call)
+  obj
+}
+
+# ---- the steps of tsattn()'s pipeline for one model ---------------------------------
+
+# the regressors as a finite numeric matrix of n rows (NULL: none)
+check_xreg <- function(xreg, n, call = sys.call(-1L)) {
+  if (is.null(xreg)) return(NULL)
+  X <- as.matrix(xreg)
+  if (!is.numeric(X)) stop_arg("xreg", "a numeric vector or matrix", describe(xreg), call = call)
+  if (nrow(X) != n)
+    stop_arg("xreg", sprintf("%d rows, one per observation of `y`", n), sprintf("%d", nrow(X)),
+             verb = "have", call = call)
+  if (any(!is.finite(X)))
+    stop_arg("xreg", "free of NA, NaN and Inf", sprintf("%d such values", sum(!is.finite(X))),
+             call = call)
+  X
+}
+
+# The windows' shape for N rows of the transformed series (n observations, lag-differenced)
+# : list(horizon, lookback, n_win windows, the last n_val of them for validation). seq2seq
+# predicts a season ahead by default (fewer steps for short series), other models one step.
+window_plan <- function(N, n, freq, lag, s2s, net, horizon, lookback, call = sys.call(-1L)) {
+  if (is.null(horizon))
     horizon <- if (s2s) (if (is.null(net)) max(2L, min(as.integer(round(freq)), N %/% 8L)) else
       net$layers[[1L]]$horizon) else 1L
-  }
-  horizon <- check_count(horizon, "horizon")
+  horizon <- check_count(horizon, "horizon", call = call)
   if (!s2s && horizon != 1L)
     stop_arg("horizon", "1 for models that forecast recursively (use model = \"seq2seq\" for more)",
-             format(horizon))
-  lookback <- if (is.null(lookback)) default_lookback(N, freq) else check_count(lookback, "lookback", 2L)
+             format(horizon), call = call)
+  lookback <- if (is.null(lookback)) default_lookback(N, freq) else
+    check_count(lookback, "lookback", 2L, call = call)
   n_val <- max(1L, as.integer(ceiling(max(freq, 0.1 * N))))
   n_win <- N - lookback - horizon + 1L
-  min_len <- lookback + horizon + 2L * max(1L, as.integer(ceiling(freq))) + trf$lag
   if (n_win < n_val + max(1L, n_val)) {
+    min_len <- lookback + horizon + 2L * max(1L, as.integer(ceiling(freq))) + lag
     stop_arg("y", sprintf("at least %d observations for lookback = %d, horizon = %d and a validation window%s (or a smaller lookback)",
-                          min_len, lookback, horizon, if (trf$lag > 0L) " after differencing" else ""),
-             sprintf("%d", n), verb = "have")
+                          min_len, lookback, horizon, if (lag > 0L) " after differencing" else ""),
+             sprintf("%d", n), verb = "have", call = call)
   }
-  feat <- window_features(S, if (!is.null(X)) regressor_apply(rt, X), trf$lag)
-  w <- make_windows(feat, S, lookback, horizon)
-  xa <- w$x
-  ya <- w$y
-  n_val <- min(n_val, n_win %/% 2L)
+  list(horizon = horizon, lookback = lookback, n_win = n_win, n_val = min(n_val, n_win %/% 2L))
+}
+
+# net trained on windows w (list(x, y)), the last n_val of them validating (early stopping
+# with `patience`); `args` are tsattn()'s `...` for fit() (batch_size 32 and Adam at 3e-3
+# unless given). list(net, interrupted: the interrupt condition or NULL, secs). A diverged
+# fit is a warning.
+train_windows <- function(net, w, n_val, args, epochs, patience, seed, device, verbose) {
+  n_win <- dim(w$x)[1L]
   tr <- seq_len(n_win - n_val)
   va <- (n_win - n_val + 1L):n_win
-
-  if (is.null(net)) net <- default_network(model, ncol(feat), k, horizon)
   t0 <- proc.time()[["elapsed"]]
-  args <- list(...)
   bs <- if (is.null(args$batch_size)) 32L else args$batch_size
   opt <- if (is.null(args$optimizer)) optimizer_adam(lr = 3e-3) else args$optimizer
   args$batch_size <- args$optimizer <- NULL
-  # an interrupt keeps the epochs trained so far: the fit is completed from them and the
-  # interrupt signalled again, carrying it (R/interrupt.R)
   interrupted <- NULL
-  fitted_net <- tryCatch(do.call(fit, c(list(net, xa[tr, , , drop = FALSE], ya[tr, , , drop = FALSE],
+  fitted_net <- tryCatch(do.call(fit, c(list(net, w$x[tr, , , drop = FALSE], w$y[tr, , , drop = FALSE],
                                     epochs = epochs, batch_size = bs, optimizer = opt,
-                                    validation_data = list(xa[va, , , drop = FALSE], ya[va, , , drop = FALSE]),
-                                    patience = patience, seed = seeds[[2L]], device = device,
+                                    validation_data = list(w$x[va, , , drop = FALSE], w$y[va, , , drop = FALSE]),
+                                    patience = patience, seed = seed, device = device,
                                     verbose = verbose), args)),
                          tsattn_interrupt = function(e) {
                            interrupted <<- e
@@ -352,35 +376,42 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
   if (is.null(interrupted) && length(vl) && any(is.finite(vl)) && min(vl, na.rm = TRUE) > 1e3)
     warning(sprintf("training diverged: the best validation loss is %.3g on the scaled series, where predicting its mean scores about 1; refit with a smaller learning rate (optimizer_adam(lr = )) or clipnorm",
                     min(vl, na.rm = TRUE)), call. = FALSE)
+  list(net = fitted_net, interrupted = interrupted, secs = secs)
+}
 
-  # one-step (or first-step) in-sample predictions, residuals in model space
-  pred <- predict(fitted_net, xa)
+# The fit of series y: the trained network's in-sample predictions, residuals in model space
+# (validation ones per step ahead for seq2seq), fitted values and residuals on the original
+# scale at the targets' times, sealed with its checksum.
+single_fit <- function(y, model, trained, w, plan, trf, X, rt, feat, s2s, call) {
+  Y <- as.matrix(y)
+  n <- nrow(Y)
+  k <- ncol(Y)
+  n_win <- plan$n_win
+  horizon <- plan$horizon
+  va <- (n_win - plan$n_val + 1L):n_win
+  pred <- predict(trained$net, w$x)
   p1 <- pred[, dim(pred)[2L] - horizon + 1L, , drop = FALSE]
   p1 <- matrix(p1[, 1L, ], n_win, k)
-  rs <- matrix(ya[, 1L, ], n_win, k) - p1
+  rs <- matrix(w$y[, 1L, ], n_win, k) - p1
   val_resid <- if (s2s) {
-    lapply(seq_len(horizon), function(h) matrix(ya[va, h, ] - pred[va, h, ], length(va), k))
+    lapply(seq_len(horizon), function(h) matrix(w$y[va, h, ] - pred[va, h, ], length(va), k))
   } else list(rs[va, , drop = FALSE])
-
-  # back to the original scale: fitted values at the targets' times
   obj <- structure(list(
-    x = y, model = if (is.character(model)) model else "custom", network = fitted_net,
-    lookback = lookback, horizon = horizon, log = trf$log, difference = trf$lag > 0L, lag = trf$lag,
-    center = trf$center, scale = trf$scale, xreg = X, xreg_center = rt$center, xreg_scale = rt$scale,
-    features = feat, val_resid = val_resid, resid_scaled = rs, n_val = n_val,
-    history = fitted_net$history, train_time = secs, seq2seq = s2s, call = call
+    x = y, model = model, network = trained$net,
+    lookback = plan$lookback, horizon = horizon, log = trf$log, difference = trf$lag > 0L,
+    lag = trf$lag, center = trf$center, scale = trf$scale, xreg = X, xreg_center = rt$center,
+    xreg_scale = rt$scale, features = feat, val_resid = val_resid, resid_scaled = rs,
+    n_val = plan$n_val, history = trained$net$history, train_time = trained$secs,
+    seq2seq = s2s, call = call
   ), class = "tsattn")
-  target_idx <- (lookback + 1L):(lookback + n_win) + trf$lag
-  fit_lv <- transform_invert_step(trf, Y, p1, target_idx[[1L]])
+  target_idx <- (plan$lookback + 1L):(plan$lookback + n_win) + trf$lag
   fitted <- matrix(NA_real_, n, k)
-  fitted[target_idx, ] <- fit_lv
+  fitted[target_idx, ] <- transform_invert_step(trf, Y, p1, target_idx[[1L]])
   obj$fitted <- like_series(drop_if_one(fitted), y)
   obj$residuals <- like_series(drop_if_one(Y - fitted), y)
-  obj$val_mae <- mean(abs((Y - fitted)[utils::tail(target_idx, n_val), ]))
+  obj$val_mae <- mean(abs((Y - fitted)[utils::tail(target_idx, plan$n_val), ]))
   obj$method <- method_label(obj)
-  obj <- seal_fit(obj)
-  if (!is.null(interrupted)) signal_tsattn_interrupt(obj, conditionMessage(interrupted), call)
-  obj
+  seal_fit(obj)
 }
 
 # "series: ..." and "regressors: ..." lines of print()
