@@ -688,9 +688,10 @@ def report(a, info, passes):
              "divided by the steps; both after one untimed warm-up step). Ratio = PyTorch / tsattn "
              "(above 1: tsattn is faster). GFLOP/s: analytic FLOPs of forward + backward (below) "
              "over tsattn's time; '% peak' is against PyTorch's GEMM measured in the same pass, "
-             "'% ours' against tsattn's own kernel on the same 2048³ product (a shape where it is "
-             "slow, having no cache blocking; it reaches 40-50 GFLOP/s on one core at the "
-             "K = 64 shapes of W2-W4, so values above 100% are possible). Peak RSS: the whole child process (R with tsattn "
+             "'% ours' against tsattn's own kernel on the same 2048³ product, measured through "
+             "`predict()` less its R overhead (a workload's thin shapes may run faster or slower "
+             "than that square product, so values above 100% are possible). Peak RSS: the whole "
+             "child process (R with tsattn "
              "loaded; Python with torch imported), the largest over the repetitions. Losses: the "
              "mean training MSE of the last epoch (both start from the same weights).\n")
     for ps in passes:
