@@ -35,16 +35,8 @@ static size_t gru_scratch(const ta_layer *L, size_t B, size_t T) {
 static void gru_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
 /* One cell's recurrence over every step, for sequences [b0, b1) (ta_rnn_rows). */
-typedef struct {
-  ta_rnn_cell c;
-  float *hp;             /* [B, 3H] h_{t-1} W_hh^T, each block its own rows */
-  const float *Wp, *b_hh; /* W_hh^T packed; b_hh [3H] */
-  const ta_pass *ps;
-  size_t T, H;
-} gru_steps;
-
 TA_SIMD_CLONES static void gru_forward_rows(void *ctx, size_t b0, size_t b1) {
-  const gru_steps *k = ctx;
+  const ta_rnn_steps *k = ctx;
   ta_rnn_cell c = k->c;
   size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
   const float *b_hh = k->b_hh;
@@ -94,7 +86,7 @@ TA_SIMD_CLONES static void gru_forward(const ta_layer *L, float *out, float *cac
     for (size_t r = 0; r < BT; r++)
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j];
     ta_gemm_pack_t(Wp, W_hh, H, GH, H);
-    gru_steps k = {c, hp, Wp, b_hh, ps, T, H};
+    ta_rnn_steps k = {.c = c, .hp = hp, .Wp = Wp, .b_hh = b_hh, .ps = ps, .T = T, .H = H};
     ta_rnn_rows(gru_forward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     x = ta_rnn_next_input(L, &c, ps, BT);
   }
@@ -102,17 +94,8 @@ TA_SIMD_CLONES static void gru_forward(const ta_layer *L, float *out, float *cac
 }
 
 /* One cell's backward recurrence over every step, for sequences [b0, b1). */
-typedef struct {
-  ta_rnn_cell c;
-  const float *dH;
-  float *dg, *dP, *dhcur, *dhnext;
-  const float *zero, *Wp;
-  const ta_pass *ps;
-  size_t T, H;
-} gru_back_steps;
-
 TA_SIMD_CLONES static void gru_backward_rows(void *ctx, size_t b0, size_t b1) {
-  const gru_back_steps *k = ctx;
+  const ta_rnn_steps *k = ctx;
   ta_rnn_cell c = k->c;
   size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
   memset(k->dhnext + b0 * H, 0, nb * H * sizeof(float));
@@ -171,7 +154,8 @@ TA_SIMD_CLONES static void gru_backward(const ta_layer *L, float *din, float *dp
       x = below.hd ? below.hd : below.h;
     }
     ta_gemm_pack_n(Wp, W_hh, H, H, GH);
-    gru_back_steps k = {c, dH, dg, dP, dhcur, dhnext, zero, Wp, ps, T, H};
+    ta_rnn_steps k = {.c = c, .dH = dH, .dg = dg, .dP = dP, .dhcur = dhcur, .dhnext = dhnext,
+                      .zero = zero, .Wp = Wp, .ps = ps, .T = T, .H = H};
     ta_rnn_rows(gru_backward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     /* db_hh over every step; dW_hh[3H, H] += sum_t dP_t^T h_{t-1} as one product: row r
      * of dP (r >= 1) meets row r - 1 of h, which is h_{t-1} of the same sequence, except

@@ -30,20 +30,9 @@ static size_t lstm_scratch(const ta_layer *L, size_t B, size_t T) {
 }
 static void lstm_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
-/* One cell's recurrence (forward: hp, Wp = W_hh^T packed; backward: dH, dg, dhnext,
- * dcnext, zero, Wp = W_hh packed) over every step, for sequences [b0, b1) (ta_rnn_rows). */
-typedef struct {
-  ta_rnn_cell c;
-  float *hp;
-  const float *Wp;
-  const float *dH;
-  float *dg, *dhnext, *dcnext;
-  const ta_pass *ps;
-  size_t T, H;
-} lstm_steps;
-
+/* One cell's recurrence over every step, for sequences [b0, b1) (ta_rnn_rows). */
 TA_SIMD_CLONES static void lstm_forward_rows(void *ctx, size_t b0, size_t b1) {
-  const lstm_steps *k = ctx;
+  const ta_rnn_steps *k = ctx;
   ta_rnn_cell c = k->c;
   size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
   for (size_t t = 0; t < T; t++) {
@@ -79,10 +68,9 @@ TA_SIMD_CLONES static void lstm_forward_rows(void *ctx, size_t b0, size_t b1) {
 }
 
 TA_SIMD_CLONES static void lstm_backward_rows(void *ctx, size_t b0, size_t b1) {
-  const lstm_steps *k = ctx;
+  const ta_rnn_steps *k = ctx;
   ta_rnn_cell c = k->c;
   size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
-  const float *zero = k->hp; /* H zeros */
   memset(k->dhnext + b0 * H, 0, nb * H * sizeof(float));
   memset(k->dcnext + b0 * H, 0, nb * H * sizeof(float));
   for (size_t t = T; t-- > 0;) {
@@ -90,7 +78,7 @@ TA_SIMD_CLONES static void lstm_backward_rows(void *ctx, size_t b0, size_t b1) {
     for (size_t b = b0; b < b1; b++) {
       size_t row = b * T + t;
       const float *g = c.gates + row * GH, *cr = c.aux + row * H, *dHr = k->dH + row * H;
-      const float *cprev = t > 0 ? c.aux + (row - 1) * H : zero;
+      const float *cprev = t > 0 ? c.aux + (row - 1) * H : k->zero;
       float *dgr = k->dg + row * GH, *dhn = k->dhnext + b * H, *dcn = k->dcnext + b * H;
 #ifdef _OPENMP
 #pragma omp simd
@@ -126,7 +114,7 @@ TA_SIMD_CLONES static void lstm_forward(const ta_layer *L, float *out, float *ca
     for (size_t r = 0; r < BT; r++)
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j] + b_hh[j];
     ta_gemm_pack_t(Wp, W_hh, H, GH, H);
-    lstm_steps k = {c, hp, Wp, NULL, NULL, NULL, NULL, ps, T, H};
+    ta_rnn_steps k = {.c = c, .hp = hp, .Wp = Wp, .ps = ps, .T = T, .H = H};
     ta_rnn_rows(lstm_forward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     x = ta_rnn_next_input(L, &c, ps, BT);
   }
@@ -156,7 +144,8 @@ TA_SIMD_CLONES static void lstm_backward(const ta_layer *L, float *din, float *d
       x = below.hd ? below.hd : below.h;
     }
     ta_gemm_pack_n(Wp, W_hh, H, H, GH);
-    lstm_steps k = {c, zero, Wp, dH, dg, dhnext, dcnext, ps, T, H};
+    ta_rnn_steps k = {.c = c, .dH = dH, .dg = dg, .dhnext = dhnext, .dcnext = dcnext,
+                      .zero = zero, .Wp = Wp, .ps = ps, .T = T, .H = H};
     ta_rnn_rows(lstm_backward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     /* dW_hh[4H, H] += sum_t dg_t^T h_{t-1} as one product: row r of dg (r >= 1) meets
      * row r - 1 of h, h_{t-1} of the same sequence, except at t = 0, whose rows are set

@@ -47,6 +47,17 @@ void ta_rnn_collect(const ta_layer *L, float *dH, const float *dout, size_t B, s
  * any number of threads: a recurrent layer's step loop then runs on every thread
  * (before, its small per-step products ran on one). */
 typedef void (*ta_rnn_rows_fn)(void *ctx, size_t b0, size_t b1);
+/* What a cell's step loop reads and writes (the ctx of its ta_rnn_rows functions); each
+ * block of sequences uses its own rows of every [B, ...] buffer. Forward: hp [B, G*H]
+ * (h_{t-1} W_hh^T), Wp (W_hh^T packed), b_hh [G*H] (GRU). Backward: dH, dg, Wp (W_hh
+ * packed), zero [H], dhnext [B, H]; dP and dhcur [B, H] (GRU), dcnext [B, H] (LSTM). */
+typedef struct {
+  ta_rnn_cell c;
+  float *hp, *dg, *dP, *dhcur, *dhnext, *dcnext;
+  const float *Wp, *b_hh, *dH, *zero;
+  const ta_pass *ps;
+  size_t T, H;
+} ta_rnn_steps;
 void ta_rnn_rows(ta_rnn_rows_fn fn, void *ctx, size_t B, double flops);
 
 #endif
