@@ -38,14 +38,12 @@ static void gru_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_
 TA_SIMD_CLONES static void gru_forward_rows(void *ctx, size_t b0, size_t b1) {
   const ta_rnn_steps *k = ctx;
   ta_rnn_cell c = k->c;
-  size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
+  size_t T = k->T, H = k->H, GH = G * H;
   const float *b_hh = k->b_hh;
   for (size_t t = 0; t < T; t++) {
     if (ta_pass_stopped(k->ps)) break; /* an interrupt: this pass is discarded */
-    /* hp[b, 3H] = h_{t-1} W_hh^T + b_hh (h_{-1} = 0) */
-    float *hp = k->hp + b0 * GH;
-    if (t > 0) ta_gemm_packed(hp, GH, c.h + (b0 * T + t - 1) * H, T * H, k->Wp, nb, GH, H, 0);
-    else memset(hp, 0, nb * GH * sizeof(float));
+    /* hp[b, 3H] = h_{t-1} W_hh^T (h_{-1} = 0); the cell adds b_hh */
+    ta_rnn_step_product(k, G, b0, b1, t);
     for (size_t b = b0; b < b1; b++) {
       size_t row = b * T + t;
       float *g = c.gates + row * GH, *p = k->hp + b * GH;

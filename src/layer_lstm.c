@@ -34,14 +34,12 @@ static void lstm_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn
 TA_SIMD_CLONES static void lstm_forward_rows(void *ctx, size_t b0, size_t b1) {
   const ta_rnn_steps *k = ctx;
   ta_rnn_cell c = k->c;
-  size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
+  size_t T = k->T, H = k->H, GH = G * H;
   for (size_t t = 0; t < T; t++) {
     if (ta_pass_stopped(k->ps)) break; /* an interrupt: this pass is discarded */
     /* hp = h_{t-1} W_hh^T, all zeros at t = 0 (h_{-1} = c_{-1} = 0, and its first H
      * floats then stand for c_{-1}: no NULL, no branch in the loop below) */
-    float *hp = k->hp + b0 * GH;
-    if (t > 0) ta_gemm_packed(hp, GH, c.h + (b0 * T + t - 1) * H, T * H, k->Wp, nb, GH, H, 0);
-    else memset(hp, 0, nb * GH * sizeof(float));
+    ta_rnn_step_product(k, G, b0, b1, t);
     for (size_t b = b0; b < b1; b++) {
       size_t row = b * T + t;
       float *g = c.gates + row * GH;

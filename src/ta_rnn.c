@@ -127,3 +127,10 @@ void ta_rnn_rows(ta_rnn_rows_fn fn, void *ctx, size_t B, double flops) {
   fn(ctx, 0, B);
 #endif
 }
+
+void ta_rnn_step_product(const ta_rnn_steps *k, size_t G, size_t b0, size_t b1, size_t t) {
+  size_t T = k->T, H = k->H, GH = G * H, nb = b1 - b0;
+  float *hp = k->hp + b0 * GH;
+  if (t > 0) ta_gemm_packed(hp, GH, k->c.h + (b0 * T + t - 1) * H, T * H, k->Wp, nb, GH, H, 0);
+  else memset(hp, 0, nb * GH * sizeof(float));
+}

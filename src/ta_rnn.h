@@ -58,6 +58,9 @@ typedef struct {
   const ta_pass *ps;
   size_t T, H;
 } ta_rnn_steps;
+/* Step t's recurrent product for the block [b0, b1): hp's rows = h_{t-1} W_hh^T (G*H
+ * columns), all zeros at t = 0 (h_{-1} = 0) */
+void ta_rnn_step_product(const ta_rnn_steps *k, size_t G, size_t b0, size_t b1, size_t t);
 void ta_rnn_rows(ta_rnn_rows_fn fn, void *ctx, size_t B, double flops);
 
 #endif
