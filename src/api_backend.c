@@ -103,7 +103,9 @@ static const api_backend_ops cpu_ops = {cpu_predict, cpu_gradient, cpu_train, cp
 
 static int gpu_predict(api_backend *b, float *out, const float *x, const int *len, size_t B,
                        size_t T, size_t chunk, ta_msg *msg) {
-  return ta_cuda_net_predict((ta_cuda_net *)b->gpu, out, x, len, B, T, chunk, msg);
+  int st = ta_cuda_net_predict((ta_cuda_net *)b->gpu, out, x, len, B, T, chunk, msg);
+  if (st == TA_ERR_INTERRUPT) user_interrupted(NULL); /* the chunks ended on the stop poll */
+  return st;
 }
 
 /* in training mode the dropout masks are the GPU's own draws (ta_dropout_keep), not the

@@ -250,6 +250,10 @@ extern "C" int ta_cuda_net_predict(ta_cuda_net *g, float *out, const float *x, c
     /* the output is in the staging buffer, and the next upload may reuse it */
     if ((st = TA_CUDA(cudaStreamSynchronize(0), msg))) return st;
     memcpy(out + s * yrow, stage_y, b * yrow * sizeof(float));
+    /* with a stop poll (the host network's; the caller then takes the interrupt), a
+     * pending interrupt ends the prediction between chunks */
+    if (s + b < B && g->net->stop && g->net->stop())
+      return ta_fail(msg, TA_ERR_INTERRUPT, "interrupted");
   }
   return TA_OK;
 }
