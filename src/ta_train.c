@@ -123,10 +123,11 @@ int ta_train_loop(const ta_train_ops *ops, void *be, size_t n, size_t batch, int
   int st = ops->save(be, TA_SLOT_BEST, msg);
   long steps = 0;
   for (int epoch = 1; epoch <= cfg->epochs && st == TA_OK; epoch++) {
+    /* an interrupt since the last epoch's end (the checks below follow each pass) */
+    if (loop_interrupted(cfg, epoch, msg, &st)) break;
     if (cfg->shuffle) ta_shuffle(idx, n, rng);
     double sum = 0.0;
     for (size_t s = 0; s < n; s += B) {
-      if (s == 0 && loop_interrupted(cfg, epoch, msg, &st)) break;
       size_t b = n - s < B ? n - s : B;
       double l = 0.0;
       if ((st = ops->forward(be, idx + s, b, &l, msg)) != TA_OK) break;
