@@ -9,10 +9,10 @@
  * Parameters (PyTorch names and layout): weight [F, I, K], bias [F].
  * As im2col: cols[B*T_out, K*I] (row r = (b,t), column k*I+i = x[b, t+k-pad_left, i], so
  * each (row, k) block is one contiguous input row) times Wr^T, where Wr [F, K*I] is the
- * weight reordered from (i,k) to (k,i) columns; then one gemm does the whole layer.
- * cache: Wr [F, K*I], cols [B*T_out, K*I], z [B*T_out, F] (only when the activation is
- *        not linear; gelu's derivative needs z).
- * scratch: dz [B*T_out, F], dcols [B*T_out, K*I], dWr [F, K*I]. */
+ * weight reordered from (i,k) to (k,i) columns. cols is made and used a block of rows at a
+ * time (CONV_BLOCK below), never whole; the forward and the input gradient run on every
+ * thread, a block of sequences each. (The GPU's layer_conv1d_cuda.cu stores cols whole:
+ * its layout is ta_conv.h's.) */
 #include <math.h>
 #include <string.h>
 #include "ta_layer.h"
@@ -20,6 +20,8 @@
 #include "ta_math.h"
 #include "ta_gemm.h"
 #include "ta_conv.h"
+#include "ta_threads.h"
+#include "ta_gemm_kernel.h" /* TA_GEMM_KC */
 
 static int conv_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   if (s->units < 1)
@@ -73,21 +75,93 @@ static void conv_init(const ta_layer *L, float *params, ta_rng *rng) {
   ta_fill_uniform(params, L->n_params, bound, rng);
 }
 
-/* cols [B*T_out, K*I] from in [B, T, I] */
-static void conv_im2col(const ta_layer *L, float *cols, const float *in, size_t B, size_t T) {
-  size_t I = (size_t)L->in_dim, K = (size_t)L->cfg.conv.kernel, KI = K * I;
-  size_t To = conv_out_time(L, T), pl = conv_pad_left(L);
-  for (size_t b = 0; b < B; b++) {
-    for (size_t t = 0; t < To; t++) {
-      float *row = cols + (b * To + t) * KI;
-      for (size_t k = 0; k < K; k++) {
-        size_t s;
-        if (ta_conv_in_step(&s, t, k, pl, T))
-          memcpy(row + k * I, in + (b * T + s) * I, I * sizeof(float));
-        else
-          memset(row + k * I, 0, I * sizeof(float));
-      }
+/* rows [r0, r1) and columns [c0, c1) of the im2col matrix cols [B*T_out, K*I] of
+ * in [B, T, I], into dst [r1 - r0, c1 - c0] */
+static void conv_im2col(const ta_layer *L, float *dst, const float *in, size_t r0, size_t r1,
+                        size_t c0, size_t c1, size_t T) {
+  size_t I = (size_t)L->in_dim, To = conv_out_time(L, T), pl = conv_pad_left(L), w = c1 - c0;
+  for (size_t r = r0; r < r1; r++) {
+    size_t b = r / To, t = r % To;
+    float *row = dst + (r - r0) * w;
+    for (size_t k = c0 / I; k * I < c1; k++) { /* the taps the columns cover */
+      size_t lo = k * I > c0 ? k * I : c0, hi = (k + 1) * I < c1 ? (k + 1) * I : c1, s;
+      if (ta_conv_in_step(&s, t, k, pl, T))
+        memcpy(row + lo - c0, in + (b * T + s) * I + (lo - k * I), (hi - lo) * sizeof(float));
+      else
+        memset(row + lo - c0, 0, (hi - lo) * sizeof(float));
     }
+  }
+}
+
+/* The im2col matrix is never stored whole: its rows are made a block of CONV_BLOCK at a
+ * time into a slot of the calling thread (slots [n_slots][block rows][K*I]), used while
+ * they are in cache (the block's product, col2im) and made again in the backward pass.
+ * CONV_BLOCK is ta_gemm's k block (TA_GEMM_KC), so that the weight gradient, summed
+ * over the rows block by block into dW, keeps the rounding of one product over all rows
+ * (each k block summed from zero, then added), and a block (256 x K*I floats: 320 KB at
+ * K*I = 320) stays in L2. The threads take sequences (ta_parallel_rows): at most one
+ * slot a sequence and one a processor. */
+#define CONV_BLOCK ((size_t)TA_GEMM_KC)
+
+static size_t conv_rows_of(const ta_layer *L, size_t B, size_t T) {
+  return B * conv_out_time(L, T);
+}
+static size_t conv_block_rows(size_t R) { return R < CONV_BLOCK ? R : CONV_BLOCK; }
+/* slots for a team over n rows (ta_parallel_rows: at most one thread a row) */
+static size_t conv_slots(size_t n) {
+  size_t p = (size_t)ta_threads_max();
+  return n < p ? (n ? n : 1) : p;
+}
+static size_t conv_slot_floats(const ta_layer *L, size_t B, size_t T) {
+  size_t KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
+  return conv_block_rows(conv_rows_of(L, B, T)) * KI;
+}
+
+/* cache: Wr [F, K*I], then z [R, F] (only with an activation: gelu's derivative needs
+ * z), then the forward's slots */
+static size_t conv_cache_size(const ta_layer *L, size_t B, size_t T) {
+  size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
+  size_t R = conv_rows_of(L, B, T);
+  return F * KI + (L->cfg.conv.activation == TA_ACT_LINEAR ? 0 : R * F) +
+         conv_slots(B) * conv_slot_floats(L, B, T);
+}
+
+/* scratch: dz [R, F], dWr^T [K*I, F], then the backward's slots (the weight gradient's
+ * im2col rows, its threads over the K*I rows of dWr^T; then col2im's dcols rows, its
+ * threads over the B sequences) */
+static size_t conv_scratch_size(const ta_layer *L, size_t B, size_t T) {
+  size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
+  return conv_rows_of(L, B, T) * F + KI * F +
+         conv_slots(B > KI ? B : KI) * conv_slot_floats(L, B, T);
+}
+
+/* What the blocks of sequences share (ta_parallel_rows' ctx). */
+typedef struct {
+  const ta_layer *L;
+  const float *in, *Wr, *bias, *dz;
+  float *slots, *z, *out, *din, *dWrT;
+  size_t B, T, slot_floats;
+} conv_rows;
+
+/* forward of sequences [b0, b1), a block of rows at a time: im2col, z = cols Wr^T, bias
+ * and activation (a row's values do not depend on the block: one product per row,
+ * summed in ta_gemm's order) */
+static void conv_forward_rows(void *ctx, size_t b0, size_t b1) {
+  const conv_rows *c = (const conv_rows *)ctx;
+  const ta_layer *L = c->L;
+  size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
+  size_t To = conv_out_time(L, c->T), r1 = b1 * To;
+  int act = L->cfg.conv.activation;
+  float *cols = c->slots + (size_t)ta_thread_slot() * c->slot_floats;
+  for (size_t r0 = b0 * To; r0 < r1; r0 += CONV_BLOCK) {
+    size_t n = r1 - r0 < CONV_BLOCK ? r1 - r0 : CONV_BLOCK;
+    float *z = c->z + r0 * F;
+    conv_im2col(L, cols, c->in, r0, r0 + n, 0, KI, c->T);
+    ta_gemm_nt(z, F, cols, KI, c->Wr, KI, n, F, KI, 0); /* z = cols Wr^T */
+    if (c->bias)
+      for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < F; f++) z[r * F + f] += c->bias[f];
+    if (act != TA_ACT_LINEAR) ta_act_forward(c->out + r0 * F, z, n * F, act);
   }
 }
 
@@ -95,59 +169,60 @@ static void conv_forward(const ta_layer *L, float *out, float *cache, const floa
                          const float *params, const ta_pass *ps, size_t B, size_t T) {
   (void)ps;
   size_t F = (size_t)L->cfg.conv.filters, I = (size_t)L->in_dim, K = (size_t)L->cfg.conv.kernel;
-  size_t KI = K * I, R = B * conv_out_time(L, T);
+  size_t KI = K * I, R = conv_rows_of(L, B, T);
   int act = L->cfg.conv.activation;
-  const float *W = params, *bias = params + F * KI;
-  float *Wr = cache, *cols = cache + F * KI;
-  float *z = act == TA_ACT_LINEAR ? out : cols + R * KI;
+  const float *W = params;
+  float *Wr = cache, *z = act == TA_ACT_LINEAR ? out : cache + F * KI;
+  float *slots = cache + F * KI + (act == TA_ACT_LINEAR ? 0 : R * F);
   /* Wr[f, k*I + i] = W[f, i, k] */
   for (size_t f = 0; f < F; f++)
     for (size_t i = 0; i < I; i++)
       for (size_t k = 0; k < K; k++)
         Wr[ta_conv_wr_index(f, i, k, I, K)] = W[ta_conv_w_index(f, i, k, I, K)];
-  conv_im2col(L, cols, in, B, T);
-  ta_gemm_nt(z, F, cols, KI, Wr, KI, R, F, KI, 0); /* z = cols Wr^T */
-  if (L->cfg.conv.bias)
-    for (size_t r = 0; r < R; r++)
-      for (size_t f = 0; f < F; f++) z[r * F + f] += bias[f];
-  if (act != TA_ACT_LINEAR)
-    ta_act_forward(out, z, R * F, act);
+  conv_rows c = {L, in, Wr, L->cfg.conv.bias ? params + F * KI : NULL, NULL, slots, z, out,
+                 NULL, NULL, B, T, conv_slot_floats(L, B, T)};
+  ta_parallel_rows(conv_forward_rows, &c, B, 2.0 * (double)R * (double)F * (double)KI);
 }
 
-static void conv_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
-                          const float *dout, const float *in, const float *out,
-                          const float *cache, const float *params, const ta_pass *ps,
-                          size_t B, size_t T) {
-  (void)ps; (void)in; (void)params;
-  size_t F = (size_t)L->cfg.conv.filters, I = (size_t)L->in_dim, K = (size_t)L->cfg.conv.kernel;
-  size_t KI = K * I, To = conv_out_time(L, T), R = B * To, pl = conv_pad_left(L);
-  int act = L->cfg.conv.activation;
-  const float *Wr = cache, *cols = cache + F * KI;
-  float *dz_buf = scratch, *dcols = scratch + R * F, *dWr = dcols + R * KI;
-  const float *dz = dout;
-  if (act != TA_ACT_LINEAR) {
-    const float *z = cols + R * KI;
-    ta_act_backward(dz_buf, dout, z, out, R * F, act);
-    dz = dz_buf;
+/* rows [m0, m1) of the weight gradient dWr^T [KI, F] = cols^T dz, a block of CONV_BLOCK
+ * rows of cols at a time (the first written, the others added: the sums and rounding of
+ * one product over all rows, whatever the split of dWr^T's rows over the threads).
+ * cols^T dz rather than dz^T cols (the same products in the same order) reads the
+ * block's im2col columns [m0, m1) in place and packs only dz. */
+static void conv_dw_rows(void *ctx, size_t m0, size_t m1) {
+  const conv_rows *c = (const conv_rows *)ctx;
+  const ta_layer *L = c->L;
+  size_t F = (size_t)L->cfg.conv.filters, R = conv_rows_of(L, c->B, c->T), w = m1 - m0;
+  float *cols = c->slots + (size_t)ta_thread_slot() * c->slot_floats;
+  for (size_t r0 = 0; r0 < R; r0 += CONV_BLOCK) {
+    size_t n = R - r0 < CONV_BLOCK ? R - r0 : CONV_BLOCK;
+    conv_im2col(L, cols, c->in, r0, r0 + n, m0, m1, c->T);
+    ta_gemm_tn(c->dWrT + m0 * F, F, cols, w, c->dz + r0 * F, F, w, F, n, r0 > 0);
   }
-  /* dWr = dz^T cols, then added into dW in PyTorch's (i, k) order */
-  ta_gemm_tn(dWr, KI, dz, F, cols, KI, F, KI, R, 0);
-  for (size_t f = 0; f < F; f++)
-    for (size_t i = 0; i < I; i++)
-      for (size_t k = 0; k < K; k++)
-        dparams[ta_conv_w_index(f, i, k, I, K)] += dWr[ta_conv_wr_index(f, i, k, I, K)];
-  if (L->cfg.conv.bias) ta_colsum(dparams + F * KI, dz, F, R, F, 1); /* db += sum dz */
-  if (!din) return;
-  ta_gemm_nn(dcols, KI, dz, F, Wr, KI, R, KI, F, 0); /* dcols = dz Wr */
-  /* col2im: every (row, k) block adds into one input row; padding positions drop out */
-  memset(din, 0, B * T * I * sizeof(float));
-  for (size_t b = 0; b < B; b++) {
-    for (size_t t = 0; t < To; t++) {
-      const float *row = dcols + (b * To + t) * KI;
+  if (R == 0) memset(c->dWrT + m0 * F, 0, w * F * sizeof(float));
+}
+
+/* input gradient of sequences [b0, b1), a block of rows at a time: dcols = dz Wr, then
+ * col2im while the block is in cache. Every (row, k) block of dcols adds into one input
+ * row, rows in order, then taps in order (the same sums whatever the blocks, which split
+ * no row); padding positions drop out. */
+static void conv_din_rows(void *ctx, size_t b0, size_t b1) {
+  const conv_rows *c = (const conv_rows *)ctx;
+  const ta_layer *L = c->L;
+  size_t F = (size_t)L->cfg.conv.filters, I = (size_t)L->in_dim, K = (size_t)L->cfg.conv.kernel;
+  size_t KI = K * I, T = c->T, To = conv_out_time(L, T), pl = conv_pad_left(L), r1 = b1 * To;
+  float *dcols = c->slots + (size_t)ta_thread_slot() * c->slot_floats;
+  memset(c->din + b0 * T * I, 0, (b1 - b0) * T * I * sizeof(float));
+  for (size_t r0 = b0 * To; r0 < r1; r0 += CONV_BLOCK) {
+    size_t n = r1 - r0 < CONV_BLOCK ? r1 - r0 : CONV_BLOCK;
+    ta_gemm_nn(dcols, KI, c->dz + r0 * F, F, c->Wr, KI, n, KI, F, 0);
+    for (size_t r = r0; r < r0 + n; r++) {
+      size_t b = r / To, t = r % To;
+      const float *row = dcols + (r - r0) * KI;
       for (size_t k = 0; k < K; k++) {
         size_t s;
         if (!ta_conv_in_step(&s, t, k, pl, T)) continue;
-        float *d = din + (b * T + s) * I;
+        float *d = c->din + (b * T + s) * I;
         const float *src = row + k * I;
         for (size_t i = 0; i < I; i++) d[i] += src[i];
       }
@@ -155,12 +230,42 @@ static void conv_backward(const ta_layer *L, float *din, float *dparams, float *
   }
 }
 
+static void conv_backward(const ta_layer *L, float *din, float *dparams, float *scratch,
+                          const float *dout, const float *in, const float *out,
+                          const float *cache, const float *params, const ta_pass *ps,
+                          size_t B, size_t T) {
+  (void)ps; (void)params;
+  size_t F = (size_t)L->cfg.conv.filters, I = (size_t)L->in_dim, K = (size_t)L->cfg.conv.kernel;
+  size_t KI = K * I, R = conv_rows_of(L, B, T);
+  int act = L->cfg.conv.activation;
+  const float *Wr = cache;
+  float *dz_buf = scratch, *dWrT = scratch + R * F, *slots = dWrT + KI * F;
+  const float *dz = dout;
+  if (act != TA_ACT_LINEAR) {
+    const float *z = cache + F * KI;
+    ta_act_backward(dz_buf, dout, z, out, R * F, act);
+    dz = dz_buf;
+  }
+  /* the weight gradient, its rows over the threads; then added into dW in PyTorch's
+   * (i, k) order */
+  conv_rows c = {L, in, Wr, NULL, dz, slots, NULL, NULL, din, dWrT, B, T,
+                 conv_slot_floats(L, B, T)};
+  ta_parallel_rows(conv_dw_rows, &c, KI, 2.0 * (double)R * (double)F * (double)KI);
+  for (size_t f = 0; f < F; f++)
+    for (size_t i = 0; i < I; i++)
+      for (size_t k = 0; k < K; k++)
+        dparams[ta_conv_w_index(f, i, k, I, K)] += dWrT[(k * I + i) * F + f];
+  if (L->cfg.conv.bias) ta_colsum(dparams + F * KI, dz, F, R, F, 1); /* db += sum dz */
+  if (!din) return;
+  ta_parallel_rows(conv_din_rows, &c, B, 2.0 * (double)R * (double)F * (double)KI);
+}
+
 const ta_layer_ops ta_conv1d_ops = {
     .kind = "conv1d",
     .setup = conv_setup,
     .out_time = conv_out_time,
-    .cache_size = ta_conv_cache_size,
-    .scratch_size = ta_conv_scratch_size,
+    .cache_size = conv_cache_size,
+    .scratch_size = conv_scratch_size,
     .n_tensors = conv_n_tensors,
     .tensor = conv_tensor,
     .init = conv_init,

@@ -1,4 +1,5 @@
-/* conv1d on the GPU (see layer_conv1d.c for the CPU's, whose layout this keeps): the
+/* conv1d on the GPU (layer_conv1d.c is the CPU's, which makes cols a block of rows at a
+ * time where this stores it whole): the
  * weight reordered to Wr [F, K*I], the input unfolded to cols [B*T_out, K*I] (im2col),
  * z = cols Wr^T through cuBLAS, the bias, the fused activation (ta_act of ta_math.h).
  * Backward: dz (the activation's gradient), dWr = dz^T cols and dcols = dz Wr through
@@ -6,8 +7,8 @@
  * and col2im as a gather: each input element sums its taps in the CPU's order (output
  * steps ascending), so no two threads write one element and no atomics are needed.
  * The index arithmetic (taps, padding, reordering) is ta_conv.h's, the CPU's own.
- * cache: Wr [F, K*I], cols [B*T_out, K*I], z [B*T_out, F] (activation not linear), and
- * scratch as the CPU's (sized by ta_conv.h's ta_conv_cache_size / ta_conv_scratch_size):
+ * Sized by ta_conv.h's ta_conv_cache_size / ta_conv_scratch_size:
+ * cache: Wr [F, K*I], cols [B*T_out, K*I], z [B*T_out, F] (activation not linear);
  * scratch: dz [B*T_out, F], dcols [B*T_out, K*I], dWr [F, K*I]. */
 #include "ta_cuda_check.h"
 #include "ta_cuda_layer.h"

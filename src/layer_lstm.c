@@ -14,6 +14,7 @@
 #include "ta_rnn.h"
 #include "ta_rnn_math.h" /* the cell formulas, shared with ta_rnn_cuda.cu */
 #include "ta_gemm.h"
+#include "ta_threads.h"
 
 #define G 4
 
@@ -30,7 +31,7 @@ static size_t lstm_scratch(const ta_layer *L, size_t B, size_t T) {
 }
 static void lstm_tensor(const ta_layer *L, int k, ta_tensor_info *info) { ta_rnn_tensor(L, G, k, info); }
 
-/* One cell's recurrence over every step, for sequences [b0, b1) (ta_rnn_rows). */
+/* One cell's recurrence over every step, for sequences [b0, b1) (ta_parallel_rows). */
 TA_SIMD_CLONES static void lstm_forward_rows(void *ctx, size_t b0, size_t b1) {
   const ta_rnn_steps *k = ctx;
   ta_rnn_cell c = k->c;
@@ -113,7 +114,7 @@ TA_SIMD_CLONES static void lstm_forward(const ta_layer *L, float *out, float *ca
       for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j] + b_hh[j];
     ta_gemm_pack_t(Wp, W_hh, H, GH, H);
     ta_rnn_steps k = {.c = c, .hp = hp, .Wp = Wp, .ps = ps, .T = T, .H = H};
-    ta_rnn_rows(lstm_forward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
+    ta_parallel_rows(lstm_forward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     x = ta_rnn_next_input(L, &c, ps, BT);
   }
   ta_rnn_emit(L, out, c.h, B, T);
@@ -144,7 +145,7 @@ TA_SIMD_CLONES static void lstm_backward(const ta_layer *L, float *din, float *d
     ta_gemm_pack_n(Wp, W_hh, H, H, GH);
     ta_rnn_steps k = {.c = c, .dH = dH, .dg = dg, .dhnext = dhnext, .dcnext = dcnext,
                       .zero = zero, .Wp = Wp, .ps = ps, .T = T, .H = H};
-    ta_rnn_rows(lstm_backward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
+    ta_parallel_rows(lstm_backward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);
     /* dW_hh[4H, H] += sum_t dg_t^T h_{t-1} as one product: row r of dg (r >= 1) meets
      * row r - 1 of h, h_{t-1} of the same sequence, except at t = 0, whose rows are set
      * aside and zeroed for it (h_{-1} = 0) and put back after */

@@ -40,7 +40,8 @@ TA_HD size_t ta_conv_wr_index(size_t f, size_t i, size_t k, size_t I, size_t K) 
   return f * I * K + k * I + i;
 }
 
-/* The conv1d layer's cache and scratch, the same layout on the CPU and the GPU, with
+/* The GPU conv1d layer's cache and scratch (layer_conv1d_cuda.cu; the CPU's
+ * layer_conv1d.c makes im2col rows a block at a time instead of storing them), with
  * R = B * T_out rows and KI = K*I columns:
  *   cache    Wr [F, KI] (the reordered weight), cols [R, KI] (im2col), then z [R, F]
  *            (the pre-activation) only with an activation

@@ -3,10 +3,6 @@
 #include <string.h>
 #include "ta_rnn.h"
 #include "ta_gemm.h"
-#include "ta_threads.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 int ta_rnn_setup(ta_layer *L, const ta_layer_spec *s, int G, const char *kind, ta_msg *msg) {
   if (s->units < 1) return ta_fail(msg, TA_ERR_ARG, "%s: units must be >= 1, not %d", kind, s->units);
@@ -107,25 +103,6 @@ const float *ta_rnn_next_input(const ta_layer *L, ta_rnn_cell *c, const ta_pass 
     for (size_t i = 0; i < n; i++) c->mask[i] = 1.0f;
   }
   return c->hd;
-}
-
-void ta_rnn_rows(ta_rnn_rows_fn fn, void *ctx, size_t B, double flops) {
-  int nt = flops > TA_PAR_MIN_FLOPS ? ta_threads() : 1;
-  if ((size_t)nt > B) nt = (int)B;
-  if (nt <= 1) {
-    fn(ctx, 0, B);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
-  {
-    size_t id = (size_t)omp_get_thread_num(), n = (size_t)omp_get_num_threads();
-    fn(ctx, B * id / n, B * (id + 1) / n);
-    if (id > 0) ta_gemm_release(); /* a worker's packing buffers, if it made any */
-  }
-#else
-  fn(ctx, 0, B);
-#endif
 }
 
 void ta_rnn_step_product(const ta_rnn_steps *k, size_t G, size_t b0, size_t b1, size_t t) {

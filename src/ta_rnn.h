@@ -40,14 +40,9 @@ void ta_rnn_emit(const ta_layer *L, float *out, const float *h, size_t B, size_t
 /* dH [B, T, H] of the top cell from dout [B, T_out, H] */
 void ta_rnn_collect(const ta_layer *L, float *dH, const float *dout, size_t B, size_t T);
 
-/* Runs fn(ctx, b0, b1) over blocks of the B sequences [b0, b1), one block a thread when
- * `flops` (the work of all B) is worth a parallel region, else fn(ctx, 0, B). The
- * recurrence of one sequence does not depend on the others, and each row of a product
- * sums in the same order whatever the rows around it, so the results are the same for
- * any number of threads: a recurrent layer's step loop then runs on every thread
- * (before, its small per-step products ran on one). */
-typedef void (*ta_rnn_rows_fn)(void *ctx, size_t b0, size_t b1);
-/* What a cell's step loop reads and writes (the ctx of its ta_rnn_rows functions); each
+/* What a cell's step loop reads and writes (the ctx of its ta_parallel_rows functions; the
+ * recurrence of one sequence does not depend on the others, so its step loop runs on every
+ * thread, a block of sequences each); each
  * block of sequences uses its own rows of every [B, ...] buffer. Forward: hp [B, G*H]
  * (h_{t-1} W_hh^T), Wp (W_hh^T packed), b_hh [G*H] (GRU). Backward: dH, dg, Wp (W_hh
  * packed), zero [H], dhnext [B, H]; dP and dhcur [B, H] (GRU), dcnext [B, H] (LSTM). */
@@ -61,6 +56,5 @@ typedef struct {
 /* Step t's recurrent product for the block [b0, b1): hp's rows = h_{t-1} W_hh^T (G*H
  * columns), all zeros at t = 0 (h_{-1} = 0) */
 void ta_rnn_step_product(const ta_rnn_steps *k, size_t G, size_t b0, size_t b1, size_t t);
-void ta_rnn_rows(ta_rnn_rows_fn fn, void *ctx, size_t B, double flops);
 
 #endif

@@ -1,4 +1,5 @@
 #include "ta_threads.h"
+#include "ta_gemm.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -60,5 +61,41 @@ int ta_threads_init(void) {
   return pthread_atfork(NULL, NULL, atfork_child);
 #else
   return 0;
+#endif
+}
+
+void ta_parallel_rows(ta_rows_fn fn, void *ctx, size_t n, double flops) {
+  int nt = flops > TA_PAR_MIN_FLOPS ? ta_threads() : 1;
+  if ((size_t)nt > n) nt = (int)n;
+  if (nt <= 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    size_t id = (size_t)omp_get_thread_num(), m = (size_t)omp_get_num_threads();
+    fn(ctx, n * id / m, n * (id + 1) / m);
+    if (id > 0) ta_gemm_release(); /* a worker's packing buffers, if it made any */
+  }
+#else
+  fn(ctx, 0, n);
+#endif
+}
+
+int ta_thread_slot(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+int ta_threads_max(void) {
+#ifdef _OPENMP
+  int p = omp_get_num_procs();
+  return p > 1 ? p : 1;
+#else
+  return 1;
 #endif
 }

@@ -15,6 +15,8 @@
 #ifndef TA_THREADS_H
 #define TA_THREADS_H
 
+#include <stddef.h>
+
 #define TA_PAR_MIN_FLOPS 4.0e6
 
 /* The threads of a parallel region about to run: 1 inside a parallel region (the core
@@ -28,5 +30,21 @@ void ta_set_threads(int n);
 /* Registers the fork handler; once per loaded library, later calls do nothing.
  * Returns 0, or an errno value from pthread_atfork. */
 int ta_threads_init(void);
+
+/* Runs fn(ctx, r0, r1) over blocks of the rows [0, n), one block a thread when `flops`
+ * (the work of all n) is worth a parallel region, else fn(ctx, 0, n). For work whose
+ * rows are independent (the sequences of a recurrent layer's step loop, of a
+ * convolution's input gradient) and whose products sum each row in the same order
+ * whatever the rows around it, so that the results are the same for any number of
+ * threads. Inside fn the core's products stay on the calling thread (ta_threads() is 1
+ * in a parallel region); each worker releases its packing buffers at the end. */
+typedef void (*ta_rows_fn)(void *ctx, size_t r0, size_t r1);
+void ta_parallel_rows(ta_rows_fn fn, void *ctx, size_t n, double flops);
+/* Inside fn: the calling thread's index in the team, 0 .. min(n, ta_threads_max()) - 1
+ * (0 outside a parallel region): which of the caller's per-thread buffers it may use. */
+int ta_thread_slot(void);
+/* The most threads ta_threads() can ever return in this process (the processors OpenMP
+ * may use; 1 without OpenMP): how many per-thread buffers a workspace needs at most. */
+int ta_threads_max(void);
 
 #endif

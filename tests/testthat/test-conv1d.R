@@ -174,6 +174,35 @@ test_that("conv1d gradients are right for kernel 1 and a stacked conv network", 
   expect_gradients_match(stacked, x, rand_array(3, 6, 1))
 })
 
+test_that("conv1d on more rows than one im2col block: right gradients, the same on 1 and 2 threads", {
+  # the layer makes its im2col rows 256 at a time (layer_conv1d.c, CONV_BLOCK) and runs
+  # its forward, weight gradient and input gradient on the threads: 12 x 100 = 1200 rows
+  # (not a multiple of 256) and enough work for two threads in every pass
+  old <- options(tsattn.threads = 1)
+  on.exit({ options(old); tsattn:::sync_threads() })
+  tsattn:::sync_threads()
+  set.seed(31)
+  x <- rand_array(12, 100, 8)
+  for (pad in c("same", "causal", "valid")) {
+    net <- sequential(layer_conv1d(48, 5, padding = pad, activation = "tanh"),
+                      layer_conv1d(3, 3, padding = pad), input_dim = 8)
+    t_out <- if (pad == "valid") 100 - 4 - 2 else 100
+    y <- rand_array(12, t_out, 3)
+    expect_gradients_match(net, x, y, max_elements = 4)
+    run <- function(threads) {
+      options(tsattn.threads = threads)
+      tsattn:::sync_threads()
+      g <- tsattn:::net_gradient(net, x, y)
+      f <- fit(net, x, y, epochs = 2, batch_size = 6, seed = 1, verbose = FALSE)
+      list(g, f$weights, f$history$loss, predict(f, x), predict(f, x[1:5, , , drop = FALSE]))
+    }
+    one <- run(1)
+    expect_identical(run(2), one, info = pad)
+    # a sequence's output does not depend on the batch it is predicted in
+    expect_identical(one[[5]], one[[4]][1:5, , , drop = FALSE], info = pad)
+  }
+})
+
 test_that("conv1d output lengths: same and causal keep T, valid gives T - k + 1", {
   set.seed(24)
   x <- rand_array(2, 10, 3)

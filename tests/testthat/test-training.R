@@ -198,7 +198,7 @@ test_that("verbose = TRUE prints the loss per epoch; print() and summary() descr
 
 test_that("recurrent layers train to the same bits on one thread and on two", {
   # the step loop of a GRU or LSTM runs blocks of sequences on the threads when the work
-  # is large enough (ta_rnn_rows): each sequence's recurrence and each row's products are
+  # is large enough (ta_parallel_rows): each sequence's recurrence and each row's products are
   # independent of the others, so the weights and predictions must not change
   old <- options(tsattn.threads = 1)
   on.exit({ options(old); tsattn:::sync_threads() })
