@@ -44,18 +44,38 @@ static inline float score_of(const ta_attn_block *a, const float *qi, const floa
   }
 }
 
+/* The softmax of every query row of p [Tq, Tk] over its visible keys, scores times c
+ * (no key seen: a zero row, zero output), and its backward: ds [Tq, Tk] from dO V^T to
+ * dS. Their own functions with an AVX2 clone, flattened, so that the element-wise loops of
+ * ta_attn_math.h (the exponentials above all) are compiled into vector code: called from
+ * a larger function they stayed out of line in baseline (SSE2) code, a sixth of a
+ * transformer's training step. The same roundings either way (ta_simd.h). */
+TA_SIMD_CLONES TA_FLATTEN static void softmax_rows(const ta_attn_block *a, float *p, size_t len, float c) {
+  const size_t Tk = a->Tk;
+  for (size_t i = 0; i < a->Tq; i++) {
+    size_t lo, hi;
+    visible_range(a, a->q0 + i, len, &lo, &hi);
+    ta_attn_softmax_row(p + i * Tk, Tk, lo, hi, c);
+  }
+}
+
+TA_SIMD_CLONES TA_FLATTEN static void softmax_grad_rows(const ta_attn_block *a, float *ds, const float *p,
+                                             size_t len, float c) {
+  const size_t Tk = a->Tk;
+  for (size_t i = 0; i < a->Tq; i++) {
+    size_t lo, hi;
+    visible_range(a, a->q0 + i, len, &lo, &hi);
+    ta_attn_softmax_row_grad(ds + i * Tk, p + i * Tk, NULL, Tk, lo, hi, c);
+  }
+}
+
 /* the matrix-product path (ta_attn_gemm_path, no dropout): S = Q K^T into p, row
  * softmax over the visible keys, O = P V */
-TA_SIMD_CLONES static void forward_gemm(const ta_attn_block *a, float *o, float *p, const float *q,
+static void forward_gemm(const ta_attn_block *a, float *o, float *p, const float *q,
                          const float *k, const float *v, size_t len) {
   const size_t Tq = a->Tq, Tk = a->Tk;
   ta_gemm_nt(p, Tk, q, a->ldq, k, a->ldk, Tq, Tk, a->dk, 0);
-  float c = dot_scale(a);
-  for (size_t i = 0; i < Tq; i++) {
-    size_t lo, hi;
-    visible_range(a, a->q0 + i, len, &lo, &hi);
-    ta_attn_softmax_row(p + i * Tk, Tk, lo, hi, c); /* no key seen: a zero row, zero output */
-  }
+  softmax_rows(a, p, len, dot_scale(a));
   ta_gemm_nn(o, a->ldo, p, Tk, v, a->ldv, Tq, a->dv, Tk, 0);
 }
 
@@ -112,13 +132,7 @@ static void backward_gemm(const ta_attn_block *a, float *dq, float *dk, float *d
   float *ds = work + 2 * Tk;
   float c = dot_scale(a);
   ta_gemm_nt(ds, Tk, dout, a->ldo, v, a->ldv, Tq, Tk, a->dv, 0);
-  for (size_t i = 0; i < Tq; i++) {
-    float *dsi = ds + i * Tk;
-    const float *pi = p + i * Tk;
-    size_t lo, hi;
-    visible_range(a, a->q0 + i, len, &lo, &hi);
-    ta_attn_softmax_row_grad(dsi, pi, NULL, Tk, lo, hi, c);
-  }
+  softmax_grad_rows(a, ds, p, len, c);
   ta_gemm_tn(dv, a->ldv, p, Tk, dout, a->ldo, Tk, a->dv, Tq, 0);
   ta_gemm_nn(dq, a->ldq, ds, Tk, k, a->ldk, Tq, a->dk, Tk, 0);
   ta_gemm_tn(dk, a->ldk, ds, Tk, q, a->ldq, Tk, a->dk, Tq, 0);

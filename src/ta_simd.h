@@ -19,4 +19,13 @@
 #else
 #define TA_SIMD_CLONES
 #endif
+
+/* TA_FLATTEN: every call inside the function is inlined, so that a TA_SIMD_CLONES function
+ * that calls a shared formula (ta_*_math.h) compiles the formula into each clone; without
+ * it GCC may call one out-of-line copy in baseline code from the AVX2 clone. */
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define TA_FLATTEN __attribute__((flatten))
+#else
+#define TA_FLATTEN
+#endif
 #endif
