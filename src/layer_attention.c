@@ -14,6 +14,7 @@
 #include "ta_layer.h"
 #include "ta_attn.h"
 #include "ta_gemm.h"
+#include "ta_vec.h"
 #include "ta_attn_math.h"
 
 
@@ -127,9 +128,7 @@ static inline size_t len_of(const ta_pass *ps, size_t b, size_t T) {
 static void project_rows(float *y, size_t ldy, const float *x, size_t ldx, const float *W,
                          const float *bias, size_t R, size_t N, size_t I) {
   ta_gemm_nt(y, ldy, x, ldx, W, I, R, N, I, 0);
-  if (bias)
-    for (size_t r = 0; r < R; r++)
-      for (size_t n = 0; n < N; n++) y[r * ldy + n] += bias[n];
+  if (bias) ta_add_rows(y, ldy, bias, R, N);
 }
 
 /* y [R, N] = x [R, I] W[N, I]^T (+ bias), contiguous rows */

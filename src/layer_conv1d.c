@@ -159,9 +159,7 @@ static void conv_forward_rows(void *ctx, size_t b0, size_t b1) {
     float *z = c->z + r0 * F;
     conv_im2col(L, cols, c->in, r0, r0 + n, 0, KI, c->T);
     ta_gemm_nt(z, F, cols, KI, c->Wr, KI, n, F, KI, 0); /* z = cols Wr^T */
-    if (c->bias)
-      for (size_t r = 0; r < n; r++)
-        for (size_t f = 0; f < F; f++) z[r * F + f] += c->bias[f];
+    if (c->bias) ta_add_rows(z, F, c->bias, n, F);
     if (act != TA_ACT_LINEAR) ta_act_forward(c->out + r0 * F, z, n * F, act);
   }
 }

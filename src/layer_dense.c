@@ -9,6 +9,7 @@
 #include "ta_act.h"
 #include "ta_math.h"
 #include "ta_gemm.h"
+#include "ta_vec.h"
 
 static int dense_setup(ta_layer *L, const ta_layer_spec *s, ta_msg *msg) {
   if (s->units < 1) return ta_fail(msg, TA_ERR_ARG, "dense: units must be >= 1, not %d", s->units);
@@ -57,9 +58,7 @@ static void dense_forward(const ta_layer *L, float *out, float *cache, const flo
   const float *W = params, *b = params + U * I;
   float *z = L->cfg.dense.activation == TA_ACT_LINEAR ? out : cache;
   ta_gemm_nt(z, U, in, I, W, I, R, U, I, 0);
-  if (L->cfg.dense.bias)
-    for (size_t r = 0; r < R; r++)
-      for (size_t u = 0; u < U; u++) z[r * U + u] += b[u];
+  if (L->cfg.dense.bias) ta_add_rows(z, U, b, R, U);
   if (L->cfg.dense.activation != TA_ACT_LINEAR) {
     int a = L->cfg.dense.activation;
     ta_act_forward(out, z, R * U, a);

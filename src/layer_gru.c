@@ -18,6 +18,7 @@
 #include "ta_rnn.h"
 #include "ta_rnn_math.h" /* the cell formulas, shared with ta_rnn_cuda.cu */
 #include "ta_gemm.h"
+#include "ta_vec.h"
 #include "ta_threads.h"
 
 #define G 3
@@ -82,8 +83,7 @@ TA_SIMD_CLONES static void gru_forward(const ta_layer *L, float *out, float *cac
     c = ta_rnn_cell_at(L, G, cache, l, BT);
     /* gates[BT, 3H] = x W_ih^T + b_ih for every step at once */
     ta_gemm_nt(c.gates, GH, x, I, W_ih, I, BT, GH, I, 0);
-    for (size_t r = 0; r < BT; r++)
-      for (size_t j = 0; j < GH; j++) c.gates[r * GH + j] += b_ih[j];
+    ta_add_rows(c.gates, GH, b_ih, BT, GH);
     ta_gemm_pack_t(Wp, W_hh, H, GH, H);
     ta_rnn_steps k = {.c = c, .hp = hp, .Wp = Wp, .b_hh = b_hh, .ps = ps, .T = T, .H = H};
     ta_parallel_rows(gru_forward_rows, &k, B, 2.0 * (double)BT * (double)GH * (double)H);

@@ -325,10 +325,6 @@ static void attend_back(const s2s_dims *d, float *dq, float *dk, float *de, floa
   }
 }
 
-static void add_bias(float *y, size_t ld, const float *bias, size_t R, size_t N) {
-  for (size_t r = 0; r < R; r++)
-    for (size_t n = 0; n < N; n++) y[r * ld + n] += bias[n];
-}
 
 /* ---- the steps of the passes (their order: s2s_run_forward, s2s_run_backward) ---- */
 
@@ -367,12 +363,12 @@ static int cpu_encode(void *vx) {
   const size_t H = x->b.d.H, GH = x->b.d.GH, B = x->b.B, T = x->b.T;
   const float *eWhh = x->b.params + x->b.o.e_whh, *ebhh = x->b.params + x->b.o.e_bhh;
   ta_gemm_nt(c->eg, GH, x->b.in, x->b.d.F, x->b.params + x->b.o.e_wih, x->b.d.F, B * T, GH, x->b.d.F, 0);
-  add_bias(c->eg, GH, x->b.params + x->b.o.e_bih, B * T, GH);
+  ta_add_rows(c->eg, GH, x->b.params + x->b.o.e_bih, B * T, GH);
   for (size_t t = 0; t < T; t++) {
     if (ta_pass_stopped(x->ps)) break; /* an interrupt: this pass is discarded */
     if (t > 0) ta_gemm_nt(c->hp, GH, c->E + (t - 1) * H, T * H, eWhh, H, B, GH, H, 0);
     else memset(c->hp, 0, B * GH * sizeof(float));
-    add_bias(c->hp, GH, ebhh, B, GH);
+    ta_add_rows(c->hp, GH, ebhh, B, GH);
     for (size_t b = 0; b < B; b++) {
       size_t row = b * T + t;
       const float *hprev = t > 0 ? c->E + (row - 1) * H : NULL;
@@ -449,9 +445,9 @@ static int cpu_cell(void *vx, size_t t) {
   const float *sprev = c->S + t * H; /* rows b: stride ldS */
   ta_gemm_nt(c->Gd + t * GH, Hz * GH, c->U + t * DI, Hz * DI, x->b.params + x->b.o.d_wih, DI, B, GH,
              DI, 0);
-  add_bias(c->Gd + t * GH, Hz * GH, x->b.params + x->b.o.d_bih, B, GH);
+  ta_add_rows(c->Gd + t * GH, Hz * GH, x->b.params + x->b.o.d_bih, B, GH);
   ta_gemm_nt(c->hp, GH, sprev, ldS, x->b.params + x->b.o.d_whh, H, B, GH, H, 0);
-  add_bias(c->hp, GH, x->b.params + x->b.o.d_bhh, B, GH);
+  ta_add_rows(c->hp, GH, x->b.params + x->b.o.d_bhh, B, GH);
   for (size_t b = 0; b < B; b++) {
     size_t row = b * Hz + t;
     float *snew = c->S + b * ldS + (t + 1) * H;
@@ -472,7 +468,7 @@ static int cpu_output(void *vx, size_t t) {
   float *yt = x->out + t * O;
   ta_gemm_nt(yt, Hz * O, x->c.S + (t + 1) * H, x->ldS, Wo, 2 * H, x->b.B, O, H, 0);
   ta_gemm_nt(yt, Hz * O, x->c.U + t * DI + O, Hz * DI, Wo + H, 2 * H, x->b.B, O, H, 1);
-  add_bias(yt, Hz * O, x->b.params + x->b.o.bo, x->b.B, O);
+  ta_add_rows(yt, Hz * O, x->b.params + x->b.o.bo, x->b.B, O);
   return TA_OK;
 }
 

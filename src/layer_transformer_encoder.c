@@ -27,6 +27,7 @@
 #include "ta_mha.h"
 #include "ta_norm.h"
 #include "ta_gemm.h"
+#include "ta_vec.h"
 #include "ta_math.h"
 #include "layer_transformer_encoder.h"
 
@@ -136,8 +137,7 @@ static void tf_init(const ta_layer *L, float *params, ta_rng *rng) {
 static void linear_fwd(float *y, const float *x, const float *W, const float *b, size_t R,
                        size_t N, size_t K) {
   ta_gemm_nt(y, N, x, K, W, K, R, N, K, 0);
-  for (size_t r = 0; r < R; r++)
-    for (size_t n = 0; n < N; n++) y[r * N + n] += b[n];
+  ta_add_rows(y, N, b, R, N);
 }
 
 /* v *= mask (identity when mask is NULL) */
@@ -234,7 +234,7 @@ static void tf_forward(const ta_layer *L, float *out, float *cache, const float 
     ta_layernorm_forward(c.u, c.mean2, c.rstd2, c.s1, g2, be2, R, E, eps);
     ffn_fwd(L, out, &c, params, &o, active, ps->rng, R);
     drop_inplace(out, c.m2, n, rate, active, ps->rng);
-    for (size_t i = 0; i < n; i++) out[i] += c.s1[i];
+    ta_axpy(out, 1.0f, c.s1, n);
   }
 }
 
@@ -289,7 +289,7 @@ static void tf_backward(const ta_layer *L, float *din, float *dparams, float *sc
     }
     ta_mha_backward(&s, din, dparams, mha_scratch, da, in, c.mha, params, ps, E, B, T);
     if (din)
-      for (size_t i = 0; i < n; i++) din[i] += g2[i];
+      ta_axpy(din, 1.0f, g2, n);
   } else {
     /* dx1 = dout + norm2'(FFN'(drop2'(dout))) */
     const float *df = dout;
@@ -300,7 +300,7 @@ static void tf_backward(const ta_layer *L, float *din, float *dparams, float *sc
     ffn_bwd(L, g1, 0, dparams, gF, df, &c, params, &o, active, R);
     ta_layernorm_backward(g3, dparams + o.g2, dparams + o.be2, g1, c.s1, c.mean2, c.rstd2, gam2,
                           R, E);
-    for (size_t i = 0; i < n; i++) g3[i] += dout[i];
+    ta_axpy(g3, 1.0f, dout, n);
     /* dx = dx1 + norm1'(MHA'(drop1'(dx1))) */
     const float *da = g3;
     if (active) {
@@ -311,7 +311,7 @@ static void tf_backward(const ta_layer *L, float *din, float *dparams, float *sc
     ta_layernorm_backward(din, dparams + o.g1, dparams + o.be1, g1, in, c.mean1, c.rstd1, gam1, R,
                           E);
     if (din)
-      for (size_t i = 0; i < n; i++) din[i] += g3[i];
+      ta_axpy(din, 1.0f, g3, n);
   }
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include "ta_mha.h"
 #include "ta_gemm.h"
+#include "ta_vec.h"
 #include "ta_attn.h"
 #include "ta_attn_math.h"
 
@@ -203,8 +204,7 @@ static void forward_blocks(const ta_mha_shape *s, mha_cache m, const ta_pass *ps
 
 /* qkv's bias on rows [R] (stride ld) of columns [c0, c1) */
 static void add_bias_cols(float *y, size_t ld, const float *b, size_t R, size_t c0, size_t c1) {
-  for (size_t r = 0; r < R; r++)
-    for (size_t c = c0; c < c1; c++) y[r * ld + c] += b[c];
+  ta_add_rows(y + c0, ld, b + c0, R, c1 - c0);
 }
 
 /* Inference for the last query of each sequence only (ps->last_only): keys and values
@@ -242,8 +242,7 @@ void ta_mha_forward(const ta_mha_shape *s, float *out, float *cache, const float
   }
 
   ta_gemm_nt(m.qkv, C, x, E, w_in, E, R, C, E, 0);
-  for (size_t r = 0; r < R; r++)
-    for (size_t c = 0; c < C; c++) m.qkv[r * C + c] += b_in[c];
+  ta_add_rows(m.qkv, C, b_in, R, C);
 
   /* dropout multipliers drawn serially, in (b, h, i, j) order: the same stream
    * whatever the thread count */
@@ -258,8 +257,7 @@ void ta_mha_forward(const ta_mha_shape *s, float *out, float *cache, const float
   forward_blocks(s, m, ps, use_drop, B, T, 0);
 
   ta_gemm_nt(out, E, m.ctx, HV, w_out, HV, R, E, HV, 0);
-  for (size_t r = 0; r < R; r++)
-    for (size_t e = 0; e < E; e++) out[r * E + e] += b_out[e];
+  ta_add_rows(out, E, b_out, R, E);
 }
 
 void ta_mha_backward(const ta_mha_shape *s, float *dx, float *dparams, float *scratch,

@@ -35,4 +35,11 @@ static inline void ta_axpy(float *y, float alpha, const float *x, size_t n) {
   for (; k < n; k++) y[k] += alpha * x[k];
 }
 
+/* y[r * ldy + j] += b[j] for every row r < R and j < n (a bias on each row of a product),
+ * in vector registers: x 1 is exact, so the sums are those of the plain loop, which -O2
+ * leaves scalar where it cannot prove that y and b do not overlap */
+static inline void ta_add_rows(float *y, size_t ldy, const float *b, size_t R, size_t n) {
+  for (size_t r = 0; r < R; r++) ta_axpy(y + r * ldy, 1.0f, b, n);
+}
+
 #endif
