@@ -27,6 +27,9 @@
 #                  ~/.cache/tsattn/bench-venv; an existing venv with torch is used as is) and
 #                  installs the package into a private library (BENCH_TMP/lib), not the site one.
 #                  BENCH_REPS=3  BENCH_THREADS=<cores> (or a list, 2,1)  BENCH_QUICK=1  BENCH_ONLY=W1,W6
+#                  The report includes the GEMM table (our sgemm called from C against
+#                  torch.matmul, every thread count); BENCH_GEMM_ONLY=1: that table alone
+#                  (no package install; writes /tmp/tsattn-bench-gemm.md, never RESULTS.md).
 #                  BENCH_DEVICE=cuda: the same workloads on the GPU (tsattn `device = "cuda"`,
 #                  PyTorch on "cuda"); writes bench/RESULTS-cuda.md, never RESULTS.md. Stops at
 #                  once, exit 1, where there is no GPU. Its venv (default .../bench-venv-cuda)
@@ -153,6 +156,7 @@ BENCH_REPS ?= 3
 BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH_QUICK ?=
 BENCH_ONLY ?=
+BENCH_GEMM_ONLY ?=
 BENCH_PYTHON ?= python3
 
 bench:
@@ -177,6 +181,7 @@ bench:
 	  echo "bench: BENCH_DEVICE=cuda but the torch in $(BENCH_VENV) is a CPU-only build; use another BENCH_VENV or remove this one (it is then created from $(BENCH_TORCH_INDEX))" >&2; \
 	  exit 1; \
 	fi; \
+	if [ -z "$(BENCH_GEMM_ONLY)" ]; then \
 	echo "bench: installing $(PKG) into $(BENCH_TMP)/lib (log: $(BENCH_TMP)/install.log)"; \
 	rm -rf "$(BENCH_TMP)/src" "$(BENCH_TMP)/lib"; mkdir -p "$(BENCH_TMP)/src" "$(BENCH_TMP)/lib"; \
 	if git rev-parse --git-dir >/dev/null 2>&1; then \
@@ -187,10 +192,12 @@ bench:
 	MAKEFLAGS=-j$(JOBS) $(R) CMD INSTALL --no-test-load --no-multiarch $(CONFIG_OPT) \
 	  -l "$(BENCH_TMP)/lib" "$(BENCH_TMP)/src" >"$(BENCH_TMP)/install.log" 2>&1 || \
 	  { tail -n 40 "$(BENCH_TMP)/install.log"; exit 1; }; \
+	fi; \
 	R_LIBS="$(BENCH_TMP)/lib$${R_LIBS:+:$$R_LIBS}" "$(BENCH_VENV)/bin/python" bench/run.py \
 	  --reps $(BENCH_REPS) --threads $(BENCH_THREADS) --rscript "$(RSCRIPT)" \
 	  $(if $(BENCH_QUICK),--quick,) $(if $(BENCH_ONLY),--only $(BENCH_ONLY),) $(if $(BENCH_CUDA),--device cuda,) \
-	  --command "make bench$(if $(BENCH_CUDA), BENCH_DEVICE=cuda,) BENCH_REPS=$(BENCH_REPS) BENCH_THREADS=$(BENCH_THREADS)$(if $(BENCH_QUICK), BENCH_QUICK=1,)$(if $(BENCH_ONLY), BENCH_ONLY=$(BENCH_ONLY),)"
+	  $(if $(BENCH_GEMM_ONLY),--gemm-only,) \
+	  --command "make bench$(if $(BENCH_CUDA), BENCH_DEVICE=cuda,) BENCH_REPS=$(BENCH_REPS) BENCH_THREADS=$(BENCH_THREADS)$(if $(BENCH_QUICK), BENCH_QUICK=1,)$(if $(BENCH_ONLY), BENCH_ONLY=$(BENCH_ONLY),)$(if $(BENCH_GEMM_ONLY), BENCH_GEMM_ONLY=1,)"
 
 ACC_TMP ?= /tmp/tsattn-accuracy-$(shell id -u)
 M1_CACHE ?= $(HOME)/.cache/tsattn/m1

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""tsattn against PyTorch on the workloads of issue 6 (run by `make bench`; never in CI).
+"""tsattn against PyTorch on the workloads of issues 6 and 14, and the GEMM table of issue 14
+(run by `make bench`; never in CI).
 
     python bench/run.py [--reps N] [--threads N] [--quick] [--out bench/RESULTS.md]
-                        [--rscript Rscript] [--only W2,W4] [--device cpu|cuda]
+                        [--rscript Rscript] [--only W2,W4] [--device cpu|cuda] [--gemm-only]
 
 Needs PyTorch in this Python and tsattn installed where the R children find it (R_LIBS).
 Every measured run is its own child process (a Python one for PyTorch, an R one for tsattn),
@@ -20,6 +21,17 @@ FLOPs per training step are counted analytically: 2 * (multiply-adds of every ma
 and convolution in the forward pass), times 3 for forward + backward (the backward pass
 computes two products of the same size for each forward one: the input gradient and the weight
 gradient). Element-wise work (gates, activations, softmax, layer norm, Adam) is not counted.
+
+GEMM table (CPU mode, issue 14 item 5): at the start of each thread pass, the core's sgemm
+(src/ta_gemm.c, src/ta_gemm_kernel.c) called directly from C by bench/gemm_table.c (built
+here with R's CC, CFLAGS, CPICFLAGS and SHLIB_OPENMP_CFLAGS, as the package's C files are;
+threads with ta_set_threads) against torch.matmul (torch.set_num_threads, transposes as views)
+on 2048^3 and the selected workloads' products (GEMM_SHAPES: the shapes, op nt/nn/tn and call
+pattern of the layers' ta_gemm calls); median of max(reps, 5) repetitions (3 with --quick) of
+as many products as fill GEMM_MIN_SECONDS, after one warm-up, fresh operands for each shape.
+The 2048^3 row is the '% peak' / '% ours' reference and the 80% target of issue 14.
+`--gemm-only` times that table alone (no R package needed beyond R itself; report in
+/tmp/tsattn-bench-gemm.md unless --out): `make bench BENCH_GEMM_ONLY=1`.
 
 GPU mode: `--device cuda` (`make bench BENCH_DEVICE=cuda`) runs the same workloads, data,
 initial weights and steps on the GPU and writes bench/RESULTS-cuda.md (never RESULTS.md; with
@@ -124,6 +136,103 @@ FLOPs per step = 3 x forward, forward = sum of 2*m*k*n over the matrix products 
 - conv1d (in C_in, out C_out, kernel k): 2*N*C_in*k*C_out
 - seed 4 attention (in 64, key 96, value 64, dot): 2*N*64*(96+96+64) + 2*B*T*T*96 + 2*B*T*T*64
 """
+
+
+# --------------------------------------------------------------------------------------------
+# GEMM table: tsattn's sgemm (called from C by bench/gemm_table.c) against torch.matmul
+# --------------------------------------------------------------------------------------------
+# (id, op, M, N, K, how ours runs, workloads, what) -- C[M,N] (+)= op(A) op(B) as the layers
+# call ta_gemm (nt: A[M,K] B[N,K]^T, the forward of a linear map; nn: A[M,K] B[K,N], an input
+# gradient; tn: A[K,M]^T B[K,N], a weight gradient; pnt/pnn: nt/nn with B packed once, the
+# recurrent weight of every step). How ours runs (bench/gemm_table.c): "call" one call, the
+# kernel's own threads; "bX" X products of that shape, one a thread (the attention blocks of
+# ta_mha.c and layer_attention.c, one per sequence and head); "rX" the rows over the threads
+# (ta_parallel_rows), X at a time (0: all; a recurrent step's sequences, conv1d's 256-row
+# im2col blocks); "kX" (tn) the rows over the threads, K summed X at a time (conv1d's weight
+# gradient). Shapes from the workloads above: W2/W3 B 64, T 100, hidden 64 (gates 192 / 256),
+# input 8 then 64; W4 B 32, T 100, d 64, 4 heads of 16, ff 256 (3200 rows); W5 B 128, T 100,
+# conv1d(64, 5) (12800 rows, 320 im2col columns), seed attention 64 -> key 96, value 64.
+GEMM_SHAPES = [
+    ("sq", "nt", 2048, 2048, 2048, "call", "", "2048^3 (the issue-14 target: 80% of PyTorch)"),
+    ("w2x1", "nt", 6400, 192, 8, "call", "W2", "GRU input projection x W_ih^T, layer 1 (all steps)"),
+    ("w2x2", "nt", 6400, 192, 64, "call", "W2", "GRU input projection, layer 2"),
+    ("w2h", "pnt", 64, 192, 64, "r0", "W2", "GRU step h W_hh^T"),
+    ("w2hb", "pnn", 64, 64, 192, "r0", "W2", "GRU step backward dP W_hh"),
+    ("w2dw", "tn", 192, 64, 6400, "call", "W2", "GRU dW_hh, dW_ih (layer 2) = dG^T h"),
+    ("w2dx", "nn", 6400, 64, 192, "call", "W2", "GRU input gradient dG W_ih (layer 2)"),
+    ("w3x1", "nt", 6400, 256, 8, "call", "W3", "LSTM input projection, layer 1"),
+    ("w3x2", "nt", 6400, 256, 64, "call", "W3", "LSTM input projection, layer 2"),
+    ("w3h", "pnt", 64, 256, 64, "r0", "W3", "LSTM step h W_hh^T"),
+    ("w3hb", "pnn", 64, 64, 256, "r0", "W3", "LSTM step backward dG W_hh"),
+    ("w3dw", "tn", 256, 64, 6400, "call", "W3", "LSTM dW_hh, dW_ih (layer 2)"),
+    ("w3dx", "nn", 6400, 64, 256, "call", "W3", "LSTM input gradient (layer 2)"),
+    ("w4qkv", "nt", 3200, 192, 64, "call", "W4", "attention Q/K/V projection x W_in^T"),
+    ("w4o", "nt", 3200, 64, 64, "call", "W4", "attention output projection"),
+    ("w4f1", "nt", 3200, 256, 64, "call", "W4", "feed-forward 64 -> 256"),
+    ("w4f2", "nt", 3200, 64, 256, "call", "W4", "feed-forward 256 -> 64"),
+    ("w4s", "nt", 100, 100, 16, "b128", "W4", "scores Q K^T per head (also dP = dO V^T)"),
+    ("w4pv", "nn", 100, 16, 100, "b128", "W4", "P V per head (also dQ = dS K)"),
+    ("w4pvb", "tn", 100, 16, 100, "b128", "W4", "dV = P^T dO, dK = dS^T Q per head"),
+    ("w4dwin", "tn", 192, 64, 3200, "call", "W4", "dW_in = dQKV^T x"),
+    ("w4dx", "nn", 3200, 64, 192, "call", "W4", "dx = dQKV W_in"),
+    ("w4dwo", "tn", 64, 64, 3200, "call", "W4", "dW_out = dout^T ctx"),
+    ("w4dctx", "nn", 3200, 64, 64, "call", "W4", "dctx = dout W_out"),
+    ("w4dw2", "tn", 64, 256, 3200, "call", "W4", "feed-forward dW2 = df^T h"),
+    ("w4dh", "nn", 3200, 256, 64, "call", "W4", "feed-forward dh = df W2"),
+    ("w4dw1", "tn", 256, 64, 3200, "call", "W4", "feed-forward dW1 = dz^T u"),
+    ("w4du", "nn", 3200, 64, 256, "call", "W4", "feed-forward du = dz W1"),
+    ("w5c", "nt", 12800, 64, 320, "r256", "W5", "conv1d(64, 5) forward cols Wr^T"),
+    ("w5cw", "tn", 320, 64, 12800, "k256", "W5", "conv1d weight gradient cols^T dz"),
+    ("w5ci", "nn", 12800, 320, 64, "r256", "W5", "conv1d input gradient dz Wr"),
+    ("w5q", "nt", 12800, 96, 64, "call", "W5att", "attention query / key projection"),
+    ("w5v", "nt", 12800, 64, 64, "call", "W5att", "attention value projection"),
+    ("w5s", "nt", 100, 100, 96, "b128", "W5att", "scores Q K^T per sequence"),
+    ("w5pv", "nn", 100, 64, 100, "b128", "W5att", "P V per sequence"),
+    ("w5dp", "nt", 100, 100, 64, "b128", "W5att", "dP = dO V^T"),
+    ("w5dq", "nn", 100, 96, 100, "b128", "W5att", "dQ = dS K"),
+    ("w5dk", "tn", 100, 96, 100, "b128", "W5att", "dK = dS^T Q"),
+    ("w5dv", "tn", 100, 64, 100, "b128", "W5att", "dV = P^T dO"),
+    ("w5dwq", "tn", 96, 64, 12800, "call", "W5att", "attention dW_q, dW_k"),
+    ("w5dwv", "tn", 64, 64, 12800, "call", "W5att", "attention dW_v"),
+    ("w5dx", "nn", 12800, 64, 96, "call", "W5att", "attention input gradient dQ W_q (dK W_k)"),
+    ("w5dxv", "nn", 12800, 64, 64, "call", "W5att", "attention input gradient dV W_v"),
+]
+GEMM_MIN_SECONDS = 0.05  # each repetition: as many products as fill this (both sides)
+
+
+def gemm_shapes(sel_ids, size=2048):
+    """The GEMM table's shapes for the selected workloads (size^3 always, first)."""
+    def wanted(wl):
+        if not wl or sel_ids is None:
+            return True
+        return any(i == wl or (wl == "W5" and i.startswith("W5")) for i in sel_ids)
+    out = [dict(id=s[0], op=s[1], M=s[2], N=s[3], K=s[4], mode=s[5], wl=s[6], what=s[7])
+           for s in GEMM_SHAPES if wanted(s[6])]
+    out[0].update(M=size, N=size, K=size, what="%d^3 (the issue-14 target: 80%% of PyTorch)" % size)
+    return out
+
+
+def gemm_spec(s):
+    return "%s:%s:%d:%d:%d:%s" % (s["id"], s["op"], s["M"], s["N"], s["K"], s["mode"])
+
+
+def gemm_how(s):
+    """How our side runs a shape, in words (bench/gemm_table.c's modes)."""
+    m = s["mode"]
+    how = ("one call" if m == "call" else
+           "%s products, one a thread" % m[1:] if m[0] == "b" else
+           "rows over the threads" + ("" if m == "r0" else ", %s at a time" % m[1:]) if m[0] == "r" else
+           "rows over the threads, K %s at a time" % m[1:])
+    return how + (", B packed once" if s["op"].startswith("p") else "")
+
+
+def gemm_shape_text(s):
+    t = "%d x %d x %d" % (s["M"], s["N"], s["K"])
+    return "%s x (%s)" % (s["mode"][1:], t) if s["mode"][0] == "b" else t
+
+
+def gemm_flops(s):
+    return 2.0 * s["M"] * s["N"] * s["K"] * (int(s["mode"][1:]) if s["mode"][0] == "b" else 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,7 +475,7 @@ def child_torch_prep(a):
     """Initial weights of each workload's PyTorch model (in R's order), and torch's version."""
     import torch
     build = torch_models()
-    for W in a.workload.split(","):
+    for W in [x for x in (a.workload or "").split(",") if x]:
         w = next(w for w in WORKLOADS if w["id"] == W)
         write_weights(build(W, w["F"]), os.path.join(a.dir, W))
     print("RESULT torch=%s blas=%s" % (torch.__version__,
@@ -417,6 +526,45 @@ def child_torch_gemm(a):
     print("RESULT seconds=%.9g gflops=%.9g" % (med, 2.0 * s ** 3 / med / 1e9))
 
 
+def child_torch_gemm_table(a):
+    """The GEMM table's PyTorch side: torch.matmul on each shape, transposed operands as
+    views (A @ B.mT, A.mT @ B; batched for "bX"), into a preallocated C; one line
+    "GEMM id=.. seconds=.. gflops=.." per shape (timing as bench/gemm_table.c's)."""
+    import torch
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    print("TORCHINFO threads=%d" % torch.get_num_threads(), flush=True)
+    for spec in a.gemm_specs.split(","):
+        sid, op, M, N, K, mode = spec.split(":")
+        M, N, K = int(M), int(N), int(K)
+        lead = [int(mode[1:])] if mode[0] == "b" else []
+        fresh = lambda *d: torch.rand(*(lead + list(d))) * 2 - 1  # fresh operands, [-1, 1)
+        C = torch.empty(*(lead + [M, N]))
+        if op in ("nt", "pnt"):
+            A, B = fresh(M, K), fresh(N, K)
+            f = lambda: torch.matmul(A, B.mT, out=C)
+        elif op in ("nn", "pnn"):
+            A, B = fresh(M, K), fresh(K, N)
+            f = lambda: torch.matmul(A, B, out=C)
+        else:  # tn
+            A, B = fresh(K, M), fresh(K, N)
+            f = lambda: torch.matmul(A.mT, B, out=C)
+        t0 = time.perf_counter()
+        f()  # warm-up
+        t1 = time.perf_counter() - t0
+        inner = 1 if t1 >= a.gemm_min_seconds else int(a.gemm_min_seconds / max(t1, 1e-7)) + 1
+        ts = []
+        for _ in range(a.reps):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                f()
+            ts.append((time.perf_counter() - t0) / inner)
+        sec = statistics.median(ts)
+        flop = 2.0 * M * N * K * (lead[0] if lead else 1)
+        print("GEMM id=%s seconds=%.9g gflops=%.9g inner=%d reps=%d"
+              % (sid, sec, flop / sec / 1e9, inner, a.reps), flush=True)
+
+
 # --------------------------------------------------------------------------------------------
 # the parent
 # --------------------------------------------------------------------------------------------
@@ -448,6 +596,91 @@ def sh(cmd):
         return subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
     except Exception:
         return ""
+
+
+def r_cmd(rscript):
+    """R next to the given Rscript (for `R CMD config`), else R on the PATH."""
+    path = shutil.which(rscript) or rscript
+    r = os.path.join(os.path.dirname(path), "R")
+    return r if os.path.dirname(path) and os.access(r, os.X_OK) else "R"
+
+
+def build_gemm_table(rscript, tmp):
+    """Builds bench/gemm_table.c with src/ta_gemm.c, src/ta_gemm_kernel.c and src/ta_threads.c
+    as R builds the package's C files (R's CC, CFLAGS, CPICFLAGS and SHLIB_OPENMP_CFLAGS: -O2,
+    OpenMP; the kernels' ISA variants are in the sources, as target attributes and clones);
+    returns (path of the program, the compile command)."""
+    import shlex
+    R = r_cmd(rscript)
+    conf = lambda v: sh("%s CMD config %s" % (shlex.quote(R), v))
+    cc, cflags, pic = conf("CC") or "gcc", conf("CFLAGS") or "-O2", conf("CPICFLAGS")
+    omp = ""
+    makeconf = os.path.join(sh("%s RHOME" % shlex.quote(R)), "etc", "Makeconf")
+    try:
+        with open(makeconf) as f:
+            for line in f:
+                if line.startswith("SHLIB_OPENMP_CFLAGS"):
+                    omp = line.split("=", 1)[1].split("#")[0].strip()
+    except OSError:
+        omp = "-fopenmp"
+    exe = os.path.join(tmp, "gemm_table")
+    src = os.path.join(ROOT, "src")
+    argv = (shlex.split(cc) + shlex.split(cflags) + shlex.split(pic) + shlex.split(omp)
+            + ["-I" + src, os.path.join(HERE, "gemm_table.c")]
+            + [os.path.join(src, f) for f in ("ta_gemm.c", "ta_gemm_kernel.c", "ta_threads.c")]
+            + ["-o", exe] + shlex.split(omp) + ["-lm", "-lpthread"])
+    p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    if p.returncode != 0:
+        raise RuntimeError("building bench/gemm_table.c failed: %s\n%s" % (" ".join(argv), p.stdout + p.stderr))
+    rel = lambda x: ("gemm_table" if x == exe else "-Isrc" if x == "-I" + src else
+                     os.path.relpath(x, ROOT) if x.startswith(ROOT) else x)
+    return exe, " ".join(shlex.quote(rel(x)) for x in argv)
+
+
+def gemm_lines(argv, env):
+    """Runs a GEMM-table child; returns ({id: result}, {key: value} of its info line)."""
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT)
+    if p.returncode != 0:
+        raise RuntimeError("child failed (%d): %s\n%s" % (p.returncode, " ".join(argv), p.stdout + p.stderr))
+    res, info = {}, {}
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        kv = dict(x.split("=", 1) for x in f[1:] if "=" in x)
+        if f[0] == "GEMM":
+            res[kv["id"]] = dict(seconds=float(kv["seconds"]), gflops=float(kv["gflops"]),
+                                 inner=int(kv["inner"]))
+        elif f[0] in ("KERNEL", "TORCHINFO"):
+            info.update(kv)
+    return res, info
+
+
+def run_gemm_table(exe, py, shapes, nt, reps, env, torch_first):
+    """One thread count of the GEMM table: PyTorch's child and ours (alternating which goes
+    first from pass to pass); a list of rows."""
+    specs = [gemm_spec(s) for s in shapes]
+    sides = [("torch", py + ["--child", "torch-gemm-table", "--threads", str(nt), "--reps", str(reps),
+                             "--gemm-min-seconds", str(GEMM_MIN_SECONDS), "--gemm-specs", ",".join(specs)]),
+             ("ours", [exe, str(nt), str(reps), str(GEMM_MIN_SECONDS)] + specs)]
+    out = {}
+    for side, argv in (sides if torch_first else sides[::-1]):
+        out[side] = gemm_lines(argv, env)
+    rows = []
+    for s in shapes:
+        o, t = out["ours"][0][s["id"]], out["torch"][0][s["id"]]
+        rows.append(dict(s, threads=nt, ours=o["gflops"], torch=t["gflops"], ratio=o["gflops"] / t["gflops"]))
+        print("  GEMM %-7s %-3s %-22s %d thr: ours %7.1f GFLOP/s, torch %7.1f  (%.2f)"
+              % (s["id"], s["op"], gemm_shape_text(s), nt, o["gflops"], t["gflops"], o["gflops"] / t["gflops"]),
+              flush=True)
+    return rows, out["ours"][1]
+
+
+def kernel_text(k):
+    """The micro-kernel in use, from gemm_table's KERNEL line."""
+    mr, nr, fma = k.get("mr"), k.get("nr"), k.get("fma")
+    isa = ("AVX-512" if (mr, nr) == ("12", "32") else "AVX2+FMA" if fma == "1" else "baseline (no AVX2)")
+    return "%s x %s tile, %s" % (mr, nr, isa)
 
 
 def machine(a, rscript, prep):
@@ -488,7 +721,8 @@ def fmt_ms(s):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--child", choices=["torch-train", "torch-gemm", "torch-prep", "torch-cuda"])
+    ap.add_argument("--child", choices=["torch-train", "torch-gemm", "torch-prep", "torch-cuda",
+                                        "torch-gemm-table"])
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                     help="cuda: both sides on the GPU, report in bench/RESULTS-cuda.md")
     ap.add_argument("--workload")
@@ -503,18 +737,27 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--rscript", default=os.environ.get("RSCRIPT", "Rscript"))
     ap.add_argument("--command", default=None, help="the command line to quote in RESULTS.md")
+    ap.add_argument("--gemm-only", action="store_true",
+                    help="only the GEMM table (our sgemm against torch.matmul), no workloads; "
+                         "writes /tmp/tsattn-bench-gemm.md unless --out")
+    ap.add_argument("--gemm-specs", help=argparse.SUPPRESS)
+    ap.add_argument("--gemm-min-seconds", type=float, default=GEMM_MIN_SECONDS, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         a.threads = int(a.threads)
         return {"torch-train": child_torch_train, "torch-gemm": child_torch_gemm,
-                "torch-prep": child_torch_prep, "torch-cuda": child_torch_cuda}[a.child](a)
+                "torch-prep": child_torch_prep, "torch-cuda": child_torch_cuda,
+                "torch-gemm-table": child_torch_gemm_table}[a.child](a)
 
     threads = [int(t) if int(t) > 0 else os.cpu_count() for t in str(a.threads).split(",") if t.strip()]
     if a.quick:
         a.reps = 1
     cuda = a.device == "cuda"
     sfx = "-cuda" if cuda else ""
-    out_path = a.out or (os.path.join(tempfile.gettempdir(), "tsattn-bench-quick%s.md" % sfx) if a.quick
+    if cuda and a.gemm_only:
+        sys.exit("bench: --gemm-only times the CPU kernel; not with --device cuda")
+    out_path = a.out or (os.path.join(tempfile.gettempdir(), "tsattn-bench-gemm.md") if a.gemm_only
+                         else os.path.join(tempfile.gettempdir(), "tsattn-bench-quick%s.md" % sfx) if a.quick
                          else os.path.join(HERE, "RESULTS%s.md" % sfx))
     py = [sys.executable, os.path.abspath(__file__)]
     rs = [a.rscript, R_SCRIPT]
@@ -526,6 +769,11 @@ def main():
     only = set(x for x in a.only.split(",") if x)
     sel = [w for w in WORKLOADS if not only or w["id"] in only or w["id"][:2] in only]
     do_w6 = not only or "W6" in only
+    # the GEMM table (CPU mode): 2048^3 and the shapes of the selected workloads
+    gshapes = [] if cuda else gemm_shapes(None if not only else [w["id"] for w in sel], a.size)
+    greps = max(a.reps, 3 if a.quick else 5)
+    if a.gemm_only:
+        sel, do_w6 = [], False
 
     # this process never imports torch: a child's peak RSS (wait4) would otherwise include the
     # pages it shares with this parent between fork and exec
@@ -536,8 +784,10 @@ def main():
         n, T, F = DATA[d]
         run_child(rs + ["prepare", "dir=" + tmp, "W=" + d, "n=%d" % n, "T=%d" % T, "F=%d" % F], env0)
     prep, _ = run_child(py + ["--child", "torch-prep", "--dir", tmp, "--threads", "1",
-                              "--workload", ",".join(w["id"] for w in sel) or "W1"], env0)
+                              "--workload", ",".join(w["id"] for w in sel)], env0)
     info = machine(a, a.rscript, prep)
+    if gshapes:
+        gexe, info["gemm_build"] = build_gemm_table(a.rscript, tmp)
     if cuda:
         info.update(gpu_info(gpu))
     print("bench: %s, %d cores, %s; torch %s; %s" % (info["cpu"], info["cores"], info["r"],
@@ -551,15 +801,32 @@ def main():
         print("threads = %d" % nt, flush=True)
         env = dict(os.environ, OMP_NUM_THREADS=str(nt), MKL_NUM_THREADS=str(nt))
         ps = dict(threads=nt, rows=[], load_start=sh("uptime"))
-        # the machine's float32 GEMM peak, measured now: PyTorch (MKL) and ours (a dense layer)
-        gemm_t, _ = run_child(py + ["--child", "torch-gemm", "--size", str(a.size), "--reps", "10",
-                                    "--threads", str(nt)] + dev_t, env)
+        if gshapes:
+            # the GEMM table: our kernel called from C against torch.matmul, this thread count
+            ps["gemm_rows"], kern = run_gemm_table(gexe, py, gshapes, nt, greps, env,
+                                                   torch_first=len(passes) % 2 == 0)
+            ps["gemm_reps"] = greps
+            info["kernel"] = kernel_text(kern)
+        if a.gemm_only:
+            ps["load_end"] = sh("uptime")
+            passes.append(ps)
+            continue
+        # the machine's float32 GEMM peak, measured now: PyTorch and ours on size^3 (CPU: the
+        # GEMM table's; GPU: torch.matmul and predict()), and ours through predict()
+        if cuda:
+            gemm_t, _ = run_child(py + ["--child", "torch-gemm", "--size", str(a.size), "--reps", "10",
+                                        "--threads", str(nt)] + dev_t, env)
+        else:
+            sq = ps["gemm_rows"][0]
+            gemm_t = dict(gflops=sq["torch"], ours=sq["ours"])
         gemm_o, _ = run_child(rs + ["gemm", "size=%d" % a.size, "reps=5", "threads=%d" % nt] + dev_r, env)
         ps["gemm_t"], ps["gemm_o"] = gemm_t, gemm_o
         peak = gemm_t["gflops"]
-        print("GEMM %d^3 float32%s: torch %.1f GFLOP/s, tsattn %.1f GFLOP/s (predict(), %.1f without "
-              "its conversions)" % (a.size, " on the GPU" if cuda else "", peak, gemm_o["gflops"],
-                                    gemm_o["gflops_kernel"]), flush=True)
+        ours_peak = gemm_o["gflops_kernel"] if cuda else gemm_t["ours"]
+        print("GEMM %d^3 float32%s: torch %.1f GFLOP/s, tsattn %s%.1f GFLOP/s through predict() (%.1f "
+              "without its conversions)" % (a.size, " on the GPU" if cuda else "", peak,
+                                            "" if cuda else "kernel %.1f GFLOP/s, " % gemm_t["ours"],
+                                            gemm_o["gflops"], gemm_o["gflops_kernel"]), flush=True)
 
         for w in sel:
             epochs = w["epochs_quick"] if a.quick else w["epochs"]
@@ -588,8 +855,8 @@ def main():
                           % (w["id"], side, r + 1, res["per_step"] * 1e3, res["final_loss"], rss,
                              "  GPU peak %.0f MiB" % res["gpu_peak"] if "gpu_peak" in res else ""),
                           flush=True)
-            ps["rows"].append(summarise_cuda(w, runs, peak, gemm_o["gflops_kernel"], nogpu) if cuda
-                              else summarise(w, runs, peak, gemm_o["gflops_kernel"]))
+            ps["rows"].append(summarise_cuda(w, runs, peak, ours_peak, nogpu) if cuda
+                              else summarise(w, runs, peak, ours_peak))
 
         if do_w6:
             w = dict(id="W6", desc="AirPassengers (144 months): `tsattn()` default fit + "
@@ -657,19 +924,26 @@ def summarise(w, runs, peak, ours_peak):
 
 def report(a, info, passes):
     L = []
-    L.append("# tsattn against PyTorch (issue 6)\n")
-    L.append("Written by `bench/run.py` (`make bench`); regenerate rather than edit.\n")
+    L.append("# tsattn against PyTorch on the CPU (issues 6 and 14)\n" if not a.gemm_only else
+             "# tsattn's matrix-product kernel against PyTorch's matmul on the CPU (issue 14)\n")
+    L.append("Written by `bench/run.py` (`make bench`%s); regenerate rather than edit.\n"
+             % (", here with `--gemm-only`: the GEMM table alone" if a.gemm_only else ""))
     L.append("Command: `%s`\n" % (a.command or " ".join(["python", "bench/run.py"] + sys.argv[1:])))
     L.append("## Machine\n")
     for k, lab in [("cpu", "CPU"), ("cores", "cores"), ("mem", "memory"), ("os", "OS"), ("r", "R"),
                    ("tsattn", "tsattn"), ("forecast", "forecast (R)"), ("torch", "PyTorch"),
-                   ("blas", "PyTorch CPU libraries"), ("python", "Python"), ("date", "date"),
+                   ("blas", "PyTorch CPU libraries"), ("python", "Python"),
+                   ("kernel", "tsattn's sgemm micro-kernel (`src/ta_gemm_kernel.c`)"), ("date", "date"),
                    ("commit", "git commit"), ("load_start", "`uptime` at start"),
                    ("load_end", "`uptime` at end")]:
-        L.append("- %s: %s" % (lab, info[k]))
-    L.append("- repetitions: %d per side and workload, alternating (torch, tsattn, tsattn, torch, ...), "
-             "each run its own process; thread passes: %s"
-             % (a.reps, ", ".join(str(p["threads"]) for p in passes)))
+        if k in info and not (a.gemm_only and k == "forecast"):
+            L.append("- %s: %s" % (lab, info[k]))
+    if a.gemm_only:
+        L.append("- thread passes: %s" % ", ".join(str(p["threads"]) for p in passes))
+    else:
+        L.append("- repetitions: %d per side and workload, alternating (torch, tsattn, tsattn, torch, ...), "
+                 "each run its own process; thread passes: %s"
+                 % (a.reps, ", ".join(str(p["threads"]) for p in passes)))
     load = max(info["load1"], os.getloadavg()[0])
     if load > 0.5 * info["cores"]:
         L.append("")
@@ -682,29 +956,42 @@ def report(a, info, passes):
                     if any(p["threads"] == 1 for p in passes) else
                     " (`BENCH_THREADS=%d,1` adds a 1-thread pass)" % info["cores"]))
     L.append("")
+    if a.gemm_only:
+        report_gemm(L, a, info, passes)
+        return "\n".join(L) + "\n"
     L.append("How to read the tables: median time per training step (PyTorch: the loop of zero_grad, "
              "forward, loss, backward, Adam step, `loss.item()`; tsattn: one `fit()` call, including "
              "its argument checks, building the C network from the R weights and copying them back, "
              "divided by the steps; both after one untimed warm-up step). Ratio = PyTorch / tsattn "
              "(above 1: tsattn is faster). GFLOP/s: analytic FLOPs of forward + backward (below) "
-             "over tsattn's time; '% peak' is against PyTorch's GEMM measured in the same pass, "
-             "'% ours' against tsattn's own kernel on the same 2048³ product, measured through "
-             "`predict()` less its R overhead (a workload's thin shapes may run faster or slower "
-             "than that square product, so values above 100% are possible). Peak RSS: the whole "
-             "child process (R with tsattn "
-             "loaded; Python with torch imported), the largest over the repetitions. Losses: the "
-             "mean training MSE of the last epoch (both start from the same weights).\n")
+             "over tsattn's time; '%% peak' is against PyTorch's `matmul` on the %d³ product and "
+             "'%% ours' against tsattn's own kernel on the same product, both measured in the same "
+             "pass by the GEMM table (below). tsattn's kernel (`src/ta_gemm.c`, "
+             "`src/ta_gemm_kernel.c`; see `bench/GEMM.md`) packs both operands (B in 16-column "
+             "panels, A in blocks of 144 rows x 256 k) and blocks for the caches around one "
+             "micro-kernel per instruction set (AVX-512 12 x 32, AVX2+FMA 6 x 16), every element "
+             "of C summed in the same order whatever the shape or threads; a workload's thin "
+             "shapes may run faster or slower than the square product, so '%% ours' above 100%% is "
+             "possible. The 2048³ target (80%% of PyTorch's) and '%% ours' are judged on that direct "
+             "call of the kernel from C, not on the `predict()` figure also shown: `predict()` adds "
+             "R's checks and the conversions between R's doubles and the core's floats of the 4M "
+             "weights and 4M inputs (and the transposes), which have nothing to do with the "
+             "kernel. Peak RSS: the whole child process (R with tsattn loaded; Python with torch "
+             "imported), the largest over the repetitions. Losses: the mean training MSE of the "
+             "last epoch (both start from the same weights).\n" % a.size)
     for ps in passes:
         nt, rows, gt, go = ps["threads"], ps["rows"], ps["gemm_t"], ps["gemm_o"]
         L.append("## %d thread%s\n" % (nt, "" if nt == 1 else "s"))
         L.append("`torch.set_num_threads(%d)`, `options(tsattn.threads = %d)`; `uptime` at start: %s; "
                  "at end: %s.\n" % (nt, nt, ps["load_start"], ps["load_end"]))
-        L.append("float32 GEMM %d x %d x %d measured in this pass: PyTorch `matmul` **%.1f GFLOP/s** "
-                 "(median of 10; 'peak' below); tsattn: `predict()` of a bias-free `layer_dense(%d)` "
-                 "on %d rows %.1f GFLOP/s, or **%.1f GFLOP/s** after subtracting the time of the same "
-                 "`predict()` through a linear activation (R checks and double<->float conversions, "
-                 "%.0f ms; 'ours' below; medians of 5).\n"
-                 % (a.size, a.size, a.size, gt["gflops"], a.size, a.size, go["gflops"],
+        L.append("float32 GEMM %d x %d x %d measured in this pass (GEMM table below, median of %d): "
+                 "PyTorch `matmul` **%.1f GFLOP/s** ('peak' below); tsattn's kernel called from C "
+                 "**%.1f GFLOP/s** ('ours' below; %.0f%% of PyTorch's). For reference, through R: "
+                 "`predict()` of a bias-free `layer_dense(%d)` on %d rows %.1f GFLOP/s, or %.1f "
+                 "GFLOP/s after subtracting the time of the same `predict()` through a linear "
+                 "activation (R checks and double<->float conversions, %.0f ms; medians of 5).\n"
+                 % (a.size, a.size, a.size, ps["gemm_reps"], gt["gflops"], gt["ours"],
+                    100 * gt["ours"] / gt["gflops"], a.size, a.size, go["gflops"],
                     go["gflops_kernel"], go["overhead"] * 1e3))
         L.append("| workload | steps | PyTorch ms/step | tsattn ms/step | ratio | tsattn GFLOP/s | % peak "
                  "| % ours (2048³) | PyTorch GFLOP/s | peak RSS PyTorch / tsattn (MiB) | final loss PyTorch / tsattn |")
@@ -730,10 +1017,14 @@ def report(a, info, passes):
             L.append("| in-sample RMSE (forecast object's residuals) | %.4g | %.4g | |"
                      % (r["loss_torch"], r["loss_ours"]))
         L.append("")
-        L.append("Targets of issue 6 at %d thread%s:\n" % (nt, "" if nt == 1 else "s"))
+        L.append("Targets of issues 6 and 14 at %d thread%s:\n" % (nt, "" if nt == 1 else "s"))
         L.append("| target | measured | met |")
         L.append("|---|---|---|")
         yes = lambda b: "yes" if b else "**no**"
+        L.append("| %d³ sgemm at 80%% or more of PyTorch's (the kernel called from C, GEMM table) "
+                 "| %.0f%% (%.1f vs %.1f GFLOP/s) | %s |"
+                 % (a.size, 100 * gt["ours"] / gt["gflops"], gt["ours"], gt["gflops"],
+                    yes(gt["ours"] >= 0.8 * gt["gflops"])))
         for r in rows:
             W = r["w"]["id"]
             if W == "W1":
@@ -760,6 +1051,7 @@ def report(a, info, passes):
                     ", ".join("%.3g" % v for v in r["warm_torch"]),
                     ", ".join("%.3g" % v for v in r["warm_ours"]))))
         L.append("")
+    report_gemm(L, a, info, passes)
     rows = passes[0]["rows"]
     L.append("## Workloads\n")
     for r in rows:
@@ -779,6 +1071,66 @@ def report(a, info, passes):
     L.append("## FLOP counts\n")
     L.append("```\n" + FLOP_FORMULAS + "```")
     return "\n".join(L) + "\n"
+
+
+def report_gemm(L, a, info, passes):
+    """The GEMM table (CPU): every shape at every thread count of the run."""
+    gp = [p for p in passes if p.get("gemm_rows")]
+    if not gp:
+        return
+    reps = gp[0]["gemm_reps"]
+    L.append("## Matrix products: tsattn's kernel against PyTorch's matmul\n")
+    L.append("Single float32 matrix products, measured in each thread pass before its workloads (in "
+             "`--gemm-only` runs, alone). Ours: the core's sgemm (`src/ta_gemm.c`, "
+             "`src/ta_gemm_kernel.c`: both operands packed, cache-blocked, one micro-kernel per "
+             "instruction set, here the %s; see `bench/GEMM.md`) called directly from C by "
+             "`bench/gemm_table.c`, built as R builds the package (`%s`), threads set with "
+             "`ta_set_threads(n)` as `options(tsattn.threads = n)` does. PyTorch: `torch.matmul` "
+             "after `torch.set_num_threads(n)`, the transposed operand passed as a view (`A @ B.mT`, "
+             "`A.mT @ B`) so that it picks its own best path, into a preallocated C (`out=`); "
+             "products marked 'X products' are one batched `matmul` over X of them. Both sides: "
+             "fresh operands for each shape (values in [-1, 1), contiguous), one untimed warm-up "
+             "product, then %d repetitions of as many products as fill %.2f s; the median per "
+             "product. Ratio = ours / PyTorch GFLOP/s (above 1: ours is faster).\n"
+             % (info.get("kernel", "?"), info.get("gemm_build", "?"), reps, GEMM_MIN_SECONDS))
+    L.append("Shape M x N x K of C[M, N] = op(A) op(B), with op as the layers call the kernel: nt "
+             "= A B^T (forward of a linear map, W stored [out, in]), nn = A B (input gradient), tn = "
+             "A^T B (weight gradient). 'ours runs as' is how the layer calls it: one call (the "
+             "kernel's own threads); X products, one a thread (the attention blocks, one per sequence "
+             "and head, in one parallel loop); the rows over the threads, each thread its own "
+             "products (a recurrent step: its sequences; conv1d: 256 im2col rows at a time; the "
+             "weight gradient: its rows of dW, K summed 256 at a time); 'B packed once': the "
+             "recurrent weight, packed before the steps (not timed). PyTorch computes the whole "
+             "product in one call in every case.\n")
+    L.append("| product | shape M x N x K | op | ours runs as | threads | ours GFLOP/s | PyTorch GFLOP/s | ratio |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    shapes = gp[0]["gemm_rows"]
+    for i, s in enumerate(shapes):
+        for p in gp:
+            r = p["gemm_rows"][i]
+            gf = lambda x: "%.1f" % x if x >= 1 else "%.3g" % x
+            L.append("| %s%s | %s | %s | %s | %d | %s | %s | **%.2f** |"
+                     % ("%s: " % s["wl"] if s["wl"] else "", s["what"], gemm_shape_text(s),
+                        s["op"].lstrip("p"), gemm_how(s), r["threads"], gf(r["ours"]), gf(r["torch"]),
+                        r["ratio"]))
+    L.append("")
+    wls = []
+    for s in shapes:
+        if s["wl"] and s["wl"] not in wls:
+            wls.append(s["wl"])
+    if wls:
+        L.append("Geometric mean of the ratios over each workload's shapes (each shape once, "
+                 "whatever its weight in the step):\n")
+        L.append("| shapes of | %s |" % " | ".join("%d thread%s" % (p["threads"], "" if p["threads"] == 1 else "s")
+                                                  for p in gp))
+        L.append("|---|%s" % ("---|" * len(gp)))
+        for wl in wls:
+            cells = []
+            for p in gp:
+                rs = [r["ratio"] for r in p["gemm_rows"] if r["wl"] == wl]
+                cells.append("%.2f" % math.exp(sum(math.log(x) for x in rs) / len(rs)))
+            L.append("| %s (%d) | %s |" % (wl, len([s for s in shapes if s["wl"] == wl]), " | ".join(cells)))
+        L.append("")
 
 
 # --------------------------------------------------------------------------------------------
