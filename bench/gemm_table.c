@@ -179,6 +179,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gemm_table: THREADS and REPS must be positive\n");
     return 2;
   }
+  for (int i = 4; i < argc; i++) { /* every spec checked before anything is timed */
+    spec_t s;
+    if (!parse(argv[i], &s)) {
+      fprintf(stderr, "gemm_table: bad spec '%s'\n", argv[i]);
+      return 2;
+    }
+  }
   ta_set_threads(threads);
   ta_ukr u = ta_gemm_ukr();
   printf("KERNEL mr=%zu nr=%zu fma=%d threads=%d\n", u.mr, u.nr, ta_gemm_use_avx2(),
@@ -187,10 +194,7 @@ int main(int argc, char **argv) {
   double *t = malloc((size_t)reps * sizeof(double));
   for (int i = 4; i < argc; i++) {
     spec_t s;
-    if (!parse(argv[i], &s)) {
-      fprintf(stderr, "gemm_table: bad spec '%s'\n", argv[i]);
-      return 2;
-    }
+    parse(argv[i], &s);
     size_t nb = s.mode == 'b' ? s.x : 1;
     unsigned seed = 1u + (unsigned)i;
     job_t j = {&s, rnd(nb * s.M * s.K, &seed), rnd(nb * s.N * s.K, &seed),
