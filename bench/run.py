@@ -158,14 +158,14 @@ GEMM_SHAPES = [
     ("w2x2", "nt", 6400, 192, 64, "call", "W2", "GRU input projection, layer 2"),
     ("w2h", "pnt", 64, 192, 64, "r0", "W2", "GRU step h W_hh^T"),
     ("w2hb", "pnn", 64, 64, 192, "r0", "W2", "GRU step backward dP W_hh"),
-    ("w2dw", "tn", 192, 64, 6400, "call", "W2", "GRU dW_hh, dW_ih (layer 2) = dG^T h"),
+    ("w2dw", "tn", 192, 64, 6400, "call", "W2", "GRU dW_hh = dP^T h, dW_ih = dG^T x (layer 2)"),
     ("w2dx", "nn", 6400, 64, 192, "call", "W2", "GRU input gradient dG W_ih (layer 2)"),
     ("w3x1", "nt", 6400, 256, 8, "call", "W3", "LSTM input projection, layer 1"),
     ("w3x2", "nt", 6400, 256, 64, "call", "W3", "LSTM input projection, layer 2"),
     ("w3h", "pnt", 64, 256, 64, "r0", "W3", "LSTM step h W_hh^T"),
     ("w3hb", "pnn", 64, 64, 256, "r0", "W3", "LSTM step backward dG W_hh"),
-    ("w3dw", "tn", 256, 64, 6400, "call", "W3", "LSTM dW_hh, dW_ih (layer 2)"),
-    ("w3dx", "nn", 6400, 64, 256, "call", "W3", "LSTM input gradient (layer 2)"),
+    ("w3dw", "tn", 256, 64, 6400, "call", "W3", "LSTM dW_hh = dG^T h, dW_ih = dG^T x (layer 2)"),
+    ("w3dx", "nn", 6400, 64, 256, "call", "W3", "LSTM input gradient dG W_ih (layer 2)"),
     ("w4qkv", "nt", 3200, 192, 64, "call", "W4", "attention Q/K/V projection x W_in^T"),
     ("w4o", "nt", 3200, 64, 64, "call", "W4", "attention output projection"),
     ("w4f1", "nt", 3200, 256, 64, "call", "W4", "feed-forward 64 -> 256"),
@@ -1089,8 +1089,9 @@ def report_gemm(L, a, info, passes):
              "after `torch.set_num_threads(n)`, the transposed operand passed as a view (`A @ B.mT`, "
              "`A.mT @ B`) so that it picks its own best path, into a preallocated C (`out=`); "
              "products marked 'X products' are one batched `matmul` over X of them. Both sides: "
-             "fresh operands for each shape (values in [-1, 1), contiguous), one untimed warm-up "
-             "product, then %d repetitions of as many products as fill %.2f s; the median per "
+             "fresh operands for each shape (values in [-1, 1), contiguous, reused by its "
+             "repetitions; the layers' attention blocks read Q, K, V as strided slices of one "
+             "buffer instead), one untimed warm-up product, then %d repetitions of as many products as fill %.2f s; the median per "
              "product. Ratio = ours / PyTorch GFLOP/s (above 1: ours is faster).\n"
              % (info.get("kernel", "?"), info.get("gemm_build", "?"), reps, GEMM_MIN_SECONDS))
     L.append("Shape M x N x K of C[M, N] = op(A) op(B), with op as the layers call the kernel: nt "
