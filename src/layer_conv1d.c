@@ -127,13 +127,14 @@ static size_t conv_cache_size(const ta_layer *L, size_t B, size_t T) {
          conv_slots(B) * conv_slot_floats(L, B, T);
 }
 
-/* scratch: dz [R, F], dWr^T [K*I, F], then the backward's slots (the weight gradient's
- * im2col rows, its threads over the K*I rows of dWr^T; then col2im's dcols rows, its
- * threads over the B sequences) */
+/* scratch: dz [R, F], dWr^T [K*I, F] (or dWr [F, K*I], conv_dw_rows), then the backward's
+ * slots (the weight gradient's im2col rows, its threads over the K*I rows of dWr^T or
+ * the F of dWr; then col2im's dcols rows, its threads over the B sequences) */
 static size_t conv_scratch_size(const ta_layer *L, size_t B, size_t T) {
   size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
-  return conv_rows_of(L, B, T) * F + KI * F +
-         conv_slots(B > KI ? B : KI) * conv_slot_floats(L, B, T);
+  size_t team = B > KI ? B : KI;
+  if (F > team) team = F;
+  return conv_rows_of(L, B, T) * F + KI * F + conv_slots(team) * conv_slot_floats(L, B, T);
 }
 
 /* What the blocks of sequences share (ta_parallel_rows' ctx). */
@@ -183,22 +184,34 @@ static void conv_forward(const ta_layer *L, float *out, float *cache, const floa
   ta_parallel_rows(conv_forward_rows, &c, B, 2.0 * (double)R * (double)F * (double)KI);
 }
 
-/* rows [m0, m1) of the weight gradient dWr^T [KI, F] = cols^T dz, a block of CONV_BLOCK
- * rows of cols at a time (the first written, the others added: the sums and rounding of
- * one product over all rows, whatever the split of dWr^T's rows over the threads).
- * cols^T dz rather than dz^T cols (the same products in the same order) reads the
- * block's im2col columns [m0, m1) in place and packs only dz. */
+/* The weight gradient, a block of CONV_BLOCK rows of cols at a time (the first written,
+ * the others added: the sums and rounding of one product over all rows, whatever the
+ * split of its rows over the threads). Usually as dWr^T [KI, F] = cols^T dz, rows
+ * [m0, m1) of dWr^T a thread, which reads the block's im2col columns [m0, m1) in place
+ * and packs only dz; when K*I < F (a first layer on few features, whose K*I rows are too
+ * few for the packed kernel) as dWr [F, KI] = dz^T cols, rows [m0, m1) of dWr (filters)
+ * a thread. Both are the same products summed in the same order. */
+static int conv_dw_by_filter(size_t KI, size_t F) { return KI < F; }
+
 static void conv_dw_rows(void *ctx, size_t m0, size_t m1) {
   const conv_rows *c = (const conv_rows *)ctx;
   const ta_layer *L = c->L;
-  size_t F = (size_t)L->cfg.conv.filters, R = conv_rows_of(L, c->B, c->T), w = m1 - m0;
+  size_t F = (size_t)L->cfg.conv.filters, KI = (size_t)L->cfg.conv.kernel * (size_t)L->in_dim;
+  size_t R = conv_rows_of(L, c->B, c->T), w = m1 - m0;
+  int by_f = conv_dw_by_filter(KI, F);
   float *cols = c->slots + (size_t)ta_thread_slot() * c->slot_floats;
+  float *dw = c->dWrT + m0 * (by_f ? KI : F);
   for (size_t r0 = 0; r0 < R; r0 += CONV_BLOCK) {
     size_t n = R - r0 < CONV_BLOCK ? R - r0 : CONV_BLOCK;
-    conv_im2col(L, cols, c->in, r0, r0 + n, m0, m1, c->T);
-    ta_gemm_tn(c->dWrT + m0 * F, F, cols, w, c->dz + r0 * F, F, w, F, n, r0 > 0);
+    if (by_f) {
+      conv_im2col(L, cols, c->in, r0, r0 + n, 0, KI, c->T);
+      ta_gemm_tn(dw, KI, c->dz + r0 * F + m0, F, cols, KI, w, KI, n, r0 > 0);
+    } else {
+      conv_im2col(L, cols, c->in, r0, r0 + n, m0, m1, c->T);
+      ta_gemm_tn(dw, F, cols, w, c->dz + r0 * F, F, w, F, n, r0 > 0);
+    }
   }
-  if (R == 0) memset(c->dWrT + m0 * F, 0, w * F * sizeof(float));
+  if (R == 0) memset(dw, 0, w * (by_f ? KI : F) * sizeof(float));
 }
 
 /* input gradient of sequences [b0, b1), a block of rows at a time: dcols = dz Wr, then
@@ -249,11 +262,13 @@ static void conv_backward(const ta_layer *L, float *din, float *dparams, float *
    * (i, k) order */
   conv_rows c = {L, in, Wr, NULL, dz, slots, NULL, NULL, din, dWrT, B, T,
                  conv_slot_floats(L, B, T)};
-  ta_parallel_rows(conv_dw_rows, &c, KI, 2.0 * (double)R * (double)F * (double)KI);
+  int by_f = conv_dw_by_filter(KI, F);
+  ta_parallel_rows(conv_dw_rows, &c, by_f ? F : KI, 2.0 * (double)R * (double)F * (double)KI);
   for (size_t f = 0; f < F; f++)
     for (size_t i = 0; i < I; i++)
       for (size_t k = 0; k < K; k++)
-        dparams[ta_conv_w_index(f, i, k, I, K)] += dWrT[(k * I + i) * F + f];
+        dparams[ta_conv_w_index(f, i, k, I, K)] +=
+            by_f ? dWrT[ta_conv_wr_index(f, i, k, I, K)] : dWrT[(k * I + i) * F + f];
   if (L->cfg.conv.bias) ta_colsum(dparams + F * KI, dz, F, R, F, 1); /* db += sum dz */
   if (!din) return;
   ta_parallel_rows(conv_din_rows, &c, B, 2.0 * (double)R * (double)F * (double)KI);
