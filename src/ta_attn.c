@@ -49,18 +49,61 @@ static inline float score_of(const ta_attn_block *a, const float *qi, const floa
  * dS. Their own functions with an AVX2 clone, flattened, so that the element-wise loops of
  * ta_attn_math.h (the exponentials above all) are compiled into vector code: called from
  * a larger function they stayed out of line in baseline (SSE2) code, a sixth of a
- * transformer's training step. The same roundings either way (ta_simd.h). */
-TA_SIMD_CLONES TA_FLATTEN static void softmax_rows(const ta_attn_block *a, float *p, size_t len, float c) {
+ * transformer's training step. The same roundings either way (ta_simd.h).
+ * A row's sum is a chain of dependent additions in key order; in the forward SM_ROWS
+ * rows that see the same keys are summed together, their chains interleaved, each still
+ * in key order: the same sums as ta_attn_softmax_row's, with the rows' additions
+ * overlapped (the backward's sum, of products, gained nothing from it). */
+#define SM_ROWS 4 /* the four chains written out below */
+
+/* rows i .. i + SM_ROWS - 1 all see the keys [lo, hi) (lo < hi) */
+static int same_keys(const ta_attn_block *a, size_t i, size_t len, size_t *lo, size_t *hi) {
+  if (i + SM_ROWS > a->Tq) return 0;
+  visible_range(a, a->q0 + i, len, lo, hi);
+  if (*lo >= *hi) return 0;
+  for (size_t l = 1; l < SM_ROWS; l++) {
+    size_t lo2, hi2;
+    visible_range(a, a->q0 + i + l, len, &lo2, &hi2);
+    if (lo2 != *lo || hi2 != *hi) return 0;
+  }
+  return 1;
+}
+
+TA_SIMD_CLONES TA_FLATTEN static void softmax_rows(const ta_attn_block *a, float *p, size_t len,
+                                                   float c) {
   const size_t Tk = a->Tk;
-  for (size_t i = 0; i < a->Tq; i++) {
-    size_t lo, hi;
+  size_t i = 0, lo, hi;
+  while (i < a->Tq) {
+    if (same_keys(a, i, len, &lo, &hi)) {
+      float *s = p + i * Tk;
+      for (size_t l = 0; l < SM_ROWS; l++) {
+        float m = ta_attn_softmax_scale_max(s + l * Tk, lo, hi, c);
+        ta_attn_softmax_exp_row(s + l * Tk, lo, hi, m);
+      }
+      /* four scalar chains (as vectors, GCC spilled them through the stack) */
+      const float *s0 = s, *s1 = s + Tk, *s2 = s + 2 * Tk, *s3 = s + 3 * Tk;
+      float u0 = 0.0f, u1 = 0.0f, u2 = 0.0f, u3 = 0.0f;
+      for (size_t j = lo; j < hi; j++) {
+        u0 += s0[j];
+        u1 += s1[j];
+        u2 += s2[j];
+        u3 += s3[j];
+      }
+      ta_attn_softmax_divide(s, Tk, lo, hi, u0);
+      ta_attn_softmax_divide(s + Tk, Tk, lo, hi, u1);
+      ta_attn_softmax_divide(s + 2 * Tk, Tk, lo, hi, u2);
+      ta_attn_softmax_divide(s + 3 * Tk, Tk, lo, hi, u3);
+      i += SM_ROWS;
+      continue;
+    }
     visible_range(a, a->q0 + i, len, &lo, &hi);
     ta_attn_softmax_row(p + i * Tk, Tk, lo, hi, c);
+    i++;
   }
 }
 
-TA_SIMD_CLONES TA_FLATTEN static void softmax_grad_rows(const ta_attn_block *a, float *ds, const float *p,
-                                             size_t len, float c) {
+TA_SIMD_CLONES TA_FLATTEN static void softmax_grad_rows(const ta_attn_block *a, float *ds,
+                                                        const float *p, size_t len, float c) {
   const size_t Tk = a->Tk;
   for (size_t i = 0; i < a->Tq; i++) {
     size_t lo, hi;

@@ -53,6 +53,34 @@ TA_HD float ta_attn_softmax_exp(float t, float m) { return ta_expf(t - m); }
 /* element of the softmax's backward: c * p * (g - r), r = sum_j p_j g_j of the row */
 TA_HD float ta_attn_softmax_dgrad(float p, float g, float r, float c) { return c * (p * (g - r)); }
 
+/* The steps of a softmax row over its visible keys [lo, hi) (lo < hi), each written once:
+ * the scores times c and their maximum; the exponentials against it; the sum in key
+ * order (the caller's: ta_attn_softmax_row below, or the CPU's interleaved rows, which
+ * keep each row's order); the division, with zeros outside [lo, hi). */
+TA_HD float ta_attn_softmax_scale_max(float *s, size_t lo, size_t hi, float c) {
+  float m = -INFINITY;
+  /* the maximum does not depend on the order: it vectorises on the CPU */
+  TA_ATTN_SIMD_MAX(m)
+  for (size_t j = lo; j < hi; j++) {
+    float t = c * s[j];
+    s[j] = t;
+    m = t > m ? t : m;
+  }
+  return m;
+}
+
+TA_HD void ta_attn_softmax_exp_row(float *s, size_t lo, size_t hi, float m) {
+  TA_ATTN_SIMD
+  for (size_t j = lo; j < hi; j++) s[j] = ta_attn_softmax_exp(s[j], m);
+}
+
+TA_HD void ta_attn_softmax_divide(float *s, size_t Tk, size_t lo, size_t hi, float sum) {
+  TA_ATTN_SIMD
+  for (size_t j = lo; j < hi; j++) s[j] /= sum;
+  for (size_t j = 0; j < lo; j++) s[j] = 0.0f;
+  for (size_t j = hi; j < Tk; j++) s[j] = 0.0f;
+}
+
 /* One row of scores s [Tk] -> softmax weights over the visible keys [lo, hi), zeros
  * elsewhere (all zeros when lo >= hi); the scores are multiplied by c first and the row
  * maximum is subtracted (stable). The sum runs in key order. */
@@ -61,23 +89,11 @@ TA_HD void ta_attn_softmax_row(float *s, size_t Tk, size_t lo, size_t hi, float 
     for (size_t j = 0; j < Tk; j++) s[j] = 0.0f;
     return;
   }
-  float m = -INFINITY;
-  /* the maximum does not depend on the order; the exponentials are element-wise: both
-   * vectorise on the CPU; the sum stays in order */
-  TA_ATTN_SIMD_MAX(m)
-  for (size_t j = lo; j < hi; j++) {
-    float t = c * s[j];
-    s[j] = t;
-    m = t > m ? t : m;
-  }
-  TA_ATTN_SIMD
-  for (size_t j = lo; j < hi; j++) s[j] = ta_attn_softmax_exp(s[j], m);
+  float m = ta_attn_softmax_scale_max(s, lo, hi, c);
+  ta_attn_softmax_exp_row(s, lo, hi, m);
   float sum = 0.0f;
   for (size_t j = lo; j < hi; j++) sum += s[j];
-  TA_ATTN_SIMD
-  for (size_t j = lo; j < hi; j++) s[j] /= sum;
-  for (size_t j = 0; j < lo; j++) s[j] = 0.0f;
-  for (size_t j = hi; j < Tk; j++) s[j] = 0.0f;
+  ta_attn_softmax_divide(s, Tk, lo, hi, sum);
 }
 
 /* The softmax's backward for one row: on entry ds [Tk] holds dL/d(weights after
