@@ -1,5 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include "ta_net.h"
 
 /* the CPU table of each kind, indexed by TA_LAYER_* (ta_layer_kinds.h) */
@@ -129,12 +132,33 @@ static void cpu_layer_sizes(const void *ctx, int i, size_t B, size_t T, size_t *
   *scratch = L->ops->scratch_size(L, B, T);
 }
 
+/* The workspace of `floats` floats (+1). A large one asks for transparent huge pages,
+ * which Linux commonly gives only on request ("madvise"): a fresh workspace is touched
+ * page by page in its first pass, and a 36 MB one (a CNN on 128 x 100 steps) took 9,000
+ * faults of 4 KB, about 20 ms, at every fit() call, where 2 MB pages take 18; the
+ * products' operands also need fewer TLB entries. Advice only: results do not change, and
+ * where it is refused the pages are as before. Freed with free(). */
+#define WORK_HUGE ((size_t)2 << 20)
+static float *work_alloc(size_t floats) {
+  size_t bytes = (floats + 1) * sizeof(float);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes >= 4 * WORK_HUGE) {
+    size_t len = (bytes + WORK_HUGE - 1) / WORK_HUGE * WORK_HUGE;
+    void *p = NULL;
+    if (posix_memalign(&p, WORK_HUGE, len) != 0) return NULL;
+    (void)madvise(p, len, MADV_HUGEPAGE);
+    return (float *)p;
+  }
+#endif
+  return malloc(bytes);
+}
+
 int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg) {
   if (net->work && B <= net->B_cap && T == net->T_cap) return TA_OK;
   ta_workspace w = {net->act, net->cache, NULL, NULL, NULL, 0};
   int st = ta_workspace_plan(&w, net, cpu_layer_sizes, net, B, T, 1, NULL, msg);
   if (st != TA_OK) return st;
-  float *work = malloc((w.floats + 1) * sizeof(float));
+  float *work = work_alloc(w.floats);
   if (!work) return ta_fail(msg, TA_ERR_NOMEM, "out of memory for a workspace of %zu floats", w.floats);
   free(net->work);
   net->work = work;
