@@ -178,12 +178,12 @@ void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x
   size_t xrow = *T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
   check_count_fits("the validation 'x'", (double)nv * (double)xrow);
   check_count_fits("the validation 'y'", (double)nv * (double)yrow);
+  memset(train, 0, sizeof *train); /* rows end to end, no windows */
+  memset(val, 0, sizeof *val);
   train->x = to_float(x, B * xrow, "x");
   train->y = to_float(y, B * yrow, "y");
   train->len = lengths_of(len, B, *T, "lengths");
   train->n = B;
-  train->win = NULL;
-  val->win = NULL;
   val->x = nv ? to_float(xv, (size_t)nv * xrow, "validation x") : NULL;
   val->y = nv ? to_float(yv, (size_t)nv * yrow, "validation y") : NULL;
   val->len = nv ? lengths_of(lenv, (size_t)nv, *T, "validation lengths") : NULL;

@@ -4,8 +4,9 @@
 #include "ta_train.h"
 #include "ta_loss.h"
 
-void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, size_t row) {
-  for (size_t i = 0; i < b; i++) memcpy(dst + i * row, src + idx[i] * row, row * sizeof(float));
+void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, size_t row,
+                    size_t step) {
+  for (size_t i = 0; i < b; i++) memcpy(dst + i * row, src + idx[i] * step, row * sizeof(float));
 }
 
 void ta_data_gather(const ta_data *d, const size_t *idx, size_t b, float *xb, float *yb,
@@ -14,8 +15,27 @@ void ta_data_gather(const ta_data *d, const size_t *idx, size_t b, float *xb, fl
     ta_windows_gather(d->win, idx, b, xb, yb);
     return;
   }
-  ta_gather_rows(xb, d->x, idx, b, xrow);
-  ta_gather_rows(yb, d->y, idx, b, yrow);
+  ta_gather_rows(xb, d->x, idx, b, xrow, d->xstep ? d->xstep : xrow);
+  ta_gather_rows(yb, d->y, idx, b, yrow, d->ystep ? d->ystep : yrow);
+}
+
+int ta_data_end_to_end(const ta_data *d, size_t xrow, size_t yrow) {
+  return (!d->xstep || d->xstep == xrow) && (!d->ystep || d->ystep == yrow);
+}
+
+void ta_data_rows(const ta_data *d, size_t s, size_t b, float *xb, float *yb, size_t xrow,
+                  size_t yrow, const float **x, const float **y) {
+  if (ta_data_end_to_end(d, xrow, yrow)) {
+    *x = d->x + s * xrow;
+    *y = d->y + s * yrow;
+    return;
+  }
+  for (size_t i = 0; i < b; i++) {
+    memcpy(xb + i * xrow, d->x + (s + i) * d->xstep, xrow * sizeof(float));
+    memcpy(yb + i * yrow, d->y + (s + i) * d->ystep, yrow * sizeof(float));
+  }
+  *x = xb;
+  *y = yb;
 }
 
 int ta_data_check(const ta_data *train, const ta_data *val, size_t xrow, size_t yrow,
@@ -83,20 +103,27 @@ double ta_batch_loss(const ta_net *net, int loss_kind, float *grad, const float 
 
 int ta_evaluate(ta_net *net, double *loss, const ta_data *d, size_t T, int loss_kind,
                 size_t batch_size, ta_msg *msg) {
-  const float *x = d->x, *y = d->y;
   size_t n = d->n;
   size_t To = ta_net_out_time(net, T);
   size_t xrow = T * (size_t)net->in_dim, yrow = To * (size_t)net->out_dim;
   if (batch_size > n) batch_size = n;
   int st = ta_net_reserve(net, batch_size, T, msg);
   if (st != TA_OK) return st;
+  /* overlapping rows are gathered batch by batch */
+  float *buf = NULL;
+  if (!ta_data_end_to_end(d, xrow, yrow) &&
+      !(buf = malloc((batch_size * (xrow + yrow) + 1) * sizeof(float))))
+    return ta_fail(msg, TA_ERR_NOMEM, "out of memory for the validation batch");
   double sum = 0.0;
   for (size_t s = 0; s < n; s += batch_size) {
     size_t b = n - s < batch_size ? n - s : batch_size;
     const int *len = d->len ? d->len + s : NULL;
-    const float *yhat = ta_net_predict(net, x + s * xrow, len, b, T);
-    sum += ta_batch_loss(net, loss_kind, NULL, yhat, y + s * yrow, len, b, T) * (double)b;
+    const float *x, *y;
+    ta_data_rows(d, s, b, buf, buf ? buf + batch_size * xrow : NULL, xrow, yrow, &x, &y);
+    const float *yhat = ta_net_predict(net, x, len, b, T);
+    sum += ta_batch_loss(net, loss_kind, NULL, yhat, y, len, b, T) * (double)b;
   }
+  free(buf);
   *loss = sum / (double)n;
   return TA_OK;
 }

@@ -32,12 +32,16 @@ typedef struct {
 
 /* A data set: x [n, T, in_dim], y [n, T_out, out_dim], optional valid lengths [n]; or,
  * when win is not NULL, the n windows it cuts from its series (x, y and len NULL), for
- * training only (a validation set is always rows). */
+ * training only (a validation set is rows). Rows lie end to end when xstep and ystep are
+ * 0; otherwise row i of x starts at x + i * xstep (and of y at y + i * ystep): with the
+ * step of one row of a matrix, the overlapping windows of that matrix (the rows of
+ * feat [N, F] from i on, xstep F), cut batch by batch and never written out whole. */
 typedef struct {
   const float *x, *y;
   const int *len;
   size_t n;
   const ta_windows *win;
+  size_t xstep, ystep; /* floats from a row's start to the next one's; 0: the row's size */
 } ta_data;
 
 /* Trains on `train`, validates on `val` (val.n may be 0). history: loss [epochs] and
@@ -50,12 +54,21 @@ int ta_train(ta_net *net, const ta_data *train, const ta_data *val, size_t T,
  * the same batches and both stop by the same rule. */
 /* Fisher-Yates shuffle of idx [n] with the core's generator */
 void ta_shuffle(size_t *idx, size_t n, ta_rng *rng);
-/* copies rows idx[0..b) of src [*, row] into dst [b, row] */
-void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, size_t row);
+/* copies rows idx[0..b) of src (row i of `row` floats at src + i * step) into dst [b, row] */
+void ta_gather_rows(float *dst, const float *src, const size_t *idx, size_t b, size_t row,
+                    size_t step);
 /* rows idx[0..b) of a data set, x into xb [b, xrow] and y into yb [b, yrow], cut from
- * its windows where it has them (every backend gathers its batches here) */
+ * its windows or its overlapping rows where it has them (every backend gathers its
+ * batches here) */
 void ta_data_gather(const ta_data *d, const size_t *idx, size_t b, float *xb, float *yb,
                     size_t xrow, size_t yrow);
+/* 1 when the rows of d (not windows) lie end to end, so that rows s.. of it are read in place */
+int ta_data_end_to_end(const ta_data *d, size_t xrow, size_t yrow);
+/* rows s..s+b) of d (not windows) end to end: *x and *y point into d where its rows lie
+ * end to end, else into xb [b, xrow] and yb [b, yrow], where they are gathered (the
+ * validation sets of every backend are read here) */
+void ta_data_rows(const ta_data *d, size_t s, size_t b, float *xb, float *yb, size_t xrow,
+                  size_t yrow, const float **x, const float **y);
 /* TA_OK when a training set of windows cuts rows of xrow inputs and yrow targets (L
  * steps of 1 + n_stat features in, H out) and comes without a validation set;
  * TA_ERR_ARG otherwise */

@@ -21,27 +21,33 @@ static int d2d(float *dst, const float *src, size_t n, ta_msg *msg) {
 }
 
 /* mean loss over a data set in evaluation mode, in batches of up to g->B_cap (as
- * ta_evaluate) */
+ * ta_evaluate; overlapping rows gathered batch by batch on the host, then uploaded) */
 static int evaluate(ta_cuda_net *g, double *loss, const ta_data *d, size_t T, int loss_kind,
                     ta_msg *msg) {
   size_t To = ta_net_out_time(g->net, T);
   size_t xrow = T * (size_t)g->net->in_dim, yrow = To * (size_t)g->net->out_dim;
   size_t B = g->B_cap;
+  float *buf = NULL;
+  if (!ta_data_end_to_end(d, xrow, yrow) &&
+      !(buf = (float *)malloc((B * (xrow + yrow) + 1) * sizeof(float))))
+    return ta_fail(msg, TA_ERR_NOMEM, "out of memory for the validation batch");
   double sum = 0.0;
+  int st = TA_OK;
   g->pass.training = 0;
-  for (size_t s = 0; s < d->n; s += B) {
+  for (size_t s = 0; s < d->n && !st; s += B) {
     size_t b = d->n - s < B ? d->n - s : B;
-    const float *yhat;
+    const float *x, *y, *yhat;
     double l;
-    int st = ta_cuda_net_upload(g, d->x + s * xrow, d->y + s * yrow, b, T, msg);
+    ta_data_rows(d, s, b, buf, buf ? buf + B * xrow : NULL, xrow, yrow, &x, &y);
+    st = ta_cuda_net_upload(g, x, y, b, T, msg);
     if (!st) st = ta_cuda_net_upload_len(g, d->len ? d->len + s : NULL, b, msg);
     if (!st) st = ta_cuda_net_forward(g, &yhat, b, T, msg);
     if (!st) st = ta_cuda_net_loss(g, loss_kind, &l, NULL, yhat, b, T, msg);
-    if (st) return st;
-    sum += l * (double)b;
+    if (!st) sum += l * (double)b;
   }
-  *loss = sum / (double)d->n;
-  return TA_OK;
+  free(buf);
+  if (!st) *loss = sum / (double)d->n;
+  return st;
 }
 
 /* one optimizer step, as ta_optim_step: the step count first, Adam's scalars on the host */

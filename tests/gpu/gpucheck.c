@@ -331,28 +331,37 @@ done:
   ta_net_free(cn); ta_net_free(gn);
 }
 
-/* a fit() on one device: params_out [n_params], hist [epochs] */
-static int train_on(const kase *c, const float *params, const ta_data *d, const ta_train_cfg *cfg,
-                    int gpu, float *params_out, double *hist) {
+/* a fit() on one device, validating on val unless it is NULL: params_out [n_params],
+ * hist [epochs] and, unless NULL, val_hist [epochs] */
+static int train_val_on(const kase *c, const float *params, const ta_data *d, const ta_data *val,
+                        const ta_train_cfg *cfg, int gpu, float *params_out, double *hist,
+                        double *val_hist) {
   ta_net *net = build(c, params, 5);
   if (!net) return 1;
   double vh[64];
-  ta_data val = {NULL, NULL, NULL, 0};
+  ta_data none = {NULL, NULL, NULL, 0};
+  if (!val) val = &none;
+  if (!val_hist) val_hist = vh;
   ta_train_result res;
   ta_msg msg;
   int st;
   if (gpu) {
     ta_cuda_net *g = to_gpu(net);
     if (!g) { ta_net_free(net); return 1; }
-    st = ta_cuda_train(g, d, &val, c->T, cfg, hist, vh, &res, &msg);
+    st = ta_cuda_train(g, d, val, c->T, cfg, hist, val_hist, &res, &msg);
     ta_cuda_net_free(g);
   } else {
-    st = ta_train(net, d, &val, c->T, cfg, hist, vh, &res, &msg);
+    st = ta_train(net, d, val, c->T, cfg, hist, val_hist, &res, &msg);
   }
   if (st) status(gpu ? "GPU training" : "CPU training", st, &msg);
   else memcpy(params_out, net->params, net->n_params * sizeof(float));
   ta_net_free(net);
   return st;
+}
+
+static int train_on(const kase *c, const float *params, const ta_data *d, const ta_train_cfg *cfg,
+                    int gpu, float *params_out, double *hist) {
+  return train_val_on(c, params, d, NULL, cfg, gpu, params_out, hist, NULL);
 }
 
 static ta_train_cfg train_cfg(int epochs, int batch, int shuffle, int kind) {
@@ -488,6 +497,64 @@ static void check_windows(const kase *c, const float *params, size_t np, const f
   free(xr); free(yr); free(rp); free(cp); free(gp); free(gp2);
 }
 
+/* tsattn()'s data (ta_data's overlapping rows): the n windows of T rows of a matrix
+ * feat [n + T - 1, in_dim], window i with rows i.. of a target matrix [n + To - 1, out_dim]
+ * (To: the network's output steps), the last 4 validating. On each device, training on
+ * them equals training on the same windows written out as rows (the same bits, the
+ * validation losses included); the GPU's run matches the CPU's as check_training's does
+ * (without dropout, whose masks are each device's own). */
+static void check_rows(const kase *c, const float *params, size_t np, const float *grad,
+                       ta_rng *r) {
+  ta_net *net = build(c, params, 5);
+  if (!net) return;
+  size_t T = c->T, F = (size_t)c->in_dim, To = ta_net_out_time(net, T), k = (size_t)net->out_dim;
+  ta_net_free(net);
+  enum { n = 12, nv = 4, nt = n - nv, E = 10 };
+  size_t xrow = T * F, yrow = To * k;
+  float *feat = malloc(((n + T - 1) * F + 1) * sizeof(float));
+  float *targ = malloc(((n + To - 1) * k + 1) * sizeof(float));
+  float *xr = malloc((n * xrow + 1) * sizeof(float)), *yr = malloc((n * yrow + 1) * sizeof(float));
+  fill(feat, (n + T - 1) * F, 1, r);
+  fill(targ, (n + To - 1) * k, 0.5, r);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(xr + i * xrow, feat + i * F, xrow * sizeof(float));
+    memcpy(yr + i * yrow, targ + i * k, yrow * sizeof(float));
+  }
+  ta_data rows = {xr, yr, NULL, nt, NULL, 0, 0};
+  ta_data rows_val = {xr + nt * xrow, yr + nt * yrow, NULL, nv, NULL, 0, 0};
+  ta_data ov = {feat, targ, NULL, nt, NULL, F, k};
+  ta_data ov_val = {feat + nt * F, targ + nt * k, NULL, nv, NULL, F, k};
+  float *p[4];
+  double h[4][E], vh[4][E];
+  for (int i = 0; i < 4; i++) p[i] = calloc(np + 1, sizeof(float));
+  /* batches of 3: neither 8 training nor 4 validation windows are whole batches */
+  ta_train_cfg cfg = train_cfg(E, 3, 1, TA_OPT_ADAM);
+  int cpu_ok = 0;
+  for (int gpu = 0; gpu < 2; gpu++) {
+    const char *dev = gpu ? "GPU" : "CPU";
+    char w[96];
+    if (train_val_on(c, params, &rows, &rows_val, &cfg, gpu, p[2 * gpu], h[2 * gpu], vh[2 * gpu]) ||
+        train_val_on(c, params, &ov, &ov_val, &cfg, gpu, p[2 * gpu + 1], h[2 * gpu + 1],
+                     vh[2 * gpu + 1]))
+      continue;
+    snprintf(w, sizeof w, "rows of a matrix: %s weights as rows'", dev);
+    same(w, p[2 * gpu + 1], p[2 * gpu], np * sizeof(float), np);
+    snprintf(w, sizeof w, "rows of a matrix: %s losses as rows'", dev);
+    same(w, h[2 * gpu + 1], h[2 * gpu], E * sizeof(double), E);
+    snprintf(w, sizeof w, "rows of a matrix: %s validation losses as rows'", dev);
+    same(w, vh[2 * gpu + 1], vh[2 * gpu], E * sizeof(double), E);
+    if (!gpu) cpu_ok = 1;
+    if (gpu && cpu_ok && !c->dropout) {
+      float cv[E], gv[E];
+      for (int e = 0; e < E; e++) { cv[e] = (float)vh[1][e]; gv[e] = (float)vh[3][e]; }
+      near("rows of a matrix: validation loss history", gv, cv, E, 0, 1e-4);
+      near_masked("rows of a matrix: run weights", p[3], p[1], np, grad, 5e-4, 1e-3);
+    }
+  }
+  for (int i = 0; i < 4; i++) free(p[i]);
+  free(feat); free(targ); free(xr); free(yr);
+}
+
 /* the GPU's loss in training mode (its dropout masks: the same for the same seed) */
 static double gpu_loss(const kase *c, const float *params, const float *x, const int *len,
                        const float *y, float *grads, float *dx, float *yhat) {
@@ -611,6 +678,7 @@ static void run_case(kase *c, uint64_t seed) {
     check_training(c, params, np, &d, grad);
   }
   if (c->windows) check_windows(c, params, np, grad, &r);
+  if (c->optimize) check_rows(c, params, np, grad, &r);
   free(grad);
   if (c->simulate) check_simulate(c, params, &r);
   free(params); free(x); free(y); free(len);
