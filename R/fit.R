@@ -180,25 +180,17 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
                                validation_split = 0, patience = NULL, shuffle = TRUE,
                                seed = NULL, device = "cpu", verbose = interactive(),
                                clipnorm = NULL, validation_data = NULL, lengths = NULL, ...) {
+  call <- sys.call()
   x <- as_seq_array(x, "x")
   y <- as_seq_array(y, "y")
   lengths <- check_lengths(lengths, x)
-  epochs <- check_count(epochs, "epochs")
-  batch_size <- check_count(batch_size, "batch_size")
-  if (!inherits(optimizer, "tsattn_optimizer"))
-    stop_arg("optimizer", "an optimizer from optimizer_adam() or optimizer_sgd()", describe(optimizer))
-  loss <- check_choice(loss, "loss", c("mse", "mae"))
   validation_split <- check_number(validation_split, "validation_split", 0, 1, upper_open = TRUE)
-  patience <- if (is.null(patience)) 0L else check_count(patience, "patience")
-  shuffle <- check_flag(shuffle, "shuffle")
-  verbose <- check_flag(verbose, "verbose")
-  clipnorm <- if (is.null(clipnorm)) 0 else check_number(clipnorm, "clipnorm", 0, lower_open = TRUE)
-  if (!inherits(object, "tsattn_network"))
-    stop_arg("object", "a network made with sequential()", describe(object))
-  seed <- check_seed(seed)
-  if (is.null(object$input_dim)) object <- build_network(object, dim(x)[3L], seed[[1L]])
-  device <- check_device(device, object) # on the built network: its layers decide
-  layout <- check_network(object)
+  st <- check_fit_settings(epochs, batch_size, optimizer, loss, patience, shuffle, verbose,
+                           clipnorm, call)
+  patience <- st$patience
+  nw <- fit_network(object, dim(x)[3L], seed, device, call)
+  object <- nw$object
+  layout <- nw$layout
   check_features(x, object)
   check_targets(y, x, layout, object = object)
 
@@ -240,14 +232,95 @@ fit.tsattn_network <- function(object, x, y, epochs = 10, batch_size = 32,
   if (patience > 0L && is.null(xv))
     stop_arg("patience", "NULL without validation data (early stopping compares the validation loss of each epoch's weights: give validation_split or validation_data)",
              format(patience))
-  s <- network_spec(object)
-  cf <- train_settings(epochs, batch_size, shuffle, loss, patience, optimizer, verbose, clipnorm)
-  res <- .Call(C_net_fit, s, object$input_dim,
+  res <- .Call(C_net_fit, network_spec(object), object$input_dim,
                flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, to_core(y),
                if (is.null(xv)) double() else to_core(xv), if (is.null(xv)) 0L else dim(xv)[1L],
-               lv, if (is.null(yv)) double() else to_core(yv), cf,
-               seed[[2L]], device_id(device))
-  trained_network(object, res, layout, patience, verbose, sys.call())
+               lv, if (is.null(yv)) double() else to_core(yv), st$settings,
+               nw$seed[[2L]], device_id(nw$device))
+  trained_network(object, res, layout, patience, st$verbose, call)
+}
+
+# fit()'s training settings, checked (errors raised from `call`): list(patience (0 for
+# none), verbose, settings: train_settings()'s list for the glue)
+check_fit_settings <- function(epochs, batch_size, optimizer, loss, patience, shuffle, verbose,
+                               clipnorm, call) {
+  epochs <- check_count(epochs, "epochs", call = call)
+  batch_size <- check_count(batch_size, "batch_size", call = call)
+  if (!inherits(optimizer, "tsattn_optimizer"))
+    stop_arg("optimizer", "an optimizer from optimizer_adam() or optimizer_sgd()",
+             describe(optimizer), call = call)
+  loss <- check_choice(loss, "loss", c("mse", "mae"), call = call)
+  patience <- if (is.null(patience)) 0L else check_count(patience, "patience", call = call)
+  shuffle <- check_flag(shuffle, "shuffle", call = call)
+  verbose <- check_flag(verbose, "verbose", call = call)
+  clipnorm <- if (is.null(clipnorm)) 0 else
+    check_number(clipnorm, "clipnorm", 0, lower_open = TRUE, call = call)
+  list(patience = patience, verbose = verbose,
+       settings = train_settings(epochs, batch_size, shuffle, loss, patience, optimizer, verbose,
+                                 clipnorm))
+}
+
+# the network fit() trains, built for in_dim features (with the first of the two seeds
+# check_seed() draws) unless it is, and its device: list(object, layout, seed, device)
+fit_network <- function(object, in_dim, seed, device, call) {
+  if (!inherits(object, "tsattn_network"))
+    stop_arg("object", "a network made with sequential()", describe(object), call = call)
+  seed <- check_seed(seed, call = call)
+  if (is.null(object$input_dim)) object <- build_network(object, in_dim, seed[[1L]])
+  device <- check_device(device, object, call = call) # on the built network: its layers decide
+  list(object = object, layout = check_network(object), seed = seed, device = device)
+}
+
+# fit() of tsattn()'s network on the windows of one series without writing them out:
+# window i is rows i..i+lookback-1 of feat [N, F] with rows i+lookback..i+lookback+horizon-1
+# of targets [N, k] as its targets; the last n_val of the N - lookback - horizon + 1
+# windows validate (early stopping with `patience`), the others train. C cuts them batch
+# by batch (C_net_fit_rows), so the fit is fit(object, x[tr], y[tr], validation_data =
+# list(x[va], y[va])) on make_windows()'s arrays, bit for bit, in the memory of the series.
+# The other arguments are fit()'s; tsattn() chooses the validation windows and every window
+# has all its steps: `validation_data` and `lengths` are errors.
+fit_rows <- function(object, feat, targets, lookback, horizon, n_val, epochs = 10,
+                     batch_size = 32, optimizer = optimizer_adam(), loss = "mse",
+                     patience = NULL, shuffle = TRUE, seed = NULL, device = "cpu",
+                     verbose = interactive(), clipnorm = NULL, validation_split = 0,
+                     validation_data = NULL, lengths = NULL, ...) {
+  call <- sys.call()
+  if (!is.null(validation_data))
+    stop_arg("validation_data", "NULL in tsattn(), which validates on the last windows of the series",
+             describe(validation_data), call = call)
+  if (!is.null(lengths))
+    stop_arg("lengths", "NULL in tsattn(), whose windows all have `lookback` steps",
+             describe(lengths), call = call)
+  check_number(validation_split, "validation_split", 0, 1, upper_open = TRUE, call = call)
+  st <- check_fit_settings(epochs, batch_size, optimizer, loss, patience, shuffle, verbose,
+                           clipnorm, call)
+  nw <- fit_network(object, ncol(feat), seed, device, call)
+  object <- nw$object
+  layout <- nw$layout
+  check_rows_network(object, layout, feat, targets, lookback, horizon, call)
+  if (!is.double(feat)) storage.mode(feat) <- "double"
+  if (!is.double(targets)) storage.mode(targets) <- "double"
+  n_train <- nrow(feat) - lookback - horizon + 1L - n_val
+  res <- .Call(C_net_fit_rows, network_spec(object), object$input_dim,
+               flatten_weights(object$weights, layout), feat, targets, as.integer(lookback),
+               as.integer(horizon), as.integer(n_train), as.integer(n_val), st$settings,
+               nw$seed[[2L]], device_id(nw$device))
+  trained_network(object, res, layout, st$patience, st$verbose, call)
+}
+
+# tsattn()'s network must take the ncol(feat) features of each step and give `horizon`
+# steps of ncol(targets) values for `lookback` steps in
+check_rows_network <- function(object, layout, feat, targets, lookback, horizon, call) {
+  if (object$input_dim != ncol(feat))
+    stop_arg("model", sprintf("a network whose input has %d feature%s (the columns of `y` and `xreg`)",
+                              ncol(feat), if (ncol(feat) > 1L) "s" else ""),
+             sprintf("one of %d", object$input_dim), call = call)
+  t_out <- out_time(object, lookback, arg = "lookback", call = call)
+  if (t_out != horizon || layout$out_dim != ncol(targets))
+    stop_arg("model", sprintf("a network that gives %d step%s of %d value%s (`horizon`, and the columns of `y`) for `lookback` = %d steps",
+                              horizon, if (horizon > 1L) "s" else "", ncol(targets),
+                              if (ncol(targets) > 1L) "s" else "", lookback),
+             sprintf("one that gives %d of %d", t_out, layout$out_dim), call = call)
 }
 
 # fit()'s settings as the glue reads them, by name (read_fit_settings() in src/api_spec.c:
@@ -309,12 +382,33 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
   out <- .Call(C_net_predict, s, object$input_dim,
                flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size,
                device_id(device))
-  if (is.null(out)) signal_user_interrupt() # interrupted between chunks, memory freed
+  predictions(out, dim(x)[1L], t_out, layout$out_dim)
+}
+
+# predict() on the first n windows of `lookback` rows of feat [N, F] (window i: rows
+# i..i+lookback-1), cut chunk by chunk in C (C_net_predict_rows): predict(object,
+# make_windows()'s x) without the windows, as tsattn()'s in-sample predictions
+predict_rows <- function(object, feat, lookback, n, batch_size = 256L, device = "cpu") {
+  layout <- check_network(object)
+  device <- check_device(device, object)
+  t_out <- out_time(object, lookback, arg = "lookback")
+  if (!is.double(feat)) storage.mode(feat) <- "double"
+  out <- .Call(C_net_predict_rows, network_spec(object), object$input_dim,
+               flatten_weights(object$weights, layout), feat, as.integer(lookback),
+               as.integer(n), as.integer(batch_size), device_id(device))
+  predictions(out, n, t_out, layout$out_dim)
+}
+
+# the glue's predictions `out` of B sequences as [B, t_out, out_dim]: NULL when
+# interrupted between chunks (memory freed: the interrupt is signalled), a warning for
+# values that are not finite
+predictions <- function(out, B, t_out, out_dim) {
+  if (is.null(out)) signal_user_interrupt()
   nonfinite <- sum(!is.finite(out))
   if (nonfinite > 0L)
     warning(sprintf("%d of the %d predictions are not finite: the weights overflow float32 on this input",
                     nonfinite, length(out)), call. = FALSE)
-  from_core(out, dim(x)[1L], t_out, layout$out_dim)
+  from_core(out, B, t_out, out_dim)
 }
 
 # Loss and analytic gradients on one batch (for gradient checks and fixtures):

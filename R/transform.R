@@ -8,8 +8,9 @@
 # inverted for predictions (transform_invert_step(), transform_invert_paths()). A fit
 # keeps the parameters as its fields `log`, `lag`, `center` and `scale` (what forecast()
 # and the validators read), so a fit is itself a transform. Regressors are centred and
-# scaled alone (regressor_fit(), regressor_apply()). Windows of the transformed series
-# are cut by make_windows().
+# scaled alone (regressor_fit(), regressor_apply()). The windows of the transformed series
+# and its regressors (window_features()) are cut in C, batch by batch (fit_rows() and
+# predict_rows() in R/fit.R).
 
 # TRUE when a positive series swings more as its level grows (multiplicative)
 wants_log <- function(y) {
@@ -129,18 +130,4 @@ window_features <- function(S, Xs, lag) {
   ok <- nxt <= nrow(Xs)
   xr[ok, ] <- Xs[nxt[ok], , drop = FALSE]
   cbind(S, xr)
-}
-
-# Every window of `lookback` rows of feat [N, F], and the `horizon` rows of S [N, k] after
-# it: list(x = [n_win, lookback, F], y = [n_win, horizon, k]), n_win = N - lookback -
-# horizon + 1.
-make_windows <- function(feat, S, lookback, horizon) {
-  n_win <- nrow(S) - lookback - horizon + 1L
-  xa <- array(0, c(n_win, lookback, ncol(feat)))
-  ya <- array(0, c(n_win, horizon, ncol(S)))
-  for (i in seq_len(n_win)) {
-    xa[i, , ] <- feat[i:(i + lookback - 1L), , drop = FALSE]
-    ya[i, , ] <- S[(i + lookback):(i + lookback + horizon - 1L), , drop = FALSE]
-  }
-  list(x = xa, y = ya)
 }

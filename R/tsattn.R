@@ -285,8 +285,8 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
 
   X <- check_xreg(xreg, n)
 
-  # the series as the network sees it (R/transform.R), its windows, the network trained on
-  # them, and the fit
+  # the series as the network sees it (R/transform.R), the network trained on its windows
+  # (cut in C from its rows, never written out), and the fit
   trf <- transform_fit(Y, lambda, difference, freq)
   S <- transform_apply(trf, Y)
   rt <- if (!is.null(X)) regressor_fit(X)
@@ -294,11 +294,10 @@ tsattn <- function(y, model = "auto", lookback = NULL, horizon = NULL,
   s2s <- if (is.null(net)) identical(model, "seq2seq") else is_seq2seq(net)
   plan <- window_plan(nrow(S), n, freq, trf$lag, s2s, net, horizon, lookback)
   feat <- window_features(S, if (!is.null(X)) regressor_apply(rt, X), trf$lag)
-  w <- make_windows(feat, S, plan$lookback, plan$horizon)
   if (is.null(net)) net <- default_network(model, ncol(feat), k, plan$horizon)
-  trained <- train_windows(net, w, plan$n_val, list(...), epochs, patience, seeds[[2L]],
+  trained <- train_windows(net, feat, S, plan, list(...), epochs, patience, seeds[[2L]],
                            device, verbose)
-  obj <- single_fit(y, if (is.character(model)) model else "custom", trained, w, plan, trf, X,
+  obj <- single_fit(y, if (is.character(model)) model else "custom", trained, S, plan, trf, X,
                     rt, feat, s2s, call)
   # an interrupt keeps the epochs trained so far: the fit is made from them and the
   # interrupt signalled again, carrying it (R/interrupt.R)
@@ -347,24 +346,22 @@ window_plan <- function(N, n, freq, lag, s2s, net, horizon, lookback, call = sys
   list(horizon = horizon, lookback = lookback, n_win = n_win, n_val = min(n_val, n_win %/% 2L))
 }
 
-# net trained on windows w (list(x, y)), the last n_val of them validating (early stopping
-# with `patience`); `args` are tsattn()'s `...` for fit() (batch_size 32 and Adam at 3e-3
-# unless given). list(net, interrupted: the interrupt condition or NULL, secs). A diverged
-# fit is a warning.
-train_windows <- function(net, w, n_val, args, epochs, patience, seed, device, verbose) {
-  n_win <- dim(w$x)[1L]
-  tr <- seq_len(n_win - n_val)
-  va <- (n_win - n_val + 1L):n_win
+# net trained on the plan's windows of feat [N, F] (inputs) and S [N, k] (targets), the
+# last plan$n_val of them validating (early stopping with `patience`), cut in C batch by
+# batch (fit_rows()); `args` are tsattn()'s `...` for fit() (batch_size 32 and Adam at
+# 3e-3 unless given). list(net, interrupted: the interrupt condition or NULL, secs). A
+# diverged fit is a warning.
+train_windows <- function(net, feat, S, plan, args, epochs, patience, seed, device, verbose) {
   t0 <- proc.time()[["elapsed"]]
   bs <- if (is.null(args$batch_size)) 32L else args$batch_size
   opt <- if (is.null(args$optimizer)) optimizer_adam(lr = 3e-3) else args$optimizer
   args$batch_size <- args$optimizer <- NULL
   interrupted <- NULL
-  fitted_net <- tryCatch(do.call(fit, c(list(net, w$x[tr, , , drop = FALSE], w$y[tr, , , drop = FALSE],
-                                    epochs = epochs, batch_size = bs, optimizer = opt,
-                                    validation_data = list(w$x[va, , , drop = FALSE], w$y[va, , , drop = FALSE]),
-                                    patience = patience, seed = seed, device = device,
-                                    verbose = verbose), args)),
+  fitted_net <- tryCatch(do.call(fit_rows, c(list(net, feat, S, plan$lookback, plan$horizon,
+                                                  plan$n_val, epochs = epochs, batch_size = bs,
+                                                  optimizer = opt, patience = patience,
+                                                  seed = seed, device = device,
+                                                  verbose = verbose), args)),
                          tsattn_interrupt = function(e) {
                            interrupted <<- e
                            e$object
@@ -382,19 +379,22 @@ train_windows <- function(net, w, n_val, args, epochs, patience, seed, device, v
 # The fit of series y: the trained network's in-sample predictions, residuals in model space
 # (validation ones per step ahead for seq2seq), fitted values and residuals on the original
 # scale at the targets' times, sealed with its checksum.
-single_fit <- function(y, model, trained, w, plan, trf, X, rt, feat, s2s, call) {
+single_fit <- function(y, model, trained, S, plan, trf, X, rt, feat, s2s, call) {
   Y <- as.matrix(y)
   n <- nrow(Y)
   k <- ncol(Y)
   n_win <- plan$n_win
   horizon <- plan$horizon
+  L <- plan$lookback
   va <- (n_win - plan$n_val + 1L):n_win
-  pred <- predict(trained$net, w$x)
+  # window i's prediction, and its targets: rows i + L .. i + L + horizon - 1 of S
+  pred <- predict_rows(trained$net, feat, L, n_win)
   p1 <- pred[, dim(pred)[2L] - horizon + 1L, , drop = FALSE]
   p1 <- matrix(p1[, 1L, ], n_win, k)
-  rs <- matrix(w$y[, 1L, ], n_win, k) - p1
+  rs <- matrix(S[L + seq_len(n_win), ], n_win, k) - p1
   val_resid <- if (s2s) {
-    lapply(seq_len(horizon), function(h) matrix(w$y[va, h, ] - pred[va, h, ], length(va), k))
+    lapply(seq_len(horizon), function(h)
+      matrix(S[va + L + h - 1L, ], length(va), k) - matrix(pred[va, h, ], length(va), k))
   } else list(rs[va, , drop = FALSE])
   obj <- structure(list(
     x = y, model = model, network = trained$net,

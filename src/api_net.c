@@ -84,6 +84,46 @@ SEXP C_net_init(SEXP spec, SEXP in_dim, SEXP seed) {
   return out;
 }
 
+/* predict()'s run, shared by C_net_predict and C_net_predict_rows: B sequences of T
+ * steps, sequence i at x + i * xstep (xstep T * in_dim: end to end, one call of the
+ * backend; less: overlapping windows of a matrix, gathered chunk by chunk), in chunks of
+ * `chunk` sequences. The predictions [B, T_out, out_dim] as doubles, or NULL after an
+ * interrupt between chunks (R signals it); frees the network of host (PROTECTed by the
+ * caller, whose PROTECT it leaves to pop). */
+static SEXP predict_run(SEXP host, ta_net *net, SEXP spec, SEXP in_dim, SEXP device,
+                        const float *x, size_t xstep, const int *lens, size_t B, size_t T,
+                        size_t chunk) {
+  size_t xrow = T * (size_t)net->in_dim, yrow = ta_net_out_time(net, T) * (size_t)net->out_dim;
+  int gather = xstep != xrow;
+  if (gather && chunk > B) chunk = B;
+  check_count_fits("the predictions", (double)B * (double)yrow);
+  float *xb = gather ? (float *)R_alloc(chunk * xrow + 1, sizeof(float)) : NULL;
+  float *yf = (float *)R_alloc(B * yrow + 1, sizeof(float));
+  SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)(B * yrow)));
+  api_backend be;
+  api_backend_open(&be, device, spec, in_dim, host, net);
+  net->stop = user_interrupt_pending; /* long passes end early on an interrupt */
+  ta_msg msg;
+  int st = TA_OK;
+  if (!gather) st = be.ops->predict(&be, yf, x, lens, B, T, chunk, &msg);
+  for (size_t s = 0; gather && s < B && st == TA_OK; s += chunk) {
+    size_t b = B - s < chunk ? B - s : chunk;
+    for (size_t i = 0; i < b; i++) memcpy(xb + i * xrow, x + (s + i) * xstep, xrow * sizeof(float));
+    st = be.ops->predict(&be, yf + s * yrow, xb, NULL, b, T, chunk, &msg);
+    /* the CPU asks after each chunk; the GPU only between the chunks of one call */
+    if (st == TA_OK && s + b < B && user_interrupt_pending() && user_interrupted(NULL))
+      st = TA_ERR_INTERRUPT;
+  }
+  if (st != TA_OK && st != TA_ERR_INTERRUPT) api_backend_fail(&be, &msg);
+  api_backend_close(&be);
+  release(host);
+  UNPROTECT(2);
+  if (st == TA_ERR_INTERRUPT) return R_NilValue; /* freed: R signals it (predict()) */
+  double *o = REAL(out);
+  for (size_t i = 0; i < B * yrow; i++) o[i] = (double)yf[i];
+  return out;
+}
+
 SEXP C_net_predict(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                    SEXP len, SEXP batch_size, SEXP device) {
   ta_net *net;
@@ -93,21 +133,38 @@ SEXP C_net_predict(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
   const float *xf = net_batch(net, params, x, dims, len, &B, &T, &lens);
   int bs = scalar_int(batch_size, "batch_size");
   if (bs < 1) error("'batch_size' must be >= 1");
-  size_t ny = B * ta_net_out_time(net, T) * (size_t)net->out_dim;
-  float *yf = (float *)R_alloc(ny + 1, sizeof(float));
-  SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)ny));
-  api_backend be;
-  api_backend_open(&be, device, spec, in_dim, host, net);
-  net->stop = user_interrupt_pending; /* long passes end early on an interrupt */
-  ta_msg msg;
-  int st = be.ops->predict(&be, yf, xf, lens, B, T, (size_t)bs, &msg);
-  if (st != TA_OK && st != TA_ERR_INTERRUPT) api_backend_fail(&be, &msg);
-  api_backend_close(&be);
-  release(host);
-  UNPROTECT(3);
-  if (st == TA_ERR_INTERRUPT) return R_NilValue; /* freed: R signals it (predict()) */
-  double *o = REAL(out);
-  for (size_t i = 0; i < ny; i++) o[i] = (double)yf[i];
+  SEXP out = predict_run(host, net, spec, in_dim, device, xf, T * (size_t)net->in_dim, lens, B,
+                         T, (size_t)bs);
+  UNPROTECT(1);
+  return out;
+}
+
+/* predict() on the first n windows of lookback rows of feat [N, F] (window i: rows
+ * i..i+lookback-1), gathered chunk by chunk (batch_size windows, the chunks of
+ * C_net_predict): [n, T_out, out_dim] as C_net_predict gives it, or NULL after an
+ * interrupt between chunks (R signals it) */
+SEXP C_net_predict_rows(SEXP spec, SEXP in_dim, SEXP params, SEXP feat, SEXP lookback,
+                        SEXP n_, SEXP batch_size, SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(spec, in_dim, &net);
+  int L = scalar_int(lookback, "lookback"), n = scalar_int(n_, "n");
+  int bs = scalar_int(batch_size, "batch_size");
+  if (L < 1) error("'lookback' must be >= 1");
+  if (n < 1) error("'n' must be >= 1");
+  if (bs < 1) error("'batch_size' must be >= 1");
+  size_t N, F;
+  const float *xf = matrix_rows(feat, "feat", &N, &F);
+  if (F != (size_t)net->in_dim)
+    error("'feat' has %zu columns but the network takes %d features", F, net->in_dim);
+  if ((double)n + (double)L - 1.0 > (double)N)
+    error("'n' must be at most %.0f, the windows of %zu rows of 'feat' for 'lookback' = %d, "
+          "not %d", (double)N - L + 1 < 0 ? 0 : (double)N - L + 1, N, L, n);
+  if (ta_net_out_time(net, (size_t)L) == 0) error("'lookback' = %d is too short for the network", L);
+  memcpy(net->params, to_float(params, net->n_params, "weights"), net->n_params * sizeof(float));
+  /* a window of one row is a row: F is then the windows' size too, and they lie end to end */
+  SEXP out = predict_run(host, net, spec, in_dim, device, xf, F, NULL, (size_t)n, (size_t)L,
+                         (size_t)bs);
+  UNPROTECT(1);
   return out;
 }
 
@@ -203,6 +260,24 @@ SEXP C_net_fit_windows(SEXP spec, SEXP in_dim, SEXP params, SEXP win, SEXP setti
   windows_data(&w, &train, &val, net, win);
   SEXP res = train_net(host, net, spec, in_dim, params, settings, seed, device, &train, &val,
                        w.L);
+  UNPROTECT(1);
+  return res;
+}
+
+/* fit() of tsattn()'s network on the windows of one series, cut batch by batch from its
+ * rows (rows_data(), api_util.h): feat [N, F] and targets [N, k], lookback and horizon,
+ * the first n_train windows training and the next n_val validating; settings and the
+ * result as C_net_fit's. Training on make_windows()'s arrays of the same windows gives
+ * the same bits. */
+SEXP C_net_fit_rows(SEXP spec, SEXP in_dim, SEXP params, SEXP feat, SEXP targets,
+                    SEXP lookback, SEXP horizon, SEXP n_train, SEXP n_val, SEXP settings,
+                    SEXP seed, SEXP device) {
+  ta_net *net;
+  SEXP host = build_net(spec, in_dim, &net);
+  ta_data train, val;
+  size_t T;
+  rows_data(&train, &val, &T, net, feat, targets, lookback, horizon, n_train, n_val);
+  SEXP res = train_net(host, net, spec, in_dim, params, settings, seed, device, &train, &val, T);
   UNPROTECT(1);
   return res;
 }

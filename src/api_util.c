@@ -190,6 +190,70 @@ void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x
   val->n = (size_t)nv;
 }
 
+const float *matrix_rows(SEXP m, const char *what, size_t *nrow, size_t *ncol) {
+  SEXP dim = getAttrib(m, R_DimSymbol);
+  if (!isReal(m) || !isInteger(dim) || XLENGTH(dim) != 2 || INTEGER(dim)[0] < 1 ||
+      INTEGER(dim)[1] < 1)
+    error("'%s' must be a double matrix with at least one row and column", what);
+  size_t nr = (size_t)INTEGER(dim)[0], nc = (size_t)INTEGER(dim)[1];
+  const double *p = REAL(m);
+  float *f = (float *)R_alloc(nr * nc + 1, sizeof(float));
+  for (size_t j = 0; j < nc; j++)
+    for (size_t i = 0; i < nr; i++) {
+      double v = p[i + j * nr];
+      if (!R_FINITE(v))
+        error("'%s' has a missing or infinite value at row %zu, column %zu", what, i + 1, j + 1);
+      f[i * nc + j] = (float)v;
+    }
+  *nrow = nr;
+  *ncol = nc;
+  return f;
+}
+
+/* a whole number >= lo that fits an int, as a size_t; the error names `what` */
+static size_t count_arg(SEXP x, const char *what, int lo) {
+  int v = scalar_int(x, what);
+  if (v < lo) error("'%s' must be >= %d, not %d", what, lo, v);
+  return (size_t)v;
+}
+
+void rows_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP feat,
+               SEXP targets, SEXP lookback, SEXP horizon, SEXP n_train, SEXP n_val) {
+  size_t N, F, Nt, k;
+  size_t L = count_arg(lookback, "lookback", 1), H = count_arg(horizon, "horizon", 1);
+  size_t nt = count_arg(n_train, "n_train", 1), nv = count_arg(n_val, "n_val", 0);
+  const float *xf = matrix_rows(feat, "feat", &N, &F);
+  const float *yf = matrix_rows(targets, "targets", &Nt, &k);
+  if (Nt != N) error("'targets' must have %zu rows, as 'feat', not %zu", N, Nt);
+  if (F != (size_t)net->in_dim)
+    error("'feat' has %zu columns but the network takes %d features", F, net->in_dim);
+  if (k != (size_t)net->out_dim)
+    error("'targets' has %zu columns but the network gives %d values per step", k, net->out_dim);
+  size_t To = ta_net_out_time(net, L);
+  if (To != H)
+    error("'horizon' must be %zu, the steps the network gives for 'lookback' = %zu, not %zu",
+          To, L, H);
+  /* L + H - 1 + windows <= N, in double so that nothing wraps */
+  double most = (double)N - (double)L - (double)H + 1.0;
+  if ((double)nt + (double)nv > most)
+    error("'n_train' + 'n_val' must be at most %.0f, the windows of %zu rows of 'feat' for "
+          "'lookback' = %zu and 'horizon' = %zu, not %zu", most < 0 ? 0 : most, N, L, H,
+          nt + nv);
+  /* so that no batch of windows (at most n_train of them) has a size that wraps around */
+  check_count_fits("'n_train' windows of 'lookback' rows of 'feat'", (double)nt * (double)L * (double)F);
+  memset(train, 0, sizeof *train);
+  memset(val, 0, sizeof *val);
+  train->x = xf;
+  train->y = yf + L * k;
+  train->n = nt;
+  train->xstep = val->xstep = F;
+  train->ystep = val->ystep = k;
+  val->x = xf + nt * F;
+  val->y = yf + (nt + L) * k;
+  val->n = nv;
+  *T = L;
+}
+
 /* element `name` of the list `win`: a double vector of len values (len 0: any length,
  * stored into *len), finite where `finite` */
 static const double *win_elt(SEXP win, const char *name, size_t *len, int finite) {

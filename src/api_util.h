@@ -66,6 +66,17 @@ void fit_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP x
  * error naming the element when any is missing, of the wrong length, not finite, or
  * when a window lies outside its series */
 void windows_data(ta_windows *w, ta_data *train, ta_data *val, const ta_net *net, SEXP win);
+/* a finite double matrix [nrow, ncol] (R's column-major) as row-major float32 (R_alloc),
+ * so that rows i.. of it are consecutive; an R error naming `what` otherwise */
+const float *matrix_rows(SEXP m, const char *what, size_t *nrow, size_t *ncol);
+/* tsattn()'s windows of one series as overlapping rows (ta_data.xstep): feat [N, F] and
+ * targets [N, k] (double matrices); window i (0-based) is rows i..i+L-1 of feat with rows
+ * i+L..i+L+H-1 of targets; the first n_train windows train, the next n_val validate.
+ * T receives L. An R error naming the argument when a matrix is not finite or does not
+ * fit the network (F inputs; H steps of k outputs for L steps in), or when the windows
+ * need more rows than feat has. */
+void rows_data(ta_data *train, ta_data *val, size_t *T, const ta_net *net, SEXP feat,
+               SEXP targets, SEXP lookback, SEXP horizon, SEXP n_train, SEXP n_val);
 /* fit()'s result list(weights, loss, val_loss, status, message, best_epoch) from the
  * trained net and the histories lh, vh (shortened to the epochs run); not protected */
 SEXP fit_result(const ta_net *net, SEXP lh, SEXP vh, int st, const ta_msg *msg,

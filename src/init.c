@@ -22,6 +22,8 @@ SEXP C_net_gradient(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, 
 SEXP C_net_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_attention(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_fit_rows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_predict_rows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
 SEXP C_cuda_built(void);
@@ -48,6 +50,8 @@ static const R_CallMethodDef call_methods[] = {
     {"C_net_gradient", (DL_FUNC)&C_net_gradient, 11},
     {"C_net_fit", (DL_FUNC)&C_net_fit, 14},
     {"C_net_fit_windows", (DL_FUNC)&C_net_fit_windows, 7},
+    {"C_net_fit_rows", (DL_FUNC)&C_net_fit_rows, 12},
+    {"C_net_predict_rows", (DL_FUNC)&C_net_predict_rows, 8},
     {"C_net_attention", (DL_FUNC)&C_net_attention, 7},
     {"C_net_simulate", (DL_FUNC)&C_net_simulate, 12},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},

@@ -112,6 +112,43 @@ test_that("SGD with momentum, clipping, validation and early stopping on the GPU
   }
 })
 
+test_that("tsattn()'s windows cut from rows train on the GPU as the written windows, and as on the CPU", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  # two series and a regressor over 40 rows: windows of 6 rows and 2 targets, the last 5
+  # validating (in batches of 4: neither set is whole batches)
+  set.seed(11)
+  S <- matrix(round(rnorm(80), 3), 40, 2)
+  feat <- cbind(S, round(rnorm(40), 3))
+  L <- 6L
+  n_win <- 40L - L - 2L + 1L
+  x <- array(0, c(n_win, L, 3L))
+  y <- array(0, c(n_win, 2L, 2L))
+  for (i in seq_len(n_win)) {
+    x[i, , ] <- feat[i:(i + L - 1L), ]
+    y[i, , ] <- S[(i + L):(i + L + 1L), ]
+  }
+  tr <- seq_len(n_win - 5L)
+  va <- (n_win - 4L):n_win
+  net <- seq2seq(layer_gru(5), layer_gru(5), attention = "dot", horizon = 2, output_dim = 2)
+  rows <- function(device) tsattn:::fit_rows(net, feat, S, L, 2L, 5L, epochs = 6, batch_size = 4,
+                                             optimizer = optimizer_adam(lr = 0.01), patience = 3,
+                                             seed = 5, device = device, verbose = FALSE)
+  g <- rows("cuda")
+  written <- fit(net, x[tr, , , drop = FALSE], y[tr, , , drop = FALSE], epochs = 6, batch_size = 4,
+                 optimizer = optimizer_adam(lr = 0.01), patience = 3, seed = 5, device = "cuda",
+                 validation_data = list(x[va, , , drop = FALSE], y[va, , , drop = FALSE]),
+                 verbose = FALSE)
+  expect_identical(get_weights(g), get_weights(written))
+  expect_identical(g$history, written$history)
+  c <- rows("cpu")
+  expect_identical(nrow(g$history), nrow(c$history))
+  expect_gpu_near(g$history$val_loss, c$history$val_loss, 0, 1e-4, "val_loss")
+  expect_gpu_near(get_weights(g), get_weights(c), 5e-4, 1e-3, "weights")
+  # the in-sample predictions, chunk by chunk on the GPU, as predict() on the windows
+  expect_gpu_near(tsattn:::predict_rows(g, feat, L, n_win, batch_size = 7L, device = "cuda"),
+                  predict(g, x), 1e-5, 1e-4, "predictions")
+})
+
 test_that("padded sequences (lengths) train on the GPU as on the CPU", {
   skip_if_not(cuda_available(), "no CUDA device")
   # the GRU's outputs keep the input's steps, so the loss skips the padded ones

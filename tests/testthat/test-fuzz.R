@@ -98,6 +98,11 @@ valid <- list(
   C_net_layout = list(s, 2L, 5L),
   # the network's actions take the device last: -1 the CPU (a mutant such as 0L the GPU)
   C_net_fit_windows = list(ws, 1L, ww, win, cfg, 1, -1L),
+  # tsattn()'s windows cut from rows: 12 rows of 1 feature and 2 targets, 8 windows of 4
+  # rows and 1 step ahead, 5 training and 3 validating; the first 9 windows predicted
+  C_net_fit_rows = list(ws, 1L, ww, matrix(runif(12), 12, 1), matrix(runif(24), 12, 2), 4L, 1L,
+                        5L, 3L, cfg, 1, -1L),
+  C_net_predict_rows = list(ws, 1L, ww, matrix(runif(12), 12, 1), 4L, 9L, 2L, -1L),
   C_net_init = list(s, 2L, 1),
   C_net_predict = list(s, 2L, w, x, dims, NULL, 2L, -1L),
   C_net_gradient = list(s, 2L, w, x, dims, NULL, y, "mse", FALSE, 1, -1L),
