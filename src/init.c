@@ -8,6 +8,7 @@
 #include <R_ext/Rdynload.h>
 #include <R_ext/Visibility.h>
 #include "ta_gemm.h"
+#include "ta_net.h"
 #include "ta_cuda.h"
 #include "ta_threads.h"
 #if !defined(_WIN32) && !defined(__GLIBC__)
@@ -103,5 +104,6 @@ void attribute_visible R_init_tsattn(DllInfo *dll) {
 void attribute_visible R_unload_tsattn(DllInfo *dll) {
   (void)dll;
   ta_gemm_release();
+  ta_net_release_spare();
   ta_cuda_release();
 }

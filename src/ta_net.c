@@ -14,13 +14,70 @@ static const ta_layer_ops *ops_for(int type) {
   return type > TA_LAYER_NONE && type < TA_LAYER_N ? cpu_ops[type] : NULL;
 }
 
+/* The workspace of `floats` floats (+1), its size in *bytes. A large one asks for
+ * transparent huge pages, which Linux commonly gives only on request ("madvise"): a
+ * fresh workspace is touched page by page in its first pass, and a 36 MB one (a CNN on
+ * 128 x 100 steps) took 9,000 faults of 4 KB at every fit() call, where 2 MB pages take
+ * 18; the products' operands also need fewer TLB entries. Advice only: results do not
+ * change, and where it is refused the pages are as before.
+ *
+ * A freed large workspace is kept (one, of at most WORK_KEEP bytes) for the next network
+ * that needs no more than it and at least half of it: repeated fits (a forecast's
+ * members, rolling origins, a warm-up and a timed run) then reuse pages already mapped
+ * instead of the kernel zeroing fresh ones, 8% of a CNN's 16-step fit. Networks are
+ * created, reserved and freed only by the core's calling thread (R's), never inside a
+ * parallel region, so the spare needs no lock. ta_net_release_spare() frees it. */
+#define WORK_HUGE ((size_t)2 << 20)
+#define WORK_KEEP ((size_t)512 << 20)
+static float *spare;
+static size_t spare_bytes;
+
+static float *work_alloc(size_t floats, size_t *bytes) {
+  size_t b = (floats + 1) * sizeof(float);
+  if (spare && spare_bytes >= b && spare_bytes / 2 <= b) {
+    float *p = spare;
+    *bytes = spare_bytes;
+    spare = NULL;
+    spare_bytes = 0;
+    return p;
+  }
+  *bytes = b;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (b >= 4 * WORK_HUGE) {
+    size_t len = (b + WORK_HUGE - 1) / WORK_HUGE * WORK_HUGE;
+    void *p = NULL;
+    if (posix_memalign(&p, WORK_HUGE, len) != 0) return NULL;
+    (void)madvise(p, len, MADV_HUGEPAGE);
+    *bytes = len;
+    return (float *)p;
+  }
+#endif
+  return malloc(b);
+}
+
+static void work_free(float *p, size_t bytes) {
+  if (p && bytes >= 4 * WORK_HUGE && bytes <= WORK_KEEP) {
+    free(spare);
+    spare = p;
+    spare_bytes = bytes;
+    return;
+  }
+  free(p);
+}
+
+void ta_net_release_spare(void) {
+  free(spare);
+  spare = NULL;
+  spare_bytes = 0;
+}
+
 void ta_net_free(ta_net *net) {
   if (!net) return;
   free(net->layers);
   free(net->param_off);
   free(net->params);
   free(net->grads);
-  free(net->work);
+  work_free(net->work, net->work_bytes);
   free(net->act);
   free(net->cache);
   free(net);
@@ -132,36 +189,17 @@ static void cpu_layer_sizes(const void *ctx, int i, size_t B, size_t T, size_t *
   *scratch = L->ops->scratch_size(L, B, T);
 }
 
-/* The workspace of `floats` floats (+1). A large one asks for transparent huge pages,
- * which Linux commonly gives only on request ("madvise"): a fresh workspace is touched
- * page by page in its first pass, and a 36 MB one (a CNN on 128 x 100 steps) took 9,000
- * faults of 4 KB, about 20 ms, at every fit() call, where 2 MB pages take 18; the
- * products' operands also need fewer TLB entries. Advice only: results do not change, and
- * where it is refused the pages are as before. Freed with free(). */
-#define WORK_HUGE ((size_t)2 << 20)
-static float *work_alloc(size_t floats) {
-  size_t bytes = (floats + 1) * sizeof(float);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (bytes >= 4 * WORK_HUGE) {
-    size_t len = (bytes + WORK_HUGE - 1) / WORK_HUGE * WORK_HUGE;
-    void *p = NULL;
-    if (posix_memalign(&p, WORK_HUGE, len) != 0) return NULL;
-    (void)madvise(p, len, MADV_HUGEPAGE);
-    return (float *)p;
-  }
-#endif
-  return malloc(bytes);
-}
-
 int ta_net_reserve(ta_net *net, size_t B, size_t T, ta_msg *msg) {
   if (net->work && B <= net->B_cap && T == net->T_cap) return TA_OK;
   ta_workspace w = {net->act, net->cache, NULL, NULL, NULL, 0};
   int st = ta_workspace_plan(&w, net, cpu_layer_sizes, net, B, T, 1, NULL, msg);
   if (st != TA_OK) return st;
-  float *work = work_alloc(w.floats);
+  size_t bytes;
+  float *work = work_alloc(w.floats, &bytes);
   if (!work) return ta_fail(msg, TA_ERR_NOMEM, "out of memory for a workspace of %zu floats", w.floats);
-  free(net->work);
+  work_free(net->work, net->work_bytes);
   net->work = work;
+  net->work_bytes = bytes;
   net->B_cap = B;
   net->T_cap = T;
   ta_workspace_plan(&w, net, cpu_layer_sizes, net, B, T, 1, work, msg);

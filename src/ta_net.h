@@ -17,6 +17,7 @@ typedef struct {
   /* workspace, valid for batches up to B_cap of length T_cap */
   size_t B_cap, T_cap;
   float *work;
+  size_t work_bytes; /* its size, for the spare kept by ta_net_free (ta_net.c) */
   float **act;   /* [n_layers] outputs */
   float **cache; /* [n_layers] */
   float *gA, *gB, *scratch;
@@ -33,6 +34,8 @@ typedef struct {
 int ta_net_create(ta_net **out, const ta_layer_spec *specs, int n_layers, int in_dim,
                   ta_msg *msg);
 void ta_net_free(ta_net *net);
+/* frees the spare workspace that ta_net_free may keep for the next network (ta_net.c) */
+void ta_net_release_spare(void);
 /* T_out of the whole network for inputs of length T */
 size_t ta_net_out_time(const ta_net *net, size_t T);
 /* Sizes the workspace for batches of up to B sequences of length T (no-op if it fits). */

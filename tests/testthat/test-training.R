@@ -218,3 +218,24 @@ test_that("recurrent layers train to the same bits on one thread and on two", {
     expect_identical(run(1), run(2), info = ty)
   }
 })
+
+test_that("a fit repeats bit for bit when it reuses a freed workspace full of old values", {
+  # ta_net.c keeps one freed workspace of 8 MB or more for the next network of about its
+  # size: a fit must not depend on what the previous one left there
+  set.seed(3)
+  x <- array(stats::rnorm(48 * 200 * 8), c(48, 200, 8))
+  y <- array(stats::rnorm(48 * 200), c(48, 200, 1))
+  net <- sequential(layer_conv1d(64, 5, activation = "relu"), layer_conv1d(64, 3, activation = "gelu"),
+                    layer_dense(1), input_dim = 8)
+  run <- function() {
+    f <- fit(net, x, y, epochs = 2, batch_size = 48, seed = 5, verbose = FALSE)
+    list(f$weights, f$history$loss, predict(f, x))
+  }
+  first <- run()
+  # another network of the same workspace size, other values, leaves its workspace behind
+  other <- sequential(layer_conv1d(64, 5, activation = "tanh"), layer_conv1d(64, 3, activation = "relu"),
+                      layer_dense(1), input_dim = 8)
+  invisible(fit(other, x * 3 + 1, y - 2, epochs = 1, batch_size = 48, seed = 9, verbose = FALSE))
+  expect_identical(run(), first)
+  expect_identical(run(), first)
+})
