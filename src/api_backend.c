@@ -56,10 +56,10 @@ static int cpu_train(api_backend *b, const ta_data *train, const ta_data *val, s
 
 /* one copy of the network per thread that will run a block of paths (ta_simulate uses
  * at most one per TA_SIM_MIN_ROWS windows; more copies only cost memory) */
-static int cpu_simulate(api_backend *b, const sim_args *a, ta_msg *msg) {
+static int cpu_simulate(api_backend *b, const ta_sim *s, ta_msg *msg) {
   ta_net *net = b->net;
   int n_nets = ta_threads();
-  int useful = (int)((a->npaths + TA_SIM_MIN_ROWS) / TA_SIM_MIN_ROWS);
+  int useful = s->n_resid > 0 ? (int)((s->npaths + TA_SIM_MIN_ROWS) / TA_SIM_MIN_ROWS) : 1;
   if (n_nets > useful) n_nets = useful;
   if (n_nets > 64) n_nets = 64;
   if (n_nets < 1) n_nets = 1;
@@ -71,9 +71,7 @@ static int cpu_simulate(api_backend *b, const sim_args *a, ta_msg *msg) {
     memcpy(nets[i]->params, net->params, net->n_params * sizeof(float));
     nets[i]->stop = net->stop;
   }
-  int st = ta_simulate_ex(nets, n_nets, a->paths, a->mean, a->window, a->lookback,
-                          a->n_series, a->xreg_future, a->n_xreg, a->h, a->npaths, a->resid,
-                          a->n_resid, a->seed, user_interrupted, NULL, msg);
+  int st = ta_simulate(nets, n_nets, s, user_interrupted, NULL, msg);
   for (int i = 1; i < n_nets; i++) release(ptrs[i]);
   UNPROTECT(n_nets - 1);
   return st;
@@ -125,12 +123,9 @@ static int gpu_train(api_backend *b, const ta_data *train, const ta_data *val, s
                        msg);
 }
 
-static int gpu_simulate(api_backend *b, const sim_args *a, ta_msg *msg) {
-  int st = ta_cuda_simulate((ta_cuda_net *)b->gpu, a->paths, a->mean, a->window, a->lookback,
-                            a->n_series, a->xreg_future, a->n_xreg, a->h, a->npaths, a->resid,
-                            a->n_resid, a->seed, msg);
-  if (st == TA_ERR_INTERRUPT) user_interrupted(NULL); /* the steps ended on the stop poll */
-  return st;
+/* the interrupt checks wait for the passes queued (ta_cuda_simulate) */
+static int gpu_simulate(api_backend *b, const ta_sim *s, ta_msg *msg) {
+  return ta_cuda_simulate((ta_cuda_net *)b->gpu, s, user_interrupted, NULL, msg);
 }
 
 static int gpu_attention(api_backend *b, const attn_bufs *a, const float *x, const int *len,

@@ -34,8 +34,8 @@ typedef struct {
   int (*train)(api_backend *b, const ta_data *train, const ta_data *val, size_t T,
                const ta_train_cfg *cfg, double *loss_hist, double *val_hist,
                ta_train_result *res, ta_msg *msg);
-  /* ta_simulate into a->paths and a->mean */
-  int (*simulate)(api_backend *b, const sim_args *a, ta_msg *msg);
+  /* the forecast s (ta_forecast.h) into s->paths and s->mean */
+  int (*simulate)(api_backend *b, const ta_sim *s, ta_msg *msg);
   /* an evaluation-mode forward, then the attention weights of every attention layer
    * into a->w */
   int (*attention)(api_backend *b, const attn_bufs *a, const float *x, const int *len,

@@ -27,8 +27,11 @@ static int dim_at(SEXP dims, R_xlen_t i, const char *what) {
   return (int)v;
 }
 
-void sim_args_of(sim_args *a, const ta_net *net, SEXP params, SEXP window, SEXP dims,
-                 SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP resid, SEXP n_series_, SEXP seed) {
+void sim_args_of(sim_args *a, SEXP spec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
+                 SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP n_series_) {
+  ta_net *net;
+  a->host = build_net(spec, in_dim, &net);
+  a->net = net;
   if ((!isInteger(dims) && !isReal(dims)) || XLENGTH(dims) != 2)
     error("internal: dims must be c(lookback, features)");
   int lookback = dim_at(dims, 0, "lookback");
@@ -50,44 +53,53 @@ void sim_args_of(sim_args *a, const ta_net *net, SEXP params, SEXP window, SEXP 
   if (n_out > (double)R_XLEN_T_MAX)
     error("%d paths of %d steps of %d series are too many values for an R vector", npaths, h,
           n_series);
-  a->params = to_float(params, net->n_params, "weights");
-  a->window = to_float(window, (size_t)lookback * (size_t)F, "window");
-  a->xreg_future = NULL;
+  ta_sim *s = &a->s;
+  memset(s, 0, sizeof *s);
+  memcpy(net->params, to_float(params, net->n_params, "weights"),
+         net->n_params * sizeof(float));
+  s->window = to_float(window, (size_t)lookback * (size_t)F, "window");
   if (n_xreg > 0) {
     if (isNull(xreg_future) || XLENGTH(xreg_future) == 0)
       error("'xreg_future' is missing: the window has %zu regressor column%s, so %d future "
             "row%s of them are needed", n_xreg, n_xreg > 1 ? "s" : "", h, h > 1 ? "s" : "");
-    a->xreg_future = to_float(xreg_future, (size_t)h * n_xreg, "xreg_future");
+    s->xreg_future = to_float(xreg_future, (size_t)h * n_xreg, "xreg_future");
   } else if (!isNull(xreg_future) && XLENGTH(xreg_future) != 0) {
     error("'xreg_future' has %lld values but the window has no regressor columns",
           (long long)XLENGTH(xreg_future));
   }
-  a->n_resid = 0;
-  a->resid = NULL;
-  if (!isNull(resid) && XLENGTH(resid) > 0) {
-    if (!isReal(resid)) error("'resid' must be a double vector");
-    if ((size_t)XLENGTH(resid) % ns != 0)
-      error("'resid' has %lld values, not a multiple of the %d series", (long long)XLENGTH(resid),
-            n_series);
-    a->n_resid = (size_t)XLENGTH(resid) / ns;
-    a->resid = to_float(resid, a->n_resid * ns, "resid");
-  }
-  a->seed = seed_of(seed);
-  a->lookback = (size_t)lookback;
-  a->n_series = ns;
-  a->n_xreg = n_xreg;
-  a->h = (size_t)h;
-  a->npaths = (size_t)npaths;
-  a->paths = (float *)R_alloc(a->npaths * a->h * ns + 1, sizeof(float));
-  a->mean = (float *)R_alloc(a->h * ns + 1, sizeof(float));
+  s->lookback = (size_t)lookback;
+  s->n_series = ns;
+  s->n_xreg = n_xreg;
+  s->h = (size_t)h;
+  s->npaths = (size_t)npaths;
+  s->per = 1;
+  s->mean = (float *)R_alloc(s->h * ns + 1, sizeof(float));
 }
 
-SEXP sim_result(const sim_args *a) {
+/* runs a's forecast on device: TA_OK, or TA_ERR_INTERRUPT with the interrupt taken; an R
+ * error otherwise. Frees the host network and pops the PROTECT of its pointer. */
+static int sim_run(sim_args *a, SEXP spec, SEXP in_dim, SEXP device) {
+  ta_net *net = a->net;
+  api_backend be;
+  api_backend_open(&be, device, spec, in_dim, a->host, net);
+  net->stop = user_interrupt_pending; /* an interrupt ends the steps early */
+  ta_msg msg;
+  int st = be.ops->simulate(&be, &a->s, &msg);
+  if (st != TA_OK && st != TA_ERR_INTERRUPT) api_backend_fail(&be, &msg);
+  api_backend_close(&be);
+  release(a->host);
+  UNPROTECT(2);
+  return st;
+}
+
+/* list(paths, mean): paths as given (protected here), the mean of s as doubles */
+static SEXP sim_result(SEXP paths, const ta_sim *s) {
+  PROTECT(paths);
   const char *fields[] = {"paths", "mean", ""};
   SEXP res = PROTECT(mkNamed(VECSXP, fields));
-  SET_VECTOR_ELT(res, 0, from_float(a->paths, a->npaths * a->h * a->n_series));
-  SET_VECTOR_ELT(res, 1, from_float(a->mean, a->h * a->n_series));
-  UNPROTECT(1);
+  SET_VECTOR_ELT(res, 0, paths);
+  SET_VECTOR_ELT(res, 1, from_float(s->mean, s->h * s->n_series));
+  UNPROTECT(2);
   return res;
 }
 
@@ -101,22 +113,24 @@ SEXP sim_result(const sim_args *a) {
 SEXP C_net_simulate(SEXP spec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
                     SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP resid, SEXP n_series_,
                     SEXP seed, SEXP device) {
-  ta_net *net;
-  SEXP host = build_net(spec, in_dim, &net);
   sim_args a;
-  sim_args_of(&a, net, params, window, dims, xreg_future, h_, npaths_, resid, n_series_, seed);
-  memcpy(net->params, a.params, net->n_params * sizeof(float));
-  api_backend be;
-  api_backend_open(&be, device, spec, in_dim, host, net);
-  net->stop = user_interrupt_pending; /* an interrupt ends the steps early */
-  ta_msg msg;
-  int st = be.ops->simulate(&be, &a, &msg);
-  if (st != TA_OK && st != TA_ERR_INTERRUPT) api_backend_fail(&be, &msg);
-  api_backend_close(&be);
-  release(host);
-  UNPROTECT(2);
-  if (st == TA_ERR_INTERRUPT) return R_NilValue; /* freed: R signals it (simulate_paths) */
-  return sim_result(&a);
+  sim_args_of(&a, spec, in_dim, params, window, dims, xreg_future, h_, npaths_, n_series_);
+  ta_sim *s = &a.s;
+  size_t ns = s->n_series;
+  if (!isNull(resid) && XLENGTH(resid) > 0) {
+    if (!isReal(resid)) error("'resid' must be a double vector");
+    if ((size_t)XLENGTH(resid) % ns != 0)
+      error("'resid' has %lld values, not a multiple of the %zu series", (long long)XLENGTH(resid),
+            ns);
+    s->n_resid = (size_t)XLENGTH(resid) / ns;
+    s->resid = to_float(resid, s->n_resid * ns, "resid");
+  }
+  s->seed = seed_of(seed);
+  size_t nv = s->npaths * s->h * ns;
+  s->paths = (float *)R_alloc(nv + 1, sizeof(float));
+  if (sim_run(&a, spec, in_dim, device) == TA_ERR_INTERRUPT)
+    return R_NilValue; /* freed: R signals it (simulate_paths) */
+  return sim_result(from_float(s->paths, nv), s);
 }
 
 /* the default backbone's damped-trend states (ta_smooth.h): list(level, trend, sse), or

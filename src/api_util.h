@@ -10,6 +10,7 @@
 #include <Rinternals.h>
 #include "ta_net.h"
 #include "ta_train.h"
+#include "ta_forecast.h"
 #include "api_spec.h" /* loss_code, activation_code */
 
 /* a single whole number that fits an int; the error names `what` */
@@ -94,17 +95,16 @@ typedef struct {
 void attn_bufs_of(attn_bufs *a, const ta_net *net, size_t B, size_t T);
 SEXP attn_result(const attn_bufs *a, const ta_net *net, size_t B);
 
-/* forecast simulation's arguments (C_net_simulate, C_cuda_net_simulate), checked and
- * converted to float32, with the output buffers (R_alloc) */
+/* a forecast's arguments (C_net_simulate): the host network built
+ * from spec and in_dim with the weights (its external pointer protected, as build_net's),
+ * and s (ta_forecast.h), checked and converted to float32, with its mean (R_alloc), one
+ * step per pass, no residuals and no paths (the caller's) */
 typedef struct {
-  const float *params, *window, *xreg_future, *resid;
-  size_t lookback, n_series, n_xreg, h, npaths, n_resid;
-  uint64_t seed;
-  float *paths, *mean; /* [npaths, h, n_series], [h, n_series] */
+  ta_net *net;
+  SEXP host;
+  ta_sim s;
 } sim_args;
-void sim_args_of(sim_args *a, const ta_net *net, SEXP params, SEXP window, SEXP dims,
-                 SEXP xreg_future, SEXP h, SEXP npaths, SEXP resid, SEXP n_series, SEXP seed);
-/* list(paths, mean) as doubles; not protected */
-SEXP sim_result(const sim_args *a);
+void sim_args_of(sim_args *a, SEXP spec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
+                 SEXP xreg_future, SEXP h, SEXP npaths, SEXP n_series);
 
 #endif

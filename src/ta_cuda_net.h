@@ -19,6 +19,7 @@ extern "C" {
 #endif
 
 #include "ta_train.h"
+#include "ta_forecast.h"
 #include "ta_loss.h"
 
 typedef struct {
@@ -101,14 +102,13 @@ int ta_cuda_train(ta_cuda_net *g, const ta_data *train, const ta_data *val, size
 int ta_cuda_net_attn_weights(ta_cuda_net *g, int i, float *out, size_t B, size_t T,
                              ta_msg *msg);
 
-/* ta_simulate (ta_forecast.h) on the GPU, with the same arguments, checks and
- * residual picks: every path's window stays on the device for all h steps, each step
- * forwarding the windows in chunks and advancing them with one kernel; the paths come
- * down at the end. Path values agree with the CPU's to float32 rounding. */
-int ta_cuda_simulate(ta_cuda_net *g, float *paths, float *mean, const float *window,
-                     size_t lookback, size_t n_series, const float *xreg_future, size_t n_xreg,
-                     size_t h, size_t npaths, const float *resid, size_t n_resid,
-                     unsigned long long seed, ta_msg *msg);
+/* ta_simulate (ta_forecast.h) on the GPU: the same loop (ta_sim_run), checks and residual
+ * picks, every path's window on the device for all h steps, each pass forwarding the
+ * windows in chunks and advancing them with two kernels; the paths come down at the end.
+ * Path values agree with the CPU's to float32 rounding. interrupted(ctx) (may be NULL) is
+ * asked before each chunk, after the work queued so far. */
+int ta_cuda_simulate(ta_cuda_net *g, const ta_sim *s, int (*interrupted)(void *ctx), void *ctx,
+                     ta_msg *msg);
 
 #ifdef __cplusplus
 }

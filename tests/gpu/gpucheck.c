@@ -170,7 +170,8 @@ typedef struct {
   int padded;     /* random valid lengths */
   int train_mode; /* gradients in training mode too (teacher forcing; no dropout in it) */
   int optimize;   /* Adam and SGD steps, a 10-epoch run and its repeat */
-  int simulate;   /* a recursive forecast (one-step networks: out_dim series, rest regressors) */
+  int simulate;   /* a forecast (out_dim series, rest regressors): 1 one step per pass, 2 all
+                     the output steps (seq2seq) */
   int n_series;
   int dropout;    /* has dropout: training runs differ from the CPU's (the GPU draws its own
                      masks), so they are checked by finite differences and by repetition */
@@ -612,7 +613,8 @@ static void check_dropout_gradients(const kase *c, const float *params, size_t n
 }
 
 /* a recursive forecast: 300 paths of 5 steps from a window of T rows, with and without
- * residual noise, the regressors' future given */
+ * residual noise, the regressors' future given; a network of several output steps
+ * (simulate == 2, a seq2seq) gives them all per pass (5 steps: a full pass and a part) */
 static void check_simulate(const kase *c, const float *params, ta_rng *r) {
   size_t L = c->T, ns = (size_t)c->n_series, nxr = (size_t)c->in_dim - ns, h = 5, np = 300;
   size_t nres = 20;
@@ -628,13 +630,16 @@ static void check_simulate(const kase *c, const float *params, ta_rng *r) {
     ta_net *cn = build(c, params, 1), *gn = build(c, params, 1);
     if (!cn || !gn) { ta_net_free(cn); ta_net_free(gn); break; }
     ta_msg msg;
-    int st = ta_simulate(&cn, 1, cp, cm, window, L, ns, nxr ? xf : NULL, nxr, h, np,
-                         noise ? resid : NULL, noise ? nres : 0, 9, &msg);
+    ta_sim sc = {window, nxr ? xf : NULL, noise ? resid : NULL, L, ns, nxr, h, np,
+                 noise ? nres : 0, c->simulate == 2 ? ta_net_out_time(cn, L) : 1, 9, cp, cm};
+    ta_sim sg = sc;
+    sg.paths = gp;
+    sg.mean = gm;
+    int st = ta_simulate(&cn, 1, &sc, NULL, NULL, &msg);
     if (st) status("CPU simulate", st, &msg);
     ta_cuda_net *g = st ? NULL : to_gpu(gn);
     if (g) {
-      st = ta_cuda_simulate(g, gp, gm, window, L, ns, nxr ? xf : NULL, nxr, h, np,
-                            noise ? resid : NULL, noise ? nres : 0, 9, &msg);
+      st = ta_cuda_simulate(g, &sg, NULL, NULL, &msg);
       ta_cuda_net_free(g);
       if (st) status("GPU simulate", st, &msg);
       else {
@@ -798,6 +803,14 @@ static void named_cases(void) {
   c = ADD("simulate: attention additive", 1, 4, 8, 0, dense(3, TA_ACT_TANH),
           attention(0, 0, TA_SCORE_ADDITIVE, 3, 1), last_step(), dense(1, TA_ACT_LINEAR));
   c->simulate = 1; c->n_series = 1;
+  /* seq2seq forecasts, 3 steps per pass: 2 series and 1 regressor from 8 steps, and from
+   * 2 steps (fewer than a pass gives) */
+  c = ADD("simulate: seq2seq gru, 2 series", 3, 4, 8, 0,
+          seq2seq(TA_CELL_GRU, 4, TA_SCORE_ADDITIVE, 3, 3, 2));
+  c->simulate = 2; c->n_series = 2;
+  c = ADD("simulate: seq2seq lstm, lookback 2", 1, 4, 2, 0,
+          seq2seq(TA_CELL_LSTM, 4, TA_SCORE_DOT, 0, 3, 1));
+  c->simulate = 2; c->n_series = 1;
   /* a larger batch than the others: cuBLAS picks other kernels for larger products */
   ADD("wide: gru 32 > transformer 32", 8, 16, 24, 1, rnn(TA_LAYER_GRU, 32, 1, 0),
       transformer(4, 64, 0, 0, TA_ACT_RELU, 0), dense(1, TA_ACT_LINEAR));
