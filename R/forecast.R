@@ -35,32 +35,28 @@ last_window <- function(object, xf) {
   w
 }
 
+# Sample paths of a seq2seq fit, built in C (C_net_seq2seq_paths, the loop of
+# simulate_paths()): the mean path by passes of `horizon` steps, each window moving up by
+# the steps taken (their forecasts, then the regressors of the step after, the last step's
+# past the end), and the paths the mean plus a residual row of the same step ahead at
+# every step, drawn here with sample.int() step by step (R's RNG) and added in C.
 seq2seq_paths <- function(object, window, h, npaths, xf, device = "cpu") {
   net <- object$network
   H <- object$horizon
   k <- length(object$center)
-  mean_path <- matrix(0, h, k)
-  w <- window
-  done <- 0L
-  while (done < h) {
-    p <- predict(net, array(w, c(1L, dim(w))), device = device)
-    p <- matrix(p[1L, , ], H, k)
-    take <- min(H, h - done)
-    mean_path[done + seq_len(take), ] <- p[seq_len(take), ]
-    for (s in seq_len(take)) {
-      row <- p[s, ]
-      if (!is.null(xf)) row <- c(row, if (done + s + 1L <= h) xf[done + s + 1L, ] else xf[h, ])
-      w <- rbind(w[-1L, , drop = FALSE], row)
-    }
-    done <- done + take
-  }
-  paths <- array(rep(mean_path, each = npaths), c(npaths, h, k))
-  for (s in seq_len(h)) {
-    r <- object$val_resid[[(s - 1L) %% H + 1L]]
-    pick <- sample.int(nrow(r), npaths, replace = TRUE)
-    paths[, s, ] <- paths[, s, ] + r[pick, , drop = FALSE]
-  }
-  list(paths = paths, mean = mean_path)
+  resid <- lapply(object$val_resid, function(r) {
+    storage.mode(r) <- "double"
+    r
+  })
+  pick <- vapply(seq_len(h), function(s) sample.int(nrow(resid[[(s - 1L) %% H + 1L]]), npaths, replace = TRUE),
+                 integer(npaths))
+  layout <- check_network(net)
+  res <- .Call(C_net_seq2seq_paths, network_spec(net), net$input_dim,
+               flatten_weights(net$weights, layout), as.double(t(window)), dim(window),
+               if (is.null(xf)) double() else as.double(t(xf)), h, npaths, pick, resid, k,
+               device_id(device))
+  if (is.null(res)) signal_user_interrupt() # interrupted between chunks, memory freed
+  list(paths = from_core(res$paths, npaths, h, k), mean = matrix(res$mean, h, k, byrow = TRUE))
 }
 
 #' Forecast with a tsattn model

@@ -133,6 +133,63 @@ SEXP C_net_simulate(SEXP spec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
   return sim_result(from_float(s->paths, nv), s);
 }
 
+/* Sample paths of a seq2seq forecast: the mean path by passes of the network's horizon
+ * steps (ta_sim with per = its output steps, the loop of C_net_simulate), each window
+ * moving up by the steps taken; then paths [npaths, h, n_series] (row-major) = the mean
+ * plus, at step k, the row pick[p, k] of resid[[k %% horizon]], added in double. The
+ * picks are R's (sample.int, as forecasts of seq2seq fits draw them):
+ * pick   [npaths, h] integer, column-major, 1-based rows
+ * resid  list of horizon double matrices [n_i, n_series] (column-major), the residuals
+ *        of each step ahead
+ * other arguments and the result as C_net_simulate's. */
+SEXP C_net_seq2seq_paths(SEXP spec, SEXP in_dim, SEXP params, SEXP window, SEXP dims,
+                         SEXP xreg_future, SEXP h_, SEXP npaths_, SEXP pick, SEXP resid,
+                         SEXP n_series_, SEXP device) {
+  sim_args a;
+  sim_args_of(&a, spec, in_dim, params, window, dims, xreg_future, h_, npaths_, n_series_);
+  ta_sim *s = &a.s;
+  size_t ns = s->n_series, h = s->h, np = s->npaths;
+  size_t H = ta_net_out_time(a.net, s->lookback);
+  if (H == 0) error("the network does not accept windows of %zu steps", s->lookback);
+  s->per = H;
+  /* the residual matrices stacked row-major, and every pick as a row of the stack */
+  if (!isNewList(resid) || (size_t)XLENGTH(resid) != H)
+    error("'resid' must be a list of %zu residual matrices, one per step ahead", H);
+  size_t *off = (size_t *)R_alloc(H + 1, sizeof(size_t)), n_all = 0;
+  for (size_t i = 0; i < H; i++) {
+    SEXP m = VECTOR_ELT(resid, (R_xlen_t)i);
+    if (!isReal(m) || !isMatrix(m) || (size_t)ncols(m) != ns || nrows(m) < 1)
+      error("'resid[[%zu]]' must be a double matrix of %zu column%s", i + 1, ns,
+            ns > 1 ? "s" : "");
+    off[i] = n_all;
+    n_all += (size_t)nrows(m);
+  }
+  double *rs = (double *)R_alloc(n_all * ns + 1, sizeof(double));
+  for (size_t i = 0; i < H; i++) {
+    SEXP m = VECTOR_ELT(resid, (R_xlen_t)i);
+    size_t n = (size_t)nrows(m);
+    for (size_t r = 0; r < n; r++)
+      for (size_t j = 0; j < ns; j++) rs[(off[i] + r) * ns + j] = REAL(m)[r + j * n];
+  }
+  if (!isInteger(pick) || (size_t)XLENGTH(pick) != np * h)
+    error("'pick' must be %zu integers, one per path and step", np * h);
+  uint32_t *pk = (uint32_t *)R_alloc(np * h + 1, sizeof(uint32_t));
+  for (size_t k = 0; k < h; k++) {
+    size_t i = k % H, n = (size_t)nrows(VECTOR_ELT(resid, (R_xlen_t)i));
+    for (size_t p = 0; p < np; p++) {
+      int v = INTEGER(pick)[p + k * np];
+      if (v == NA_INTEGER || v < 1 || (size_t)v > n)
+        error("'pick' must be rows of the residuals (1 to %zu at step %zu), not %d", n, k + 1, v);
+      pk[p * h + k] = (uint32_t)(off[i] + (size_t)v - 1);
+    }
+  }
+  if (sim_run(&a, spec, in_dim, device) == TA_ERR_INTERRUPT)
+    return R_NilValue; /* freed: R signals it (seq2seq_paths) */
+  SEXP paths = allocVector(REALSXP, (R_xlen_t)(np * h * ns));
+  ta_sim_add_resid(REAL(paths), s->mean, pk, rs, np, h, ns);
+  return sim_result(paths, s);
+}
+
 /* the default backbone's damped-trend states (ta_smooth.h): list(level, trend, sse), or
  * list(sse = ) alone when states is FALSE (what the optimizer needs) */
 SEXP C_damped_states(SEXP a, SEXP alpha, SEXP beta, SEXP phi, SEXP states) {

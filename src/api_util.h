@@ -95,7 +95,7 @@ typedef struct {
 void attn_bufs_of(attn_bufs *a, const ta_net *net, size_t B, size_t T);
 SEXP attn_result(const attn_bufs *a, const ta_net *net, size_t B);
 
-/* a forecast's arguments (C_net_simulate): the host network built
+/* a forecast's arguments (C_net_simulate, C_net_seq2seq_paths): the host network built
  * from spec and in_dim with the weights (its external pointer protected, as build_net's),
  * and s (ta_forecast.h), checked and converted to float32, with its mean (R_alloc), one
  * step per pass, no residuals and no paths (the caller's) */

@@ -26,6 +26,7 @@ SEXP C_net_fit_windows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_fit_rows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_predict_rows(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_net_simulate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_net_seq2seq_paths(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_cuda_available(void);
 SEXP C_cuda_built(void);
 SEXP C_cuda_devices(void);
@@ -55,6 +56,7 @@ static const R_CallMethodDef call_methods[] = {
     {"C_net_predict_rows", (DL_FUNC)&C_net_predict_rows, 8},
     {"C_net_attention", (DL_FUNC)&C_net_attention, 7},
     {"C_net_simulate", (DL_FUNC)&C_net_simulate, 12},
+    {"C_net_seq2seq_paths", (DL_FUNC)&C_net_seq2seq_paths, 12},
     {"C_cuda_available", (DL_FUNC)&C_cuda_available, 0},
     {"C_cuda_built", (DL_FUNC)&C_cuda_built, 0},
     {"C_cuda_devices", (DL_FUNC)&C_cuda_devices, 0},

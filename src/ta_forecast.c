@@ -70,6 +70,16 @@ void ta_simulate_picks(uint32_t *pick, size_t n, size_t n_resid, uint64_t seed) 
   for (size_t i = 0; i < n; i++) pick[i] = ta_rng_below(&rng, (uint32_t)n_resid);
 }
 
+void ta_sim_add_resid(double *paths, const float *mean, const uint32_t *pick,
+                      const double *resid, size_t npaths, size_t h, size_t ns) {
+  for (size_t p = 0; p < npaths; p++)
+    for (size_t k = 0; k < h; k++) {
+      const double *e = resid + (size_t)pick[p * h + k] * ns;
+      double *y = paths + (p * h + k) * ns;
+      for (size_t j = 0; j < ns; j++) y[j] = (double)mean[k * ns + j] + e[j];
+    }
+}
+
 /* ---- the loop ------------------------------------------------------------------------ */
 
 int ta_sim_begin(ta_sim_job *job, const ta_net *net, const ta_sim *s, size_t chunk_max,

@@ -61,6 +61,12 @@ int ta_simulate_check(const ta_net *net, const ta_sim *s, ta_msg *msg);
  * uniform over n_resid rows from a generator seeded by seed */
 void ta_simulate_picks(uint32_t *pick, size_t n, size_t n_resid, uint64_t seed);
 
+/* Sample paths around a mean path whose residual rows were drawn elsewhere (seq2seq's, by
+ * R): paths [npaths, h, ns] = mean [h, ns] + row pick[p * h + k] of resid [*, ns] at step
+ * k, added in double */
+void ta_sim_add_resid(double *paths, const float *mean, const uint32_t *pick,
+                      const double *resid, size_t npaths, size_t h, size_t ns);
+
 /* ---- the loop, written once for every backend ------------------------------------- */
 
 /* What every backend shares of a simulation: its sizes, the residual picks (drawn on
@@ -89,7 +95,8 @@ typedef struct {
    * paths and mean, then, when steps are left, their next windows (ta_sim_next) */
   int (*advance)(void *be, const float *out, size_t s, size_t b, size_t k, size_t take,
                  ta_msg *msg);
-  /* after every chunk of a pass (may be NULL) */
+  /* after a pass, once every chunk of the rows has been forwarded and advanced (may be
+   * NULL) */
   int (*pass_end)(void *be, ta_msg *msg);
   /* before an interrupt check (may be NULL): the work queued so far done */
   int (*sync)(void *be, ta_msg *msg);

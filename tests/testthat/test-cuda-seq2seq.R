@@ -70,3 +70,26 @@ test_that("one Adam step and a short fit of seq2seq on the GPU match the CPU's",
     expect_gpu_run(nets[[nm]], d$x, d$y, nm, batch_size = 4, epochs = 5, lengths = d$len)
   }
 })
+
+test_that("seq2seq forecasts on the GPU match the CPU's (regressors, lookback < horizon)", {
+  skip_if_not(cuda_available(), "no CUDA device")
+  n <- length(ldeaths)
+  xr <- function(i) cbind(a = sin(i / 3), b = i %% 12)
+  fit <- tsattn(ldeaths, model = "seq2seq", horizon = 4, lookback = 3, epochs = 3, seed = 1,
+                xreg = xr(seq_len(n)), verbose = FALSE)
+  # 10 steps: passes of 4, 4 and 2; the residual draws are R's on either device, so the
+  # paths differ by the network's float32 rounding only
+  xf <- tsattn:::future_xreg(fit, xr(n + 1:10), 10)
+  w <- tsattn:::last_window(fit, xf)
+  run <- function(device) {
+    set.seed(3)
+    tsattn:::seq2seq_paths(fit, w, 10L, 50L, xf, tsattn:::check_device(device, fit$network))
+  }
+  g <- run("cuda")
+  c <- run("cpu")
+  expect_gpu_near(g$mean, c$mean, 1e-5, 1e-4, "seq2seq forecast mean")
+  expect_gpu_near(g$paths, c$paths, 1e-5, 1e-4, "seq2seq forecast paths")
+  fg <- forecast::forecast(fit, h = 10, xreg = xr(n + 1:10), npaths = 50, seed = 2, device = "cuda")
+  fc <- forecast::forecast(fit, h = 10, xreg = xr(n + 1:10), npaths = 50, seed = 2)
+  expect_lt(max(abs(fg$mean - fc$mean)), 1e-4 * max(abs(fc$mean)))
+})

@@ -94,6 +94,11 @@ win <- list(z = runif(20), level = runif(20), start = runif(20), slope = runif(2
             damp = runif(20), phi = rep(0.9, 20), inv_scale = rep(2, 20),
             origin = c(3, 5, 9, 13, 15), first = c(0, 0, 0, 12, 12), last = c(11, 11, 11, 19, 19),
             L = 4, H = 2)
+# a seq2seq network for seq2seq forecasts (1 series and 1 regressor in, 2 steps out)
+snet <- seq2seq(layer_gru(3), layer_gru(3), attention = "dot", horizon = 2, output_dim = 1,
+                input_dim = 2)
+ss <- tsattn:::network_spec(snet)
+sw <- tsattn:::flatten_weights(snet$weights, tsattn:::check_network(snet))
 valid <- list(
   C_net_layout = list(s, 2L, 5L),
   # the network's actions take the device last: -1 the CPU (a mutant such as 0L the GPU)
@@ -109,6 +114,9 @@ valid <- list(
   C_net_fit = list(s, 2L, w, x, dims, c(5L, 4L, 3L), y, x, B, NULL, y, cfg, 1, -1L),
   C_net_attention = list(s, 2L, w, x, dims, NULL, -1L),
   C_net_simulate = list(s, 2L, w, runif(8), c(4L, 2L), runif(6), 3L, 5L, runif(10), 1L, 1, -1L),
+  C_net_seq2seq_paths = list(ss, 2L, sw, runif(8), c(4L, 2L), runif(3), 3L, 5L,
+                             matrix(c(1L, 4L, 2L), 5L, 3L),
+                             list(matrix(runif(4), 4L, 1L), matrix(runif(4), 4L, 1L)), 1L, -1L),
   C_cuda_available = list(), C_cuda_built = list(), C_cuda_devices = list(),
   C_cuda_op_gemm = list(0L, runif(6), runif(6), runif(4), c(2L, 2L, 3L, 1L), FALSE, FALSE),
   C_cuda_op_act = list("relu", runif(4), runif(4), FALSE),
