@@ -190,6 +190,11 @@ print.summary.tsattn_network <- function(x, ...) {
   invisible(x)
 }
 
+# tests only: poison_workspaces(TRUE) fills every CPU workspace with NaN bytes before use
+# (src/ta_net.c), so that a layer reading workspace it has not written changes its results;
+# returns the previous setting
+poison_workspaces <- function(on) .Call(C_poison_workspaces, on)
+
 # options(tsattn.threads = n) sets the core's OpenMP threads (NULL or 0: all cores); returns
 # the count a parallel region would now get: capped at the processors, and 1 in a forked
 # child unless set there and safe (src/ta_threads.h)

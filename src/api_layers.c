@@ -2,6 +2,7 @@
 #include <R.h>
 #include <Rinternals.h>
 #include "ta_posenc.h"
+#include "ta_net.h"
 #include "ta_threads.h"
 
 /* positional_encoding(length, d_model): the matrix P [length, d_model] as an R matrix */
@@ -19,6 +20,14 @@ SEXP C_positional_encoding(SEXP length, SEXP d_model) {
     for (size_t c = 0; c < d; c++) o[i + c * T] = (double)P[i * d + c];
   UNPROTECT(1);
   return out;
+}
+
+/* tests only: every CPU workspace filled with NaN bytes before use (ta_net_set_poison);
+ * returns the previous setting */
+SEXP C_poison_workspaces(SEXP on) {
+  if (!isLogical(on) || XLENGTH(on) != 1 || LOGICAL(on)[0] == NA_LOGICAL)
+    error("'on' must be TRUE or FALSE");
+  return ScalarLogical(ta_net_set_poison(LOGICAL(on)[0]));
 }
 
 /* options(tsattn.threads = n): threads of the core; returns the count a parallel region

@@ -40,6 +40,7 @@ SEXP C_cuda_emulated(void);
 SEXP C_cuda_net_unsupported(SEXP, SEXP);
 SEXP C_positional_encoding(SEXP, SEXP);
 SEXP C_set_threads(SEXP);
+SEXP C_poison_workspaces(SEXP);
 SEXP C_checksum(SEXP);
 SEXP C_damped_states(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_codes(void);
@@ -70,6 +71,7 @@ static const R_CallMethodDef call_methods[] = {
     {"C_cuda_net_unsupported", (DL_FUNC)&C_cuda_net_unsupported, 2},
     {"C_positional_encoding", (DL_FUNC)&C_positional_encoding, 2},
     {"C_set_threads", (DL_FUNC)&C_set_threads, 1},
+    {"C_poison_workspaces", (DL_FUNC)&C_poison_workspaces, 1},
     {"C_checksum", (DL_FUNC)&C_checksum, 1},
     {"C_damped_states", (DL_FUNC)&C_damped_states, 5},
     {"C_codes", (DL_FUNC)&C_codes, 0},

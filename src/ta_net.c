@@ -31,8 +31,15 @@ static const ta_layer_ops *ops_for(int type) {
 #define WORK_KEEP ((size_t)512 << 20)
 static float *spare;
 static size_t spare_bytes;
+static int poison; /* ta_net_set_poison */
 
-static float *work_alloc(size_t floats, size_t *bytes) {
+int ta_net_set_poison(int on) {
+  int was = poison;
+  poison = on != 0;
+  return was;
+}
+
+static float *work_get(size_t floats, size_t *bytes) {
   size_t b = (floats + 1) * sizeof(float);
   if (spare && spare_bytes >= b && spare_bytes / 2 <= b) {
     float *p = spare;
@@ -53,6 +60,12 @@ static float *work_alloc(size_t floats, size_t *bytes) {
   }
 #endif
   return malloc(b);
+}
+
+static float *work_alloc(size_t floats, size_t *bytes) {
+  float *p = work_get(floats, bytes);
+  if (p && poison) memset(p, 0xff, *bytes); /* all-ones bytes: a NaN in every float */
+  return p;
 }
 
 static void work_free(float *p, size_t bytes) {

@@ -36,6 +36,10 @@ int ta_net_create(ta_net **out, const ta_layer_spec *specs, int n_layers, int in
 void ta_net_free(ta_net *net);
 /* frees the spare workspace that ta_net_free may keep for the next network (ta_net.c) */
 void ta_net_release_spare(void);
+/* on != 0: every CPU workspace, new or reused, is filled with NaN bytes before use, for
+ * tests: a layer that reads workspace it has not written then gives other results (or
+ * NaN). Returns the previous setting. */
+int ta_net_set_poison(int on);
 /* T_out of the whole network for inputs of length T */
 size_t ta_net_out_time(const ta_net *net, size_t T);
 /* Sizes the workspace for batches of up to B sequences of length T (no-op if it fits). */

@@ -127,6 +127,7 @@ valid <- list(
   C_cuda_net_unsupported = list(s, 2L),
   C_positional_encoding = list(5L, 4L),
   C_set_threads = list(1L),
+  C_poison_workspaces = list(FALSE),
   C_checksum = list(list(runif(3), double(), 1)),
   C_damped_states = list(runif(12), 0.3, 0.1, 0.9, TRUE),
   C_codes = list(),
