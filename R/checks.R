@@ -94,4 +94,7 @@ as_seq_array <- function(x, arg, call = sys.call(-1L)) {
 
 # row-major (features fastest) flattening for the C core, and back
 to_core <- function(x) as.double(aperm(x, c(3L, 2L, 1L)))
-from_core <- function(v, B, T, F) aperm(array(v, c(F, T, B)), c(3L, 2L, 1L))
+from_core <- function(v, B, T, F) {
+  dim(v) <- c(F, T, B) # in place where v is not shared: array() would copy it first
+  aperm(v, c(3L, 2L, 1L))
+}

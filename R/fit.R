@@ -377,12 +377,12 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
   lengths <- check_lengths(lengths, x)
   batch_size <- check_count(batch_size, "batch_size")
   device <- check_device(device, object)
-  t_out <- out_time(object, dim(x)[2L])
+  out_time(object, dim(x)[2L]) # an error naming `x` when its sequences are too short
   s <- network_spec(object)
   out <- .Call(C_net_predict, s, object$input_dim,
                flatten_weights(object$weights, layout), to_core(x), dim(x), lengths, batch_size,
                device_id(device))
-  predictions(out, dim(x)[1L], t_out, layout$out_dim)
+  predictions(out)
 }
 
 # predict() on the first n windows of `lookback` rows of feat [N, F] (window i: rows
@@ -391,24 +391,26 @@ predict.tsattn_network <- function(object, x, batch_size = 256, device = "cpu", 
 predict_rows <- function(object, feat, lookback, n, batch_size = 256L, device = "cpu") {
   layout <- check_network(object)
   device <- check_device(device, object)
-  t_out <- out_time(object, lookback, arg = "lookback")
+  out_time(object, lookback, arg = "lookback") # an error naming `lookback` when too short
   if (!is.double(feat)) storage.mode(feat) <- "double"
   out <- .Call(C_net_predict_rows, network_spec(object), object$input_dim,
                flatten_weights(object$weights, layout), feat, as.integer(lookback),
                as.integer(n), as.integer(batch_size), device_id(device))
-  predictions(out, n, t_out, layout$out_dim)
+  predictions(out)
 }
 
-# the glue's predictions `out` of B sequences as [B, t_out, out_dim]: NULL when
-# interrupted between chunks (memory freed: the interrupt is signalled), a warning for
-# values that are not finite
-predictions <- function(out, B, t_out, out_dim) {
-  if (is.null(out)) signal_user_interrupt()
-  nonfinite <- sum(!is.finite(out))
-  if (nonfinite > 0L)
-    warning(sprintf("%d of the %d predictions are not finite: the weights overflow float32 on this input",
-                    nonfinite, length(out)), call. = FALSE)
-  from_core(out, B, t_out, out_dim)
+# the glue's predictions of B sequences: list(the array [B, t_out, out_dim], as C writes
+# it, and how many of its values are not finite, counted there: R neither transposes nor
+# tests every value, each of which cost a copy of the output), or NULL when interrupted
+# between chunks (memory freed: the interrupt is signalled); a warning for values that are
+# not finite
+predictions <- function(res) {
+  if (is.null(res)) signal_user_interrupt()
+  out <- res[[1L]]
+  if (res[[2L]] > 0)
+    warning(sprintf("%.0f of the %d predictions are not finite: the weights overflow float32 on this input",
+                    res[[2L]], length(out)), call. = FALSE)
+  out
 }
 
 # Loss and analytic gradients on one batch (for gradient checks and fixtures):

@@ -85,43 +85,70 @@ SEXP C_net_init(SEXP spec, SEXP in_dim, SEXP seed) {
 }
 
 /* predict()'s run, shared by C_net_predict and C_net_predict_rows: B sequences of T
- * steps, sequence i at x + i * xstep (xstep T * in_dim: end to end, one call of the
- * backend; less: overlapping windows of a matrix, gathered chunk by chunk), in chunks of
- * `chunk` sequences. The predictions [B, T_out, out_dim] as doubles, or NULL after an
+ * steps, sequence i at x + i * xstep (xstep T * in_dim: end to end; less: overlapping
+ * windows of a matrix, gathered chunk by chunk), one call of the backend per chunk of
+ * `chunk` sequences. list(predictions, nonfinite): the predictions as R's array
+ * [B, T_out, out_dim] of doubles (column-major, written so here: R makes no transposed
+ * copy) and how many are not finite, or NULL after an
  * interrupt between chunks (R signals it); frees the network of host (PROTECTed by the
  * caller, whose PROTECT it leaves to pop). */
 static SEXP predict_run(SEXP host, ta_net *net, SEXP spec, SEXP in_dim, SEXP device,
                         const float *x, size_t xstep, const int *lens, size_t B, size_t T,
                         size_t chunk) {
-  size_t xrow = T * (size_t)net->in_dim, yrow = ta_net_out_time(net, T) * (size_t)net->out_dim;
+  size_t To = ta_net_out_time(net, T), Fo = (size_t)net->out_dim;
+  size_t xrow = T * (size_t)net->in_dim, yrow = To * Fo;
   int gather = xstep != xrow;
-  if (gather && chunk > B) chunk = B;
+  if (chunk > B) chunk = B;
   check_count_fits("the predictions", (double)B * (double)yrow);
+  /* a chunk's inputs (when gathered) and outputs in floats; the outputs go into R's
+   * doubles chunk by chunk, so that the floats of all of them never exist at once */
   float *xb = gather ? (float *)R_alloc(chunk * xrow + 1, sizeof(float)) : NULL;
-  float *yf = (float *)R_alloc(B * yrow + 1, sizeof(float));
+  float *yf = (float *)R_alloc(chunk * yrow + 1, sizeof(float));
   SEXP out = PROTECT(allocVector(REALSXP, (R_xlen_t)(B * yrow)));
+  double *o = REAL(out);
   api_backend be;
   api_backend_open(&be, device, spec, in_dim, host, net);
   net->stop = user_interrupt_pending; /* long passes end early on an interrupt */
   ta_msg msg;
   int st = TA_OK;
-  if (!gather) st = be.ops->predict(&be, yf, x, lens, B, T, chunk, &msg);
-  for (size_t s = 0; gather && s < B && st == TA_OK; s += chunk) {
+  double nonfinite = 0; /* counted here, so that R needs no test of every value */
+  for (size_t s = 0; s < B && st == TA_OK; s += chunk) {
     size_t b = B - s < chunk ? B - s : chunk;
-    for (size_t i = 0; i < b; i++) memcpy(xb + i * xrow, x + (s + i) * xstep, xrow * sizeof(float));
-    st = be.ops->predict(&be, yf + s * yrow, xb, NULL, b, T, chunk, &msg);
+    const float *xs = x + s * xstep;
+    if (gather) {
+      for (size_t i = 0; i < b; i++) memcpy(xb + i * xrow, xs + i * xstep, xrow * sizeof(float));
+      xs = xb;
+    }
+    st = be.ops->predict(&be, yf, xs, lens ? lens + s : NULL, b, T, chunk, &msg);
+    if (st != TA_OK) break;
+    /* into R's column-major [B, T_out, out_dim]: no transposed copy in R */
+    for (size_t i = 0; i < b; i++)
+      for (size_t t = 0; t < To; t++)
+        for (size_t f = 0; f < Fo; f++) {
+          float v = yf[(i * To + t) * Fo + f];
+          o[(s + i) + B * (t + To * f)] = (double)v;
+          if (!isfinite(v)) nonfinite++;
+        }
     /* the CPU asks after each chunk; the GPU only between the chunks of one call */
-    if (st == TA_OK && s + b < B && user_interrupt_pending() && user_interrupted(NULL))
-      st = TA_ERR_INTERRUPT;
+    if (s + b < B && user_interrupt_pending() && user_interrupted(NULL)) st = TA_ERR_INTERRUPT;
   }
   if (st != TA_OK && st != TA_ERR_INTERRUPT) api_backend_fail(&be, &msg);
   api_backend_close(&be);
   release(host);
-  UNPROTECT(2);
-  if (st == TA_ERR_INTERRUPT) return R_NilValue; /* freed: R signals it (predict()) */
-  double *o = REAL(out);
-  for (size_t i = 0; i < B * yrow; i++) o[i] = (double)yf[i];
-  return out;
+  if (st == TA_ERR_INTERRUPT) {
+    UNPROTECT(2);
+    return R_NilValue; /* freed: R signals it (predict()) */
+  }
+  SEXP dim = PROTECT(allocVector(INTSXP, 3));
+  INTEGER(dim)[0] = (int)B; /* counts of a checked R array, and T_out <= T */
+  INTEGER(dim)[1] = (int)To;
+  INTEGER(dim)[2] = (int)Fo;
+  setAttrib(out, R_DimSymbol, dim);
+  SEXP res = PROTECT(allocVector(VECSXP, 2));
+  SET_VECTOR_ELT(res, 0, out);
+  SET_VECTOR_ELT(res, 1, ScalarReal(nonfinite));
+  UNPROTECT(4);
+  return res;
 }
 
 SEXP C_net_predict(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,

@@ -77,7 +77,7 @@ test_that("the C core has a GPU path for layer_norm, positional_encoding, dropou
   for (nm in names(nets <- basic_gpu_nets())) {
     d <- basic_gpu_data(nets[[nm]])
     if (cuda_available()) {
-      expect_identical(length(raw_gpu_predict(nets[[nm]], d$x)), length(d$y))
+      expect_identical(length(raw_gpu_predict(nets[[nm]], d$x)[[1L]]), length(d$y))
     } else {
       # the network is accepted; what fails is selecting a device
       err <- tryCatch(raw_gpu_predict(nets[[nm]], d$x), error = conditionMessage)

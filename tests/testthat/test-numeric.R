@@ -112,3 +112,15 @@ test_that("a diverged default ensemble warns and forecasts finite values, never 
   good <- tsattn(AirPassengers, optimizer = optimizer_adam(lr = 1e-3), seed = 1, verbose = FALSE)
   expect_s3_class(good, "tsattn_ensemble")
 })
+
+test_that("predict() warns with the count of predictions that overflow float32", {
+  net <- sequential(layer_dense(2, bias = FALSE), input_dim = 1)
+  net <- set_weights(net, list("0.weight" = matrix(c(1e30, 1), 2, 1)))
+  x <- array(c(1e10, 1, 2), c(3, 1, 1))
+  expect_warning(p <- predict(net, x, batch_size = 2),
+                 "^1 of the 6 predictions are not finite: the weights overflow float32")
+  expect_identical(dim(p), c(3L, 1L, 2L))
+  expect_identical(p[1, 1, 1], Inf)
+  expect_equal(p[, 1, 2], c(1e10, 1, 2), tolerance = 1e-6)
+  expect_equal(p[2:3, 1, 1], c(1e30, 2e30), tolerance = 1e-6)
+})

@@ -131,7 +131,7 @@ test_that("bad windows are errors that name the argument", {
   call_predict <- function(feat = d$feat, L = 4L, n = 27L, bs = 8L) {
     .Call(ns$C_net_predict_rows, s, 3L, wts, feat, L, n, bs, -1L)
   }
-  expect_length(call_predict(), 27L * 2L)
+  expect_identical(dim(call_predict()[[1L]]), c(27L, 1L, 2L))
   expect_error(call_predict(n = 28L), "'n' must be at most 27, the windows of 30 rows of 'feat' for 'lookback' = 4, not 28")
   expect_error(call_predict(n = 0L), "'n' must be >= 1")
   expect_error(call_predict(bs = 0L), "'batch_size' must be >= 1")
