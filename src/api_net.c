@@ -151,6 +151,8 @@ static SEXP predict_run(SEXP host, ta_net *net, SEXP spec, SEXP in_dim, SEXP dev
   return res;
 }
 
+/* predict(): x [B, T, in_dim] row-major (dims c(B, T, in_dim)), len NULL or [B], in
+ * chunks of batch_size sequences; predict_run's list(predictions, nonfinite) or NULL */
 SEXP C_net_predict(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
                    SEXP len, SEXP batch_size, SEXP device) {
   ta_net *net;
@@ -168,8 +170,8 @@ SEXP C_net_predict(SEXP spec, SEXP in_dim, SEXP params, SEXP x, SEXP dims,
 
 /* predict() on the first n windows of lookback rows of feat [N, F] (window i: rows
  * i..i+lookback-1), gathered chunk by chunk (batch_size windows, the chunks of
- * C_net_predict): [n, T_out, out_dim] as C_net_predict gives it, or NULL after an
- * interrupt between chunks (R signals it) */
+ * C_net_predict): list(predictions [n, T_out, out_dim], how many are not finite) as
+ * C_net_predict gives it, or NULL after an interrupt between chunks (R signals it) */
 SEXP C_net_predict_rows(SEXP spec, SEXP in_dim, SEXP params, SEXP feat, SEXP lookback,
                         SEXP n_, SEXP batch_size, SEXP device) {
   ta_net *net;
