@@ -50,14 +50,21 @@ __global__ void ta_loss_partial_kernel(double *partial, float *grad, const float
   if (threadIdx.x == 0) partial[blockIdx.x] = s[0];
 }
 
-__global__ void ta_loss_final_kernel(double *total, const double *partial, unsigned int nb) {
-  __shared__ double s[TA_CUDA_THREADS];
+/* the total of the per-block sums partial [nb], by one block: in thread 0's hands at the
+ * end (s: the block's shared scratch) */
+__device__ static double partials_total(double *s, const double *partial, unsigned int nb) {
   double sum = 0.0;
   for (unsigned int i = threadIdx.x; i < nb; i += TA_CUDA_THREADS) sum += partial[i];
   s[threadIdx.x] = sum;
   __syncthreads();
   block_sum(s);
-  if (threadIdx.x == 0) total[0] = s[0];
+  return s[0];
+}
+
+__global__ void ta_loss_final_kernel(double *total, const double *partial, unsigned int nb) {
+  __shared__ double s[TA_CUDA_THREADS];
+  double t = partials_total(s, partial, nb);
+  if (threadIdx.x == 0) total[0] = t;
 }
 
 extern "C" size_t ta_cuda_loss_workspace(size_t n) {
@@ -118,13 +125,9 @@ __global__ void ta_sumsq_partial_kernel(double *partial, const float *g, size_t 
 __global__ void ta_clip_coef_kernel(float *coef, const double *partial, unsigned int nb,
                                     double max_norm) {
   __shared__ double s[TA_CUDA_THREADS];
-  double sum = 0.0;
-  for (unsigned int i = threadIdx.x; i < nb; i += TA_CUDA_THREADS) sum += partial[i];
-  s[threadIdx.x] = sum;
-  __syncthreads();
-  block_sum(s);
+  double t = partials_total(s, partial, nb);
   if (threadIdx.x == 0) {
-    double norm = sqrt(s[0]);
+    double norm = sqrt(t);
     coef[0] = norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
   }
 }
