@@ -234,9 +234,7 @@ static void conv_din_rows(void *ctx, size_t b0, size_t b1) {
       for (size_t k = 0; k < K; k++) {
         size_t s;
         if (!ta_conv_in_step(&s, t, k, pl, T)) continue;
-        /* d += src, in vector registers (x 1 is exact: the same sums as d[i] += src[i],
-         * which -O2 left scalar) */
-        ta_axpy(c->din + (b * T + s) * I, 1.0f, row + k * I, I);
+        ta_add(c->din + (b * T + s) * I, row + k * I, I); /* -O2 left the loop scalar */
       }
     }
   }

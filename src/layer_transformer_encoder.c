@@ -234,7 +234,7 @@ static void tf_forward(const ta_layer *L, float *out, float *cache, const float 
     ta_layernorm_forward(c.u, c.mean2, c.rstd2, c.s1, g2, be2, R, E, eps);
     ffn_fwd(L, out, &c, params, &o, active, ps->rng, R);
     drop_inplace(out, c.m2, n, rate, active, ps->rng);
-    ta_axpy(out, 1.0f, c.s1, n);
+    ta_add(out, c.s1, n);
   }
 }
 
@@ -289,7 +289,7 @@ static void tf_backward(const ta_layer *L, float *din, float *dparams, float *sc
     }
     ta_mha_backward(&s, din, dparams, mha_scratch, da, in, c.mha, params, ps, E, B, T);
     if (din)
-      ta_axpy(din, 1.0f, g2, n);
+      ta_add(din, g2, n);
   } else {
     /* dx1 = dout + norm2'(FFN'(drop2'(dout))) */
     const float *df = dout;
@@ -300,7 +300,7 @@ static void tf_backward(const ta_layer *L, float *din, float *dparams, float *sc
     ffn_bwd(L, g1, 0, dparams, gF, df, &c, params, &o, active, R);
     ta_layernorm_backward(g3, dparams + o.g2, dparams + o.be2, g1, c.s1, c.mean2, c.rstd2, gam2,
                           R, E);
-    ta_axpy(g3, 1.0f, dout, n);
+    ta_add(g3, dout, n);
     /* dx = dx1 + norm1'(MHA'(drop1'(dx1))) */
     const float *da = g3;
     if (active) {
@@ -311,7 +311,7 @@ static void tf_backward(const ta_layer *L, float *din, float *dparams, float *sc
     ta_layernorm_backward(din, dparams + o.g1, dparams + o.be1, g1, in, c.mean1, c.rstd1, gam1, R,
                           E);
     if (din)
-      ta_axpy(din, 1.0f, g3, n);
+      ta_add(din, g3, n);
   }
 }
 

@@ -1,6 +1,6 @@
 /* Small vector helpers for inner loops that -O2 does not vectorize by itself: a dot
- * product with eight partial sums in a fixed order (so results repeat bitwise) and an
- * axpy, written with GCC vector types (SSE on the x86-64 baseline). */
+ * product with eight partial sums in a fixed order (so results repeat bitwise), an axpy
+ * and an addition, written with GCC vector types (SSE on the x86-64 baseline). */
 #ifndef TA_VEC_H
 #define TA_VEC_H
 
@@ -35,11 +35,23 @@ static inline void ta_axpy(float *y, float alpha, const float *x, size_t n) {
   for (; k < n; k++) y[k] += alpha * x[k];
 }
 
-/* y[r * ldy + j] += b[j] for every row r < R and j < n (a bias on each row of a product),
- * in vector registers: x 1 is exact, so the sums are those of the plain loop, which -O2
- * leaves scalar where it cannot prove that y and b do not overlap */
+/* y[0..n) += x[0..n), in vector registers (-O2 leaves the plain loop scalar where it
+ * cannot prove that y and x do not overlap); the same sums as the plain loop */
+static inline void ta_add(float *y, const float *x, size_t n) {
+  ta_v8 vx, vy;
+  size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    memcpy(&vx, x + k, sizeof vx);
+    memcpy(&vy, y + k, sizeof vy);
+    vy += vx;
+    memcpy(y + k, &vy, sizeof vy);
+  }
+  for (; k < n; k++) y[k] += x[k];
+}
+
+/* y[r * ldy + j] += b[j] for every row r < R and j < n (a bias on each row of a product) */
 static inline void ta_add_rows(float *y, size_t ldy, const float *b, size_t R, size_t n) {
-  for (size_t r = 0; r < R; r++) ta_axpy(y + r * ldy, 1.0f, b, n);
+  for (size_t r = 0; r < R; r++) ta_add(y + r * ldy, b, n);
 }
 
 #endif
